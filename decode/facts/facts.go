@@ -1,0 +1,171 @@
+// Package facts holds the plain records every stage shares: what decoding
+// saw on one connection (Connection), what went wrong in the input
+// (Anomaly), what the rules judged (Finding) and the run's counters (Stats).
+// It has no behaviour beyond small accessors; producers fill it, later
+// stages read it.
+package facts
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/tlsscope/tlsscope/decode/tls"
+)
+
+// Connection is one TCP connection and everything decoded from it.
+type Connection struct {
+	ID      uint64 // unique within a run, in order of first packet
+	Capture string // the file (or interface) it came from
+
+	Client, Server netip.AddrPort
+	First, Last    time.Time
+	Packets        [2]uint64 // per tls.Direction
+	Bytes          [2]uint64 // TCP payload bytes per tls.Direction
+
+	// Protocol is what the stream was recognised as: "tls", "http", "ftp",
+	// "smtp", "pop3", "imap", "telnet", "ldap", or "" when unknown.
+	Protocol string
+	StartTLS string // the cleartext protocol that upgraded to TLS, if any
+
+	TLS *tls.Session // nil when no TLS was seen
+
+	Fingerprints Fingerprints
+
+	Secrets []Secret      // cleartext secrets seen (masked unless configured)
+	HTTP    []HTTPMessage // HTTP requests seen in the clear (capped)
+
+	Gaps       int    // bytes lost in reassembly, counted as gap events
+	Closed     string // "fin", "rst", "idle", "evicted", "end" (capture ended)
+	StartSeen  bool   // the SYN was captured
+	Truncated  bool   // limits stopped the parser before the stream ended
+	FindingIDs []string
+}
+
+// Fingerprints of the TLS handshake (empty when not computable).
+type Fingerprints struct {
+	JA3, JA3Full   string
+	JA3S, JA3SFull string
+	JA4, JA4R      string
+}
+
+// Secret is a credential, token, card number or other sensitive value seen
+// in cleartext. Value is empty unless the user asked to see secrets; Masked
+// is always safe to print.
+type Secret struct {
+	Kind     string // finding id: "plaintext-credentials", "plaintext-session-cookie", ...
+	Protocol string // "http", "ftp", "smtp", ...
+	Type     string // what it is: "basic-auth", "password-field", "aws-access-key", ...
+	Field    string // header, form field or command that carried it
+	User     string // user name where the protocol shows one (not a secret)
+	Masked   string
+	Value    string // only set with --show-secrets
+	Detail   string // extra, non-secret context (JWT claims, digest algorithm)
+	Severity string // suggested severity override ("" = the finding's default)
+	From     uint8  // tls.Direction
+	Time     time.Time
+
+	// HTTP context, when the secret travelled in HTTP.
+	Method, Host, Path string
+}
+
+// HTTPMessage is one HTTP/1.x request and its response, if seen.
+type HTTPMessage struct {
+	Time          time.Time
+	Method        string
+	Host          string
+	Path          string // without the query string values (names kept)
+	Version       string
+	Status        int
+	ContentType   string
+	RequestBytes  int64
+	ResponseBytes int64
+	UserAgent     string
+}
+
+// Anomaly is malformed or unexpected input, counted and never fatal.
+// Kinds are stable snake_case names (e.g. "tls_record_too_long").
+type Anomaly struct {
+	Kind    string
+	Time    time.Time
+	ConnID  uint64 // 0 when not tied to a connection
+	Client  netip.AddrPort
+	Server  netip.AddrPort
+	Offset  int64 // byte offset in the stream, or in the file; -1 when unknown
+	Detail  string
+	Capture string
+}
+
+// Severity of a finding; the zero value is Info.
+type Severity uint8
+
+const (
+	Info Severity = iota
+	Low
+	Medium
+	High
+	Critical
+)
+
+var severityNames = [...]string{"info", "low", "medium", "high", "critical"}
+
+func (s Severity) String() string {
+	if int(s) < len(severityNames) {
+		return severityNames[s]
+	}
+	return "unknown"
+}
+
+// ParseSeverity reads a severity name as the user writes it.
+func ParseSeverity(name string) (Severity, bool) {
+	for i, n := range severityNames {
+		if n == name {
+			return Severity(i), true
+		}
+	}
+	return 0, false
+}
+
+// Finding is one judgement about a connection.
+type Finding struct {
+	ID        string // stable id, e.g. "cert-expired"
+	Severity  Severity
+	ConnID    uint64
+	Capture   string
+	Time      time.Time
+	Client    netip.AddrPort
+	Server    netip.AddrPort
+	SNI       string
+	Message   string
+	Evidence  string // masked where it shows a secret
+	Reference string // RFC, NIST or Mozilla guideline
+	// Step ties the finding to the handshake message or cleartext message
+	// that caused it, for the ladder: "certificate", "server_hello",
+	// "client_hello", "alert", "http", ...
+	Step string
+}
+
+// Stats are the run's counters.
+type Stats struct {
+	Files          int
+	Packets        uint64
+	Bytes          uint64 // captured bytes
+	NonIP          uint64 // packets that were not IPv4/IPv6
+	NonTCP         uint64
+	Truncated      uint64 // packets cut by snaplen or damaged headers
+	Filtered       uint64 // packets dropped by the filter
+	Connections    uint64
+	Evicted        uint64 // flows evicted by the flow or memory caps
+	Gaps           uint64
+	KernelReceived uint64 // live capture only
+	KernelDropped  uint64 // live capture only
+	First, Last    time.Time
+	Anomalies      map[string]uint64 // by kind
+}
+
+// AddAnomaly counts one anomaly of a kind.
+func (s *Stats) AddAnomaly(kind string) {
+	if s.Anomalies == nil {
+		s.Anomalies = make(map[string]uint64)
+	}
+	s.Anomalies[kind]++
+}

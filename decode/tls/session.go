@@ -1,0 +1,158 @@
+package tls
+
+import (
+	"crypto/x509"
+	"time"
+)
+
+// Direction says which endpoint sent a byte stream. The client is the
+// endpoint that sent the first ClientHello (or, for a flow whose start was
+// not captured, the one the flow layer decided opened the connection).
+type Direction uint8
+
+const (
+	ClientToServer Direction = 0
+	ServerToClient Direction = 1
+)
+
+func (d Direction) String() string {
+	if d == ServerToClient {
+		return "server"
+	}
+	return "client"
+}
+
+// ClientHello is what a ClientHello carried on the wire (RFC 8446, 4.1.2;
+// RFC 5246, 7.4.1.2), lists in wire order with GREASE values kept, since
+// fingerprints need both.
+type ClientHello struct {
+	SSLv2              bool   // sent in the SSLv2-compatible format (RFC 5246, E.2)
+	LegacyVersion      uint16 // client_version / legacy_version
+	Random             []byte
+	SessionID          []byte
+	CipherSuites       []uint16
+	CompressionMethods []uint8
+	Extensions         []uint16 // extension types in wire order
+
+	ServerName          string   // server_name (0), host_name entry
+	ALPNProtocols       []string // application_layer_protocol_negotiation (16)
+	SupportedVersions   []uint16 // supported_versions (43)
+	SupportedGroups     []uint16 // supported_groups (10)
+	ECPointFormats      []uint8  // ec_point_formats (11)
+	SignatureAlgorithms []uint16 // signature_algorithms (13), wire order
+	KeyShareGroups      []uint16 // key_share (51), groups of the offered shares
+	PSKModes            []uint8  // psk_key_exchange_modes (45)
+	PreSharedKey        bool     // pre_shared_key (41)
+	EarlyData           bool     // early_data (42)
+	RenegotiationInfo   bool     // renegotiation_info (65281)
+	SessionTicket       bool     // session_ticket (35) present
+	SessionTicketLen    int      // length of the ticket offered (0: asks for one)
+	StatusRequest       bool     // status_request (5)
+	EncryptedHello      bool     // encrypted_client_hello (0xfe0d)
+	Heartbeat           bool     // heartbeat (15)
+	ExtendedMaster      bool     // extended_master_secret (23)
+}
+
+// ServerHello is what a ServerHello (or HelloRetryRequest) carried.
+type ServerHello struct {
+	LegacyVersion     uint16
+	Random            []byte
+	SessionID         []byte
+	CipherSuite       uint16
+	CompressionMethod uint8
+	Extensions        []uint16 // wire order
+
+	SupportedVersion  uint16 // supported_versions (43), 0 when absent
+	ALPNProtocol      string
+	KeyShareGroup     uint16 // key_share (51): group chosen (HRR: group asked for)
+	PreSharedKey      bool   // pre_shared_key (41): server accepted a PSK
+	RenegotiationInfo bool
+	SessionTicket     bool // session_ticket (35) acknowledged
+	Heartbeat         bool
+	ExtendedMaster    bool
+	HelloRetryRequest bool // RFC 8446, 4.1.3: random equals SHA-256("HelloRetryRequest")
+}
+
+// Version is the version the server chose: supported_versions when present
+// (TLS 1.3), legacy_version otherwise.
+func (s *ServerHello) Version() uint16 {
+	if s.SupportedVersion != 0 {
+		return s.SupportedVersion
+	}
+	return s.LegacyVersion
+}
+
+// KeyExchange holds what a ServerKeyExchange (TLS 1.2 and older) revealed.
+type KeyExchange struct {
+	Kind               string // "ECDHE", "DHE", "RSA" (export), or "" when unparsed
+	NamedGroup         uint16 // ECDHE: the named curve
+	DHPrimeBits        int    // DHE: size of p in bits
+	PublicKeyBits      int    // size of the server's ephemeral public value in bits
+	SignatureAlgorithm uint16 // TLS 1.2 signature scheme, 0 when not sent
+}
+
+// Alert is one alert record (RFC 8446, 6). Encrypted alerts (after
+// ChangeCipherSpec, or any in TLS 1.3 after ServerHello) have no readable
+// level or description: Encrypted is set and both are zero.
+type Alert struct {
+	From        Direction
+	Level       uint8
+	Description uint8
+	Encrypted   bool
+	Time        time.Time
+}
+
+// Event is one step of the handshake as seen on the wire, kept for the
+// ladder view. Content is the record content type; Handshake the handshake
+// message type when Content is 22 and the message was readable.
+type Event struct {
+	Time      time.Time
+	From      Direction
+	Content   uint8
+	Handshake uint8
+	Encrypted bool
+	Length    int
+}
+
+// Session is everything visible about one TLS connection. Fields stay at
+// their zero value when the message that carries them was not seen; in TLS
+// 1.3 everything after ServerHello is encrypted and is marked Hidden, never
+// guessed.
+type Session struct {
+	ClientHello      *ClientHello // the last ClientHello (after an HRR, the second)
+	FirstClientHello *ClientHello // set only when there was an HRR
+	ServerHello      *ServerHello // the real ServerHello, never the HRR
+	HelloRetry       *ServerHello // the HelloRetryRequest, if any
+
+	Version     uint16 // negotiated version (0: no ServerHello seen)
+	CipherSuite uint16
+	ALPN        string
+	Resumed     bool
+	Resumption  string // "session_id", "ticket", "psk" or ""
+
+	Certificates         []*x509.Certificate // server chain in wire order (TLS <= 1.2)
+	CertificateErrors    int                 // certificates that crypto/x509 could not parse
+	CertificateRequested bool
+	ClientCertificates   []*x509.Certificate
+	ClientCertSent       bool // client sent a non-empty Certificate
+	KeyExchange          *KeyExchange
+	ClientKeyExchange    bool
+	ServerHelloDone      bool
+	NewSessionTicket     bool
+	ChangeCipherSpec     [2]bool // indexed by Direction
+	Finished             [2]bool // Finished seen (TLS <= 1.2: the encrypted record after CCS)
+	Alerts               []Alert
+	AppData              [2]uint64 // application_data bytes per direction
+	Hidden               bool      // TLS 1.3: the rest of the handshake is encrypted
+
+	Established    bool // both Finished seen, or (TLS 1.3) application data both ways
+	Start          time.Time
+	ServerHelloAt  time.Time
+	EstablishedAt  time.Time
+	FirstAppDataAt time.Time
+
+	Events []Event // capped at MaxEvents
+}
+
+// MaxEvents bounds Session.Events.
+const MaxEvents = 64
