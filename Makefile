@@ -1,0 +1,49 @@
+# tlsscope: see README.md. Every target works on a fresh Debian 12 machine
+# with Go installed; `make captures` needs root (it records on lo).
+GO       ?= go
+BIN      := bin/tlsscope
+PKGS     := ./...
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -X main.version=$(VERSION)
+export CGO_ENABLED ?= 0
+
+.PHONY: all build run test test-short bench fuzz fuzz-short lint clean
+
+# `make captures` (records testdata/pcaps, needs root) lives beside its script.
+-include scripts/captures/Makefile.inc
+
+all: build
+
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/tlsscope
+
+# Analyse every capture bundled in testdata/pcaps.
+run: build
+	./$(BIN) testdata/pcaps
+
+test:
+	$(GO) vet $(PKGS)
+	$(GO) test -count=1 -timeout 30m $(PKGS)
+	$(MAKE) --no-print-directory fuzz-short
+
+test-short:
+	$(GO) test -short -count=1 $(PKGS)
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+# Every fuzz target for FUZZTIME each (make fuzz FUZZTIME=10m for long runs).
+FUZZTIME ?= 1m
+fuzz:
+	./scripts/fuzz.sh $(FUZZTIME)
+
+# CI runs each target briefly on top of the seed corpora that `go test` runs.
+fuzz-short:
+	./scripts/fuzz.sh 10s
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+clean:
+	rm -rf bin
