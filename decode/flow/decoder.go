@@ -1,0 +1,261 @@
+// Package flow turns captured frames into TCP segments: it decodes the link,
+// network and transport headers of every supported link type into
+// preallocated layers (gopacket's DecodingLayerParser, no allocation per
+// packet), reassembles IPv4 fragments, and names the endpoints. It knows
+// nothing about the protocols carried above TCP.
+package flow
+
+import (
+	"errors"
+	"net/netip"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/ip4defrag"
+	"github.com/gopacket/gopacket/layers"
+)
+
+// Verdict says what the decoder made of a frame.
+type Verdict uint8
+
+const (
+	TCPSegment      Verdict = iota // Segment is filled
+	NotIP                          // not IPv4/IPv6 (ARP, LLDP, ...)
+	NotTCP                         // IP, but not TCP (UDP, ICMP, ...)
+	Fragment                       // an IPv4 fragment held until the datagram is whole
+	Malformed                      // headers damaged or cut short
+	UnsupportedLink                // a link type this decoder does not handle
+)
+
+// Segment is one decoded TCP segment. Its fields point into the decoder's
+// reused layers and the frame's bytes: valid until the next Decode.
+type Segment struct {
+	Net       gopacket.Flow // network endpoints, for the reassembler
+	TCP       *layers.TCP
+	Src, Dst  netip.AddrPort
+	Truncated bool // the frame was cut by the snaplen: payload is partial
+}
+
+// Decoder decodes frames of any supported link type. It is not safe for
+// concurrent use.
+type Decoder struct {
+	eth      layers.Ethernet
+	dot1q    layers.Dot1Q
+	sll      layers.LinuxSLL
+	sll2     layers.LinuxSLL2
+	loop     layers.Loopback
+	ip4      layers.IPv4
+	ip6      layers.IPv6
+	ip6ext   layers.IPv6ExtensionSkipper
+	tcp      layers.TCP
+	udp      layers.UDP
+	payload  gopacket.Payload
+	decoded  []gopacket.LayerType
+	parsers  map[layers.LinkType]*gopacket.DecodingLayerParser
+	ip4first *gopacket.DecodingLayerParser
+	ip6first *gopacket.DecodingLayerParser
+	tcpOnly  *gopacket.DecodingLayerParser
+	defrag   *ip4defrag.IPv4Defragmenter
+}
+
+// NewDecoder makes a decoder with its layers preallocated.
+func NewDecoder() *Decoder {
+	d := &Decoder{decoded: make([]gopacket.LayerType, 0, 8), defrag: ip4defrag.NewIPv4Defragmenter()}
+	all := []gopacket.DecodingLayer{&d.eth, &d.dot1q, &d.sll, &d.sll2, &d.loop, &d.ip4, &d.ip6, &d.ip6ext, &d.tcp, &d.udp, &d.payload}
+	mk := func(first gopacket.LayerType) *gopacket.DecodingLayerParser {
+		p := gopacket.NewDecodingLayerParser(first, all...)
+		p.IgnoreUnsupported = true
+		return p
+	}
+	d.parsers = map[layers.LinkType]*gopacket.DecodingLayerParser{
+		layers.LinkTypeEthernet:  mk(layers.LayerTypeEthernet),
+		layers.LinkTypeLinuxSLL:  mk(layers.LayerTypeLinuxSLL),
+		layers.LinkTypeLinuxSLL2: mk(layers.LayerTypeLinuxSLL2),
+		layers.LinkTypeNull:      mk(layers.LayerTypeLoopback),
+		layers.LinkTypeLoop:      mk(layers.LayerTypeLoopback),
+	}
+	d.ip4first = mk(layers.LayerTypeIPv4)
+	d.ip6first = mk(layers.LayerTypeIPv6)
+	d.tcpOnly = mk(layers.LayerTypeTCP)
+	return d
+}
+
+// Link types carrying a bare IP packet, version told by the first nibble.
+func rawIP(lt layers.LinkType) bool {
+	switch lt {
+	case layers.LinkTypeRaw, layers.LinkTypeIPv4, layers.LinkTypeIPv6, 12, 14:
+		return true
+	}
+	return false
+}
+
+// Supported reports whether the decoder handles a link type.
+func (d *Decoder) Supported(lt layers.LinkType) bool {
+	return d.parsers[lt] != nil || rawIP(lt) || lt == layers.LinkTypePPP
+}
+
+// stripPPP removes a PPP header (RFC 1661, with the optional HDLC address
+// and control bytes of RFC 1662) and returns the IP packet it carries.
+func stripPPP(data []byte) ([]byte, bool) {
+	if len(data) >= 2 && data[0] == 0xff && data[1] == 0x03 {
+		data = data[2:]
+	}
+	if len(data) < 1 {
+		return nil, false
+	}
+	proto := uint16(data[0])
+	n := 1
+	if data[0]&1 == 0 { // protocol field not compressed
+		if len(data) < 2 {
+			return nil, false
+		}
+		proto = uint16(data[0])<<8 | uint16(data[1])
+		n = 2
+	}
+	if proto != 0x0021 && proto != 0x0057 {
+		return nil, false
+	}
+	return data[n:], true
+}
+
+// Decode decodes one frame. ci is the frame's capture info (its timestamp
+// drives fragment reassembly timeouts).
+func (d *Decoder) Decode(lt layers.LinkType, data []byte, ci gopacket.CaptureInfo, seg *Segment) Verdict {
+	var p *gopacket.DecodingLayerParser
+	if lt == layers.LinkTypePPP {
+		ip, ok := stripPPP(data)
+		if !ok {
+			return NotIP
+		}
+		data, lt = ip, layers.LinkTypeRaw
+	}
+	if rawIP(lt) {
+		if len(data) == 0 {
+			return Malformed
+		}
+		switch data[0] >> 4 {
+		case 4:
+			p = d.ip4first
+		case 6:
+			p = d.ip6first
+		default:
+			return NotIP
+		}
+	} else if p = d.parsers[lt]; p == nil {
+		return UnsupportedLink
+	}
+	err := p.DecodeLayers(data, &d.decoded)
+	truncated := p.Truncated || (ci.Length > ci.CaptureLength && ci.CaptureLength > 0)
+	if err != nil && !isUnsupported(err) {
+		// A layer failed to decode. If we already have IP and TCP headers
+		// the damage is in the payload: keep what we have.
+		if !d.has(layers.LayerTypeTCP) {
+			if d.has(layers.LayerTypeIPv4) || d.has(layers.LayerTypeIPv6) {
+				if d.has(layers.LayerTypeIPv4) && d.isFragment() {
+					return d.reassemble(seg, ci)
+				}
+				if truncated {
+					return Malformed
+				}
+				if d.ipProtocol() != layers.IPProtocolTCP {
+					return NotTCP
+				}
+			}
+			return Malformed
+		}
+	}
+	return d.finish(seg, truncated, ci)
+}
+
+func (d *Decoder) finish(seg *Segment, truncated bool, ci gopacket.CaptureInfo) Verdict {
+	isIP4, isIP6 := d.has(layers.LayerTypeIPv4), d.has(layers.LayerTypeIPv6)
+	if !isIP4 && !isIP6 {
+		return NotIP
+	}
+	if isIP4 && d.isFragment() {
+		return d.reassemble(seg, ci)
+	}
+	if !d.has(layers.LayerTypeTCP) {
+		if d.ipProtocol() == layers.IPProtocolTCP {
+			return Malformed
+		}
+		return NotTCP
+	}
+	var src, dst netip.Addr
+	if isIP4 {
+		src = addr4(d.ip4.SrcIP)
+		dst = addr4(d.ip4.DstIP)
+		seg.Net = d.ip4.NetworkFlow()
+	} else {
+		src, _ = netip.AddrFromSlice(d.ip6.SrcIP)
+		dst, _ = netip.AddrFromSlice(d.ip6.DstIP)
+		seg.Net = d.ip6.NetworkFlow()
+	}
+	seg.TCP = &d.tcp
+	seg.Src = netip.AddrPortFrom(src, uint16(d.tcp.SrcPort))
+	seg.Dst = netip.AddrPortFrom(dst, uint16(d.tcp.DstPort))
+	seg.Truncated = truncated
+	return TCPSegment
+}
+
+func addr4(ip []byte) netip.Addr {
+	if len(ip) != 4 {
+		a, _ := netip.AddrFromSlice(ip)
+		return a.Unmap()
+	}
+	return netip.AddrFrom4([4]byte{ip[0], ip[1], ip[2], ip[3]})
+}
+
+func (d *Decoder) has(t gopacket.LayerType) bool {
+	for _, l := range d.decoded {
+		if l == t {
+			return true
+		}
+	}
+	return false
+}
+
+func (d *Decoder) isFragment() bool {
+	return d.ip4.Flags&layers.IPv4MoreFragments != 0 || d.ip4.FragOffset != 0
+}
+
+func (d *Decoder) ipProtocol() layers.IPProtocol {
+	if d.has(layers.LayerTypeIPv4) {
+		return d.ip4.Protocol
+	}
+	if len(d.decoded) > 0 && d.decoded[len(d.decoded)-1] != layers.LayerTypeIPv6 {
+		return d.ip6ext.NextHeader // extension headers were skipped
+	}
+	return d.ip6.NextHeader
+}
+
+// reassemble hands an IPv4 fragment to gopacket's defragmenter; when the
+// datagram is whole its TCP header is decoded from the reassembled payload.
+// Fragmented TCP is rare, so this path may allocate.
+func (d *Decoder) reassemble(seg *Segment, ci gopacket.CaptureInfo) Verdict {
+	frag := d.ip4 // the defragmenter keeps the layer: give it a copy
+	frag.Payload = append([]byte(nil), d.ip4.Payload...)
+	whole, err := d.defrag.DefragIPv4WithTimestamp(&frag, ci.Timestamp)
+	if err != nil {
+		return Malformed
+	}
+	if whole == nil {
+		return Fragment
+	}
+	if whole.Protocol != layers.IPProtocolTCP {
+		return NotTCP
+	}
+	d.ip4 = *whole
+	d.ip4.Flags &^= layers.IPv4MoreFragments
+	d.ip4.FragOffset = 0
+	d.decoded = d.decoded[:0]
+	if err := d.tcpOnly.DecodeLayers(whole.Payload, &d.decoded); err != nil && !d.has(layers.LayerTypeTCP) {
+		return Malformed
+	}
+	d.decoded = append(d.decoded, layers.LayerTypeIPv4)
+	return d.finish(seg, false, ci)
+}
+
+func isUnsupported(err error) bool {
+	var u gopacket.UnsupportedLayerType
+	return errors.As(err, &u)
+}

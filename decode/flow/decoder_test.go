@@ -1,0 +1,165 @@
+package flow
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/tlsscope/tlsscope/internal/testutil"
+)
+
+type frame struct {
+	data []byte
+	ci   gopacket.CaptureInfo
+	lt   layers.LinkType
+}
+
+// readAll reads a pcap or pcapng file with pcapgo directly, so this test
+// does not depend on the capture package.
+func readAll(t testing.TB, path string) []frame {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []frame
+	if bytes.HasPrefix(raw, []byte{0x0a, 0x0d, 0x0d, 0x0a}) {
+		r, err := pcapgo.NewNgReader(bytes.NewReader(raw), pcapgo.DefaultNgReaderOptions)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for {
+			data, ci, err := r.ReadPacketData()
+			if err == io.EOF {
+				return out
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			intf, _ := r.Interface(ci.InterfaceIndex)
+			out = append(out, frame{data, ci, intf.LinkType})
+		}
+	}
+	r, err := pcapgo.NewReader(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		data, ci, err := r.ReadPacketData()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, frame{data, ci, r.LinkType()})
+	}
+}
+
+// TestTCPSegmentsMatchTshark: on captures of every link type in the corpus
+// (Ethernet, BSD null, raw IPv4, PPP, IPv6, pcapng), the frames decoded as
+// TCP segments, and their ports, are the ones tshark decodes as TCP.
+func TestTCPSegmentsMatchTshark(t *testing.T) {
+	tshark := testutil.Tool(t, "tshark")
+	corpus := testutil.Corpus(t)
+	var pcaps []string
+	filepath.Walk(corpus, func(p string, info os.FileInfo, err error) error {
+		if err == nil && (strings.HasSuffix(p, ".pcap") || strings.HasSuffix(p, ".pcapng")) {
+			pcaps = append(pcaps, p)
+		}
+		return nil
+	})
+	if len(pcaps) < 20 {
+		t.Fatalf("only %d captures found in %s", len(pcaps), corpus)
+	}
+	for _, path := range pcaps {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			// Frames whose outermost transport is TCP (not TCP quoted in
+			// ICMP errors), with their ports.
+			out, err := exec.Command(tshark, "-r", path, "-Y", "tcp && !icmp && !icmpv6",
+				"-T", "fields", "-e", "frame.number", "-e", "tcp.srcport", "-e", "tcp.dstport").Output()
+			if err != nil {
+				t.Fatalf("tshark: %v", err)
+			}
+			want := map[int]string{}
+			sc := bufio.NewScanner(bytes.NewReader(out))
+			for sc.Scan() {
+				f := strings.Split(sc.Text(), "\t")
+				n, _ := strconv.Atoi(f[0])
+				want[n] = f[1] + ">" + f[2]
+			}
+			d := NewDecoder()
+			var seg Segment
+			got := map[int]string{}
+			for i, fr := range readAll(t, path) {
+				if d.Decode(fr.lt, fr.data, fr.ci, &seg) == TCPSegment {
+					got[i+1] = strconv.Itoa(int(seg.Src.Port())) + ">" + strconv.Itoa(int(seg.Dst.Port()))
+				}
+			}
+			for n, w := range want {
+				if got[n] != w {
+					t.Errorf("frame %d: got %q, tshark %q", n, got[n], w)
+				}
+			}
+			for n, g := range got {
+				if _, ok := want[n]; !ok {
+					t.Errorf("frame %d: decoded as TCP %s, tshark disagrees", n, g)
+				}
+			}
+		})
+	}
+}
+
+// TestDecodeHostile: frames cut at every length never panic and never
+// claim a TCP segment whose payload runs past the frame.
+func TestDecodeHostile(t *testing.T) {
+	path := filepath.Join(testutil.Corpus(t), "zeek/testing/btest/Traces/tls/tls1.2.pcap")
+	d := NewDecoder()
+	var seg Segment
+	for _, fr := range readAll(t, path) {
+		for n := 0; n <= len(fr.data); n++ {
+			for _, lt := range []layers.LinkType{fr.lt, layers.LinkTypeRaw, layers.LinkTypeNull, layers.LinkTypeLinuxSLL2, layers.LinkTypePPP} {
+				if d.Decode(lt, fr.data[:n], fr.ci, &seg) == TCPSegment && len(seg.TCP.Payload) > n {
+					t.Fatalf("payload longer than frame")
+				}
+			}
+		}
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	f.Add(uint8(1), []byte{})
+	f.Fuzz(func(t *testing.T, lt uint8, data []byte) {
+		d := NewDecoder()
+		var seg Segment
+		d.Decode(layers.LinkType(lt), data, gopacket.CaptureInfo{CaptureLength: len(data), Length: len(data)}, &seg)
+	})
+}
+
+func BenchmarkDecode(b *testing.B) {
+	path := filepath.Join(testutil.Corpus(b), "ja4/pcap/tls3.pcapng")
+	frames := readAll(b, path)
+	d := NewDecoder()
+	var seg Segment
+	var bytes int64
+	for _, fr := range frames {
+		bytes += int64(len(fr.data))
+	}
+	b.SetBytes(bytes / int64(len(frames)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		fr := frames[i%len(frames)]
+		d.Decode(fr.lt, fr.data, fr.ci, &seg)
+	}
+}
