@@ -1,0 +1,16 @@
+package report
+
+import "github.com/tlsscope/tlsscope/decode/tls"
+
+// Registry names, all from decode/tls's tables.
+var (
+	versionName = tls.VersionName
+	suiteName   = tls.CipherSuiteName
+	alertName   = tls.AlertName
+	groupName   = tls.GroupName
+	isGREASE    = tls.IsGREASE
+)
+
+// knownClient labels a JA4 with a known client; "" until
+// decode/fingerprint's table lands.
+func knownClient(ja4 string) string { return "" }

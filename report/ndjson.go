@@ -1,0 +1,85 @@
+package report
+
+import (
+	"bufio"
+	"encoding/json"
+	"io"
+
+	"github.com/tlsscope/tlsscope/decode/facts"
+)
+
+// WriteNDJSON writes one JSON object per line: per capture, each
+// connection followed by its HTTP requests and findings, then findings not
+// tied to a connection, the capture's anomalies and its summary; the last
+// line is the summary of the whole run.
+func WriteNDJSON(w io.Writer, r *Result, opt Options) error {
+	bw := bufio.NewWriter(w)
+	enc := json.NewEncoder(bw)
+	enc.SetEscapeHTML(false)
+	for _, c := range r.Captures {
+		idx := byConn(c.Findings)
+		for _, conn := range c.Connections {
+			fs := idx[conn.ID]
+			if err := writeConnLines(enc, conn, fs, opt); err != nil {
+				return err
+			}
+		}
+		for _, f := range c.Findings {
+			if f.ConnID == 0 || !hasConn(c, f.ConnID) {
+				if err := enc.Encode(NewFindingRecord(f)); err != nil {
+					return err
+				}
+			}
+		}
+		for _, a := range c.Anomalies {
+			if err := enc.Encode(NewAnomalyRecord(a)); err != nil {
+				return err
+			}
+		}
+		if err := enc.Encode(NewSummaryRecord("capture", c.Name, c.Stats, c.Connections, c.Findings)); err != nil {
+			return err
+		}
+	}
+	if err := enc.Encode(totalSummary(r)); err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+func writeConnLines(enc *json.Encoder, conn *facts.Connection, fs []facts.Finding, opt Options) error {
+	if err := enc.Encode(NewConnectionRecord(conn, fs, opt)); err != nil {
+		return err
+	}
+	for _, m := range conn.HTTP {
+		if err := enc.Encode(NewHTTPRecord(conn, m)); err != nil {
+			return err
+		}
+	}
+	for _, f := range fs {
+		if err := enc.Encode(NewFindingRecord(f)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func hasConn(c *Capture, id uint64) bool {
+	for _, conn := range c.Connections {
+		if conn.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+func allConns(r *Result) []*facts.Connection {
+	var all []*facts.Connection
+	for _, c := range r.Captures {
+		all = append(all, c.Connections...)
+	}
+	return all
+}
+
+func totalSummary(r *Result) SummaryRecord {
+	return NewSummaryRecord("total", "", r.Totals(), allConns(r), r.Findings())
+}

@@ -1,0 +1,485 @@
+package report
+
+import (
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/tlsscope/tlsscope/decode/facts"
+	"github.com/tlsscope/tlsscope/decode/tls"
+)
+
+// The record types below are the NDJSON contract (and the pieces of the
+// json document). Fields may be added; a field's name and meaning never
+// change. Lists are always arrays, never null.
+
+// ConnectionRecord is {"type":"connection"}.
+type ConnectionRecord struct {
+	Type             string         `json:"type"`
+	TS               string         `json:"ts"`
+	Capture          string         `json:"capture"`
+	ID               uint64         `json:"id"`
+	Client           string         `json:"client"`
+	Server           string         `json:"server"`
+	Protocol         string         `json:"protocol"`
+	StartTLS         string         `json:"starttls"`
+	SNI              string         `json:"sni"`
+	Version          string         `json:"version"`
+	VersionID        uint16         `json:"version_id"`
+	Cipher           string         `json:"cipher"`
+	CipherID         uint16         `json:"cipher_id"`
+	ALPNOffered      []string       `json:"alpn_offered"`
+	ALPN             string         `json:"alpn"`
+	Resumed          bool           `json:"resumed"`
+	Resumption       string         `json:"resumption"`
+	HelloRetry       bool           `json:"hello_retry"`
+	Established      bool           `json:"established"`
+	Alerts           []AlertRecord  `json:"alerts"`
+	Certificates     []CertRecord   `json:"certificates"`
+	ClientCerts      []CertRecord   `json:"client_certificates"`
+	CertErrors       int            `json:"certificate_errors"`
+	JA3              string         `json:"ja3"`
+	JA3Full          string         `json:"ja3_full"`
+	JA3S             string         `json:"ja3s"`
+	JA3SFull         string         `json:"ja3s_full"`
+	JA4              string         `json:"ja4"`
+	JA4R             string         `json:"ja4_r"`
+	KnownClient      string         `json:"known_client"`
+	Findings         []string       `json:"findings"`
+	PacketsClient    uint64         `json:"packets_client"`
+	PacketsServer    uint64         `json:"packets_server"`
+	BytesClient      uint64         `json:"bytes_client"`
+	BytesServer      uint64         `json:"bytes_server"`
+	VersionsOffered  []string       `json:"versions_offered"`
+	SuitesOffered    []string       `json:"suites_offered"`
+	Groups           []string       `json:"groups"`
+	KeyShare         []string       `json:"key_share"`
+	KeyShareSelected string         `json:"key_share_selected"`
+	KeyExchange      *KXRecord      `json:"key_exchange"`
+	CertRequested    bool           `json:"client_cert_requested"`
+	ClientCertSent   bool           `json:"client_cert_sent"`
+	Hidden           bool           `json:"hidden"`
+	Closed           string         `json:"closed"`
+	StartSeen        bool           `json:"start_seen"`
+	Gaps             int            `json:"gaps"`
+	Truncated        bool           `json:"truncated"`
+	AppDataClient    uint64         `json:"app_data_client"`
+	AppDataServer    uint64         `json:"app_data_server"`
+	End              string         `json:"end"`
+	HandshakeMillis  float64        `json:"handshake_ms"`
+	Secrets          []SecretRecord `json:"secrets"`
+}
+
+// AlertRecord is one alert; encrypted alerts have level and description "".
+type AlertRecord struct {
+	From        string `json:"from"`
+	Level       string `json:"level"`
+	Description string `json:"description"`
+	Code        int    `json:"code"`
+	Encrypted   bool   `json:"encrypted"`
+	TS          string `json:"ts"`
+}
+
+// CertRecord describes one certificate of a chain, in wire order.
+type CertRecord struct {
+	Subject   string   `json:"subject"`
+	Issuer    string   `json:"issuer"`
+	Serial    string   `json:"serial"`
+	NotBefore string   `json:"not_before"`
+	NotAfter  string   `json:"not_after"`
+	DNSNames  []string `json:"dns_names"`
+	Key       string   `json:"key"`
+	Signature string   `json:"signature"`
+	SHA256    string   `json:"sha256"`
+}
+
+// KXRecord is what a TLS 1.2 ServerKeyExchange showed.
+type KXRecord struct {
+	Kind          string `json:"kind"`
+	Group         string `json:"group"`
+	DHPrimeBits   int    `json:"dh_prime_bits"`
+	PublicKeyBits int    `json:"public_key_bits"`
+}
+
+// SecretRecord is a cleartext secret: Value is the masked form unless the
+// run shows secrets.
+type SecretRecord struct {
+	Kind     string `json:"kind"`
+	Protocol string `json:"protocol"`
+	Type     string `json:"secret_type"`
+	Field    string `json:"field"`
+	User     string `json:"user"`
+	Value    string `json:"value"`
+	Masked   bool   `json:"masked"`
+	Detail   string `json:"detail"`
+	From     string `json:"from"`
+	TS       string `json:"ts"`
+	Method   string `json:"method"`
+	Host     string `json:"host"`
+	Path     string `json:"path"`
+}
+
+// FindingRecord is {"type":"finding"}.
+type FindingRecord struct {
+	Type       string `json:"type"`
+	ID         string `json:"id"`
+	Severity   string `json:"severity"`
+	Client     string `json:"client"`
+	Server     string `json:"server"`
+	SNI        string `json:"sni"`
+	Message    string `json:"message"`
+	Evidence   string `json:"evidence"`
+	Reference  string `json:"reference"`
+	Capture    string `json:"capture"`
+	Connection uint64 `json:"connection"`
+	TS         string `json:"ts"`
+	Step       string `json:"step"`
+}
+
+// HTTPRecord is {"type":"http"}: one cleartext HTTP request.
+type HTTPRecord struct {
+	Type          string `json:"type"`
+	TS            string `json:"ts"`
+	Capture       string `json:"capture"`
+	Connection    uint64 `json:"connection"`
+	Client        string `json:"client"`
+	Server        string `json:"server"`
+	Method        string `json:"method"`
+	Host          string `json:"host"`
+	Path          string `json:"path"`
+	Version       string `json:"version"`
+	Status        int    `json:"status"`
+	ContentType   string `json:"content_type"`
+	RequestBytes  int64  `json:"request_bytes"`
+	ResponseBytes int64  `json:"response_bytes"`
+	UserAgent     string `json:"user_agent"`
+}
+
+// AnomalyRecord is {"type":"anomaly"}.
+type AnomalyRecord struct {
+	Type       string `json:"type"`
+	Kind       string `json:"kind"`
+	Connection uint64 `json:"connection"`
+	Offset     int64  `json:"offset"`
+	TS         string `json:"ts"`
+	Client     string `json:"client"`
+	Server     string `json:"server"`
+	Detail     string `json:"detail"`
+	Capture    string `json:"capture"`
+}
+
+// SummaryRecord is {"type":"summary"}: one per capture (scope "capture")
+// and a last one for the whole run (scope "total").
+type SummaryRecord struct {
+	Type               string            `json:"type"`
+	Scope              string            `json:"scope"`
+	Capture            string            `json:"capture"`
+	Files              int               `json:"files"`
+	Packets            uint64            `json:"packets"`
+	Bytes              uint64            `json:"bytes"`
+	Connections        int               `json:"connections"`
+	TLSConnections     int               `json:"tls_connections"`
+	HandshakesComplete int               `json:"handshakes_complete"`
+	HandshakesFailed   int               `json:"handshakes_failed"`
+	Versions           map[string]int    `json:"versions"`
+	Suites             map[string]int    `json:"suites"`
+	Protocols          map[string]int    `json:"protocols"`
+	Findings           map[string]int    `json:"findings"`
+	First              string            `json:"first"`
+	Last               string            `json:"last"`
+	DurationSeconds    float64           `json:"duration_seconds"`
+	Gaps               uint64            `json:"gaps"`
+	TruncatedPackets   uint64            `json:"truncated_packets"`
+	Evicted            uint64            `json:"evicted"`
+	Filtered           uint64            `json:"filtered"`
+	NonIP              uint64            `json:"non_ip"`
+	NonTCP             uint64            `json:"non_tcp"`
+	KernelReceived     uint64            `json:"kernel_received"`
+	KernelDropped      uint64            `json:"kernel_dropped"`
+	Anomalies          map[string]uint64 `json:"anomalies"`
+}
+
+func ts(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+// Endpoint prints an address as ip:port, IPv6 as [addr]:port, "" when unset.
+func Endpoint(ap netip.AddrPort) string {
+	if !ap.IsValid() {
+		return ""
+	}
+	return ap.String()
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+// SNI is the server name the client asked for, "" when none.
+func SNI(c *facts.Connection) string {
+	if c.TLS != nil && c.TLS.ClientHello != nil {
+		return c.TLS.ClientHello.ServerName
+	}
+	return ""
+}
+
+func secretValue(s facts.Secret, opt Options) (string, bool) {
+	if opt.ShowSecrets && s.Value != "" {
+		return s.Value, false
+	}
+	return s.Masked, true
+}
+
+// NewConnectionRecord builds the connection record; findings are the
+// connection's (after suppression).
+func NewConnectionRecord(c *facts.Connection, findings []facts.Finding, opt Options) ConnectionRecord {
+	r := ConnectionRecord{
+		Type:            "connection",
+		TS:              ts(c.First),
+		End:             ts(c.Last),
+		Capture:         c.Capture,
+		ID:              c.ID,
+		Client:          Endpoint(c.Client),
+		Server:          Endpoint(c.Server),
+		Protocol:        c.Protocol,
+		StartTLS:        c.StartTLS,
+		SNI:             SNI(c),
+		ALPNOffered:     []string{},
+		Alerts:          []AlertRecord{},
+		Certificates:    []CertRecord{},
+		ClientCerts:     []CertRecord{},
+		JA3:             c.Fingerprints.JA3,
+		JA3Full:         c.Fingerprints.JA3Full,
+		JA3S:            c.Fingerprints.JA3S,
+		JA3SFull:        c.Fingerprints.JA3SFull,
+		JA4:             c.Fingerprints.JA4,
+		JA4R:            c.Fingerprints.JA4R,
+		KnownClient:     knownClient(c.Fingerprints.JA4),
+		Findings:        []string{},
+		PacketsClient:   c.Packets[tls.ClientToServer],
+		PacketsServer:   c.Packets[tls.ServerToClient],
+		BytesClient:     c.Bytes[tls.ClientToServer],
+		BytesServer:     c.Bytes[tls.ServerToClient],
+		VersionsOffered: []string{},
+		SuitesOffered:   []string{},
+		Groups:          []string{},
+		KeyShare:        []string{},
+		Closed:          c.Closed,
+		StartSeen:       c.StartSeen,
+		Gaps:            c.Gaps,
+		Truncated:       c.Truncated,
+		Secrets:         []SecretRecord{},
+	}
+	for _, f := range findings {
+		if !slices.Contains(r.Findings, f.ID) {
+			r.Findings = append(r.Findings, f.ID)
+		}
+	}
+	for _, s := range c.Secrets {
+		v, masked := secretValue(s, opt)
+		r.Secrets = append(r.Secrets, SecretRecord{
+			Kind: s.Kind, Protocol: s.Protocol, Type: s.Type, Field: s.Field,
+			User: s.User, Value: v, Masked: masked, Detail: s.Detail,
+			From: tls.Direction(s.From).String(), TS: ts(s.Time),
+			Method: s.Method, Host: s.Host, Path: s.Path,
+		})
+	}
+	s := c.TLS
+	if s == nil {
+		return r
+	}
+	if s.Version != 0 {
+		r.Version = versionName(s.Version)
+		r.VersionID = s.Version
+	}
+	if s.ServerHello != nil {
+		r.Cipher = suiteName(s.CipherSuite)
+		r.CipherID = s.CipherSuite
+		r.KeyShareSelected = groupNameOr(s.ServerHello.KeyShareGroup)
+	}
+	r.ALPN = s.ALPN
+	r.Resumed = s.Resumed
+	r.Resumption = s.Resumption
+	r.HelloRetry = s.HelloRetry != nil
+	r.Established = s.Established
+	r.CertErrors = s.CertificateErrors
+	r.CertRequested = s.CertificateRequested
+	r.ClientCertSent = s.ClientCertSent
+	r.Hidden = s.Hidden
+	r.AppDataClient = s.AppData[tls.ClientToServer]
+	r.AppDataServer = s.AppData[tls.ServerToClient]
+	if !s.Start.IsZero() && !s.EstablishedAt.IsZero() {
+		r.HandshakeMillis = float64(s.EstablishedAt.Sub(s.Start).Microseconds()) / 1000
+	}
+	for _, a := range s.Alerts {
+		ar := AlertRecord{From: a.From.String(), Encrypted: a.Encrypted, TS: ts(a.Time), Code: -1}
+		if !a.Encrypted {
+			ar.Level = alertLevel(a.Level)
+			ar.Description = alertName(a.Description)
+			ar.Code = int(a.Description)
+		}
+		r.Alerts = append(r.Alerts, ar)
+	}
+	for _, x := range s.Certificates {
+		r.Certificates = append(r.Certificates, certRecord(describeCert(x)))
+	}
+	for _, x := range s.ClientCertificates {
+		r.ClientCerts = append(r.ClientCerts, certRecord(describeCert(x)))
+	}
+	if ch := s.ClientHello; ch != nil {
+		r.ALPNOffered = nonNil(slices.Clone(ch.ALPNProtocols))
+		if len(ch.SupportedVersions) > 0 {
+			for _, v := range ch.SupportedVersions {
+				if !isGREASE(v) {
+					r.VersionsOffered = append(r.VersionsOffered, versionName(v))
+				}
+			}
+		} else if ch.LegacyVersion != 0 {
+			r.VersionsOffered = append(r.VersionsOffered, versionName(ch.LegacyVersion))
+		}
+		for _, v := range ch.CipherSuites {
+			if !isGREASE(v) {
+				r.SuitesOffered = append(r.SuitesOffered, suiteName(v))
+			}
+		}
+		for _, v := range ch.SupportedGroups {
+			if !isGREASE(v) {
+				r.Groups = append(r.Groups, groupName(v))
+			}
+		}
+		for _, v := range ch.KeyShareGroups {
+			if !isGREASE(v) {
+				r.KeyShare = append(r.KeyShare, groupName(v))
+			}
+		}
+	}
+	if kx := s.KeyExchange; kx != nil {
+		r.KeyExchange = &KXRecord{Kind: kx.Kind, Group: groupNameOr(kx.NamedGroup), DHPrimeBits: kx.DHPrimeBits, PublicKeyBits: kx.PublicKeyBits}
+	}
+	return r
+}
+
+func groupNameOr(g uint16) string {
+	if g == 0 {
+		return ""
+	}
+	return groupName(g)
+}
+
+func alertLevel(l uint8) string {
+	switch l {
+	case 1:
+		return "warning"
+	case 2:
+		return "fatal"
+	}
+	return "unknown"
+}
+
+func certRecord(ci certInfo) CertRecord {
+	return CertRecord{
+		Subject: ci.Subject, Issuer: ci.Issuer, Serial: ci.Serial,
+		NotBefore: ci.NotBefore, NotAfter: ci.NotAfter, DNSNames: nonNil(ci.DNSNames),
+		Key: ci.Key, Signature: ci.Signature, SHA256: ci.SHA256,
+	}
+}
+
+// NewFindingRecord builds the finding record.
+func NewFindingRecord(f facts.Finding) FindingRecord {
+	return FindingRecord{
+		Type: "finding", ID: f.ID, Severity: f.Severity.String(),
+		Client: Endpoint(f.Client), Server: Endpoint(f.Server), SNI: f.SNI,
+		Message: f.Message, Evidence: f.Evidence, Reference: f.Reference,
+		Capture: f.Capture, Connection: f.ConnID, TS: ts(f.Time), Step: f.Step,
+	}
+}
+
+// NewHTTPRecord builds the record of one cleartext HTTP request.
+func NewHTTPRecord(c *facts.Connection, m facts.HTTPMessage) HTTPRecord {
+	return HTTPRecord{
+		Type: "http", TS: ts(m.Time), Capture: c.Capture, Connection: c.ID,
+		Client: Endpoint(c.Client), Server: Endpoint(c.Server),
+		Method: m.Method, Host: m.Host, Path: m.Path, Version: m.Version,
+		Status: m.Status, ContentType: m.ContentType,
+		RequestBytes: m.RequestBytes, ResponseBytes: m.ResponseBytes, UserAgent: m.UserAgent,
+	}
+}
+
+// NewAnomalyRecord builds the anomaly record.
+func NewAnomalyRecord(a facts.Anomaly) AnomalyRecord {
+	return AnomalyRecord{
+		Type: "anomaly", Kind: a.Kind, Connection: a.ConnID, Offset: a.Offset,
+		TS: ts(a.Time), Client: Endpoint(a.Client), Server: Endpoint(a.Server),
+		Detail: a.Detail, Capture: a.Capture,
+	}
+}
+
+// NewSummaryRecord summarises connections, findings and counters; capture
+// is "" for the whole run.
+func NewSummaryRecord(scope, capture string, st facts.Stats, conns []*facts.Connection, findings []facts.Finding) SummaryRecord {
+	s := SummaryRecord{
+		Type: "summary", Scope: scope, Capture: capture, Files: st.Files,
+		Packets: st.Packets, Bytes: st.Bytes, Connections: len(conns),
+		Versions: map[string]int{}, Suites: map[string]int{}, Protocols: map[string]int{},
+		Findings: map[string]int{},
+		First:    ts(st.First), Last: ts(st.Last), DurationSeconds: span(st).Seconds(),
+		Gaps: st.Gaps, TruncatedPackets: st.Truncated, Evicted: st.Evicted,
+		Filtered: st.Filtered, NonIP: st.NonIP, NonTCP: st.NonTCP,
+		KernelReceived: st.KernelReceived, KernelDropped: st.KernelDropped,
+		Anomalies: map[string]uint64{},
+	}
+	for k, n := range st.Anomalies {
+		s.Anomalies[k] = n
+	}
+	hs := CountHandshakes(conns)
+	s.TLSConnections, s.HandshakesComplete, s.HandshakesFailed = hs.TLS, hs.Complete, hs.Failed
+	s.Versions, s.Suites = hs.Versions, hs.Suites
+	for _, c := range conns {
+		p := c.Protocol
+		if p == "" {
+			p = "unknown"
+		}
+		s.Protocols[p]++
+	}
+	for _, f := range findings {
+		s.Findings[f.Severity.String()]++
+	}
+	return s
+}
+
+// Handshakes counts TLS handshakes by outcome, version and suite.
+type Handshakes struct {
+	TLS, Complete, Failed int
+	Versions, Suites      map[string]int
+}
+
+// CountHandshakes: a handshake is complete when established, failed when
+// a fatal alert ended it or the connection closed before it completed.
+func CountHandshakes(conns []*facts.Connection) Handshakes {
+	h := Handshakes{Versions: map[string]int{}, Suites: map[string]int{}}
+	for _, c := range conns {
+		s := c.TLS
+		if s == nil {
+			continue
+		}
+		h.TLS++
+		if s.Established {
+			h.Complete++
+		} else {
+			h.Failed++
+		}
+		if s.Version != 0 {
+			h.Versions[versionName(s.Version)]++
+		}
+		if s.ServerHello != nil {
+			h.Suites[suiteName(s.CipherSuite)]++
+		}
+	}
+	return h
+}

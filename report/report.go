@@ -1,0 +1,210 @@
+// Package report turns what a run produced (a Result: per capture file its
+// counters, connection facts, findings and anomalies) into the formats a
+// user reads or a pipeline consumes: table, ndjson, json, csv, sarif, junit
+// and markdown. Every format is a function of the Result; none decodes
+// anything. Secrets are printed masked unless Options.ShowSecrets is set.
+package report
+
+import (
+	"cmp"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+
+	"github.com/tlsscope/tlsscope/decode/facts"
+)
+
+// Result is what one run produced.
+type Result struct {
+	Tool     string // "tlsscope"
+	Version  string
+	Captures []*Capture
+	// Rules describes the finding ids (title, help, reference) for formats
+	// that carry rule metadata (SARIF). An id missing here is described
+	// from its findings.
+	Rules []Rule
+}
+
+// Capture is one input (a file or an interface) and what it held.
+type Capture struct {
+	Name        string
+	Stats       facts.Stats
+	Connections []*facts.Connection
+	Findings    []facts.Finding
+	Anomalies   []facts.Anomaly
+}
+
+// Rule is the description of one finding id.
+type Rule struct {
+	ID        string
+	Severity  facts.Severity
+	Title     string
+	Help      string
+	Reference string
+}
+
+// Options shape the output; none changes which facts are reported.
+type Options struct {
+	// ShowSecrets prints a secret's Value where its masked form would be.
+	ShowSecrets bool
+	// Width is the terminal width the table format fits (0: 80).
+	Width int
+	// FailOn is the lowest severity the junit format reports as a failure.
+	FailOn facts.Severity
+}
+
+// Formats lists the output formats by name; the first is the default on a
+// terminal.
+var Formats = []string{"table", "ndjson", "json", "csv", "sarif", "junit", "markdown"}
+
+// Extensions gives the usual file name extension of each format.
+var Extensions = map[string]string{
+	"table": "txt", "ndjson": "ndjson", "json": "json", "csv": "csv",
+	"sarif": "sarif", "junit": "xml", "markdown": "md",
+}
+
+// Write renders r in the named format.
+func Write(w io.Writer, format string, r *Result, opt Options) error {
+	switch format {
+	case "table":
+		return WriteTable(w, r, opt)
+	case "ndjson":
+		return WriteNDJSON(w, r, opt)
+	case "json":
+		return WriteJSON(w, r, opt)
+	case "csv":
+		return WriteCSV(w, r, opt)
+	case "sarif":
+		return WriteSARIF(w, r, opt)
+	case "junit":
+		return WriteJUnit(w, r, opt)
+	case "markdown":
+		return WriteMarkdown(w, r, opt)
+	}
+	return fmt.Errorf("unknown format %q (want one of %v)", format, Formats)
+}
+
+// KnownFormat reports whether name is one of Formats.
+func KnownFormat(name string) bool { return slices.Contains(Formats, name) }
+
+// Totals combines the counters of every capture.
+func (r *Result) Totals() facts.Stats {
+	var t facts.Stats
+	for _, c := range r.Captures {
+		t = addStats(t, c.Stats)
+	}
+	t.Files = len(r.Captures)
+	return t
+}
+
+func addStats(t, s facts.Stats) facts.Stats {
+	t.Files += s.Files
+	t.Packets += s.Packets
+	t.Bytes += s.Bytes
+	t.NonIP += s.NonIP
+	t.NonTCP += s.NonTCP
+	t.Truncated += s.Truncated
+	t.Filtered += s.Filtered
+	t.Connections += s.Connections
+	t.Evicted += s.Evicted
+	t.Gaps += s.Gaps
+	t.KernelReceived += s.KernelReceived
+	t.KernelDropped += s.KernelDropped
+	if !s.First.IsZero() && (t.First.IsZero() || s.First.Before(t.First)) {
+		t.First = s.First
+	}
+	if s.Last.After(t.Last) {
+		t.Last = s.Last
+	}
+	for k, n := range s.Anomalies {
+		if t.Anomalies == nil {
+			t.Anomalies = make(map[string]uint64)
+		}
+		t.Anomalies[k] += n
+	}
+	return t
+}
+
+// Findings returns every capture's findings, most severe first (then by
+// capture order, connection and id), the order every format lists them in.
+func (r *Result) Findings() []facts.Finding {
+	var all []facts.Finding
+	for _, c := range r.Captures {
+		all = append(all, c.Findings...)
+	}
+	SortFindings(all)
+	return all
+}
+
+// SortFindings orders findings most severe first, then by time, connection
+// and id, keeping the order stable for equal keys.
+func SortFindings(fs []facts.Finding) {
+	slices.SortStableFunc(fs, func(a, b facts.Finding) int {
+		if c := cmp.Compare(b.Severity, a.Severity); c != 0 {
+			return c
+		}
+		if c := a.Time.Compare(b.Time); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.ConnID, b.ConnID); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+}
+
+// Worst is the highest severity among fs, and false when fs is empty.
+func Worst(fs []facts.Finding) (facts.Severity, bool) {
+	if len(fs) == 0 {
+		return 0, false
+	}
+	w := fs[0].Severity
+	for _, f := range fs[1:] {
+		w = max(w, f.Severity)
+	}
+	return w, true
+}
+
+// rule returns the description of id: from r.Rules, else made up from the
+// first finding with that id.
+func (r *Result) rule(id string, f *facts.Finding) Rule {
+	for _, d := range r.Rules {
+		if d.ID == id {
+			return d
+		}
+	}
+	ru := Rule{ID: id}
+	if f != nil {
+		ru.Severity = f.Severity
+		ru.Title = f.Message
+		ru.Help = f.Message
+		ru.Reference = f.Reference
+	}
+	return ru
+}
+
+// byConn indexes a capture's findings by connection id.
+func byConn(fs []facts.Finding) map[uint64][]facts.Finding {
+	m := make(map[uint64][]facts.Finding)
+	for _, f := range fs {
+		if f.ConnID != 0 {
+			m[f.ConnID] = append(m[f.ConnID], f)
+		}
+	}
+	return m
+}
+
+func toolName(r *Result) string {
+	if r.Tool != "" {
+		return r.Tool
+	}
+	return "tlsscope"
+}
+
+func span(s facts.Stats) time.Duration {
+	if s.First.IsZero() || s.Last.Before(s.First) {
+		return 0
+	}
+	return s.Last.Sub(s.First)
+}

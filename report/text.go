@@ -1,0 +1,148 @@
+package report
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+	"unicode/utf8"
+)
+
+const ellipsis = "…"
+
+// truncate cuts s to at most n runes, marking the cut with an ellipsis.
+func truncate(s string, n int) string {
+	if n <= 0 {
+		return ""
+	}
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	if n == 1 {
+		return ellipsis
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + ellipsis
+}
+
+// truncateMiddle keeps both ends of s (useful where the end carries
+// meaning, like a port or a domain).
+func truncateMiddle(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	if n < 5 {
+		return truncate(s, n)
+	}
+	r := []rune(s)
+	tail := (n - 1) / 2
+	head := n - 1 - tail
+	return string(r[:head]) + ellipsis + string(r[len(r)-tail:])
+}
+
+// truncateEndpoint fits "ip:port" into n runes keeping the port: an IPv6
+// address keeps its first and last groups ("[2001:…:1]:443"); any address
+// then loses its middle.
+func truncateEndpoint(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	ap, err := netip.ParseAddrPort(s)
+	if err != nil {
+		return truncateMiddle(s, n)
+	}
+	if ap.Addr().Is6() && !ap.Addr().Is4In6() {
+		groups := strings.Split(ap.Addr().String(), ":")
+		short := fmt.Sprintf("[%s:%s:%s]:%d", groups[0], ellipsis, groups[len(groups)-1], ap.Port())
+		if utf8.RuneCountInString(short) <= n {
+			return short
+		}
+		s = short
+	}
+	port := fmt.Sprintf(":%d", ap.Port())
+	host := strings.TrimSuffix(s, port)
+	if n <= len(port)+2 {
+		return truncateMiddle(s, n)
+	}
+	return truncateMiddle(host, n-len(port)) + port
+}
+
+// truncateClient fits a client endpoint into n runes, giving up the
+// (ephemeral) port before any of the address.
+func truncateClient(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return truncateMiddle(ap.Addr().String(), n)
+	}
+	return truncateMiddle(s, n)
+}
+
+// suiteReplacer turns the parts of an IANA suite name into OpenSSL-like
+// short forms; it only shortens for display, rules never see it.
+var suiteReplacer = strings.NewReplacer(
+	"AES_128", "AES128", "AES_256", "AES256",
+	"CAMELLIA_128", "CAMELLIA128", "CAMELLIA_256", "CAMELLIA256",
+	"ARIA_128", "ARIA128", "ARIA_256", "ARIA256",
+	"3DES_EDE_CBC", "3DES-CBC", "RC4_128", "RC4", "RC4_40", "RC4-40",
+	"DES40_CBC", "DES40-CBC", "RC2_CBC_40", "RC2-40",
+	"CHACHA20_POLY1305", "CHACHA20-POLY1305",
+	"_", "-",
+)
+
+// ShortSuite abbreviates an IANA cipher suite name for narrow tables:
+// TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 -> ECDHE-RSA-AES128-GCM-SHA256,
+// TLS_AES_256_GCM_SHA384 -> AES256-GCM-SHA384. Other text is returned as is.
+func ShortSuite(name string) string {
+	rest, ok := strings.CutPrefix(name, "TLS_")
+	if !ok {
+		rest, ok = strings.CutPrefix(name, "SSL_")
+		if !ok {
+			return name
+		}
+	}
+	kx, cipher, found := strings.Cut(rest, "_WITH_")
+	if !found {
+		return suiteReplacer.Replace(rest)
+	}
+	return suiteReplacer.Replace(kx) + "-" + suiteReplacer.Replace(cipher)
+}
+
+// ByteSize prints a byte count with a binary unit.
+func ByteSize(n uint64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := uint64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// wrapItems joins items with ", " into lines of at most width runes, the
+// first starting after prefix and the rest indented to its width.
+func wrapItems(prefix string, items []string, width int) []string {
+	indent := strings.Repeat(" ", utf8.RuneCountInString(prefix))
+	var lines []string
+	line := prefix
+	empty := true
+	for i, it := range items {
+		if i < len(items)-1 {
+			it += ","
+		}
+		sep := " "
+		if empty {
+			sep = ""
+		}
+		if !empty && utf8.RuneCountInString(line)+1+utf8.RuneCountInString(it) > width {
+			lines = append(lines, line)
+			line, sep = indent, ""
+		}
+		line += sep + truncate(it, width-utf8.RuneCountInString(indent))
+		empty = false
+	}
+	return append(lines, line)
+}
