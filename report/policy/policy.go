@@ -1,0 +1,436 @@
+// Package policy reads a tlsscope policy file (YAML, described by
+// policy.schema.json beside this file) and applies it to a run: checks of
+// the connection facts against what the site expects (minimum version,
+// allowed and denied suites, expected SNIs, certificate pins), severity
+// overrides per finding id, and suppressions with a reason and an optional
+// expiry. Baseline writes a policy that suppresses every finding of a run,
+// so a later run reports only what is new.
+package policy
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"path"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-yaml"
+
+	"github.com/tlsscope/tlsscope/decode/facts"
+	"github.com/tlsscope/tlsscope/decode/tls"
+	"github.com/tlsscope/tlsscope/report"
+)
+
+// Policy is the file's content. Every field is optional.
+type Policy struct {
+	Version       int               `yaml:"version,omitempty"`
+	MinVersion    string            `yaml:"min_version,omitempty"`    // "TLS 1.2"
+	AllowedSuites []string          `yaml:"allowed_suites,omitempty"` // IANA names or 0x hex
+	DeniedSuites  []string          `yaml:"denied_suites,omitempty"`
+	Severity      map[string]string `yaml:"severity,omitempty"`     // finding id -> severity
+	ExpectedSNIs  []string          `yaml:"expected_snis,omitempty"` // globs
+	Pins          []Pin             `yaml:"pins,omitempty"`
+	Suppress      []Suppression     `yaml:"suppress,omitempty"`
+
+	minVersion uint16
+	allowed    []uint16
+	denied     []uint16
+	severity   map[string]facts.Severity
+}
+
+// Pin expects the certificate chain of the servers it matches to contain
+// one of the SHA-256 fingerprints (of the whole certificate, hex).
+type Pin struct {
+	SNI    string   `yaml:"sni,omitempty"`    // glob
+	Server string   `yaml:"server,omitempty"` // address, address:port or prefix
+	SHA256 []string `yaml:"sha256"`
+}
+
+// Suppression hides findings that match every field it sets.
+type Suppression struct {
+	ID          string `yaml:"id,omitempty"`
+	SNI         string `yaml:"sni,omitempty"`    // glob
+	Server      string `yaml:"server,omitempty"` // address, address:port or prefix
+	Fingerprint string `yaml:"fingerprint,omitempty"`
+	Reason      string `yaml:"reason"`
+	Expires     string `yaml:"expires,omitempty"` // YYYY-MM-DD or RFC 3339
+
+	expires time.Time
+}
+
+// Load reads and checks a policy file.
+func Load(file string) (*Policy, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	p, err := Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("reading policy %s: %w", file, err)
+	}
+	return p, nil
+}
+
+var yamlPos = regexp.MustCompile(`^\[(\d+):(\d+)\] `)
+
+// Parse reads a policy; unknown keys are an error that names the key.
+func Parse(b []byte) (*Policy, error) {
+	var p Policy
+	if err := yaml.UnmarshalWithOptions(b, &p, yaml.Strict()); err != nil {
+		msg, _, _ := strings.Cut(err.Error(), "\n")
+		msg = yamlPos.ReplaceAllString(msg, "line $1, column $2: ")
+		return nil, errors.New(msg)
+	}
+	if err := p.check(); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+func (p *Policy) check() error {
+	if p.Version > 1 {
+		return fmt.Errorf("version %d is newer than this tlsscope understands (1)", p.Version)
+	}
+	if p.MinVersion != "" {
+		v, ok := parseVersion(p.MinVersion)
+		if !ok {
+			return fmt.Errorf("min_version: unknown version %q (want e.g. \"TLS 1.2\")", p.MinVersion)
+		}
+		p.minVersion = v
+	}
+	var err error
+	if p.allowed, err = parseSuites("allowed_suites", p.AllowedSuites); err != nil {
+		return err
+	}
+	if p.denied, err = parseSuites("denied_suites", p.DeniedSuites); err != nil {
+		return err
+	}
+	p.severity = map[string]facts.Severity{}
+	for id, s := range p.Severity {
+		sev, ok := facts.ParseSeverity(s)
+		if !ok {
+			return fmt.Errorf("severity: %s: unknown severity %q (want info, low, medium, high or critical)", id, s)
+		}
+		p.severity[id] = sev
+	}
+	for _, g := range p.ExpectedSNIs {
+		if _, err := path.Match(g, ""); err != nil {
+			return fmt.Errorf("expected_snis: bad pattern %q", g)
+		}
+	}
+	for i, pin := range p.Pins {
+		if len(pin.SHA256) == 0 {
+			return fmt.Errorf("pins[%d]: sha256 is empty", i)
+		}
+		if err := checkServer(pin.Server); err != nil {
+			return fmt.Errorf("pins[%d]: %w", i, err)
+		}
+		for j, h := range pin.SHA256 {
+			h = normHex(h)
+			if len(h) != 64 || strings.Trim(h, "0123456789abcdef") != "" {
+				return fmt.Errorf("pins[%d].sha256[%d]: want 64 hex digits", i, j)
+			}
+			p.Pins[i].SHA256[j] = h
+		}
+	}
+	for i := range p.Suppress {
+		s := &p.Suppress[i]
+		if strings.TrimSpace(s.Reason) == "" {
+			return fmt.Errorf("suppress[%d]: reason is required", i)
+		}
+		if s.ID == "" && s.SNI == "" && s.Server == "" && s.Fingerprint == "" {
+			return fmt.Errorf("suppress[%d]: set at least one of id, sni, server, fingerprint", i)
+		}
+		if err := checkServer(s.Server); err != nil {
+			return fmt.Errorf("suppress[%d]: %w", i, err)
+		}
+		if s.SNI != "" {
+			if _, err := path.Match(s.SNI, ""); err != nil {
+				return fmt.Errorf("suppress[%d]: bad sni pattern %q", i, s.SNI)
+			}
+		}
+		if s.Expires != "" {
+			t, err := parseDate(s.Expires)
+			if err != nil {
+				return fmt.Errorf("suppress[%d]: expires: %q is not a date (YYYY-MM-DD)", i, s.Expires)
+			}
+			s.expires = t
+		}
+	}
+	return nil
+}
+
+func parseDate(s string) (time.Time, error) {
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t.AddDate(0, 0, 1), nil // through the end of that day (UTC)
+	}
+	return time.Parse(time.RFC3339, s)
+}
+
+func normHex(h string) string {
+	return strings.ToLower(strings.NewReplacer(":", "", " ", "").Replace(h))
+}
+
+func parseVersion(s string) (uint16, bool) {
+	for v := uint16(0x0200); v <= 0x0304; v++ {
+		if strings.EqualFold(tls.VersionName(v), s) || strings.EqualFold(strings.ReplaceAll(tls.VersionName(v), " ", ""), s) {
+			return v, true
+		}
+		if v == 0x0200 {
+			v = 0x02ff
+		}
+	}
+	return 0, false
+}
+
+// suiteIDs maps IANA names to ids, built from decode/tls's table.
+var suiteIDs = func() map[string]uint16 {
+	m := map[string]uint16{}
+	for id := 0; id <= 0xffff; id++ {
+		if cs, ok := tls.LookupCipherSuite(uint16(id)); ok {
+			m[cs.Name] = uint16(id)
+		}
+	}
+	return m
+}()
+
+func parseSuites(key string, names []string) ([]uint16, error) {
+	var ids []uint16
+	for _, n := range names {
+		if id, ok := suiteIDs[n]; ok {
+			ids = append(ids, id)
+			continue
+		}
+		if h, ok := strings.CutPrefix(strings.ToLower(n), "0x"); ok {
+			if v, err := strconv.ParseUint(h, 16, 16); err == nil {
+				ids = append(ids, uint16(v))
+				continue
+			}
+		}
+		return nil, fmt.Errorf("%s: unknown cipher suite %q (use the IANA name, e.g. TLS_AES_128_GCM_SHA256, or 0x1301)", key, n)
+	}
+	return ids, nil
+}
+
+func checkServer(s string) error {
+	if s == "" {
+		return nil
+	}
+	if _, err := netip.ParseAddrPort(s); err == nil {
+		return nil
+	}
+	if _, err := netip.ParseAddr(s); err == nil {
+		return nil
+	}
+	if _, err := netip.ParsePrefix(s); err == nil {
+		return nil
+	}
+	return fmt.Errorf("server: %q is not an address, address:port or prefix", s)
+}
+
+func matchServer(pattern string, ap netip.AddrPort) bool {
+	if pattern == "" {
+		return true
+	}
+	if p, err := netip.ParseAddrPort(pattern); err == nil {
+		return p == ap
+	}
+	if a, err := netip.ParseAddr(pattern); err == nil {
+		return a == ap.Addr()
+	}
+	if pf, err := netip.ParsePrefix(pattern); err == nil {
+		return pf.Contains(ap.Addr())
+	}
+	return false
+}
+
+func matchGlob(pattern, s string) bool {
+	if pattern == "" {
+		return true
+	}
+	ok, _ := path.Match(strings.ToLower(pattern), strings.ToLower(s))
+	return ok
+}
+
+// The finding ids the policy's own checks produce.
+const (
+	IDMinVersion    = "policy-min-version"
+	IDDeniedSuite   = "policy-denied-suite"
+	IDSuiteNotAllow = "policy-suite-not-allowed"
+	IDUnexpectedSNI = "policy-unexpected-sni"
+	IDPinMismatch   = "policy-cert-pin-mismatch"
+)
+
+// Definitions describe the policy's finding ids.
+func Definitions() []report.Rule {
+	return []report.Rule{
+		{ID: IDMinVersion, Severity: facts.High, Title: "Version below the policy minimum",
+			Help: "The connection negotiated a protocol version older than the policy's min_version."},
+		{ID: IDDeniedSuite, Severity: facts.High, Title: "Cipher suite denied by policy",
+			Help: "The server chose a cipher suite listed in the policy's denied_suites."},
+		{ID: IDSuiteNotAllow, Severity: facts.Medium, Title: "Cipher suite not allowed by policy",
+			Help: "The server chose a cipher suite missing from the policy's allowed_suites."},
+		{ID: IDUnexpectedSNI, Severity: facts.Medium, Title: "Unexpected server name",
+			Help: "The client asked for a server name that matches none of the policy's expected_snis."},
+		{ID: IDPinMismatch, Severity: facts.Critical, Title: "Certificate does not match its pin",
+			Help: "The server's certificate chain contains none of the SHA-256 fingerprints pinned for it in the policy."},
+	}
+}
+
+func definition(id string) report.Rule {
+	for _, d := range Definitions() {
+		if d.ID == id {
+			return d
+		}
+	}
+	return report.Rule{ID: id}
+}
+
+// Check judges one connection against the policy's expectations. Like the
+// rules, it reads facts only.
+func (p *Policy) Check(c *facts.Connection) []facts.Finding {
+	s := c.TLS
+	if s == nil {
+		return nil
+	}
+	sni := report.SNI(c)
+	var out []facts.Finding
+	add := func(id, msg, evidence, step string) {
+		d := definition(id)
+		out = append(out, facts.Finding{
+			ID: id, Severity: d.Severity, ConnID: c.ID, Capture: c.Capture, Time: c.First,
+			Client: c.Client, Server: c.Server, SNI: sni, Message: msg, Evidence: evidence,
+			Reference: "policy", Step: step,
+		})
+	}
+	if p.minVersion != 0 && s.Version != 0 && s.Version < p.minVersion {
+		add(IDMinVersion, fmt.Sprintf("%s negotiated, policy minimum is %s", tls.VersionName(s.Version), tls.VersionName(p.minVersion)),
+			fmt.Sprintf("version=0x%04x", s.Version), "server_hello")
+	}
+	if s.ServerHello != nil {
+		if slices.Contains(p.denied, s.CipherSuite) {
+			add(IDDeniedSuite, "cipher suite "+tls.CipherSuiteName(s.CipherSuite)+" is denied by policy",
+				fmt.Sprintf("cipher_suite=0x%04x", s.CipherSuite), "server_hello")
+		}
+		if len(p.allowed) > 0 && !slices.Contains(p.allowed, s.CipherSuite) {
+			add(IDSuiteNotAllow, "cipher suite "+tls.CipherSuiteName(s.CipherSuite)+" is not in the policy's allowed list",
+				fmt.Sprintf("cipher_suite=0x%04x", s.CipherSuite), "server_hello")
+		}
+	}
+	if len(p.ExpectedSNIs) > 0 && s.ClientHello != nil {
+		ok := false
+		for _, g := range p.ExpectedSNIs {
+			if matchGlob(g, sni) {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			add(IDUnexpectedSNI, fmt.Sprintf("server name %q is not expected by policy", sni), "sni="+sni, "client_hello")
+		}
+	}
+	if len(s.Certificates) > 0 {
+		rec := report.NewConnectionRecord(c, nil, report.Options{})
+		for _, pin := range p.Pins {
+			if (pin.SNI != "" && !matchGlob(pin.SNI, sni)) || !matchServer(pin.Server, c.Server) {
+				continue
+			}
+			found := false
+			for _, cert := range rec.Certificates {
+				if slices.Contains(pin.SHA256, cert.SHA256) {
+					found = true
+				}
+			}
+			if !found {
+				add(IDPinMismatch, "server certificate matches none of its pins", "sha256="+rec.Certificates[0].SHA256, "certificate")
+			}
+		}
+	}
+	return out
+}
+
+// Applied is what Apply did.
+type Applied struct {
+	Kept       []facts.Finding
+	Suppressed int
+	Expired    []Suppression // suppressions past their expiry date (ignored)
+	Unused     []Suppression // suppressions that matched nothing
+}
+
+// Apply overrides severities and removes suppressed findings. now decides
+// whether a suppression has expired; an expired suppression suppresses
+// nothing and is reported so it can be renewed or removed.
+func (p *Policy) Apply(fs []facts.Finding, now time.Time) Applied {
+	var a Applied
+	used := make([]bool, len(p.Suppress))
+	expired := make([]bool, len(p.Suppress))
+	for i, s := range p.Suppress {
+		if !s.expires.IsZero() && !now.Before(s.expires) {
+			expired[i] = true
+			a.Expired = append(a.Expired, s)
+		}
+	}
+	for _, f := range fs {
+		if sev, ok := p.severity[f.ID]; ok {
+			f.Severity = sev
+		}
+		hit := false
+		for i, s := range p.Suppress {
+			if !expired[i] && s.matches(f) {
+				used[i], hit = true, true
+			}
+		}
+		if hit {
+			a.Suppressed++
+			continue
+		}
+		a.Kept = append(a.Kept, f)
+	}
+	for i, s := range p.Suppress {
+		if !used[i] && !expired[i] {
+			a.Unused = append(a.Unused, s)
+		}
+	}
+	return a
+}
+
+func (s *Suppression) matches(f facts.Finding) bool {
+	return (s.ID == "" || s.ID == f.ID) &&
+		matchGlob(s.SNI, f.SNI) &&
+		(s.Server == "" || matchServer(s.Server, f.Server)) &&
+		(s.Fingerprint == "" || s.Fingerprint == report.FindingFingerprint(f))
+}
+
+// Baseline returns a policy suppressing every finding of r by its
+// fingerprint, each with a reason saying where it was first seen.
+func Baseline(r *report.Result, today time.Time) *Policy {
+	p := &Policy{Version: 1}
+	seen := map[string]bool{}
+	for _, f := range r.Findings() {
+		fp := report.FindingFingerprint(f)
+		if seen[fp] {
+			continue
+		}
+		seen[fp] = true
+		p.Suppress = append(p.Suppress, Suppression{
+			ID: f.ID, SNI: f.SNI, Server: report.Endpoint(f.Server), Fingerprint: fp,
+			Reason: fmt.Sprintf("baseline %s, seen in %s", today.Format(time.DateOnly), f.Capture),
+		})
+	}
+	return p
+}
+
+// Marshal writes the policy as YAML with a header comment.
+func (p *Policy) Marshal() ([]byte, error) {
+	b, err := yaml.MarshalWithOptions(p, yaml.IndentSequence(true))
+	if err != nil {
+		return nil, err
+	}
+	head := "# tlsscope policy (schema: policy.schema.json)\n"
+	return append([]byte(head), b...), nil
+}
