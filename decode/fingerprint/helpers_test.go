@@ -185,4 +185,3 @@ func (p *packetState) raw(key, s string) {
 		p.hellos = append(p.hellos, wireHello{Type: 1, Body: b[2:], SSLv2: true})
 	}
 }
-
