@@ -1,0 +1,581 @@
+#!/usr/bin/env bash
+# Records the captures in testdata/pcaps from real TLS stacks (OpenSSL,
+# curl, Go crypto/tls, Python ssl) and real cleartext clients (curl,
+# Python's ftplib, smtplib, poplib, imaplib) talking over loopback, then
+# writes testdata/pcaps/manifest.json and checks it with tshark.
+#
+#   sudo scripts/captures/capture.sh            # everything
+#   sudo ONLY='^tls13' scripts/captures/capture.sh   # only matching scenarios
+#
+# Needs root (tcpdump on lo, lo's MTU), tcpdump, tshark, openssl, curl,
+# python3, ss and ip. While it records, lo's MTU is 1500 and its TSO/GSO/GRO
+# offloads are off, so segments are what a real network would carry and
+# certificate chains span several segments; both are restored on exit.
+# Only 127.0.0.1 and ::1 are used. See testdata/pcaps/README.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+OUT=${OUT:-$ROOT/testdata/pcaps}
+CERTS=$OUT/certs
+ONLY=${ONLY:-}
+GO=${GO:-go}
+PORT=${PORT_BASE:-47400}
+
+die() { echo "captures: $*" >&2; exit 1; }
+log() { echo "captures: $*" >&2; }
+
+[ "$(id -u)" = 0 ] || die "must run as root (tcpdump on lo, ip link set lo mtu)"
+for t in tcpdump tshark openssl curl python3 ss ip "$GO"; do
+	command -v "$t" >/dev/null || die "$t not installed"
+done
+
+WORK=$(mktemp -d /tmp/captures.XXXXXX)
+PIDS=()
+TCPDUMP_PID=
+OLD_MTU=$(cat /sys/class/net/lo/mtu)
+OLD_OFFLOAD=
+
+restore() {
+	local pid
+	for pid in "${PIDS[@]}" $TCPDUMP_PID; do
+		kill "$pid" 2>/dev/null || true
+	done
+	ip link set lo mtu "$OLD_MTU" || true
+	if [ -n "$OLD_OFFLOAD" ]; then
+		if command -v ethtool >/dev/null; then
+			read -r tso gso gro <<<"$OLD_OFFLOAD"
+			onoff() { [ "$1" = 1 ] && echo on || echo off; }
+			ethtool -K lo tso "$(onoff "$tso")" gso "$(onoff "$gso")" gro "$(onoff "$gro")" || true
+		else
+			# shellcheck disable=SC2086
+			python3 "$HERE/offload.py" lo set $OLD_OFFLOAD || true
+		fi
+	fi
+	if [ "${KEEP:-0}" = 1 ]; then log "kept $WORK"; else rm -rf "$WORK"; fi
+}
+trap restore EXIT
+trap 'exit 130' INT TERM
+
+OLD_OFFLOAD=$(python3 "$HERE/offload.py" lo get)
+if command -v ethtool >/dev/null; then
+	ethtool -K lo tso off gso off gro off
+else
+	python3 "$HERE/offload.py" lo set 0 0 0
+fi
+ip link set lo mtu 1500
+
+log "building the Go peer"
+(cd "$ROOT" && CGO_ENABLED=0 "$GO" build -o "$WORK/peer" ./scripts/captures/peer)
+PEER=$WORK/peer
+PY="python3 $HERE/peers.py"
+
+# ---------------------------------------------------------------------------
+# Certificates: a test PKI made fresh on each full run (reused when ONLY is
+# set, so new captures match the committed ones). Dates are relative to the
+# day of the run. Test-only key material, committed on purpose.
+
+days() { date -u -d "$1 days" +%Y%m%d%H%M%SZ; }
+
+pki() {
+	rm -rf "$CERTS"
+	mkdir -p "$CERTS"
+	cd "$CERTS"
+	cat >ca.cnf <<-'EOF'
+		[ca]
+		default_ca = testca
+		[testca]
+		dir = .
+		database = ./index.txt
+		new_certs_dir = ./newcerts
+		rand_serial = yes
+		default_md = sha256
+		policy = any
+		unique_subject = no
+		copy_extensions = none
+		[any]
+		commonName = supplied
+		organizationName = optional
+		[req]
+		distinguished_name = dn
+		[dn]
+		[root]
+		basicConstraints = critical, CA:true
+		keyUsage = critical, keyCertSign, cRLSign
+		subjectKeyIdentifier = hash
+		[intermediate]
+		basicConstraints = critical, CA:true, pathlen:0
+		keyUsage = critical, keyCertSign, cRLSign
+		subjectKeyIdentifier = hash
+		authorityKeyIdentifier = keyid
+		[localhost]
+		basicConstraints = critical, CA:false
+		keyUsage = critical, digitalSignature, keyEncipherment
+		extendedKeyUsage = serverAuth
+		subjectAltName = DNS:localhost, IP:127.0.0.1, IP:::1
+		subjectKeyIdentifier = hash
+		authorityKeyIdentifier = keyid
+		[wronghost]
+		basicConstraints = critical, CA:false
+		keyUsage = critical, digitalSignature, keyEncipherment
+		extendedKeyUsage = serverAuth
+		subjectAltName = DNS:www.example.com
+		subjectKeyIdentifier = hash
+		authorityKeyIdentifier = keyid
+		[client]
+		basicConstraints = critical, CA:false
+		keyUsage = critical, digitalSignature
+		extendedKeyUsage = clientAuth
+		subjectKeyIdentifier = hash
+		authorityKeyIdentifier = keyid
+		[selfsigned]
+		basicConstraints = critical, CA:false
+		keyUsage = critical, digitalSignature, keyEncipherment
+		extendedKeyUsage = serverAuth
+		subjectAltName = DNS:localhost, IP:127.0.0.1, IP:::1
+	EOF
+	mkdir -p newcerts
+	: >index.txt
+
+	# Roots are self-signed with req -x509; everything else is issued with
+	# `openssl ca`, whose -startdate/-enddate set exact validity dates.
+	openssl req -x509 -new -newkey rsa:2048 -nodes -keyout root.key -out root.pem -config ca.cnf \
+		-extensions root -subj "/O=tlsscope test/CN=tlsscope Test Root CA" -days 3650 2>/dev/null
+	openssl req -x509 -new -newkey rsa:2048 -nodes -keyout rogue-root.key -out rogue-root.pem -config ca.cnf \
+		-extensions root -subj "/O=Not trusted by tests/CN=Rogue Root CA" -days 3650 2>/dev/null
+	issue intermediate root "/O=tlsscope test/CN=tlsscope Test Intermediate CA" intermediate -1000 2650 rsa:2048 sha256
+
+	#     name          issuer        subject                          profile    from  to    key        digest
+	issue leaf          intermediate "/CN=localhost"                   localhost  -30   335   rsa:2048   sha256
+	issue leaf-ecdsa    intermediate "/CN=localhost"                   localhost  -30   335   ec         sha256
+	issue expired       intermediate "/CN=localhost"                   localhost  -400  -35   rsa:2048   sha256
+	issue not-yet-valid intermediate "/CN=localhost"                   localhost  30    395   rsa:2048   sha256
+	issue expiring-soon intermediate "/CN=localhost"                   localhost  -358  7     rsa:2048   sha256
+	issue wrong-host    intermediate "/CN=www.example.com"             wronghost  -30   335   rsa:2048   sha256
+	issue weak-key      intermediate "/CN=localhost"                   localhost  -30   335   rsa:1024   sha256
+	issue sha1          intermediate "/CN=localhost"                   localhost  -30   335   rsa:2048   sha1
+	issue long-validity intermediate "/CN=localhost"                   localhost  -1    824   rsa:2048   sha256
+	issue untrusted     rogue-root   "/CN=localhost"                   localhost  -30   335   rsa:2048   sha256
+	issue client        intermediate "/CN=alice"                       client     -30   335   rsa:2048   sha256
+	openssl req -x509 -new -newkey rsa:2048 -nodes -keyout self-signed.key -out self-signed.pem -config ca.cnf \
+		-extensions selfsigned -subj "/CN=localhost" -days 365 2>/dev/null
+
+	# Chains as servers send them: leaf first, then the intermediate.
+	local n
+	for n in leaf leaf-ecdsa expired not-yet-valid expiring-soon wrong-host weak-key sha1 long-validity client; do
+		cat "$n.pem" intermediate.pem >"$n.chain.pem"
+	done
+	cp untrusted.pem untrusted.chain.pem
+	cp self-signed.pem self-signed.chain.pem
+	# Out of order: leaf, root, intermediate (the intermediate's issuer
+	# comes before it).
+	cat leaf.pem root.pem intermediate.pem >out-of-order.chain.pem
+	cat root.pem intermediate.pem >out-of-order.extra.pem
+	cat intermediate.pem >intermediate.only.pem
+	rm -rf newcerts index.txt* ./*.csr ./*.old
+	cp root.pem "$OUT/ca.pem"
+	cd - >/dev/null
+}
+
+# issue NAME ISSUER SUBJECT PROFILE FROM_DAYS TO_DAYS KEY DIGEST
+issue() {
+	local name=$1 issuer=$2 subj=$3 profile=$4 from=$5 to=$6 key=$7 md=$8
+	if [ "$key" = ec ]; then
+		openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$name.key" \
+			-out "$name.csr" -subj "$subj" -config ca.cnf 2>/dev/null
+	else
+		openssl req -new -newkey "$key" -nodes -keyout "$name.key" -out "$name.csr" -subj "$subj" \
+			-config ca.cnf 2>/dev/null
+	fi
+	openssl ca -batch -notext -config ca.cnf -cert "$issuer.pem" -keyfile "$issuer.key" -in "$name.csr" \
+		-out "$name.pem" -extensions "$profile" -startdate "$(days "$from")" -enddate "$(days "$to")" \
+		-md "$md" 2>"$WORK/ca.err" || { cat "$WORK/ca.err" >&2; die "issuing $name"; }
+}
+
+if [ -z "$ONLY" ] || [ ! -f "$CERTS/leaf.pem" ]; then
+	log "making the test PKI in $CERTS"
+	pki
+fi
+C=$CERTS
+DH1024=$WORK/dh1024.pem
+python3 "$HERE/oakley2.py" >"$DH1024"
+
+# ---------------------------------------------------------------------------
+# Recording helpers.
+
+next_port() {
+	PORT=$((PORT + 1))
+	while ss -Htan "sport = :$PORT or dport = :$PORT" | grep -q .; do
+		PORT=$((PORT + 1))
+	done
+}
+
+# start CMD...: runs a server in the background and remembers it.
+start() {
+	"$@" >>"$WORK/servers.log" 2>&1 &
+	PIDS+=($!)
+}
+
+wait_listen() {
+	local port=$1 i
+	for i in $(seq 100); do
+		ss -Hltn "sport = :$port" | grep -q . && return 0
+		sleep 0.1
+	done
+	tail -20 "$WORK/servers.log" >&2
+	die "nothing listening on port $port"
+}
+
+# begin NAME: starts tcpdump for the scenario's port.
+begin() {
+	CUR=$1
+	rm -f "$WORK/tcpdump.err"
+	tcpdump -i lo -s 0 -U -n --immediate-mode -w "$WORK/$CUR.pcap" "tcp port $PORT" 2>"$WORK/tcpdump.err" &
+	TCPDUMP_PID=$!
+	local i
+	for i in $(seq 100); do
+		grep -q "listening on" "$WORK/tcpdump.err" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	die "tcpdump did not start: $(cat "$WORK/tcpdump.err")"
+}
+
+# finish: stops the capture and the servers, keeps the pcap.
+finish() {
+	sleep 0.3
+	kill -INT "$TCPDUMP_PID"
+	wait "$TCPDUMP_PID" 2>/dev/null || true
+	TCPDUMP_PID=
+	local pid
+	for pid in "${PIDS[@]}"; do
+		kill "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
+	PIDS=()
+	mv "$WORK/$CUR.pcap" "$OUT/$CUR.pcap"
+	chmod 644 "$OUT/$CUR.pcap"
+	log "recorded $CUR.pcap ($(stat -c %s "$OUT/$CUR.pcap") bytes)"
+}
+
+# meta key=value ...: the intent of the current scenario for the manifest.
+meta() {
+	python3 "$HERE/manifest.py" add "$WORK/entries.jsonl" "$CUR" port="$PORT" "$@"
+}
+
+want() { [ -z "$ONLY" ] || [[ $1 =~ $ONLY ]]; }
+
+REQ='GET / HTTP/1.0\r\n\r\n'
+# client STDIN CMD...: runs a client with a request on stdin; failures are
+# the point of some scenarios, so they are logged, not fatal.
+client() {
+	local input=$1
+	shift
+	printf "$input" | timeout 20 "$@" >>"$WORK/clients.log" 2>&1 || log "$CUR: client exited $?"
+}
+
+# ossl NAME ADDR "SERVER OPTS" "CLIENT OPTS" [CONNECTIONS]: one OpenSSL
+# s_server -www and s_client exchange (or several with CONNECTIONS).
+ossl() {
+	local name=$1 addr=$2 sopts=$3 copts=$4 n=${5:-1} i
+	want "$name" || return 0
+	next_port
+	# shellcheck disable=SC2086
+	start openssl s_server -accept "$addr:$PORT" -www -naccept "$n" $sopts
+	wait_listen "$PORT"
+	begin "$name"
+	for ((i = 0; i < n; i++)); do
+		# shellcheck disable=SC2086
+		client "$REQ" openssl s_client -connect "$addr:$PORT" -ign_eof $copts
+	done
+	finish
+}
+
+CA="-CAfile $C/root.pem"
+LEAF="-cert $C/leaf.pem -key $C/leaf.key -cert_chain $C/intermediate.only.pem"
+SNI="-servername localhost"
+S0='-cipher DEFAULT@SECLEVEL=0'
+
+# ---------------------------------------------------------------------------
+# OpenSSL s_server / s_client.
+
+if want tls13-openssl; then
+	ossl tls13-openssl 127.0.0.1 "$LEAF" "$CA $SNI"
+	meta scenario="TLS 1.3 with OpenSSL defaults" client="openssl s_client" server="openssl s_server" \
+		version="TLS 1.3" cipher_suite=TLS_AES_256_GCM_SHA384 cipher_suite_id=0x1302 sni=localhost cert=good
+fi
+
+if want tls13-openssl-ipv6; then
+	ossl tls13-openssl-ipv6 '[::1]' "$LEAF" "$CA $SNI"
+	meta scenario="TLS 1.3 with OpenSSL defaults over IPv6 (::1)" client="openssl s_client" \
+		server="openssl s_server" address=::1 version="TLS 1.3" cipher_suite=TLS_AES_256_GCM_SHA384 \
+		cipher_suite_id=0x1302 sni=localhost cert=good
+fi
+
+if want tls13-hrr-openssl; then
+	ossl tls13-hrr-openssl 127.0.0.1 "$LEAF -groups P-256" "$CA $SNI -groups X25519:P-256"
+	meta scenario="TLS 1.3 HelloRetryRequest: the client's key share is X25519, the server only takes P-256" \
+		client="openssl s_client -groups X25519:P-256" server="openssl s_server -groups P-256" \
+		version="TLS 1.3" cipher_suite=TLS_AES_256_GCM_SHA384 cipher_suite_id=0x1302 sni=localhost cert=good \
+		hrr=true group=secp256r1
+fi
+
+if want tls13-resumption-openssl; then
+	name=tls13-resumption-openssl
+	next_port
+	start openssl s_server -accept "127.0.0.1:$PORT" -www -naccept 2 $LEAF
+	wait_listen "$PORT"
+	begin $name
+	client "$REQ" openssl s_client -connect "127.0.0.1:$PORT" -ign_eof $CA $SNI -sess_out "$WORK/sess13"
+	client "$REQ" openssl s_client -connect "127.0.0.1:$PORT" -ign_eof $CA $SNI -sess_in "$WORK/sess13"
+	finish
+	meta scenario="TLS 1.3 full handshake, then PSK resumption with the ticket it gave (sess_out, sess_in)" \
+		client="openssl s_client" server="openssl s_server" version="TLS 1.3" \
+		cipher_suite=TLS_AES_256_GCM_SHA384 cipher_suite_id=0x1302 sni=localhost cert=good \
+		connections=2 resumed=true
+fi
+
+if want tls12-ecdhe-rsa-openssl; then
+	ossl tls12-ecdhe-rsa-openssl 127.0.0.1 "$LEAF" "$CA $SNI -tls1_2 -cipher ECDHE-RSA-AES128-GCM-SHA256"
+	meta scenario="TLS 1.2 ECDHE-RSA-AES128-GCM-SHA256 with a good chain (leaf, intermediate)" \
+		client="openssl s_client" server="openssl s_server" version="TLS 1.2" \
+		cipher_suite=TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 cipher_suite_id=0xc02f sni=localhost cert=good \
+		chain_length=2
+fi
+
+if want tls12-ecdhe-ecdsa-openssl; then
+	ossl tls12-ecdhe-ecdsa-openssl 127.0.0.1 \
+		"-cert $C/leaf-ecdsa.pem -key $C/leaf-ecdsa.key -cert_chain $C/intermediate.only.pem" \
+		"$CA $SNI -tls1_2 -cipher ECDHE-ECDSA-AES256-GCM-SHA384"
+	meta scenario="TLS 1.2 ECDHE-ECDSA with a P-256 leaf" client="openssl s_client" server="openssl s_server" \
+		version="TLS 1.2" cipher_suite=TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384 cipher_suite_id=0xc02c \
+		sni=localhost cert=good-ecdsa chain_length=2
+fi
+
+if want tls12-dhe-rsa-openssl; then
+	ossl tls12-dhe-rsa-openssl 127.0.0.1 "$LEAF" "$CA $SNI -tls1_2 -cipher DHE-RSA-AES128-GCM-SHA256"
+	meta scenario="TLS 1.2 DHE-RSA with the server's automatic (2048-bit or larger) DH group" \
+		client="openssl s_client" server="openssl s_server" version="TLS 1.2" \
+		cipher_suite=TLS_DHE_RSA_WITH_AES_128_GCM_SHA256 cipher_suite_id=0x009e sni=localhost cert=good \
+		dh_bits=2048
+fi
+
+if want tls12-dhe-rsa-weak-dh-openssl; then
+	ossl tls12-dhe-rsa-weak-dh-openssl 127.0.0.1 "$LEAF -dhparam $DH1024 $S0" \
+		"$CA $SNI -tls1_2 -cipher DHE-RSA-AES128-GCM-SHA256@SECLEVEL=0"
+	meta scenario="TLS 1.2 DHE-RSA with a 1024-bit DH group (s_server -dhparam)" \
+		client="openssl s_client" server="openssl s_server -dhparam (RFC 2409 group 2, 1024 bits)" version="TLS 1.2" \
+		cipher_suite=TLS_DHE_RSA_WITH_AES_128_GCM_SHA256 cipher_suite_id=0x009e sni=localhost cert=good \
+		dh_bits=1024 findings=weak-dh-group
+fi
+
+if want tls12-rsa-aes128-sha-openssl; then
+	ossl tls12-rsa-aes128-sha-openssl 127.0.0.1 "$LEAF $S0" "$CA $SNI -tls1_2 -cipher AES128-SHA@SECLEVEL=0"
+	meta scenario="TLS 1.2 static RSA key exchange with AES128-SHA (CBC, no forward secrecy)" \
+		client="openssl s_client" server="openssl s_server" version="TLS 1.2" \
+		cipher_suite=TLS_RSA_WITH_AES_128_CBC_SHA cipher_suite_id=0x002f sni=localhost cert=good \
+		findings=no-forward-secrecy,cbc-mode-cipher
+fi
+
+if want tls11-openssl; then
+	ossl tls11-openssl 127.0.0.1 "$LEAF $S0" "$CA $SNI -tls1_1 $S0"
+	meta scenario="TLS 1.1 (client and server at SECLEVEL=0)" client="openssl s_client -tls1_1" \
+		server="openssl s_server" version="TLS 1.1" cipher_suite=TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA \
+		cipher_suite_id=0xc014 sni=localhost cert=good \
+		findings=deprecated-version,deprecated-version-offered,cbc-mode-cipher
+fi
+
+if want tls10-openssl; then
+	ossl tls10-openssl 127.0.0.1 "$LEAF $S0" "$CA $SNI -tls1 $S0"
+	meta scenario="TLS 1.0 (client and server at SECLEVEL=0)" client="openssl s_client -tls1" \
+		server="openssl s_server" version="TLS 1.0" cipher_suite=TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA \
+		cipher_suite_id=0xc014 sni=localhost cert=good \
+		findings=deprecated-version,deprecated-version-offered,cbc-mode-cipher
+fi
+
+if want tls13-offers-tls10-openssl; then
+	ossl tls13-offers-tls10-openssl 127.0.0.1 "$LEAF" "$CA $SNI -min_protocol TLSv1 $S0"
+	meta scenario="The client offers TLS 1.0 to 1.3 (SECLEVEL=0, -min_protocol TLSv1); TLS 1.3 is negotiated" \
+		client="openssl s_client -min_protocol TLSv1" server="openssl s_server" version="TLS 1.3" \
+		cipher_suite=TLS_AES_256_GCM_SHA384 cipher_suite_id=0x1302 sni=localhost cert=good \
+		versions_offered="TLS 1.3,TLS 1.2,TLS 1.1,TLS 1.0" findings=deprecated-version-offered
+fi
+
+NULLREQ='GET /login?user=alice&password=NullCipherSecret1 HTTP/1.0\r\nHost: localhost\r\nAuthorization: Basic YWxpY2U6TnVsbENpcGhlclNlY3JldDE=\r\n\r\n'
+if want tls12-null-cipher-openssl; then
+	name=tls12-null-cipher-openssl
+	next_port
+	start openssl s_server -accept "127.0.0.1:$PORT" -www -naccept 1 $LEAF -cipher ALL:eNULL:@SECLEVEL=0
+	wait_listen "$PORT"
+	begin $name
+	client "$NULLREQ" openssl s_client -connect "127.0.0.1:$PORT" -ign_eof $CA $SNI -tls1_2 -cipher NULL-SHA256@SECLEVEL=0
+	finish
+	meta scenario="TLS 1.2 NULL-SHA256: no encryption; the HTTP request carries a password and Basic credentials" \
+		client="openssl s_client" server="openssl s_server -www" version="TLS 1.2" \
+		cipher_suite=TLS_RSA_WITH_NULL_SHA256 cipher_suite_id=0x003b sni=localhost cert=good \
+		findings=weak-cipher,no-forward-secrecy,plaintext-credentials \
+		secrets=NullCipherSecret1,YWxpY2U6TnVsbENpcGhlclNlY3JldDE=
+fi
+
+if want tls12-anon-dh-openssl; then
+	ossl tls12-anon-dh-openssl 127.0.0.1 "-nocert -cipher ADH-AES128-SHA@SECLEVEL=0" \
+		"$SNI -tls1_2 -cipher ADH-AES128-SHA@SECLEVEL=0"
+	meta scenario="TLS 1.2 anonymous DH (ADH-AES128-SHA): no server certificate at all" \
+		client="openssl s_client" server="openssl s_server -nocert" version="TLS 1.2" \
+		cipher_suite=TLS_DH_anon_WITH_AES_128_CBC_SHA cipher_suite_id=0x0034 sni=localhost cert=none \
+		findings=weak-cipher,cbc-mode-cipher
+fi
+
+if want tls12-session-id-resumption-openssl; then
+	name=tls12-session-id-resumption-openssl
+	next_port
+	start openssl s_server -accept "127.0.0.1:$PORT" -www -naccept 2 -no_ticket $LEAF
+	wait_listen "$PORT"
+	begin $name
+	client "$REQ" openssl s_client -connect "127.0.0.1:$PORT" -ign_eof $CA $SNI -tls1_2 -no_ticket -sess_out "$WORK/sess12"
+	client "$REQ" openssl s_client -connect "127.0.0.1:$PORT" -ign_eof $CA $SNI -tls1_2 -no_ticket -sess_in "$WORK/sess12"
+	finish
+	meta scenario="TLS 1.2 full handshake, then an abbreviated one resuming its session ID (no tickets)" \
+		client="openssl s_client" server="openssl s_server -no_ticket" version="TLS 1.2" \
+		cipher_suite=TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384 cipher_suite_id=0xc030 sni=localhost cert=good \
+		connections=2 resumed=true
+fi
+
+if want tls12-ticket-resumption-openssl; then
+	name=tls12-ticket-resumption-openssl
+	next_port
+	start openssl s_server -accept "127.0.0.1:$PORT" -www -naccept 2 $LEAF
+	wait_listen "$PORT"
+	begin $name
+	client "$REQ" openssl s_client -connect "127.0.0.1:$PORT" -ign_eof $CA $SNI -tls1_2 -sess_out "$WORK/sess12t"
+	client "$REQ" openssl s_client -connect "127.0.0.1:$PORT" -ign_eof $CA $SNI -tls1_2 -sess_in "$WORK/sess12t"
+	finish
+	meta scenario="TLS 1.2 full handshake with a NewSessionTicket, then resumption with that ticket" \
+		client="openssl s_client" server="openssl s_server" version="TLS 1.2" \
+		cipher_suite=TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384 cipher_suite_id=0xc030 sni=localhost cert=good \
+		connections=2 resumed=true
+fi
+
+if want tls12-client-cert-openssl; then
+	ossl tls12-client-cert-openssl 127.0.0.1 "$LEAF -Verify 2 $CA" \
+		"$CA $SNI -tls1_2 -cert $C/client.pem -key $C/client.key -cert_chain $C/intermediate.only.pem"
+	meta scenario="TLS 1.2 mutual TLS: the server requires a client certificate (CN=alice)" \
+		client="openssl s_client -cert" server="openssl s_server -Verify 2" version="TLS 1.2" \
+		cipher_suite=TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384 cipher_suite_id=0xc030 sni=localhost cert=good \
+		client_cert=true
+fi
+
+if want tls13-client-cert-openssl; then
+	ossl tls13-client-cert-openssl 127.0.0.1 "$LEAF -Verify 2 $CA" \
+		"$CA $SNI -cert $C/client.pem -key $C/client.key -cert_chain $C/intermediate.only.pem"
+	meta scenario="TLS 1.3 mutual TLS (the certificates are encrypted)" \
+		client="openssl s_client -cert" server="openssl s_server -Verify 2" version="TLS 1.3" \
+		cipher_suite=TLS_AES_256_GCM_SHA384 cipher_suite_id=0x1302 sni=localhost cert=good client_cert=true
+fi
+
+if want handshake-version-mismatch-openssl; then
+	ossl handshake-version-mismatch-openssl 127.0.0.1 "$LEAF -tls1_3" "$CA $SNI -tls1_2"
+	meta scenario="Failed handshake: the server takes only TLS 1.3, the client only TLS 1.2" \
+		client="openssl s_client -tls1_2" server="openssl s_server -tls1_3" handshake=failed \
+		alert=protocol_version sni=localhost findings=handshake-failed
+fi
+
+if want handshake-no-shared-cipher-openssl; then
+	ossl handshake-no-shared-cipher-openssl 127.0.0.1 "$LEAF -tls1_2 -cipher AES256-SHA@SECLEVEL=0" \
+		"$CA $SNI -tls1_2 -cipher ECDHE-RSA-AES128-GCM-SHA256"
+	meta scenario="Failed handshake: no cipher suite in common (TLS 1.2)" \
+		client="openssl s_client -cipher ECDHE-RSA-AES128-GCM-SHA256" server="openssl s_server -cipher AES256-SHA" \
+		handshake=failed alert=handshake_failure sni=localhost findings=handshake-failed
+fi
+
+if want tls13-no-sni-openssl; then
+	ossl tls13-no-sni-openssl 127.0.0.1 "$LEAF" "$CA -noservername"
+	meta scenario="TLS 1.3 without server_name (s_client -noservername)" client="openssl s_client -noservername" \
+		server="openssl s_server" version="TLS 1.3" cipher_suite=TLS_AES_256_GCM_SHA384 cipher_suite_id=0x1302 \
+		sni= cert=good findings=missing-sni
+fi
+
+if want tls12-alpn-h2-openssl; then
+	ossl tls12-alpn-h2-openssl 127.0.0.1 "$LEAF -alpn h2,http/1.1" "$CA $SNI -tls1_2 -alpn h2,http/1.1"
+	meta scenario="TLS 1.2 with ALPN: the client offers h2 and http/1.1, the server picks h2" \
+		client="openssl s_client -alpn h2,http/1.1" server="openssl s_server -alpn h2,http/1.1" version="TLS 1.2" \
+		cipher_suite=TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384 cipher_suite_id=0xc030 sni=localhost cert=good \
+		alpn_offered=h2,http/1.1 alpn=h2
+fi
+
+if want tls13-alpn-openssl; then
+	ossl tls13-alpn-openssl 127.0.0.1 "$LEAF -alpn http/1.1" "$CA $SNI -alpn h2,http/1.1"
+	meta scenario="TLS 1.3 with ALPN (the choice, http/1.1, is in the encrypted EncryptedExtensions)" \
+		client="openssl s_client -alpn h2,http/1.1" server="openssl s_server -alpn http/1.1" version="TLS 1.3" \
+		cipher_suite=TLS_AES_256_GCM_SHA384 cipher_suite_id=0x1302 sni=localhost cert=good \
+		alpn_offered=h2,http/1.1 alpn=http/1.1
+fi
+
+# Certificate cases: TLS 1.2, so the certificates are visible on the wire.
+# s_server sends -cert, then -cert_chain as given (no rebuilding).
+# cert_case NAME LEAF EXTRA-CHAIN SECLEVEL0 DESCRIPTION FINDINGS
+cert_case() {
+	local name=$1 leaf=$2 extra=$3 s0=$4 desc=$5 findings=$6 sopt="" copt="" n=1
+	want "$name" || return 0
+	if [ "$s0" = yes ]; then
+		sopt=$S0
+		copt="-cipher ECDHE-RSA-AES256-GCM-SHA384@SECLEVEL=0"
+	fi
+	if [ -n "$extra" ]; then
+		sopt="$sopt -cert_chain $C/$extra.pem"
+		n=$((1 + $(grep -c 'BEGIN CERT' "$C/$extra.pem")))
+	fi
+	ossl "$name" 127.0.0.1 "-cert $C/$leaf.pem -key $C/$leaf.key $sopt" "$CA $SNI -tls1_2 $copt"
+	meta scenario="$desc" client="openssl s_client -tls1_2" server="openssl s_server" version="TLS 1.2" \
+		cipher_suite=TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384 cipher_suite_id=0xc030 sni=localhost \
+		cert="${name#cert-}" leaf="certs/$leaf.pem" findings="$findings" chain_length="$n"
+}
+I=intermediate.only
+cert_case cert-good leaf $I no "Good chain: leaf for localhost/127.0.0.1 issued by the test intermediate" ""
+cert_case cert-expired expired $I no "Leaf expired 35 days before the capture" cert-expired
+cert_case cert-not-yet-valid not-yet-valid $I no "Leaf valid only from 30 days after the capture" \
+	cert-not-yet-valid
+cert_case cert-expiring-soon expiring-soon $I no "Leaf expires 7 days after the capture" cert-expiring-soon
+cert_case cert-self-signed self-signed "" no "Self-signed leaf for localhost (not issued by the test CA), sent alone" \
+	cert-self-signed,cert-untrusted
+cert_case cert-untrusted untrusted "" no "Leaf issued by a root that is not in ca.pem, sent alone" cert-untrusted
+cert_case cert-wrong-host wrong-host $I no \
+	"Leaf for www.example.com, chained to the test CA, while the client asked for localhost" cert-hostname-mismatch
+cert_case cert-weak-key weak-key $I yes "Leaf with a 1024-bit RSA key (server and client at SECLEVEL=0)" \
+	cert-weak-key
+cert_case cert-sha1 sha1 $I yes "Leaf signed with SHA-1 (sha1WithRSAEncryption) by the test intermediate" \
+	cert-weak-signature
+cert_case cert-validity-too-long long-validity $I no "Leaf valid for 825 days (more than 398)" \
+	cert-validity-too-long
+cert_case cert-chain-order leaf out-of-order.extra no "Chain sent out of order: leaf, root, intermediate" \
+	cert-chain-order
+
+log "done with OpenSSL scenarios"
+
+# ---------------------------------------------------------------------------
+# Manifest and checks.
+
+python3 - "$WORK/tools.json" <<'EOF'
+import json, subprocess, sys
+def v(*cmd):
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
+        return (out.stdout or out.stderr).splitlines()[0].strip()
+    except Exception as e:
+        return "unknown (%s)" % e
+json.dump({
+    "openssl": v("openssl", "version"),
+    "curl": v("curl", "--version"),
+    "python": v("python3", "--version"),
+    "go": v("go", "version"),
+    "tcpdump": v("tcpdump", "--version"),
+    "tshark": v("tshark", "--version"),
+    "kernel": v("uname", "-sr"),
+    "recorded": v("date", "-u", "+%Y-%m-%d"),
+}, open(sys.argv[1], "w"), indent=2)
+EOF
+python3 "$HERE/manifest.py" build "$OUT/manifest.json" "$WORK/entries.jsonl" "$WORK/tools.json"
+python3 "$HERE/readme.py" "$HERE/README.in" "$OUT/manifest.json" "$OUT/README"
+log "wrote $OUT/manifest.json and $OUT/README"
+if [ "${CHECK:-1}" = 1 ]; then
+	(cd "$ROOT" && "$GO" test -count=1 ./scripts/captures/) || die "the manifest does not match the captures"
+fi

@@ -1,0 +1,397 @@
+// Package captures_test proves testdata/pcaps/manifest.json true: for each
+// capture it runs tshark (the independent dissector) and checks that the
+// handshake really has the version, cipher suite, SNI, ALPN, alerts,
+// certificates and resumption the manifest says, and that planted cleartext
+// secrets are on the wire exactly where the manifest says they are.
+package captures_test
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/tlsscope/tlsscope/internal/testutil"
+)
+
+// entry is one capture's intent in manifest.json.
+type entry struct {
+	Pcap            string   `json:"pcap"`
+	Scenario        string   `json:"scenario"`
+	Protocol        string   `json:"protocol"`
+	Address         string   `json:"address"`
+	Port            int      `json:"port"`
+	Version         string   `json:"version"`
+	CipherSuite     string   `json:"cipher_suite"`
+	CipherSuiteID   string   `json:"cipher_suite_id"`
+	SNI             *string  `json:"sni"`
+	ALPNOffered     []string `json:"alpn_offered"`
+	ALPN            string   `json:"alpn"`
+	VersionsOffered []string `json:"versions_offered"`
+	Handshake       string   `json:"handshake"`
+	Alert           string   `json:"alert"`
+	Connections     int      `json:"connections"`
+	TLSConnections  int      `json:"tls_connections"`
+	Resumed         bool     `json:"resumed"`
+	HRR             bool     `json:"hrr"`
+	ClientCert      bool     `json:"client_cert"`
+	ChainLength     int      `json:"chain_length"`
+	DHBits          int      `json:"dh_bits"`
+	Cert            string   `json:"cert"`
+	Findings        []string `json:"findings"`
+	Secrets         []string `json:"secrets"`
+	HiddenSecrets   []string `json:"hidden_secrets"`
+	Encoding        string   `json:"encoding"`
+	DecodeAs        []string `json:"decode_as"`
+}
+
+type manifest struct {
+	CAFile   string  `json:"ca_file"`
+	Captures []entry `json:"captures"`
+}
+
+// Finding ids the rules may report (the list the captures were planned with).
+var knownFindings = []string{
+	"cert-expired", "cert-not-yet-valid", "cert-expiring-soon", "cert-self-signed", "cert-untrusted",
+	"cert-hostname-mismatch", "cert-weak-key", "cert-weak-signature", "cert-validity-too-long",
+	"cert-chain-order", "deprecated-version", "deprecated-version-offered", "weak-cipher",
+	"no-forward-secrecy", "cbc-mode-cipher", "insecure-renegotiation", "tls-compression",
+	"heartbeat-enabled", "missing-sni", "handshake-failed", "weak-dh-group", "plaintext-credentials",
+	"plaintext-session-cookie", "plaintext-card-number", "plaintext-pii", "plaintext-login-page",
+}
+
+var versionNames = map[string]uint16{
+	"SSL 3.0": 0x0300, "TLS 1.0": 0x0301, "TLS 1.1": 0x0302, "TLS 1.2": 0x0303, "TLS 1.3": 0x0304,
+}
+
+// RFC 8446, Appendix B.2 and the IANA alert registry.
+var alertCodes = map[string]int{"handshake_failure": 40, "protocol_version": 70, "bad_certificate": 42}
+
+const (
+	extPreSharedKey = 41 // RFC 8446, 4.2.11
+	maxFrame        = 1514
+	maxPcapBytes    = 200 << 10
+	maxTotalBytes   = 2 << 20
+)
+
+func load(t *testing.T) (string, manifest) {
+	t.Helper()
+	dir := testutil.Pcaps(t)
+	raw, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	if err != nil {
+		t.Fatalf("reading manifest: %v", err)
+	}
+	var m manifest
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatalf("manifest.json: %v", err)
+	}
+	return dir, m
+}
+
+func TestManifestCoversCaptures(t *testing.T) {
+	dir, m := load(t)
+	listed := map[string]bool{}
+	total := int64(0)
+	for _, e := range m.Captures {
+		if listed[e.Pcap] {
+			t.Errorf("%s listed twice", e.Pcap)
+		}
+		listed[e.Pcap] = true
+		for _, f := range e.Findings {
+			if !slices.Contains(knownFindings, f) {
+				t.Errorf("%s: unknown finding id %q", e.Pcap, f)
+			}
+		}
+		if e.Scenario == "" {
+			t.Errorf("%s: no scenario", e.Pcap)
+		}
+	}
+	pcaps, _ := filepath.Glob(filepath.Join(dir, "*.pcap"))
+	for _, p := range pcaps {
+		st, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		total += st.Size()
+		if !listed[filepath.Base(p)] {
+			t.Errorf("%s is not in manifest.json", filepath.Base(p))
+		}
+		if st.Size() > maxPcapBytes {
+			t.Errorf("%s is %d bytes, more than %d", filepath.Base(p), st.Size(), maxPcapBytes)
+		}
+	}
+	if total > maxTotalBytes {
+		t.Errorf("captures total %d bytes, more than %d", total, maxTotalBytes)
+	}
+	if _, err := os.Stat(filepath.Join(dir, m.CAFile)); err != nil {
+		t.Errorf("ca_file: %v", err)
+	}
+}
+
+// frame is one row of tshark's field output.
+type frame struct {
+	number, length   int
+	srcPort, dstPort int
+	types            []int // handshake types in the frame
+	version          []uint16
+	supported        []uint16
+	suites           []uint16
+	sni              string
+	alpn             []string
+	extensions       []int
+	alerts           []int
+	certs            int
+	segments         int
+	dhPrimeLen       int
+}
+
+var fields = []string{
+	"frame.number", "frame.len", "tcp.srcport", "tcp.dstport", "tls.handshake.type", "tls.handshake.version",
+	"tls.handshake.extensions.supported_version", "tls.handshake.ciphersuite",
+	"tls.handshake.extensions_server_name", "tls.handshake.extensions_alpn_str", "tls.handshake.extension.type",
+	"tls.alert_message.desc", "tls.handshake.certificate_length", "tcp.segment.count", "tls.handshake.p_len",
+}
+
+func dissect(t *testing.T, pcap string, decodeAs []string) []frame {
+	t.Helper()
+	tshark := testutil.Tool(t, "tshark")
+	args := []string{"-r", pcap, "-n", "-o", "tcp.reassemble_out_of_order:TRUE",
+		"-T", "fields", "-E", "occurrence=a", "-E", "aggregator=,"}
+	for _, d := range decodeAs {
+		args = append(args, "-d", d)
+	}
+	for _, f := range fields {
+		args = append(args, "-e", f)
+	}
+	cmd := exec.Command(tshark, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("tshark %s: %v: %s", pcap, err, stderr.String())
+	}
+	var frames []frame
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	for sc.Scan() {
+		f := strings.Split(sc.Text(), "\t")
+		for len(f) < len(fields) {
+			f = append(f, "")
+		}
+		var fr frame
+		fr.number, _ = strconv.Atoi(f[0])
+		fr.length, _ = strconv.Atoi(f[1])
+		fr.srcPort, _ = strconv.Atoi(f[2])
+		fr.dstPort, _ = strconv.Atoi(f[3])
+		fr.types = ints(f[4])
+		fr.version = hexes(f[5])
+		fr.supported = hexes(f[6])
+		fr.suites = hexes(f[7])
+		fr.sni = f[8]
+		if f[9] != "" {
+			fr.alpn = strings.Split(f[9], ",")
+		}
+		fr.extensions = ints(f[10])
+		fr.alerts = ints(f[11])
+		fr.certs = len(ints(f[12]))
+		if segs := ints(f[13]); len(segs) > 0 {
+			fr.segments = segs[0]
+		}
+		if p := ints(f[14]); len(p) > 0 {
+			fr.dhPrimeLen = p[0]
+		}
+		frames = append(frames, fr)
+	}
+	return frames
+}
+
+func ints(s string) []int {
+	var out []int
+	for _, x := range strings.Split(s, ",") {
+		if v, err := strconv.ParseInt(strings.TrimSpace(x), 0, 32); err == nil {
+			out = append(out, int(v))
+		}
+	}
+	return out
+}
+
+func hexes(s string) []uint16 {
+	var out []uint16
+	for _, x := range strings.Split(s, ",") {
+		if v, err := strconv.ParseUint(strings.TrimPrefix(strings.TrimSpace(x), "0x"), 16, 16); err == nil {
+			out = append(out, uint16(v))
+		}
+	}
+	return out
+}
+
+func TestManifestMatchesTshark(t *testing.T) {
+	dir, m := load(t)
+	for _, e := range m.Captures {
+		t.Run(strings.TrimSuffix(e.Pcap, ".pcap"), func(t *testing.T) {
+			t.Parallel()
+			path := filepath.Join(dir, e.Pcap)
+			frames := dissect(t, path, e.DecodeAs)
+			if len(frames) == 0 {
+				t.Fatal("no frames")
+			}
+			for _, fr := range frames {
+				if fr.length > maxFrame {
+					t.Errorf("frame %d is %d bytes: recorded with offloads on or MTU above 1500", fr.number, fr.length)
+				}
+				if e.Port != 0 && fr.srcPort != e.Port && fr.dstPort != e.Port {
+					t.Errorf("frame %d is not to or from port %d", fr.number, e.Port)
+				}
+			}
+			checkTLS(t, e, frames)
+			checkSecrets(t, e, path)
+		})
+	}
+}
+
+func has(types []int, ty int) bool { return slices.Contains(types, ty) }
+
+func checkTLS(t *testing.T, e entry, frames []frame) {
+	var clientHellos, serverHellos, certFrames []frame
+	var alerts []int
+	for _, fr := range frames {
+		if has(fr.types, 1) {
+			clientHellos = append(clientHellos, fr)
+		}
+		if has(fr.types, 2) {
+			serverHellos = append(serverHellos, fr)
+		}
+		if has(fr.types, 11) {
+			certFrames = append(certFrames, fr)
+		}
+		alerts = append(alerts, fr.alerts...)
+	}
+	isTLS := e.Version != "" || e.Handshake == "failed"
+	if !isTLS {
+		if len(clientHellos) != 0 {
+			t.Errorf("cleartext scenario has %d ClientHellos", len(clientHellos))
+		}
+		return
+	}
+	conns := map[int]int{} // client port -> ClientHellos on it
+	for _, ch := range clientHellos {
+		conns[ch.srcPort]++
+		if e.SNI != nil && ch.sni != *e.SNI {
+			t.Errorf("frame %d: SNI %q, manifest says %q", ch.number, ch.sni, *e.SNI)
+		}
+		if e.ALPNOffered != nil && !slices.Equal(ch.alpn, e.ALPNOffered) {
+			t.Errorf("frame %d: ALPN offered %q, manifest says %q", ch.number, ch.alpn, e.ALPNOffered)
+		}
+		for _, v := range e.VersionsOffered {
+			if !slices.Contains(ch.supported, versionNames[v]) {
+				t.Errorf("frame %d: %s not in supported_versions %04x", ch.number, v, ch.supported)
+			}
+		}
+	}
+	want := max(e.Connections, e.TLSConnections, 1)
+	if len(conns) != want {
+		t.Errorf("%d TLS connections (ClientHellos from %d ports), manifest says %d", len(conns), len(conns), want)
+	}
+	hrr := false
+	for _, n := range conns {
+		hrr = hrr || n == 2
+	}
+	if hrr != e.HRR {
+		t.Errorf("second ClientHello on one connection (HelloRetryRequest): %v, manifest says %v", hrr, e.HRR)
+	}
+	if e.Handshake == "failed" {
+		if len(serverHellos) != 0 {
+			t.Errorf("failed handshake has %d ServerHellos", len(serverHellos))
+		}
+		if code, ok := alertCodes[e.Alert]; !ok || !slices.Contains(alerts, code) {
+			t.Errorf("alerts %v, manifest says %s", alerts, e.Alert)
+		}
+		return
+	}
+	if len(serverHellos) == 0 {
+		t.Fatal("no ServerHello")
+	}
+	wantSuite := hexes(e.CipherSuiteID)
+	if len(wantSuite) != 1 {
+		t.Fatalf("cipher_suite_id %q", e.CipherSuiteID)
+	}
+	resumedPSK := false
+	for _, sh := range serverHellos {
+		v := sh.version
+		if len(sh.supported) > 0 {
+			v = sh.supported
+		}
+		if len(v) == 0 || v[0] != versionNames[e.Version] {
+			t.Errorf("frame %d: ServerHello version %04x, manifest says %s", sh.number, v, e.Version)
+		}
+		if len(sh.suites) == 0 || sh.suites[0] != wantSuite[0] {
+			t.Errorf("frame %d: cipher suite %04x, manifest says %s (%s)", sh.number, sh.suites, e.CipherSuite, e.CipherSuiteID)
+		}
+		if e.Version != "TLS 1.3" && e.ALPN != "" && !slices.Equal(sh.alpn, []string{e.ALPN}) {
+			t.Errorf("frame %d: ALPN %q, manifest says %q", sh.number, sh.alpn, e.ALPN)
+		}
+		resumedPSK = resumedPSK || has(sh.extensions, extPreSharedKey)
+	}
+	if e.Version == "TLS 1.3" {
+		if len(certFrames) != 0 {
+			t.Errorf("TLS 1.3 with a cleartext Certificate message")
+		}
+		if resumedPSK != e.Resumed {
+			t.Errorf("pre_shared_key in a ServerHello: %v, manifest says resumed=%v", resumedPSK, e.Resumed)
+		}
+		return
+	}
+	// TLS 1.2 and earlier: certificates and key exchange are in the clear.
+	if e.DHBits > 0 {
+		got := 0
+		for _, fr := range frames {
+			got = max(got, fr.dhPrimeLen*8)
+		}
+		if got != e.DHBits {
+			t.Errorf("DH prime of %d bits, manifest says %d", got, e.DHBits)
+		}
+	}
+	wantCertMsgs := 0
+	if e.Cert != "none" && e.Cert != "" {
+		wantCertMsgs = 1 // full handshakes
+	}
+	if e.ClientCert {
+		wantCertMsgs++
+	}
+	if len(certFrames) != wantCertMsgs {
+		t.Errorf("%d Certificate messages, want %d (resumed=%v client_cert=%v cert=%q)", len(certFrames), wantCertMsgs, e.Resumed, e.ClientCert, e.Cert)
+	}
+	if len(certFrames) > 0 && e.ChainLength > 0 {
+		if certFrames[0].certs != e.ChainLength {
+			t.Errorf("server sent %d certificates, manifest says %d", certFrames[0].certs, e.ChainLength)
+		}
+		if e.ChainLength > 1 && certFrames[0].segments < 2 {
+			t.Errorf("certificate chain in %d TCP segment(s): should span several at MTU 1500", certFrames[0].segments)
+		}
+	}
+}
+
+// checkSecrets: planted cleartext secrets are in the capture's bytes (unless
+// an encoding hides them, e.g. gzip) and secrets sent after STARTTLS are not.
+func checkSecrets(t *testing.T, e entry, path string) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range e.Secrets {
+		if e.Encoding == "" && !bytes.Contains(raw, []byte(s)) {
+			t.Errorf("planted secret %q is not in the capture", s)
+		}
+	}
+	for _, s := range e.HiddenSecrets {
+		if bytes.Contains(raw, []byte(s)) {
+			t.Errorf("secret %q sent after the TLS upgrade is in the clear", s)
+		}
+	}
+}
