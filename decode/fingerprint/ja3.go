@@ -3,7 +3,6 @@ package fingerprint
 import (
 	"crypto/md5"
 	"encoding/hex"
-	"strconv"
 
 	"github.com/tlsscope/tlsscope/decode/tls"
 )
@@ -35,7 +34,7 @@ func JA3(ch *tls.ClientHello) (hash, full string) {
 	}
 	var arr [stackBuf + md5.Size*2]byte
 	b := arr[:0]
-	b = strconv.AppendUint(b, uint64(ch.LegacyVersion), 10)
+	b = appendUint16(b, ch.LegacyVersion)
 	b = append(b, ',')
 	b = appendDecimals(b, ch.CipherSuites)
 	b = append(b, ',')
@@ -47,7 +46,7 @@ func JA3(ch *tls.ClientHello) (hash, full string) {
 		if i > 0 {
 			b = append(b, '-')
 		}
-		b = strconv.AppendUint(b, uint64(f), 10)
+		b = appendUint16(b, uint16(f))
 	}
 	return md5Pair(b)
 }
@@ -62,9 +61,9 @@ func JA3S(sh *tls.ServerHello) (hash, full string) {
 	}
 	var arr [stackBuf + md5.Size*2]byte
 	b := arr[:0]
-	b = strconv.AppendUint(b, uint64(sh.LegacyVersion), 10)
+	b = appendUint16(b, sh.LegacyVersion)
 	b = append(b, ',')
-	b = strconv.AppendUint(b, uint64(sh.CipherSuite), 10)
+	b = appendUint16(b, sh.CipherSuite)
 	b = append(b, ',')
 	b = appendDecimals(b, sh.Extensions)
 	return md5Pair(b)
@@ -82,9 +81,25 @@ func appendDecimals(b []byte, vs []uint16) []byte {
 			b = append(b, '-')
 		}
 		first = false
-		b = strconv.AppendUint(b, uint64(v), 10)
+		b = appendUint16(b, v)
 	}
 	return b
+}
+
+// appendUint16 appends v in decimal; strconv.AppendUint's general path
+// costs twice as much for these small values.
+func appendUint16(b []byte, v uint16) []byte {
+	var d [5]byte
+	i := len(d)
+	for {
+		i--
+		d[i] = byte('0' + v%10)
+		v /= 10
+		if v == 0 {
+			break
+		}
+	}
+	return append(b, d[i:]...)
 }
 
 // md5Pair appends the hex MD5 of s to s and returns both as substrings of
