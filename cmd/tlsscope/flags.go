@@ -1,0 +1,377 @@
+package main
+
+import (
+	"fmt"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/tlsscope/tlsscope/decode/facts"
+	"github.com/tlsscope/tlsscope/report"
+)
+
+const usageText = `tlsscope: is the TLS in this capture actually secure?
+
+Usage:
+  tlsscope [flags] FILE...            analyse capture files (pcap, pcapng, gzip)
+  tlsscope [flags] -i IFACE           analyse live traffic
+  tlsscope baseline [flags] FILE... -o policy.yaml
+                                      write a policy accepting today's findings
+  tlsscope -D                         list interfaces
+
+Inputs:
+  -r, --read FILE         capture to read (repeatable); FILE... works too.
+                          Globs and directories expand to the captures inside
+                          (*.pcap, *.pcapng, *.cap and their .gz), sorted
+  -f, --filter EXPR       tcpdump filter, applied to files and live capture
+      --ja4 PREFIX        keep only connections whose JA4 starts with PREFIX
+      --sni GLOB          keep only connections whose SNI matches GLOB
+
+Output:
+      --format FMT[=FILE] output format (repeatable): table (default), ndjson,
+                          json, csv, sarif, junit, markdown. Without =FILE a
+                          format goes to standard output (one at most), or to
+                          --output-dir, or to -o
+  -o, --output FILE       file for the one --format given without =FILE; with
+                          no --format the format follows FILE's extension
+                          (.ndjson .json .csv .sarif .xml .md, else table)
+      --output-dir DIR    write every --format without =FILE to
+                          DIR/tlsscope.<ext>
+  -q, --quiet             no progress or warnings on standard error
+      --width N           table width (default: $COLUMNS, else 80)
+      --show-secrets      print cleartext secrets unmasked (warns)
+
+Judgement:
+      --fail-on SEVERITY  exit 1 when a finding at or above SEVERITY (info,
+                          low, medium, high, critical) remains after the
+                          policy's suppressions
+      --policy FILE       policy YAML (schema: report/policy/policy.schema.json):
+                          minimum version, allowed and denied suites,
+                          severity overrides, expected SNIs, certificate
+                          pins, suppressions with reasons and expiry dates
+      --ca-file FILE      trusted CA certificates, PEM (repeatable); the
+                          system roots are used as well
+      --check-time WHEN   judge certificate validity at: now, capture (the
+                          time of each connection, default) or an RFC 3339 time
+      --expiry-warn DUR   warn about certificates expiring within DUR
+                          (e.g. 30d, 720h; default 30d)
+
+Limits:
+      --max-flows N       flows tracked at once (0: default)
+      --max-buffer SIZE   bytes buffered per flow for reassembly (e.g. 4MiB)
+      --idle-timeout DUR  close flows idle this long in capture time
+
+Live capture:
+  -i, --interface IFACE   capture on IFACE; NDJSON lines or table rows are
+                          printed as handshakes happen, the summary on
+                          SIGINT/SIGTERM, --duration or --count
+  -D, --list-interfaces   list interfaces and exit
+  -s, --snaplen N         bytes captured per packet (default 262144)
+      --no-promisc        do not put the interface in promiscuous mode
+      --duration DUR      stop after DUR
+  -c, --count N           stop after N packets
+  -w, --write FILE        also write the packets to FILE (pcap)
+      --user NAME         drop privileges to NAME once capture has started
+
+Other:
+      --cpuprofile FILE   write a CPU profile
+      --memprofile FILE   write a heap profile at exit
+      --version           print the version
+  -h, --help              this help
+
+Exit status:
+  0  success (and no finding at or above --fail-on)
+  1  a finding at or above --fail-on remained
+  2  usage error, or an input that cannot be used (the message names it)
+
+Examples:
+  tlsscope capture.pcap
+  tlsscope -f 'tcp port 443' --fail-on high captures/
+  tlsscope --format sarif=tlsscope.sarif --format markdown=summary.md \
+      --fail-on medium ci-traffic.pcapng
+  tlsscope --format ndjson trace.pcap | jq 'select(.type=="finding")'
+  tlsscope --format junit -o junit.xml --fail-on high *.pcap
+  tlsscope --ja4 t13d1516h2_8daaf6152771 --sni '*.example.com' trace.pcap
+  tlsscope baseline -r today.pcap -o policy.yaml
+  tlsscope --policy policy.yaml --fail-on low tomorrow.pcap
+  sudo tlsscope -i eth0 -f 'port 443' --format ndjson --duration 60s
+`
+
+// config is the parsed command line.
+type config struct {
+	inputs      []string
+	filter      string
+	outputs     []output
+	outputFile  string
+	outputDir   string
+	quiet       bool
+	width       int
+	showSecrets bool
+	failOn      facts.Severity
+	failOnSet   bool
+	policy      string
+	caFiles     []string
+	checkTime   string // "now", "capture" or an RFC 3339 time
+	checkAt     time.Time
+	expiryWarn  time.Duration
+	ja4         string
+	sni         string
+	maxFlows    int
+	maxBuffer   int64
+	idleTimeout time.Duration
+	cpuprofile  string
+	memprofile  string
+	version     bool
+	help        bool
+
+	iface      string
+	listIfaces bool
+	snaplen    int
+	noPromisc  bool
+	duration   time.Duration
+	count      int
+	writeFile  string
+	user       string
+}
+
+// output is one format and where it goes ("" is standard output).
+type output struct {
+	format string
+	path   string
+}
+
+type flagValues struct {
+	formats    []string
+	failOn     string
+	expiryWarn string
+	maxBuffer  string
+}
+
+func newFlagSet(cfg *config, fv *flagValues, baseline bool) *pflag.FlagSet {
+	fs := pflag.NewFlagSet("tlsscope", pflag.ContinueOnError)
+	fs.SortFlags = false
+	fs.Usage = func() {}
+	fs.StringArrayVarP(&cfg.inputs, "read", "r", nil, "")
+	fs.StringVarP(&cfg.filter, "filter", "f", "", "")
+	fs.StringVar(&cfg.ja4, "ja4", "", "")
+	fs.StringVar(&cfg.sni, "sni", "", "")
+	fs.StringVarP(&cfg.outputFile, "output", "o", "", "")
+	fs.BoolVarP(&cfg.quiet, "quiet", "q", false, "")
+	fs.StringArrayVar(&cfg.caFiles, "ca-file", nil, "")
+	fs.StringVar(&cfg.checkTime, "check-time", "capture", "")
+	fs.StringVar(&fv.expiryWarn, "expiry-warn", "30d", "")
+	fs.IntVar(&cfg.maxFlows, "max-flows", 0, "")
+	fs.StringVar(&fv.maxBuffer, "max-buffer", "", "")
+	fs.DurationVar(&cfg.idleTimeout, "idle-timeout", 0, "")
+	fs.BoolVarP(&cfg.help, "help", "h", false, "")
+	fs.StringVar(&cfg.cpuprofile, "cpuprofile", "", "")
+	fs.StringVar(&cfg.memprofile, "memprofile", "", "")
+	if baseline {
+		return fs
+	}
+	fs.StringArrayVar(&fv.formats, "format", nil, "")
+	fs.StringVar(&cfg.outputDir, "output-dir", "", "")
+	fs.IntVar(&cfg.width, "width", 0, "")
+	fs.BoolVar(&cfg.showSecrets, "show-secrets", false, "")
+	fs.StringVar(&fv.failOn, "fail-on", "", "")
+	fs.StringVar(&cfg.policy, "policy", "", "")
+	fs.BoolVar(&cfg.version, "version", false, "")
+	fs.StringVarP(&cfg.iface, "interface", "i", "", "")
+	fs.BoolVarP(&cfg.listIfaces, "list-interfaces", "D", false, "")
+	fs.IntVarP(&cfg.snaplen, "snaplen", "s", 262144, "")
+	fs.BoolVar(&cfg.noPromisc, "no-promisc", false, "")
+	fs.DurationVar(&cfg.duration, "duration", 0, "")
+	fs.IntVarP(&cfg.count, "count", "c", 0, "")
+	fs.StringVarP(&cfg.writeFile, "write", "w", "", "")
+	fs.StringVar(&cfg.user, "user", "", "")
+	return fs
+}
+
+// parseArgs reads the command line and rejects bad combinations before any
+// work starts.
+func parseArgs(args []string, baseline bool) (*config, error) {
+	cfg := &config{}
+	fv := &flagValues{}
+	fs := newFlagSet(cfg, fv, baseline)
+	if err := fs.Parse(args); err != nil {
+		return nil, usagef("%s", strings.TrimSuffix(err.Error(), ".")).withHint("run tlsscope --help for usage")
+	}
+	if cfg.help || cfg.version {
+		return cfg, nil
+	}
+	cfg.inputs = append(cfg.inputs, fs.Args()...)
+
+	if fv.failOn != "" {
+		s, ok := facts.ParseSeverity(strings.ToLower(fv.failOn))
+		if !ok {
+			return nil, usagef("--fail-on: unknown severity %q", fv.failOn).withHint("use one of info, low, medium, high, critical")
+		}
+		cfg.failOn, cfg.failOnSet = s, true
+	}
+	switch cfg.checkTime {
+	case "now", "capture":
+	default:
+		t, err := time.Parse(time.RFC3339, cfg.checkTime)
+		if err != nil {
+			return nil, usagef("--check-time: %q is not now, capture or an RFC 3339 time", cfg.checkTime).withHint("e.g. --check-time 2026-01-31T00:00:00Z")
+		}
+		cfg.checkAt = t
+	}
+	d, err := parseDuration(fv.expiryWarn)
+	if err != nil {
+		return nil, usagef("--expiry-warn: %v", err)
+	}
+	cfg.expiryWarn = d
+	if fv.maxBuffer != "" {
+		n, err := parseSize(fv.maxBuffer)
+		if err != nil {
+			return nil, usagef("--max-buffer: %v", err)
+		}
+		cfg.maxBuffer = n
+	}
+	if cfg.maxFlows < 0 || cfg.idleTimeout < 0 {
+		return nil, usagef("--max-flows and --idle-timeout cannot be negative")
+	}
+	if cfg.sni != "" {
+		if _, err := path.Match(cfg.sni, ""); err != nil {
+			return nil, usagef("--sni: bad pattern %q", cfg.sni)
+		}
+	}
+	if err := cfg.parseOutputs(fv.formats, baseline); err != nil {
+		return nil, err
+	}
+
+	live := cfg.iface != ""
+	if cfg.listIfaces {
+		if live || len(cfg.inputs) > 0 {
+			return nil, usagef("-D lists interfaces; it takes no capture files or -i")
+		}
+		return cfg, nil
+	}
+	if live && len(cfg.inputs) > 0 {
+		return nil, usagef("cannot read capture files and capture on -i %s at once", cfg.iface).withHint("run tlsscope twice, or capture to a file with -w and read it afterwards")
+	}
+	if !live && len(cfg.inputs) == 0 {
+		return nil, usagef("no input").withHint("give capture files (tlsscope FILE... or -r FILE) or an interface (-i IFACE)")
+	}
+	if !live {
+		for _, name := range []string{"no-promisc", "duration", "count", "write", "user", "snaplen"} {
+			if fs.Changed(name) {
+				return nil, usagef("--%s applies to live capture only (-i IFACE)", name)
+			}
+		}
+	}
+	if cfg.count < 0 || cfg.duration < 0 || cfg.snaplen <= 0 {
+		return nil, usagef("--count, --duration and --snaplen must be positive")
+	}
+	if live && cfg.outputDir == "" {
+		for _, o := range cfg.outputs {
+			if o.path == "" && o.format != "ndjson" && o.format != "table" {
+				return nil, usagef("live capture streams ndjson or table to standard output; --format %s needs a file", o.format).withHint("e.g. --format %s=out.%s", o.format, report.Extensions[o.format])
+			}
+		}
+	}
+	return cfg, nil
+}
+
+// parseOutputs implements the output design: --format FMT[=FILE]
+// (repeatable); a format without a file goes to -o FILE, or to
+// --output-dir, or to standard output, and at most one goes to standard
+// output. With no --format: table, or the format -o's extension names.
+func (cfg *config) parseOutputs(formats []string, baseline bool) error {
+	if baseline {
+		return nil
+	}
+	for _, f := range formats {
+		for _, one := range strings.Split(f, ",") {
+			name, file, _ := strings.Cut(one, "=")
+			name = strings.ToLower(strings.TrimSpace(name))
+			if !report.KnownFormat(name) {
+				return usagef("--format: unknown format %q", name).withHint("use one of %s", strings.Join(report.Formats, ", "))
+			}
+			cfg.outputs = append(cfg.outputs, output{format: name, path: file})
+		}
+	}
+	if len(cfg.outputs) == 0 {
+		name := "table"
+		if cfg.outputFile != "" {
+			name = formatForFile(cfg.outputFile)
+		}
+		cfg.outputs = []output{{format: name}}
+	}
+	var bare []int
+	for i, o := range cfg.outputs {
+		if o.path == "" {
+			bare = append(bare, i)
+		}
+	}
+	switch {
+	case cfg.outputFile != "" && cfg.outputDir != "":
+		return usagef("-o and --output-dir cannot be used together").withHint("-o names one file; --output-dir holds one file per format")
+	case cfg.outputFile != "":
+		if len(bare) != 1 {
+			return usagef("-o %s: %d formats have no file; -o names the file of exactly one", cfg.outputFile, len(bare)).withHint("give each format its own file: --format sarif=out.sarif")
+		}
+		cfg.outputs[bare[0]].path = cfg.outputFile
+	case cfg.outputDir != "":
+		for _, i := range bare {
+			cfg.outputs[i].path = filepath.Join(cfg.outputDir, "tlsscope."+report.Extensions[cfg.outputs[i].format])
+		}
+	case len(bare) > 1:
+		return usagef("%d formats would go to standard output; at most one can", len(bare)).withHint("give the others a file (--format sarif=out.sarif) or use --output-dir DIR")
+	}
+	seen := map[string]bool{}
+	for _, o := range cfg.outputs {
+		if o.path != "" && seen[o.path] {
+			return usagef("two formats would write %s", o.path)
+		}
+		seen[o.path] = true
+	}
+	return nil
+}
+
+func formatForFile(name string) string {
+	ext := strings.TrimPrefix(filepath.Ext(name), ".")
+	for _, f := range report.Formats {
+		if report.Extensions[f] == ext && f != "table" {
+			return f
+		}
+	}
+	return "table"
+}
+
+// parseDuration accepts Go durations and whole days ("30d").
+func parseDuration(s string) (time.Duration, error) {
+	if d, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(d)
+		if err != nil || n < 0 {
+			return 0, fmt.Errorf("%q is not a duration (e.g. 30d, 72h)", s)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("%q is not a duration (e.g. 30d, 72h)", s)
+	}
+	return d, nil
+}
+
+// parseSize accepts a byte count with an optional unit (k, KiB, M, MiB, G).
+func parseSize(s string) (int64, error) {
+	num := strings.TrimRightFunc(s, func(r rune) bool { return r < '0' || r > '9' })
+	unit := strings.ToLower(strings.TrimSpace(s[len(num):]))
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("%q is not a size (e.g. 4MiB)", s)
+	}
+	mult := map[string]int64{"": 1, "b": 1, "k": 1 << 10, "kb": 1 << 10, "kib": 1 << 10, "m": 1 << 20, "mb": 1 << 20, "mib": 1 << 20, "g": 1 << 30, "gb": 1 << 30, "gib": 1 << 30}
+	m, ok := mult[unit]
+	if !ok {
+		return 0, fmt.Errorf("%q is not a size (e.g. 4MiB)", s)
+	}
+	return n * m, nil
+}
