@@ -51,6 +51,12 @@ type ClientHello struct {
 	EncryptedHello      bool     // encrypted_client_hello (0xfe0d)
 	Heartbeat           bool     // heartbeat (15)
 	ExtendedMaster      bool     // extended_master_secret (23)
+
+	// SSLv2-format hellos only: every 3-byte cipher kind in wire order, and
+	// how many of them are SSLv2-only (first byte not zero, so not in
+	// CipherSuites).
+	SSLv2CipherKinds []uint32
+	SSLv2OnlyKinds   int
 }
 
 // ServerHello is what a ServerHello (or HelloRetryRequest) carried.
@@ -71,6 +77,8 @@ type ServerHello struct {
 	Heartbeat         bool
 	ExtendedMaster    bool
 	HelloRetryRequest bool // RFC 8446, 4.1.3: random equals SHA-256("HelloRetryRequest")
+
+	SSLv2CipherKind uint32 // SSLv2 SERVER-HELLO (LegacyVersion 0x0002): first cipher kind offered
 }
 
 // Version is the version the server chose: supported_versions when present
