@@ -552,6 +552,225 @@ cert_case cert-chain-order leaf out-of-order.extra no "Chain sent out of order: 
 log "done with OpenSSL scenarios"
 
 # ---------------------------------------------------------------------------
+# curl, Go crypto/tls, Python ssl.
+
+if want tls12-ecdhe-rsa-curl; then
+	CUR=tls12-ecdhe-rsa-curl
+	next_port
+	start openssl s_server -accept "127.0.0.1:$PORT" -www -naccept 1 $LEAF
+	wait_listen "$PORT"
+	begin $CUR
+	client "" curl -sS -o /dev/null --cacert "$C/root.pem" --resolve "localhost:$PORT:127.0.0.1" \
+		--tlsv1.2 --tls-max 1.2 --ciphers ECDHE-RSA-AES128-GCM-SHA256 "https://localhost:$PORT/"
+	finish
+	meta scenario="curl (OpenSSL backend) to openssl s_server -www over TLS 1.2 ECDHE-RSA-AES128-GCM" \
+		client="curl --tlsv1.2 --tls-max 1.2" server="openssl s_server -www" version="TLS 1.2" \
+		cipher_suite=TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 cipher_suite_id=0xc02f sni=localhost \
+		alpn_offered=h2,http/1.1 cert=good chain_length=2
+fi
+
+if want tls13-curl-python; then
+	CUR=tls13-curl-python
+	next_port
+	start $PY http-server "$PORT" --tls "$C/leaf.chain.pem" "$C/leaf.key"
+	wait_listen "$PORT"
+	begin $CUR
+	client "" curl -sS -o /dev/null --cacert "$C/root.pem" --resolve "localhost:$PORT:127.0.0.1" \
+		-u carol:TlsProtectedPass5 -d 'password=TlsProtectedForm6' "https://localhost:$PORT/login"
+	finish
+	meta scenario="curl to a Python ssl HTTPS server over TLS 1.3; Basic credentials and a password form inside TLS" \
+		client="curl" server="python3 http.server + ssl" version="TLS 1.3" \
+		cipher_suite=TLS_AES_256_GCM_SHA384 cipher_suite_id=0x1302 sni=localhost alpn_offered=h2,http/1.1 \
+		alpn=http/1.1 cert=good hidden_secrets=TlsProtectedPass5,Y2Fyb2w6VGxzUHJvdGVjdGVkUGFzczU=,TlsProtectedForm6
+fi
+
+# go_case NAME ADDR "SERVER FLAGS" "CLIENT FLAGS" [GODEBUG]
+go_case() {
+	local name=$1 addr=$2 sflags=$3 cflags=$4 godebug=${5:-}
+	want "$name" || return 0
+	CUR=$name
+	next_port
+	# shellcheck disable=SC2086
+	start env GODEBUG="$godebug" "$PEER" -server -addr "$addr:$PORT" -cert "$C/leaf.chain.pem" -key "$C/leaf.key" $sflags
+	wait_listen "$PORT"
+	begin "$name"
+	# shellcheck disable=SC2086
+	client "" env GODEBUG="$godebug" "$PEER" -addr "$addr:$PORT" -ca "$C/root.pem" $cflags
+	finish
+}
+
+go_case tls13-go 127.0.0.1 "-alpn h2,http/1.1" "-sni localhost -alpn h2,http/1.1"
+want tls13-go && meta scenario="Go crypto/tls client and server, TLS 1.3, SNI and ALPN" \
+	client="Go crypto/tls (scripts/captures/peer)" server="Go crypto/tls (scripts/captures/peer)" \
+	version="TLS 1.3" cipher_suite=TLS_AES_128_GCM_SHA256 cipher_suite_id=0x1301 sni=localhost \
+	alpn_offered=h2,http/1.1 alpn=h2 cert=good
+
+go_case tls13-go-ipv6 '[::1]' "" "-sni localhost"
+want tls13-go-ipv6 && meta scenario="Go crypto/tls client and server, TLS 1.3 over IPv6 (::1)" \
+	client="Go crypto/tls (scripts/captures/peer)" server="Go crypto/tls (scripts/captures/peer)" address=::1 \
+	version="TLS 1.3" cipher_suite=TLS_AES_128_GCM_SHA256 cipher_suite_id=0x1301 sni=localhost cert=good
+
+go_case tls12-go 127.0.0.1 "-max 1.2 -alpn http/1.1" "-max 1.2 -sni localhost -alpn h2,http/1.1"
+want tls12-go && meta scenario="Go crypto/tls client and server, TLS 1.2, SNI and ALPN" \
+	client="Go crypto/tls (scripts/captures/peer)" server="Go crypto/tls (scripts/captures/peer)" \
+	version="TLS 1.2" cipher_suite=TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 cipher_suite_id=0xc02f sni=localhost \
+	alpn_offered=h2,http/1.1 alpn=http/1.1 cert=good chain_length=2
+
+go_case tls12-3des-go 127.0.0.1 "-max 1.2 -suites TLS_RSA_WITH_3DES_EDE_CBC_SHA" \
+	"-max 1.2 -sni localhost -suites TLS_RSA_WITH_3DES_EDE_CBC_SHA" "tls3des=1,tlsrsakex=1"
+want tls12-3des-go && meta scenario="TLS 1.2 with 3DES (TLS_RSA_WITH_3DES_EDE_CBC_SHA) from Go (GODEBUG=tls3des=1,tlsrsakex=1)" \
+	client="Go crypto/tls (scripts/captures/peer)" server="Go crypto/tls (scripts/captures/peer)" \
+	version="TLS 1.2" cipher_suite=TLS_RSA_WITH_3DES_EDE_CBC_SHA cipher_suite_id=0x000a sni=localhost \
+	cert=good chain_length=2 findings=weak-cipher,no-forward-secrecy,cbc-mode-cipher
+
+go_case tls12-rc4-go 127.0.0.1 "-max 1.2 -suites TLS_ECDHE_RSA_WITH_RC4_128_SHA" \
+	"-max 1.2 -sni localhost -suites TLS_ECDHE_RSA_WITH_RC4_128_SHA"
+want tls12-rc4-go && meta scenario="TLS 1.2 with RC4 (TLS_ECDHE_RSA_WITH_RC4_128_SHA) from Go" \
+	client="Go crypto/tls (scripts/captures/peer)" server="Go crypto/tls (scripts/captures/peer)" \
+	version="TLS 1.2" cipher_suite=TLS_ECDHE_RSA_WITH_RC4_128_SHA cipher_suite_id=0xc011 sni=localhost \
+	cert=good chain_length=2 findings=weak-cipher
+
+if want tls13-python; then
+	CUR=tls13-python
+	next_port
+	start $PY http-server "$PORT" --tls "$C/leaf.chain.pem" "$C/leaf.key"
+	wait_listen "$PORT"
+	begin $CUR
+	client "" $PY tls-client "$PORT" --ca "$C/root.pem" --sni localhost
+	finish
+	meta scenario="Python ssl client and server (http.server), TLS 1.3 with ALPN http/1.1" \
+		client="python3 ssl" server="python3 http.server + ssl" version="TLS 1.3" \
+		cipher_suite=TLS_AES_256_GCM_SHA384 cipher_suite_id=0x1302 sni=localhost alpn_offered=http/1.1 \
+		alpn=http/1.1 cert=good
+fi
+
+# ---------------------------------------------------------------------------
+# Cleartext HTTP: curl against peers.py http-server.
+
+# http_case NAME BIND PATH CURL-ARGS...
+http_case() {
+	local name=$1 bind=$2 path=$3 host=127.0.0.1
+	shift 3
+	want "$name" || return 1
+	CUR=$name
+	next_port
+	[ "$bind" = ::1 ] && host='[::1]'
+	start $PY http-server "$PORT" --bind "$bind"
+	wait_listen "$PORT"
+	begin "$name"
+	client "" curl -sS -o /dev/null "$@" "http://$host:$PORT$path"
+	finish
+}
+hmeta() { meta client=curl server="python3 http.server (scripts/captures/peers.py)" protocol=http \
+	decode_as="tcp.port==$PORT,http" "$@"; }
+
+http_case http-basic-auth 127.0.0.1 /private -u alice:hunter2 &&
+	hmeta scenario="HTTP Basic authentication (curl -u alice:hunter2)" findings=plaintext-credentials \
+		secrets=YWxpY2U6aHVudGVyMg== decoded_secrets=alice:hunter2
+http_case http-basic-auth-ipv6 ::1 /private -u bob:correct-horse &&
+	hmeta scenario="HTTP Basic authentication over IPv6 (curl -u bob:correct-horse)" address=::1 \
+		findings=plaintext-credentials secrets=Ym9iOmNvcnJlY3QtaG9yc2U= decoded_secrets=bob:correct-horse
+http_case http-form-login 127.0.0.1 /login -d 'username=alice&password=FormLoginPass99' &&
+	hmeta scenario="HTML form login POST (application/x-www-form-urlencoded), answered with a session cookie" \
+		findings=plaintext-credentials,plaintext-session-cookie \
+		secrets=FormLoginPass99,sessionid=Sx7dQ2kV9mPz4LwR8nTb3YcJ
+http_case http-json-password 127.0.0.1 /api/login -H 'Content-Type: application/json' \
+	-d '{"username":"alice","password":"JsonPassw0rd42"}' &&
+	hmeta scenario="JSON login body with a password field" findings=plaintext-credentials secrets=JsonPassw0rd42
+JWT=eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c
+http_case http-bearer-jwt 127.0.0.1 /api/me -H "Authorization: Bearer $JWT" &&
+	hmeta scenario="Authorization: Bearer with a JWT (the jwt.io example token)" findings=plaintext-credentials \
+		secrets="$JWT"
+http_case http-api-key 127.0.0.1 /api/items -H 'X-Api-Key: 3f9a2c7e1b8d4f6a9c0e5b7d2a4f8c1e' &&
+	hmeta scenario="X-Api-Key request header" findings=plaintext-credentials secrets=3f9a2c7e1b8d4f6a9c0e5b7d2a4f8c1e
+http_case http-session-cookie 127.0.0.1 /session -H 'Cookie: sessionid=Sx7dQ2kV9mPz4LwR8nTb3YcJ' &&
+	hmeta scenario="Cookie: sessionid=... in the request and Set-Cookie without Secure in the response" \
+		findings=plaintext-session-cookie secrets=Sx7dQ2kV9mPz4LwR8nTb3YcJ
+http_case http-card-number 127.0.0.1 /checkout -d 'name=Alice+Example&card=4111 1111 1111 1111&exp=12/29&cvv=123' &&
+	hmeta scenario="Payment form POST with a test card number (Visa test number 4111 1111 1111 1111)" \
+		findings=plaintext-card-number secrets="4111 1111 1111 1111"
+http_case http-aws-key 127.0.0.1 /config \
+	-d 'aws_access_key_id=AKIAIOSFODNN7EXAMPLE&aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' &&
+	hmeta scenario="AWS access key id and secret key in a form body (AWS's documented example keys)" \
+		findings=plaintext-credentials secrets=AKIAIOSFODNN7EXAMPLE,wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
+http_case http-github-token 127.0.0.1 /user -H 'Authorization: token ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789' &&
+	hmeta scenario="GitHub personal access token pattern (fake ghp_ + 36 characters) in Authorization" \
+		findings=plaintext-credentials secrets=ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789
+http_case http-pii 127.0.0.1 /profile -d 'email=alice@example.com&ssn=078-05-1120&phone=%2B1-202-555-0143' &&
+	hmeta scenario="Profile form with an e-mail address and a US SSN (the long-void 078-05-1120)" \
+		findings=plaintext-pii secrets=alice@example.com,078-05-1120
+http_case http-login-page 127.0.0.1 /login &&
+	hmeta scenario="GET of a login page: an HTML form with a password input, served over HTTP" \
+		findings=plaintext-login-page secrets='type="password"'
+http_case http-chunked 127.0.0.1 /login -H 'Transfer-Encoding: chunked' \
+	--data-binary 'username=alice&password=ChunkedPass77' &&
+	hmeta scenario="Login POST with a chunked request body (Transfer-Encoding: chunked)" \
+		findings=plaintext-credentials,plaintext-session-cookie secrets=ChunkedPass77
+http_case http-gzip 127.0.0.1 /gzip/login --compressed &&
+	hmeta scenario="Login page served with Content-Encoding: gzip (the password input is inside the gzip body)" \
+		findings=plaintext-login-page secrets='type="password"' encoding=gzip
+
+# ---------------------------------------------------------------------------
+# FTP, SMTP, POP3, IMAP: Python stdlib clients against peers.py mail-server,
+# in the clear and with STARTTLS (credentials only after the upgrade).
+
+# mail_case NAME PROTO CLIENT USER PASS [starttls]
+mail_case() {
+	local name=$1 proto=$2 cl=$3 user=$4 pass=$5 tls=${6:-} sopt="" copt=""
+	want "$name" || return 1
+	CUR=$name
+	next_port
+	if [ -n "$tls" ]; then
+		sopt="--tls $C/leaf.chain.pem $C/leaf.key"
+		copt="--starttls $C/root.pem"
+	fi
+	# shellcheck disable=SC2086
+	start $PY mail-server "$proto" "$PORT" $sopt
+	wait_listen "$PORT"
+	begin "$name"
+	# shellcheck disable=SC2086
+	client "" $PY "$cl" "$PORT" "$user" "$pass" $copt
+	finish
+}
+mmeta() {
+	local proto=$1
+	shift
+	meta server="python3 scripted $proto server (scripts/captures/peers.py)" protocol="$proto" \
+		decode_as="tcp.port==$PORT,${proto/pop3/pop}" "$@"
+}
+tlsmeta() {
+	mmeta "$@" version="TLS 1.3" cipher_suite=TLS_AES_256_GCM_SHA384 cipher_suite_id=0x1302 sni=localhost \
+		cert=good starttls=true
+}
+
+mail_case ftp-login ftp ftp alice FtpPassw0rd &&
+	mmeta ftp scenario="FTP USER/PASS login" client="python3 ftplib" findings=plaintext-credentials \
+		secrets=FtpPassw0rd
+mail_case smtp-auth-plain smtp smtp-plain alice SmtpPlainPass1 &&
+	mmeta smtp scenario="SMTP AUTH PLAIN (initial response)" client="python3 smtplib" \
+		findings=plaintext-credentials secrets=AGFsaWNlAFNtdHBQbGFpblBhc3Mx decoded_secrets=SmtpPlainPass1
+mail_case smtp-auth-login smtp smtp-login alice SmtpLoginPass2 &&
+	mmeta smtp scenario="SMTP AUTH LOGIN (user and password in separate base64 lines)" client="python3 smtplib" \
+		findings=plaintext-credentials secrets=YWxpY2U=,U210cExvZ2luUGFzczI= decoded_secrets=SmtpLoginPass2
+mail_case pop3-login pop3 pop3 alice Pop3Passw0rd &&
+	mmeta pop3 scenario="POP3 USER/PASS login" client="python3 poplib" findings=plaintext-credentials \
+		secrets=Pop3Passw0rd
+mail_case imap-login imap imap alice ImapPassw0rd &&
+	mmeta imap scenario="IMAP LOGIN" client="python3 imaplib" findings=plaintext-credentials secrets=ImapPassw0rd
+mail_case ftp-auth-tls ftp ftp alice FtpTlsPass3 starttls &&
+	tlsmeta ftp scenario="FTP AUTH TLS, then USER/PASS inside TLS" client="python3 ftplib.FTP_TLS" \
+		hidden_secrets=FtpTlsPass3
+mail_case smtp-starttls smtp smtp-plain alice SmtpTlsPass4 starttls &&
+	tlsmeta smtp scenario="SMTP STARTTLS, then AUTH PLAIN inside TLS" client="python3 smtplib" \
+		hidden_secrets=SmtpTlsPass4,AGFsaWNlAFNtdHBUbHNQYXNzNA==
+mail_case pop3-stls pop3 pop3 alice Pop3TlsPass5 starttls &&
+	tlsmeta pop3 scenario="POP3 STLS, then USER/PASS inside TLS" client="python3 poplib" hidden_secrets=Pop3TlsPass5
+mail_case imap-starttls imap imap alice ImapTlsPass6 starttls &&
+	tlsmeta imap scenario="IMAP STARTTLS, then LOGIN inside TLS" client="python3 imaplib" hidden_secrets=ImapTlsPass6
+
+log "done with all scenarios"
+
+# ---------------------------------------------------------------------------
 # Manifest and checks.
 
 python3 - "$WORK/tools.json" <<'EOF'

@@ -6,7 +6,7 @@
       merges the new entries into MANIFEST.json (replacing same-named ones,
       keeping the others) and fails if a listed pcap is missing.
 
-List-valued keys take comma-separated values; numbers and true/false are
+List-valued keys take comma-separated values (decode_as: ';'); numbers and true/false are
 converted. The manifest is intent: scripts/captures/manifest_test.go checks
 it against tshark's dissection of each pcap.
 """
@@ -14,7 +14,7 @@ import json
 import os
 import sys
 
-LISTS = {"findings", "secrets", "hidden_secrets", "alpn_offered", "decode_as", "versions_offered"}
+LISTS = {"findings", "secrets", "hidden_secrets", "alpn_offered", "decode_as", "versions_offered", "decoded_secrets"}
 INTS = {"port", "connections", "tls_connections", "chain_length", "dh_bits"}
 BOOLS = {"resumed", "starttls", "hrr", "client_cert"}
 
@@ -24,7 +24,8 @@ def add(path, name, pairs):
     for p in pairs:
         k, _, v = p.partition("=")
         if k in LISTS:
-            e[k] = [x for x in v.split(",") if x] if v else []
+            sep = ";" if k == "decode_as" else ","  # tshark -d values hold commas
+            e[k] = [x for x in v.split(sep) if x] if v else []
         elif k in INTS:
             e[k] = int(v)
         elif k in BOOLS:

@@ -174,7 +174,11 @@ func dissect(t *testing.T, pcap string, decodeAs []string) []frame {
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("tshark %s: %v: %s", pcap, err, stderr.String())
+		msg := stderr.String()
+		if len(msg) > 400 {
+			msg = msg[:400] + "..."
+		}
+		t.Fatalf("tshark %s: %v: %s", pcap, err, msg)
 	}
 	var frames []frame
 	sc := bufio.NewScanner(bytes.NewReader(out))
