@@ -1,6 +1,9 @@
 package report
 
-import "github.com/tlsscope/tlsscope/decode/tls"
+import (
+	"github.com/tlsscope/tlsscope/decode/fingerprint"
+	"github.com/tlsscope/tlsscope/decode/tls"
+)
 
 // Registry names, all from decode/tls's tables.
 var (
@@ -11,6 +14,6 @@ var (
 	isGREASE    = tls.IsGREASE
 )
 
-// knownClient labels a JA4 with a known client; "" until
-// decode/fingerprint's table lands.
-func knownClient(ja4 string) string { return "" }
+// knownClient labels a JA4 with a known client from decode/fingerprint's
+// sourced table ("" when unknown).
+var knownClient = fingerprint.KnownClient

@@ -238,9 +238,6 @@ func TestJUnitFailuresAtOrAboveFailOn(t *testing.T) {
 // TestSARIFValidatesAgainstSchema checks the SARIF output against the
 // official OASIS SARIF 2.1.0 schema vendored in testdata.
 func TestSARIFValidatesAgainstSchema(t *testing.T) {
-	if _, err := os.Stat("testdata/sarif-schema-2.1.0.json"); err != nil {
-		t.Skip("schema not vendored yet")
-	}
 	c := jsonschema.NewCompiler()
 	c.AssertFormat()
 	sch, err := c.Compile("testdata/sarif-schema-2.1.0.json")
@@ -256,6 +253,12 @@ func TestSARIFValidatesAgainstSchema(t *testing.T) {
 		if err := sch.Validate(inst); err != nil {
 			t.Errorf("SARIF does not validate: %v\n%s", err, out)
 		}
+	}
+	// The schema is strict enough to catch a wrong level.
+	bad := bytes.Replace(render(t, "sarif", testResult(t), Options{}), []byte(`"level": "error"`), []byte(`"level": "fatal"`), 1)
+	inst, _ := jsonschema.UnmarshalJSON(bytes.NewReader(bad))
+	if sch.Validate(inst) == nil {
+		t.Error("schema accepts level \"fatal\"")
 	}
 	var log struct {
 		Runs []struct {
