@@ -32,7 +32,7 @@ type Policy struct {
 	MinVersion    string            `yaml:"min_version,omitempty"`    // "TLS 1.2"
 	AllowedSuites []string          `yaml:"allowed_suites,omitempty"` // IANA names or 0x hex
 	DeniedSuites  []string          `yaml:"denied_suites,omitempty"`
-	Severity      map[string]string `yaml:"severity,omitempty"`     // finding id -> severity
+	Severity      map[string]string `yaml:"severity,omitempty"`      // finding id -> severity
 	ExpectedSNIs  []string          `yaml:"expected_snis,omitempty"` // globs
 	Pins          []Pin             `yaml:"pins,omitempty"`
 	Suppress      []Suppression     `yaml:"suppress,omitempty"`
