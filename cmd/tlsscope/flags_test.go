@@ -36,6 +36,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"-i", "eth0", "--format", "sarif"}, "--format sarif needs a file"},
 		{[]string{"testdata/does-not-exist.pcap"}, "tlsscope: error: reading testdata/does-not-exist.pcap: no such file"},
 		{[]string{"testdata/nomatch-*.pcap"}, "no files match testdata/nomatch-*.pcap"},
+		{[]string{"-f", "tcp port", "x.pcap"}, `bad filter "tcp port": port needs a number`},
 	} {
 		code, _, stderr := runCLI(t, tc.args...)
 		if code != exitUsage {
