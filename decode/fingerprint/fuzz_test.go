@@ -133,6 +133,12 @@ func FuzzJA4(f *testing.F) {
 	f.Add(encodeFuzz(ch), ch.LegacyVersion, alpn, byte('t'))
 	f.Add([]byte{}, uint16(0), "", byte('q'))
 	f.Add(encodeFuzz(&tls.ClientHello{Extensions: []uint16{0, 16}, ALPNProtocols: []string{"\xba\xad"}}), uint16(0x0301), "\xba\xad", byte('d'))
+	// Every TCP ClientHello of FoxIO's browsing capture and the odd-ALPN one.
+	for _, rel := range []string{"ja4/pcap/tls-handshake.pcapng", "ja4/pcap/tls-non-ascii-alpn.pcapng"} {
+		for _, ch := range realClientHellos(f, rel) {
+			f.Add(encodeFuzz(ch), ch.LegacyVersion, first(ch.ALPNProtocols), byte('t'))
+		}
+	}
 	f.Fuzz(func(t *testing.T, data []byte, legacy uint16, alpn string, transport byte) {
 		ch := fuzzHello(data, legacy, alpn)
 		tr := "tqd"[int(transport)%3]

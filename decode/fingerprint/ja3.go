@@ -55,8 +55,10 @@ func JA3(ch *tls.ClientHello) (hash, full string) {
 // ja3s.py): the MD5 of "SSLVersion,Cipher,Extensions" with the legacy_version,
 // the chosen suite and the extension types in wire order, decimal, GREASE
 // dropped. full is the string itself.
+//
+// An SSLv2 SERVER-HELLO (LegacyVersion 0x0002) has none, as in tshark.
 func JA3S(sh *tls.ServerHello) (hash, full string) {
-	if sh == nil {
+	if sh == nil || sh.LegacyVersion == tls.VersionSSL20 {
 		return "", ""
 	}
 	var arr [stackBuf + md5.Size*2]byte

@@ -61,4 +61,9 @@ func TestJA3S(t *testing.T) {
 	if _, full := JA3S(&tls.ServerHello{LegacyVersion: 769, CipherSuite: 57}); full != "769,57," {
 		t.Errorf("JA3S string without extensions = %q", full)
 	}
+	// The SSLv2 SERVER-HELLO of zeek ssl-v2.pcap (oracle frame 8): tshark
+	// gives no JA3S.
+	if h, f := JA3S(&tls.ServerHello{LegacyVersion: 0x0002, SSLv2CipherKind: 0x0700c0}); h != "" || f != "" {
+		t.Errorf("SSLv2 SERVER-HELLO: JA3S = %q %q, want empty", h, f)
+	}
 }
