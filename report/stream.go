@@ -1,0 +1,137 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/tlsscope/tlsscope/decode/facts"
+)
+
+// Stream prints records as they happen, for live capture: NDJSON lines
+// (the same records as WriteNDJSON) or table rows of fixed width, then a
+// summary when the capture stops.
+type Stream struct {
+	w      io.Writer
+	format string
+	opt    Options
+	enc    *json.Encoder
+	widths []int
+	header bool
+}
+
+// StreamFormats are the formats a Stream can print.
+var StreamFormats = []string{"ndjson", "table"}
+
+// NewStream starts a stream in format ("ndjson" or "table").
+func NewStream(w io.Writer, format string, opt Options) (*Stream, error) {
+	s := &Stream{w: w, format: format, opt: opt}
+	switch format {
+	case "ndjson":
+		s.enc = json.NewEncoder(w)
+		s.enc.SetEscapeHTML(false)
+	case "table":
+		width := opt.Width
+		if width <= 0 {
+			width = DefaultWidth
+		}
+		s.widths = streamWidths(width)
+	default:
+		return nil, fmt.Errorf("format %s cannot stream (want ndjson or table)", format)
+	}
+	return s, nil
+}
+
+var streamHeaders = []string{"TIME", "SERVER", "SNI", "TLS", "SUITE", "STATUS", "WORST"}
+
+// streamWidths shares width among the stream columns in fixed
+// proportions, since rows are printed before later ones are known: TIME,
+// TLS and STATUS are fixed, the rest goes to SERVER, SNI, SUITE and WORST.
+func streamWidths(width int) []int {
+	const timeW, tlsW, statusW = 8, 3, 10
+	rest := max(width-timeW-tlsW-statusW-colGap*6, 20)
+	server := rest * 30 / 100
+	sni := rest * 25 / 100
+	suite := rest * 22 / 100
+	worst := rest - server - sni - suite
+	return []int{timeW, server, sni, tlsW, suite, statusW, worst}
+}
+
+// Connection prints one connection (at handshake time) and its findings.
+func (s *Stream) Connection(c *facts.Connection, fs []facts.Finding) error {
+	if s.enc != nil {
+		if err := s.enc.Encode(NewConnectionRecord(c, fs, s.opt)); err != nil {
+			return err
+		}
+		for _, f := range fs {
+			if err := s.enc.Encode(NewFindingRecord(f)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if !s.header {
+		s.header = true
+		if err := s.row(streamHeaders); err != nil {
+			return err
+		}
+	}
+	r := connRow(c, fs)
+	return s.row([]string{c.First.UTC().Format("15:04:05"), r[1], r[2], r[3], r[4], r[7], r[8]})
+}
+
+// Finding prints a finding not tied to a printed connection (a secret seen
+// after the handshake, say).
+func (s *Stream) Finding(f facts.Finding) error {
+	if s.enc != nil {
+		return s.enc.Encode(NewFindingRecord(f))
+	}
+	target := f.SNI
+	if target == "" {
+		target = Endpoint(f.Server)
+	}
+	return s.row([]string{f.Time.UTC().Format("15:04:05"), Endpoint(f.Server), target, "", "", "finding", f.Severity.String() + " " + f.ID})
+}
+
+// Summary ends the stream: the summary record, or the table's summary.
+func (s *Stream) Summary(r *Result) error {
+	if s.enc != nil {
+		return s.enc.Encode(totalSummary(r))
+	}
+	width := s.opt.Width
+	if width <= 0 {
+		width = DefaultWidth
+	}
+	p := &printer{w: s.w}
+	p.line("")
+	p.heading("Summary", width)
+	for _, l := range summaryLines(r, r.Findings(), width) {
+		p.line(l)
+	}
+	return p.err
+}
+
+func (s *Stream) row(cells []string) error {
+	var b strings.Builder
+	for i, c := range cells {
+		if c == "" {
+			c = "-"
+		}
+		cut := truncate
+		if i == 1 {
+			cut = truncateEndpoint
+		} else if i == 2 {
+			cut = truncateMiddle
+		}
+		c = cut(c, s.widths[i])
+		b.WriteString(c)
+		if i < len(cells)-1 {
+			b.WriteString(strings.Repeat(" ", s.widths[i]-utf8.RuneCountInString(c)+colGap))
+		}
+	}
+	b.WriteString("\n")
+	_, err := io.WriteString(s.w, b.String())
+	return err
+}
