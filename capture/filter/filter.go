@@ -102,7 +102,8 @@ func (f *Filter) MatchLength(lt layers.LinkType, data []byte, length int) bool {
 	if prog == nil {
 		return false
 	}
-	return run(prog, data, uint32(length)) != 0
+	r, _ := run(prog, data, uint32(length))
+	return r != 0
 }
 
 // program returns the cached program for lt, compiling it once.

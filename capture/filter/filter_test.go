@@ -360,7 +360,7 @@ func TestCompileReturnsSnaplen(t *testing.T) {
 	if n, _ := vm.Run(syn); n != 1500 {
 		t.Errorf("accept returns %d, want snaplen 1500", n)
 	}
-	if r := run(prog, syn, uint32(len(syn))); r != 1500 {
+	if r, _ := run(prog, syn, uint32(len(syn))); r != 1500 {
 		t.Errorf("accept returns %d, want 1500", r)
 	}
 	if n, _ := vm.Run(udp); n != 0 {

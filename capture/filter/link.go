@@ -43,7 +43,7 @@ func lookupLink(lt layers.LinkType) (linkInfo, error) {
 		return linkInfo{"BSD loopback (Null)", linkNull, 4}, nil
 	case layers.LinkTypeLoop:
 		return linkInfo{"OpenBSD loopback (Loop)", linkLoop, 4}, nil
-	case layers.LinkTypeRaw, 12, 14: // DLT_RAW is 12 on Linux, 14 on OpenBSD
+	case layers.LinkTypeRaw, 12: // LINKTYPE_RAW; DLT_RAW is 12 on Linux
 		return linkInfo{"raw IP", linkRaw, 0}, nil
 	case layers.LinkTypeIPv4:
 		return linkInfo{"raw IPv4", linkIPv4, 0}, nil

@@ -105,6 +105,18 @@ type parser struct {
 	i     int
 	vlans int
 	last  *qual
+	depth int
+}
+
+// maxDepth bounds nesting (parentheses, "not", unary minus).
+const maxDepth = 100
+
+func (p *parser) enter() error {
+	p.depth++
+	if p.depth > maxDepth {
+		return errAt(p.peek().pos, "expression is nested more than %d deep", maxDepth)
+	}
+	return nil
 }
 
 func (p *parser) peek() token { return p.toks[p.i] }
@@ -181,6 +193,10 @@ func (p *parser) parseExpr() (node, error) {
 }
 
 func (p *parser) parseTerm() (node, error) {
+	if err := p.enter(); err != nil {
+		return nil, err
+	}
+	defer func() { p.depth-- }()
 	t := p.peek()
 	if is(t, "not", "!") {
 		p.next()
@@ -637,6 +653,10 @@ func alu(op string, a, b uint32) uint32 {
 }
 
 func (p *parser) parseUnary() (arith, error) {
+	if err := p.enter(); err != nil {
+		return nil, err
+	}
+	defer func() { p.depth-- }()
 	t := p.next()
 	switch {
 	case is(t, "-"):

@@ -16,8 +16,9 @@ const (
 
 // run executes a classic BPF program the way the kernel and libpcap's
 // bpf_filter do: a load outside the packet, or a division by zero,
-// rejects it. wirelen is what "len" loads. It does not allocate.
-func run(prog []bpf.RawInstruction, pkt []byte, wirelen uint32) uint32 {
+// rejects it (ok false tells that case apart). wirelen is what "len"
+// loads. It does not allocate.
+func run(prog []bpf.RawInstruction, pkt []byte, wirelen uint32) (ret uint32, ok bool) {
 	var a, x uint32
 	var mem [16]uint32
 	n := uint64(len(pkt))
@@ -62,7 +63,7 @@ func run(prog []bpf.RawInstruction, pkt []byte, wirelen uint32) uint32 {
 				a, ok = wirelen, true
 			}
 			if !ok {
-				return 0
+				return 0, false
 			}
 		case clsLDX:
 			switch in.Op & 0xe0 {
@@ -70,22 +71,22 @@ func run(prog []bpf.RawInstruction, pkt []byte, wirelen uint32) uint32 {
 				x = k
 			case modeMEM:
 				if k >= 16 {
-					return 0
+					return 0, false
 				}
 				x = mem[k]
 			case modeLEN:
 				x = wirelen
 			case modeMSH:
 				if uint64(k) >= n {
-					return 0
+					return 0, false
 				}
 				x = uint32(pkt[k]&0x0f) << 2
 			default:
-				return 0
+				return 0, false
 			}
 		case clsST, clsSTX:
 			if k >= 16 {
-				return 0
+				return 0, false
 			}
 			if in.Op&0x07 == clsST {
 				mem[k] = a
@@ -106,7 +107,7 @@ func run(prog []bpf.RawInstruction, pkt []byte, wirelen uint32) uint32 {
 				a *= v
 			case 0x30:
 				if v == 0 {
-					return 0
+					return 0, false
 				}
 				a /= v
 			case 0x40:
@@ -121,13 +122,13 @@ func run(prog []bpf.RawInstruction, pkt []byte, wirelen uint32) uint32 {
 				a = -a
 			case 0x90:
 				if v == 0 {
-					return 0
+					return 0, false
 				}
 				a %= v
 			case 0xa0:
 				a ^= v
 			default:
-				return 0
+				return 0, false
 			}
 		case clsJMP:
 			v := k
@@ -148,7 +149,7 @@ func run(prog []bpf.RawInstruction, pkt []byte, wirelen uint32) uint32 {
 			case 0x40:
 				cond = a&v != 0
 			default:
-				return 0
+				return 0, false
 			}
 			if cond {
 				pc += int(in.Jt)
@@ -157,9 +158,9 @@ func run(prog []bpf.RawInstruction, pkt []byte, wirelen uint32) uint32 {
 			}
 		case clsRET:
 			if in.Op&0x18 == retA {
-				return a
+				return a, true
 			}
-			return k
+			return k, true
 		case clsMISC:
 			if in.Op&0xf8 == 0x80 {
 				a = x
@@ -168,5 +169,5 @@ func run(prog []bpf.RawInstruction, pkt []byte, wirelen uint32) uint32 {
 			}
 		}
 	}
-	return 0
+	return 0, false
 }
