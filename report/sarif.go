@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -104,6 +105,13 @@ type sarifLocation struct {
 
 type sarifPhysical struct {
 	ArtifactLocation sarifArtifactLocation `json:"artifactLocation"`
+	Region           sarifRegion           `json:"region"`
+}
+
+// sarifRegion: a capture has no lines, but code-scanning uploaders expect
+// a region with a startLine; line 1 anchors the alert on the file.
+type sarifRegion struct {
+	StartLine int `json:"startLine"`
 }
 
 type sarifLogical struct {
@@ -138,8 +146,17 @@ func ConnectionLabel(client, server, sni string) string {
 	return l
 }
 
-// artifactURI turns a capture name into a relative URI (slashes, escaped).
+// artifactURI turns a capture name into a URI: relative (to the working
+// directory, where code-scanning uploaders resolve paths in the
+// repository) when it can be, a file: URI otherwise.
 func artifactURI(name string) string {
+	if filepath.IsAbs(name) {
+		if wd, err := os.Getwd(); err == nil {
+			if rel, err := filepath.Rel(wd, name); err == nil && !strings.HasPrefix(rel, "..") {
+				name = rel
+			}
+		}
+	}
 	p := filepath.ToSlash(name)
 	if filepath.IsAbs(name) {
 		return (&url.URL{Scheme: "file", Path: p}).String()
@@ -201,7 +218,7 @@ func WriteSARIF(w io.Writer, r *Result, _ Options) error {
 	for _, f := range fs {
 		client, server := Endpoint(f.Client), Endpoint(f.Server)
 		loc := sarifLocation{
-			PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifactLocation{URI: artifactURI(f.Capture)}},
+			PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifactLocation{URI: artifactURI(f.Capture)}, Region: sarifRegion{StartLine: 1}},
 			LogicalLocations: []sarifLogical{},
 		}
 		if i, ok := artIndex[f.Capture]; ok {
