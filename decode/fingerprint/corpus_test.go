@@ -515,3 +515,44 @@ func ndpiKnownDifference(ndpi string, ours map[string]bool) bool {
 	}
 	return false
 }
+
+// TestKnownClientSources recomputes every KnownClient row from the capture
+// its comment cites: some ClientHello there must have that JA4 (the QUIC
+// row from the QUIC Initial's ClientHello, with transport 'q').
+func TestKnownClientSources(t *testing.T) {
+	corpus := testutil.Corpus(t)
+	sources := map[string]string{
+		"t13d1715h2_5b57614c22b0_3d5424432f57": "ja4/pcap/tls12.pcap",
+		"t13d1516h2_8daaf6152771_e5627efa2ab1": "ja4/pcap/chrome-cloudflare-quic-with-secrets.pcapng",
+		"q13d0310h3_55b375c5d22e_cd85d2d88918": "ja4/pcap/chrome-cloudflare-quic-with-secrets.pcapng",
+		"t13d1516h2_8daaf6152771_02713d6af862": "nDPI/tests/cfgs/default/pcap/tls_ech.pcapng",
+	}
+	if len(sources) != len(knownClients) {
+		t.Fatalf("%d table rows, %d sources here", len(knownClients), len(sources))
+	}
+	for ja4, rel := range sources {
+		if knownClients[ja4] == "" {
+			t.Errorf("%s not in the table", ja4)
+		}
+		found := false
+		for _, w := range tsharkHellos(t, filepath.Join(corpus, rel)) {
+			if w.Type != 1 || w.SSLv2 {
+				continue
+			}
+			ch, _ := tls.ParseClientHello(w.Body)
+			if ch == nil {
+				continue
+			}
+			tr := byte('t')
+			if w.UDP {
+				tr = 'q'
+			}
+			if got, _ := JA4(ch, tr); got == ja4 {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("no ClientHello in %s has JA4 %s (%s)", rel, ja4, knownClients[ja4])
+		}
+	}
+}

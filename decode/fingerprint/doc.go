@@ -28,7 +28,18 @@
 // text gives "bd"), and both print an ASCII punctuation byte as it is.
 // This package follows the implementations wherever they agree with each
 // other and the specification text where they do not; alpnChars in ja4.go
-// lists the cases and the lines of ja4.py and tls.rs they come from.
+// lists the cases and quotes the code of ja4.py (to_ja4) and tls.rs
+// (first_last) they come from.
+//
+// # Other choices, each from JA4.md
+//
+// GREASE values are dropped from the signature algorithms too ("ignore
+// GREASE values anywhere"). Without signature algorithms part c hashes
+// the extension list alone, with no trailing '_' (FoxIO-LLC/ja4#146);
+// Suricata 8 hashes "extensions_" there, and the suricata-verify test
+// that shows it (bug-5713-02-ja4) is checked for exactly that difference.
+// An empty list hashes to "000000000000". The SNI letter is 'd' when the
+// server_name extension is present.
 //
 // # What is left out
 //
@@ -36,8 +47,8 @@
 // and the other JA4+ methods are licensed under the FoxIO License 1.1,
 // which is not an open-source licence (it restricts commercial use), so
 // they are not implemented here. Only JA4, which FoxIO publishes under
-// BSD-3-Clause, is. JA4_o/JA4_ro (original order) are not computed either:
-// they are debugging renderings, not fingerprints anyone matches on.
+// BSD-3-Clause, is. JA4_o and JA4_ro (lists in original order) are not
+// computed either: the facts carry JA4 and JA4_r only.
 //
 // KnownClient labels a JA4 from a small table of values observed in public
 // captures that name their client; each row cites its source.
