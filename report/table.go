@@ -435,6 +435,13 @@ func summaryLines(r *Result, fs []facts.Finding, width int) []string {
 		names = append(names, c.Name)
 	}
 	add("captures", names...)
+	if len(r.Captures) > 1 {
+		for _, c := range r.Captures {
+			hs := CountHandshakes(c.Connections)
+			add("", fmt.Sprintf("%s: %s", c.Name, plural(len(c.Connections), "connection")),
+				fmt.Sprintf("%d complete", hs.Complete), fmt.Sprintf("%d failed", hs.Failed), plural(len(c.Findings), "finding"))
+		}
+	}
 	add("packets", fmt.Sprintf("%d (%s)", st.Packets, ByteSize(st.Bytes)))
 	if !st.First.IsZero() {
 		add("span", fmt.Sprintf("%s to %s (%s)", st.First.UTC().Format(time.RFC3339), st.Last.UTC().Format(time.RFC3339), span(st).Round(time.Millisecond)))
