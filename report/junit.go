@@ -77,8 +77,9 @@ func NewJUnit(r *Result, opt Options) JUnitSuites {
 			s.Cases = append(s.Cases, tc)
 		}
 		var loose []JUnitFailure
+		ids := connIDs(c)
 		for _, f := range c.Findings {
-			if (f.ConnID == 0 || !hasConn(c, f.ConnID)) && f.Severity >= opt.FailOn {
+			if !ids[f.ConnID] && f.Severity >= opt.FailOn {
 				loose = append(loose, junitFailure(f))
 			}
 		}

@@ -18,6 +18,7 @@ func WriteNDJSON(w io.Writer, r *Result, opt Options) error {
 	enc.SetEscapeHTML(false)
 	for _, c := range r.Captures {
 		idx := byConn(c.Findings)
+		ids := connIDs(c)
 		for _, conn := range c.Connections {
 			fs := idx[conn.ID]
 			if err := writeConnLines(enc, conn, fs, opt); err != nil {
@@ -25,7 +26,7 @@ func WriteNDJSON(w io.Writer, r *Result, opt Options) error {
 			}
 		}
 		for _, f := range c.Findings {
-			if f.ConnID == 0 || !hasConn(c, f.ConnID) {
+			if !ids[f.ConnID] {
 				if err := enc.Encode(NewFindingRecord(f)); err != nil {
 					return err
 				}
@@ -63,13 +64,13 @@ func writeConnLines(enc *json.Encoder, conn *facts.Connection, fs []facts.Findin
 	return nil
 }
 
-func hasConn(c *Capture, id uint64) bool {
+// connIDs is the set of a capture's connection ids.
+func connIDs(c *Capture) map[uint64]bool {
+	ids := make(map[uint64]bool, len(c.Connections))
 	for _, conn := range c.Connections {
-		if conn.ID == id {
-			return true
-		}
+		ids[conn.ID] = true
 	}
-	return false
+	return ids
 }
 
 func allConns(r *Result) []*facts.Connection {
