@@ -193,6 +193,10 @@ func (c *Conn) Feed(dir Direction, data []byte, ts time.Time) {
 		return
 	}
 	for len(data) > 0 {
+		if c.sslv2 { // an SSLv2 SERVER-HELLO ended the readable part
+			d.off += int64(len(data))
+			return
+		}
 		if d.resync {
 			n := c.scan(d, data, ts)
 			data = data[n:]
