@@ -73,8 +73,8 @@ func JA4(ch *tls.ClientHello, transport byte) (ja4, ja4r string) {
 			sigs = append(sigs, s)
 		}
 	}
-	slices.Sort(ciphers)
-	slices.Sort(exts)
+	sortSmall(ciphers)
+	sortSmall(exts)
 
 	// One buffer holds ja4_r followed by ja4, so both strings come from a
 	// single allocation.
@@ -125,6 +125,23 @@ func JA4(ch *tls.ClientHello, transport byte) (ja4, ja4r string) {
 
 	all := string(b)
 	return all[endC:], all[:endC]
+}
+
+// sortSmall sorts vs: insertion sort for the usual few dozen values,
+// which beats slices.Sort's pattern-defeating quicksort there.
+func sortSmall(vs []uint16) {
+	if len(vs) > 48 {
+		slices.Sort(vs)
+		return
+	}
+	for i := 1; i < len(vs); i++ {
+		v := vs[i]
+		j := i
+		for ; j > 0 && vs[j-1] > v; j-- {
+			vs[j] = vs[j-1]
+		}
+		vs[j] = v
+	}
 }
 
 // appendHash12 appends the first 12 hex characters of the SHA-256 of
