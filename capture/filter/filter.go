@@ -8,9 +8,19 @@
 // fragments only; "vlan" moves every test to its right 4 bytes further
 // into the frame. Host names are not resolved: addresses only.
 //
+// Where it differs from tcpdump:
+//   - On a packet cut short inside the headers a filter reads, the
+//     verdict may differ: a classic BPF program rejects at the first load
+//     past the end, and libpcap's optimizer reorders loads.
+//   - BSD loopback (Null) carries the address family in the byte order of
+//     the machine that wrote the capture; both orders are accepted.
+//   - Compile gives the same program as for files. On a live AF_PACKET
+//     socket the kernel may have moved a VLAN tag out of the frame (VLAN
+//     offload), so "vlan" there sees only tags still in the data; libpcap
+//     uses BPF extensions for that case.
+//
 // It does not do: gateway, broadcast/multicast, protochain, ether proto,
-// service names for ports, MPLS, PPPoE, 802.11, live-capture VLAN
-// offload (tags the kernel strips are not seen by "vlan").
+// service names for ports, MPLS, PPPoE, 802.11, host names.
 package filter
 
 import (

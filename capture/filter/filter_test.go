@@ -44,6 +44,8 @@ var oracleExprs = []string{
 	"host 10.0.0.1 and (port 443 or port 80)", "tcp and not port 443 or udp", "! (ip or ip6)",
 	"not tcp and not udp", "ip and tcp port 80", "ip6 and tcp", "ip6 and tcp port 443",
 	"(tcp or udp) and (src net 10.0.0.0/8 || dst net 2001:db8::/32) && !icmp",
+	"ip src 10.0.0.1", "host 192.168.1.5 and not 8.8.8.8", "tcp port 0x1bb", "host 010.0.0.1",
+	"tcp dst port 443 or dst port 53", "not vlan 100 and (vlan or udp)", "ether[0] & 1 != 0",
 }
 
 // oracle runs tcpdump on file with expr and returns the packets it
