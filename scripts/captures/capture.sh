@@ -13,6 +13,7 @@
 # certificate chains span several segments; both are restored on exit.
 # Only 127.0.0.1 and ::1 are used. See testdata/pcaps/README.
 set -euo pipefail
+export PYTHONDONTWRITEBYTECODE=1
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -20,7 +21,8 @@ OUT=${OUT:-$ROOT/testdata/pcaps}
 CERTS=$OUT/certs
 ONLY=${ONLY:-}
 GO=${GO:-go}
-PORT=${PORT_BASE:-47400}
+PORT_BASE=${PORT_BASE:-47400}
+PORT=
 
 die() { echo "captures: $*" >&2; exit 1; }
 log() { echo "captures: $*" >&2; }
@@ -199,15 +201,24 @@ fi
 C=$CERTS
 DH1024=$WORK/dh1024.pem
 python3 "$HERE/oakley2.py" >"$DH1024"
+FFDHE2048=$WORK/ffdhe2048.pem
+openssl genpkey -genparam -algorithm DH -pkeyopt group:ffdhe2048 -out "$FFDHE2048" 2>/dev/null
 
 # ---------------------------------------------------------------------------
 # Recording helpers.
 
-next_port() {
-	PORT=$((PORT + 1))
-	while ss -Htan "sport = :$PORT or dport = :$PORT" | grep -q .; do
-		PORT=$((PORT + 1))
-	done
+# scenario NAME: gives the next scenario its port, BASE + its position in
+# this file (so a scenario keeps its port when others are re-recorded or
+# added at the end), and says whether ONLY selects it.
+SCENARIO_INDEX=0
+scenario() {
+	PORT=$((PORT_BASE + SCENARIO_INDEX))
+	SCENARIO_INDEX=$((SCENARIO_INDEX + 1))
+	SCN=$1
+	want "$1" || return 1
+	if ss -Hltn "sport = :$PORT" | grep -q .; then
+		die "port $PORT (for $1) is in use; set PORT_BASE to another free range"
+	fi
 }
 
 # start CMD...: runs a server in the background and remembers it.
@@ -226,9 +237,9 @@ wait_listen() {
 	die "nothing listening on port $port"
 }
 
-# begin NAME: starts tcpdump for the scenario's port.
+# begin: starts tcpdump for the current scenario's port.
 begin() {
-	CUR=$1
+	CUR=$SCN
 	rm -f "$WORK/tcpdump.err"
 	tcpdump -i lo -s 0 -U -n --immediate-mode -w "$WORK/$CUR.pcap" "tcp port $PORT" 2>"$WORK/tcpdump.err" &
 	TCPDUMP_PID=$!
@@ -277,12 +288,11 @@ client() {
 # s_server -www and s_client exchange (or several with CONNECTIONS).
 ossl() {
 	local name=$1 addr=$2 sopts=$3 copts=$4 n=${5:-1} i
-	want "$name" || return 0
-	next_port
+	scenario "$name" || return 1
 	# shellcheck disable=SC2086
 	start openssl s_server -accept "$addr:$PORT" -www -naccept "$n" $sopts
 	wait_listen "$PORT"
-	begin "$name"
+	begin
 	for ((i = 0; i < n; i++)); do
 		# shellcheck disable=SC2086
 		client "$REQ" openssl s_client -connect "$addr:$PORT" -ign_eof $copts
@@ -298,33 +308,28 @@ S0='-cipher DEFAULT@SECLEVEL=0'
 # ---------------------------------------------------------------------------
 # OpenSSL s_server / s_client.
 
-if want tls13-openssl; then
-	ossl tls13-openssl 127.0.0.1 "$LEAF" "$CA $SNI"
+if ossl tls13-openssl 127.0.0.1 "$LEAF" "$CA $SNI"; then
 	meta scenario="TLS 1.3 with OpenSSL defaults" client="openssl s_client" server="openssl s_server" \
 		version="TLS 1.3" cipher_suite=TLS_AES_256_GCM_SHA384 cipher_suite_id=0x1302 sni=localhost cert=good
 fi
 
-if want tls13-openssl-ipv6; then
-	ossl tls13-openssl-ipv6 '[::1]' "$LEAF" "$CA $SNI"
+if ossl tls13-openssl-ipv6 '[::1]' "$LEAF" "$CA $SNI"; then
 	meta scenario="TLS 1.3 with OpenSSL defaults over IPv6 (::1)" client="openssl s_client" \
 		server="openssl s_server" address=::1 version="TLS 1.3" cipher_suite=TLS_AES_256_GCM_SHA384 \
 		cipher_suite_id=0x1302 sni=localhost cert=good
 fi
 
-if want tls13-hrr-openssl; then
-	ossl tls13-hrr-openssl 127.0.0.1 "$LEAF -groups P-256" "$CA $SNI -groups X25519:P-256"
+if ossl tls13-hrr-openssl 127.0.0.1 "$LEAF -groups P-256" "$CA $SNI -groups X25519:P-256"; then
 	meta scenario="TLS 1.3 HelloRetryRequest: the client's key share is X25519, the server only takes P-256" \
 		client="openssl s_client -groups X25519:P-256" server="openssl s_server -groups P-256" \
 		version="TLS 1.3" cipher_suite=TLS_AES_256_GCM_SHA384 cipher_suite_id=0x1302 sni=localhost cert=good \
 		hrr=true group=secp256r1
 fi
 
-if want tls13-resumption-openssl; then
-	name=tls13-resumption-openssl
-	next_port
+if scenario tls13-resumption-openssl; then
 	start openssl s_server -accept "127.0.0.1:$PORT" -www -naccept 2 $LEAF
 	wait_listen "$PORT"
-	begin $name
+	begin
 	client "$REQ" openssl s_client -connect "127.0.0.1:$PORT" -ign_eof $CA $SNI -sess_out "$WORK/sess13"
 	client "$REQ" openssl s_client -connect "127.0.0.1:$PORT" -ign_eof $CA $SNI -sess_in "$WORK/sess13"
 	finish
@@ -334,66 +339,58 @@ if want tls13-resumption-openssl; then
 		connections=2 resumed=true
 fi
 
-if want tls12-ecdhe-rsa-openssl; then
-	ossl tls12-ecdhe-rsa-openssl 127.0.0.1 "$LEAF" "$CA $SNI -tls1_2 -cipher ECDHE-RSA-AES128-GCM-SHA256"
+if ossl tls12-ecdhe-rsa-openssl 127.0.0.1 "$LEAF" "$CA $SNI -tls1_2 -cipher ECDHE-RSA-AES128-GCM-SHA256"; then
 	meta scenario="TLS 1.2 ECDHE-RSA-AES128-GCM-SHA256 with a good chain (leaf, intermediate)" \
 		client="openssl s_client" server="openssl s_server" version="TLS 1.2" \
 		cipher_suite=TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 cipher_suite_id=0xc02f sni=localhost cert=good \
 		chain_length=2
 fi
 
-if want tls12-ecdhe-ecdsa-openssl; then
-	ossl tls12-ecdhe-ecdsa-openssl 127.0.0.1 \
+if ossl tls12-ecdhe-ecdsa-openssl 127.0.0.1 \
 		"-cert $C/leaf-ecdsa.pem -key $C/leaf-ecdsa.key -cert_chain $C/intermediate.only.pem" \
-		"$CA $SNI -tls1_2 -cipher ECDHE-ECDSA-AES256-GCM-SHA384"
+		"$CA $SNI -tls1_2 -cipher ECDHE-ECDSA-AES256-GCM-SHA384"; then
 	meta scenario="TLS 1.2 ECDHE-ECDSA with a P-256 leaf" client="openssl s_client" server="openssl s_server" \
 		version="TLS 1.2" cipher_suite=TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384 cipher_suite_id=0xc02c \
 		sni=localhost cert=good-ecdsa chain_length=2
 fi
 
-if want tls12-dhe-rsa-openssl; then
-	ossl tls12-dhe-rsa-openssl 127.0.0.1 "$LEAF" "$CA $SNI -tls1_2 -cipher DHE-RSA-AES128-GCM-SHA256"
+if ossl tls12-dhe-rsa-openssl 127.0.0.1 "$LEAF" "$CA $SNI -tls1_2 -cipher DHE-RSA-AES128-GCM-SHA256"; then
 	meta scenario="TLS 1.2 DHE-RSA with the server's automatic (2048-bit or larger) DH group" \
 		client="openssl s_client" server="openssl s_server" version="TLS 1.2" \
 		cipher_suite=TLS_DHE_RSA_WITH_AES_128_GCM_SHA256 cipher_suite_id=0x009e sni=localhost cert=good \
 		dh_bits=2048
 fi
 
-if want tls12-dhe-rsa-weak-dh-openssl; then
-	ossl tls12-dhe-rsa-weak-dh-openssl 127.0.0.1 "$LEAF -dhparam $DH1024 $S0" \
-		"$CA $SNI -tls1_2 -cipher DHE-RSA-AES128-GCM-SHA256@SECLEVEL=0"
+if ossl tls12-dhe-rsa-weak-dh-openssl 127.0.0.1 "$LEAF -dhparam $DH1024 $S0" \
+		"$CA $SNI -tls1_2 -cipher DHE-RSA-AES128-GCM-SHA256@SECLEVEL=0"; then
 	meta scenario="TLS 1.2 DHE-RSA with a 1024-bit DH group (s_server -dhparam)" \
 		client="openssl s_client" server="openssl s_server -dhparam (RFC 2409 group 2, 1024 bits)" version="TLS 1.2" \
 		cipher_suite=TLS_DHE_RSA_WITH_AES_128_GCM_SHA256 cipher_suite_id=0x009e sni=localhost cert=good \
 		dh_bits=1024 findings=weak-dh-group
 fi
 
-if want tls12-rsa-aes128-sha-openssl; then
-	ossl tls12-rsa-aes128-sha-openssl 127.0.0.1 "$LEAF $S0" "$CA $SNI -tls1_2 -cipher AES128-SHA@SECLEVEL=0"
+if ossl tls12-rsa-aes128-sha-openssl 127.0.0.1 "$LEAF $S0" "$CA $SNI -tls1_2 -cipher AES128-SHA@SECLEVEL=0"; then
 	meta scenario="TLS 1.2 static RSA key exchange with AES128-SHA (CBC, no forward secrecy)" \
 		client="openssl s_client" server="openssl s_server" version="TLS 1.2" \
 		cipher_suite=TLS_RSA_WITH_AES_128_CBC_SHA cipher_suite_id=0x002f sni=localhost cert=good \
 		findings=no-forward-secrecy,cbc-mode-cipher
 fi
 
-if want tls11-openssl; then
-	ossl tls11-openssl 127.0.0.1 "$LEAF $S0" "$CA $SNI -tls1_1 $S0"
+if ossl tls11-openssl 127.0.0.1 "$LEAF $S0" "$CA $SNI -tls1_1 $S0"; then
 	meta scenario="TLS 1.1 (client and server at SECLEVEL=0)" client="openssl s_client -tls1_1" \
 		server="openssl s_server" version="TLS 1.1" cipher_suite=TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA \
 		cipher_suite_id=0xc014 sni=localhost cert=good \
 		findings=deprecated-version,deprecated-version-offered,cbc-mode-cipher
 fi
 
-if want tls10-openssl; then
-	ossl tls10-openssl 127.0.0.1 "$LEAF $S0" "$CA $SNI -tls1 $S0"
+if ossl tls10-openssl 127.0.0.1 "$LEAF $S0" "$CA $SNI -tls1 $S0"; then
 	meta scenario="TLS 1.0 (client and server at SECLEVEL=0)" client="openssl s_client -tls1" \
 		server="openssl s_server" version="TLS 1.0" cipher_suite=TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA \
 		cipher_suite_id=0xc014 sni=localhost cert=good \
 		findings=deprecated-version,deprecated-version-offered,cbc-mode-cipher
 fi
 
-if want tls13-offers-tls10-openssl; then
-	ossl tls13-offers-tls10-openssl 127.0.0.1 "$LEAF" "$CA $SNI -min_protocol TLSv1 $S0"
+if ossl tls13-offers-tls10-openssl 127.0.0.1 "$LEAF" "$CA $SNI -min_protocol TLSv1 $S0"; then
 	meta scenario="The client offers TLS 1.0 to 1.3 (SECLEVEL=0, -min_protocol TLSv1); TLS 1.3 is negotiated" \
 		client="openssl s_client -min_protocol TLSv1" server="openssl s_server" version="TLS 1.3" \
 		cipher_suite=TLS_AES_256_GCM_SHA384 cipher_suite_id=0x1302 sni=localhost cert=good \
@@ -401,12 +398,10 @@ if want tls13-offers-tls10-openssl; then
 fi
 
 NULLREQ='GET /login?user=alice&password=NullCipherSecret1 HTTP/1.0\r\nHost: localhost\r\nAuthorization: Basic YWxpY2U6TnVsbENpcGhlclNlY3JldDE=\r\n\r\n'
-if want tls12-null-cipher-openssl; then
-	name=tls12-null-cipher-openssl
-	next_port
+if scenario tls12-null-cipher-openssl; then
 	start openssl s_server -accept "127.0.0.1:$PORT" -www -naccept 1 $LEAF -cipher ALL:eNULL:@SECLEVEL=0
 	wait_listen "$PORT"
-	begin $name
+	begin
 	client "$NULLREQ" openssl s_client -connect "127.0.0.1:$PORT" -ign_eof $CA $SNI -tls1_2 -cipher NULL-SHA256@SECLEVEL=0
 	finish
 	meta scenario="TLS 1.2 NULL-SHA256: no encryption; the HTTP request carries a password and Basic credentials" \
@@ -416,21 +411,18 @@ if want tls12-null-cipher-openssl; then
 		secrets=NullCipherSecret1,YWxpY2U6TnVsbENpcGhlclNlY3JldDE=
 fi
 
-if want tls12-anon-dh-openssl; then
-	ossl tls12-anon-dh-openssl 127.0.0.1 "-nocert -cipher ADH-AES128-SHA@SECLEVEL=0" \
-		"$SNI -tls1_2 -cipher ADH-AES128-SHA@SECLEVEL=0"
-	meta scenario="TLS 1.2 anonymous DH (ADH-AES128-SHA): no server certificate at all" \
+if ossl tls12-anon-dh-openssl 127.0.0.1 "-nocert -dhparam $FFDHE2048 -cipher ADH-AES128-SHA@SECLEVEL=0" \
+		"$SNI -tls1_2 -cipher ADH-AES128-SHA@SECLEVEL=0"; then
+	meta scenario="TLS 1.2 anonymous DH (ADH-AES128-SHA, ffdhe2048 group): no server certificate at all" \
 		client="openssl s_client" server="openssl s_server -nocert" version="TLS 1.2" \
-		cipher_suite=TLS_DH_anon_WITH_AES_128_CBC_SHA cipher_suite_id=0x0034 sni=localhost cert=none \
+		cipher_suite=TLS_DH_anon_WITH_AES_128_CBC_SHA cipher_suite_id=0x0034 sni=localhost cert=none dh_bits=2048 \
 		findings=weak-cipher,cbc-mode-cipher
 fi
 
-if want tls12-session-id-resumption-openssl; then
-	name=tls12-session-id-resumption-openssl
-	next_port
+if scenario tls12-session-id-resumption-openssl; then
 	start openssl s_server -accept "127.0.0.1:$PORT" -www -naccept 2 -no_ticket $LEAF
 	wait_listen "$PORT"
-	begin $name
+	begin
 	client "$REQ" openssl s_client -connect "127.0.0.1:$PORT" -ign_eof $CA $SNI -tls1_2 -no_ticket -sess_out "$WORK/sess12"
 	client "$REQ" openssl s_client -connect "127.0.0.1:$PORT" -ign_eof $CA $SNI -tls1_2 -no_ticket -sess_in "$WORK/sess12"
 	finish
@@ -440,12 +432,10 @@ if want tls12-session-id-resumption-openssl; then
 		connections=2 resumed=true
 fi
 
-if want tls12-ticket-resumption-openssl; then
-	name=tls12-ticket-resumption-openssl
-	next_port
+if scenario tls12-ticket-resumption-openssl; then
 	start openssl s_server -accept "127.0.0.1:$PORT" -www -naccept 2 $LEAF
 	wait_listen "$PORT"
-	begin $name
+	begin
 	client "$REQ" openssl s_client -connect "127.0.0.1:$PORT" -ign_eof $CA $SNI -tls1_2 -sess_out "$WORK/sess12t"
 	client "$REQ" openssl s_client -connect "127.0.0.1:$PORT" -ign_eof $CA $SNI -tls1_2 -sess_in "$WORK/sess12t"
 	finish
@@ -455,59 +445,76 @@ if want tls12-ticket-resumption-openssl; then
 		connections=2 resumed=true
 fi
 
-if want tls12-client-cert-openssl; then
-	ossl tls12-client-cert-openssl 127.0.0.1 "$LEAF -Verify 2 $CA" \
-		"$CA $SNI -tls1_2 -cert $C/client.pem -key $C/client.key -cert_chain $C/intermediate.only.pem"
+if ossl tls12-client-cert-openssl 127.0.0.1 "$LEAF -Verify 2 $CA" \
+		"$CA $SNI -tls1_2 -cert $C/client.pem -key $C/client.key -cert_chain $C/intermediate.only.pem"; then
 	meta scenario="TLS 1.2 mutual TLS: the server requires a client certificate (CN=alice)" \
 		client="openssl s_client -cert" server="openssl s_server -Verify 2" version="TLS 1.2" \
 		cipher_suite=TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384 cipher_suite_id=0xc030 sni=localhost cert=good \
 		client_cert=true
 fi
 
-if want tls13-client-cert-openssl; then
-	ossl tls13-client-cert-openssl 127.0.0.1 "$LEAF -Verify 2 $CA" \
-		"$CA $SNI -cert $C/client.pem -key $C/client.key -cert_chain $C/intermediate.only.pem"
+if ossl tls13-client-cert-openssl 127.0.0.1 "$LEAF -Verify 2 $CA" \
+		"$CA $SNI -cert $C/client.pem -key $C/client.key -cert_chain $C/intermediate.only.pem"; then
 	meta scenario="TLS 1.3 mutual TLS (the certificates are encrypted)" \
 		client="openssl s_client -cert" server="openssl s_server -Verify 2" version="TLS 1.3" \
 		cipher_suite=TLS_AES_256_GCM_SHA384 cipher_suite_id=0x1302 sni=localhost cert=good client_cert=true
 fi
 
-if want handshake-version-mismatch-openssl; then
-	ossl handshake-version-mismatch-openssl 127.0.0.1 "$LEAF -tls1_3" "$CA $SNI -tls1_2"
+if ossl handshake-version-mismatch-openssl 127.0.0.1 "$LEAF -tls1_3" "$CA $SNI -tls1_2"; then
 	meta scenario="Failed handshake: the server takes only TLS 1.3, the client only TLS 1.2" \
 		client="openssl s_client -tls1_2" server="openssl s_server -tls1_3" handshake=failed \
 		alert=protocol_version sni=localhost findings=handshake-failed
 fi
 
-if want handshake-no-shared-cipher-openssl; then
-	ossl handshake-no-shared-cipher-openssl 127.0.0.1 "$LEAF -tls1_2 -cipher AES256-SHA@SECLEVEL=0" \
-		"$CA $SNI -tls1_2 -cipher ECDHE-RSA-AES128-GCM-SHA256"
+if ossl handshake-no-shared-cipher-openssl 127.0.0.1 "$LEAF -tls1_2 -cipher AES256-SHA@SECLEVEL=0" \
+		"$CA $SNI -tls1_2 -cipher ECDHE-RSA-AES128-GCM-SHA256"; then
 	meta scenario="Failed handshake: no cipher suite in common (TLS 1.2)" \
 		client="openssl s_client -cipher ECDHE-RSA-AES128-GCM-SHA256" server="openssl s_server -cipher AES256-SHA" \
 		handshake=failed alert=handshake_failure sni=localhost findings=handshake-failed
 fi
 
-if want tls13-no-sni-openssl; then
-	ossl tls13-no-sni-openssl 127.0.0.1 "$LEAF" "$CA -noservername"
+if ossl tls13-no-sni-openssl 127.0.0.1 "$LEAF" "$CA -noservername"; then
 	meta scenario="TLS 1.3 without server_name (s_client -noservername)" client="openssl s_client -noservername" \
 		server="openssl s_server" version="TLS 1.3" cipher_suite=TLS_AES_256_GCM_SHA384 cipher_suite_id=0x1302 \
 		sni= cert=good findings=missing-sni
 fi
 
-if want tls12-alpn-h2-openssl; then
-	ossl tls12-alpn-h2-openssl 127.0.0.1 "$LEAF -alpn h2,http/1.1" "$CA $SNI -tls1_2 -alpn h2,http/1.1"
+if ossl tls12-alpn-h2-openssl 127.0.0.1 "$LEAF -alpn h2,http/1.1" "$CA $SNI -tls1_2 -alpn h2,http/1.1"; then
 	meta scenario="TLS 1.2 with ALPN: the client offers h2 and http/1.1, the server picks h2" \
 		client="openssl s_client -alpn h2,http/1.1" server="openssl s_server -alpn h2,http/1.1" version="TLS 1.2" \
 		cipher_suite=TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384 cipher_suite_id=0xc030 sni=localhost cert=good \
 		alpn_offered=h2,http/1.1 alpn=h2
 fi
 
-if want tls13-alpn-openssl; then
-	ossl tls13-alpn-openssl 127.0.0.1 "$LEAF -alpn http/1.1" "$CA $SNI -alpn h2,http/1.1"
+if ossl tls13-alpn-openssl 127.0.0.1 "$LEAF -alpn http/1.1" "$CA $SNI -alpn h2,http/1.1"; then
 	meta scenario="TLS 1.3 with ALPN (the choice, http/1.1, is in the encrypted EncryptedExtensions)" \
 		client="openssl s_client -alpn h2,http/1.1" server="openssl s_server -alpn http/1.1" version="TLS 1.3" \
 		cipher_suite=TLS_AES_256_GCM_SHA384 cipher_suite_id=0x1302 sni=localhost cert=good \
 		alpn_offered=h2,http/1.1 alpn=http/1.1
+fi
+
+if ossl tls12-chacha20-openssl 127.0.0.1 "$LEAF" "$CA $SNI -tls1_2 -cipher ECDHE-RSA-CHACHA20-POLY1305"; then
+	meta scenario="TLS 1.2 ECDHE-RSA-CHACHA20-POLY1305" client="openssl s_client" server="openssl s_server" \
+		version="TLS 1.2" cipher_suite=TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256 cipher_suite_id=0xcca8 \
+		sni=localhost cert=good chain_length=2
+fi
+
+if ossl tls12-cbc-sha256-openssl 127.0.0.1 "$LEAF" "$CA $SNI -tls1_2 -cipher ECDHE-RSA-AES128-SHA256"; then
+	meta scenario="TLS 1.2 ECDHE-RSA-AES128-SHA256 (forward secret, but CBC with HMAC)" client="openssl s_client" \
+		server="openssl s_server" version="TLS 1.2" cipher_suite=TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256 \
+		cipher_suite_id=0xc027 sni=localhost cert=good chain_length=2 findings=cbc-mode-cipher
+fi
+
+if ossl tls13-chacha20-openssl 127.0.0.1 "$LEAF" "$CA $SNI -ciphersuites TLS_CHACHA20_POLY1305_SHA256"; then
+	meta scenario="TLS 1.3 with the client offering only TLS_CHACHA20_POLY1305_SHA256" client="openssl s_client" \
+		server="openssl s_server" version="TLS 1.3" cipher_suite=TLS_CHACHA20_POLY1305_SHA256 \
+		cipher_suite_id=0x1303 sni=localhost cert=good
+fi
+
+if ossl tls13-ecdsa-openssl 127.0.0.1 "-cert $C/leaf-ecdsa.pem -key $C/leaf-ecdsa.key -cert_chain $C/intermediate.only.pem" \
+	"$CA $SNI"; then
+	meta scenario="TLS 1.3 with a P-256 ECDSA leaf" client="openssl s_client" server="openssl s_server" \
+		version="TLS 1.3" cipher_suite=TLS_AES_256_GCM_SHA384 cipher_suite_id=0x1302 sni=localhost cert=good-ecdsa
 fi
 
 # Certificate cases: TLS 1.2, so the certificates are visible on the wire.
@@ -515,7 +522,6 @@ fi
 # cert_case NAME LEAF EXTRA-CHAIN SECLEVEL0 DESCRIPTION FINDINGS
 cert_case() {
 	local name=$1 leaf=$2 extra=$3 s0=$4 desc=$5 findings=$6 sopt="" copt="" n=1
-	want "$name" || return 0
 	if [ "$s0" = yes ]; then
 		sopt=$S0
 		copt="-cipher ECDHE-RSA-AES256-GCM-SHA384@SECLEVEL=0"
@@ -524,7 +530,7 @@ cert_case() {
 		sopt="$sopt -cert_chain $C/$extra.pem"
 		n=$((1 + $(grep -c 'BEGIN CERT' "$C/$extra.pem")))
 	fi
-	ossl "$name" 127.0.0.1 "-cert $C/$leaf.pem -key $C/$leaf.key $sopt" "$CA $SNI -tls1_2 $copt"
+	ossl "$name" 127.0.0.1 "-cert $C/$leaf.pem -key $C/$leaf.key $sopt" "$CA $SNI -tls1_2 $copt" || return 0
 	meta scenario="$desc" client="openssl s_client -tls1_2" server="openssl s_server" version="TLS 1.2" \
 		cipher_suite=TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384 cipher_suite_id=0xc030 sni=localhost \
 		cert="${name#cert-}" leaf="certs/$leaf.pem" findings="$findings" chain_length="$n"
@@ -554,12 +560,10 @@ log "done with OpenSSL scenarios"
 # ---------------------------------------------------------------------------
 # curl, Go crypto/tls, Python ssl.
 
-if want tls12-ecdhe-rsa-curl; then
-	CUR=tls12-ecdhe-rsa-curl
-	next_port
+if scenario tls12-ecdhe-rsa-curl; then
 	start openssl s_server -accept "127.0.0.1:$PORT" -www -naccept 1 $LEAF
 	wait_listen "$PORT"
-	begin $CUR
+	begin
 	client "" curl -sS -o /dev/null --cacert "$C/root.pem" --resolve "localhost:$PORT:127.0.0.1" \
 		--tlsv1.2 --tls-max 1.2 --ciphers ECDHE-RSA-AES128-GCM-SHA256 "https://localhost:$PORT/"
 	finish
@@ -569,12 +573,10 @@ if want tls12-ecdhe-rsa-curl; then
 		alpn_offered=h2,http/1.1 cert=good chain_length=2
 fi
 
-if want tls13-curl-python; then
-	CUR=tls13-curl-python
-	next_port
+if scenario tls13-curl-python; then
 	start $PY http-server "$PORT" --tls "$C/leaf.chain.pem" "$C/leaf.key"
 	wait_listen "$PORT"
-	begin $CUR
+	begin
 	client "" curl -sS -o /dev/null --cacert "$C/root.pem" --resolve "localhost:$PORT:127.0.0.1" \
 		-u carol:TlsProtectedPass5 -d 'password=TlsProtectedForm6' "https://localhost:$PORT/login"
 	finish
@@ -587,55 +589,51 @@ fi
 # go_case NAME ADDR "SERVER FLAGS" "CLIENT FLAGS" [GODEBUG]
 go_case() {
 	local name=$1 addr=$2 sflags=$3 cflags=$4 godebug=${5:-}
-	want "$name" || return 0
-	CUR=$name
-	next_port
+	scenario "$name" || return 1
 	# shellcheck disable=SC2086
 	start env GODEBUG="$godebug" "$PEER" -server -addr "$addr:$PORT" -cert "$C/leaf.chain.pem" -key "$C/leaf.key" $sflags
 	wait_listen "$PORT"
-	begin "$name"
+	begin
 	# shellcheck disable=SC2086
 	client "" env GODEBUG="$godebug" "$PEER" -addr "$addr:$PORT" -ca "$C/root.pem" $cflags
 	finish
 }
 
-go_case tls13-go 127.0.0.1 "-alpn h2,http/1.1" "-sni localhost -alpn h2,http/1.1"
-want tls13-go && meta scenario="Go crypto/tls client and server, TLS 1.3, SNI and ALPN" \
+go_case tls13-go 127.0.0.1 "-alpn h2,http/1.1" "-sni localhost -alpn h2,http/1.1" &&
+	meta scenario="Go crypto/tls client and server, TLS 1.3, SNI and ALPN" \
 	client="Go crypto/tls (scripts/captures/peer)" server="Go crypto/tls (scripts/captures/peer)" \
 	version="TLS 1.3" cipher_suite=TLS_AES_128_GCM_SHA256 cipher_suite_id=0x1301 sni=localhost \
 	alpn_offered=h2,http/1.1 alpn=h2 cert=good
 
-go_case tls13-go-ipv6 '[::1]' "" "-sni localhost"
-want tls13-go-ipv6 && meta scenario="Go crypto/tls client and server, TLS 1.3 over IPv6 (::1)" \
+go_case tls13-go-ipv6 '[::1]' "" "-sni localhost" &&
+	meta scenario="Go crypto/tls client and server, TLS 1.3 over IPv6 (::1)" \
 	client="Go crypto/tls (scripts/captures/peer)" server="Go crypto/tls (scripts/captures/peer)" address=::1 \
 	version="TLS 1.3" cipher_suite=TLS_AES_128_GCM_SHA256 cipher_suite_id=0x1301 sni=localhost cert=good
 
-go_case tls12-go 127.0.0.1 "-max 1.2 -alpn http/1.1" "-max 1.2 -sni localhost -alpn h2,http/1.1"
-want tls12-go && meta scenario="Go crypto/tls client and server, TLS 1.2, SNI and ALPN" \
+go_case tls12-go 127.0.0.1 "-max 1.2 -alpn http/1.1" "-max 1.2 -sni localhost -alpn h2,http/1.1" &&
+	meta scenario="Go crypto/tls client and server, TLS 1.2, SNI and ALPN" \
 	client="Go crypto/tls (scripts/captures/peer)" server="Go crypto/tls (scripts/captures/peer)" \
 	version="TLS 1.2" cipher_suite=TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 cipher_suite_id=0xc02f sni=localhost \
 	alpn_offered=h2,http/1.1 alpn=http/1.1 cert=good chain_length=2
 
 go_case tls12-3des-go 127.0.0.1 "-max 1.2 -suites TLS_RSA_WITH_3DES_EDE_CBC_SHA" \
-	"-max 1.2 -sni localhost -suites TLS_RSA_WITH_3DES_EDE_CBC_SHA" "tls3des=1,tlsrsakex=1"
-want tls12-3des-go && meta scenario="TLS 1.2 with 3DES (TLS_RSA_WITH_3DES_EDE_CBC_SHA) from Go (GODEBUG=tls3des=1,tlsrsakex=1)" \
+	"-max 1.2 -sni localhost -suites TLS_RSA_WITH_3DES_EDE_CBC_SHA" "tls3des=1,tlsrsakex=1" &&
+	meta scenario="TLS 1.2 with 3DES (TLS_RSA_WITH_3DES_EDE_CBC_SHA) from Go (GODEBUG=tls3des=1,tlsrsakex=1)" \
 	client="Go crypto/tls (scripts/captures/peer)" server="Go crypto/tls (scripts/captures/peer)" \
 	version="TLS 1.2" cipher_suite=TLS_RSA_WITH_3DES_EDE_CBC_SHA cipher_suite_id=0x000a sni=localhost \
 	cert=good chain_length=2 findings=weak-cipher,no-forward-secrecy,cbc-mode-cipher
 
 go_case tls12-rc4-go 127.0.0.1 "-max 1.2 -suites TLS_ECDHE_RSA_WITH_RC4_128_SHA" \
-	"-max 1.2 -sni localhost -suites TLS_ECDHE_RSA_WITH_RC4_128_SHA"
-want tls12-rc4-go && meta scenario="TLS 1.2 with RC4 (TLS_ECDHE_RSA_WITH_RC4_128_SHA) from Go" \
+	"-max 1.2 -sni localhost -suites TLS_ECDHE_RSA_WITH_RC4_128_SHA" &&
+	meta scenario="TLS 1.2 with RC4 (TLS_ECDHE_RSA_WITH_RC4_128_SHA) from Go" \
 	client="Go crypto/tls (scripts/captures/peer)" server="Go crypto/tls (scripts/captures/peer)" \
 	version="TLS 1.2" cipher_suite=TLS_ECDHE_RSA_WITH_RC4_128_SHA cipher_suite_id=0xc011 sni=localhost \
 	cert=good chain_length=2 findings=weak-cipher
 
-if want tls13-python; then
-	CUR=tls13-python
-	next_port
+if scenario tls13-python; then
 	start $PY http-server "$PORT" --tls "$C/leaf.chain.pem" "$C/leaf.key"
 	wait_listen "$PORT"
-	begin $CUR
+	begin
 	client "" $PY tls-client "$PORT" --ca "$C/root.pem" --sni localhost
 	finish
 	meta scenario="Python ssl client and server (http.server), TLS 1.3 with ALPN http/1.1" \
@@ -651,13 +649,11 @@ fi
 http_case() {
 	local name=$1 bind=$2 path=$3 host=127.0.0.1
 	shift 3
-	want "$name" || return 1
-	CUR=$name
-	next_port
+	scenario "$name" || return 1
 	[ "$bind" = ::1 ] && host='[::1]'
 	start $PY http-server "$PORT" --bind "$bind"
 	wait_listen "$PORT"
-	begin "$name"
+	begin
 	client "" curl -sS -o /dev/null "$@" "http://$host:$PORT$path"
 	finish
 }
@@ -710,6 +706,24 @@ http_case http-gzip 127.0.0.1 /gzip/login --compressed &&
 	hmeta scenario="Login page served with Content-Encoding: gzip (the password input is inside the gzip body)" \
 		findings=plaintext-login-page secrets='type="password"' encoding=gzip
 
+http_case http-password-in-url 127.0.0.1 '/login?username=alice&password=UrlPassw0rd8' &&
+	hmeta scenario="Password in the query string of a GET" findings=plaintext-credentials secrets=UrlPassw0rd8
+
+if scenario http-keepalive-login; then
+	start $PY http-server "$PORT"
+	wait_listen "$PORT"
+	begin
+	# One connection, three requests: the login page, the login POST, a page
+	# with the session cookie curl got.
+	client "" curl -sS -c "$WORK/jar" -b "$WORK/jar" -o /dev/null "http://127.0.0.1:$PORT/login" \
+		--next -sS -c "$WORK/jar" -b "$WORK/jar" -o /dev/null -d 'username=alice&password=KeepAlivePass10' \
+		"http://127.0.0.1:$PORT/login" --next -sS -b "$WORK/jar" -o /dev/null "http://127.0.0.1:$PORT/session"
+	finish
+	hmeta scenario="Three requests on one keep-alive connection: login page, login POST, then a page with the session cookie" \
+		findings=plaintext-login-page,plaintext-credentials,plaintext-session-cookie \
+		secrets='type="password"',KeepAlivePass10,sessionid=Sx7dQ2kV9mPz4LwR8nTb3YcJ
+fi
+
 # ---------------------------------------------------------------------------
 # FTP, SMTP, POP3, IMAP: Python stdlib clients against peers.py mail-server,
 # in the clear and with STARTTLS (credentials only after the upgrade).
@@ -717,9 +731,7 @@ http_case http-gzip 127.0.0.1 /gzip/login --compressed &&
 # mail_case NAME PROTO CLIENT USER PASS [starttls]
 mail_case() {
 	local name=$1 proto=$2 cl=$3 user=$4 pass=$5 tls=${6:-} sopt="" copt=""
-	want "$name" || return 1
-	CUR=$name
-	next_port
+	scenario "$name" || return 1
 	if [ -n "$tls" ]; then
 		sopt="--tls $C/leaf.chain.pem $C/leaf.key"
 		copt="--starttls $C/root.pem"
@@ -727,7 +739,7 @@ mail_case() {
 	# shellcheck disable=SC2086
 	start $PY mail-server "$proto" "$PORT" $sopt
 	wait_listen "$PORT"
-	begin "$name"
+	begin
 	# shellcheck disable=SC2086
 	client "" $PY "$cl" "$PORT" "$user" "$pass" $copt
 	finish
@@ -767,6 +779,17 @@ mail_case pop3-stls pop3 pop3 alice Pop3TlsPass5 starttls &&
 	tlsmeta pop3 scenario="POP3 STLS, then USER/PASS inside TLS" client="python3 poplib" hidden_secrets=Pop3TlsPass5
 mail_case imap-starttls imap imap alice ImapTlsPass6 starttls &&
 	tlsmeta imap scenario="IMAP STARTTLS, then LOGIN inside TLS" client="python3 imaplib" hidden_secrets=ImapTlsPass6
+
+if scenario telnet-login; then
+	start $PY telnet-server "$PORT"
+	wait_listen "$PORT"
+	begin
+	client "" $PY telnet "$PORT" alice TelnetPass7
+	finish
+	meta scenario="Telnet login: option negotiation, login and Password prompts, a shell prompt, exit" \
+		client="python3 telnetlib" server="python3 scripted telnet server (scripts/captures/peers.py)" \
+		protocol=telnet decode_as="tcp.port==$PORT,telnet" findings=plaintext-credentials secrets=TelnetPass7
+fi
 
 log "done with all scenarios"
 

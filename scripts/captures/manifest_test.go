@@ -8,7 +8,13 @@ package captures_test
 import (
 	"bufio"
 	"bytes"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +22,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tlsscope/tlsscope/internal/testutil"
 )
@@ -149,6 +156,8 @@ type frame struct {
 	certs            int
 	segments         int
 	dhPrimeLen       int
+	time             time.Time
+	certificates     [][]byte // DER, in the order sent
 }
 
 var fields = []string{
@@ -156,11 +165,11 @@ var fields = []string{
 	"tls.handshake.extensions.supported_version", "tls.handshake.ciphersuite",
 	"tls.handshake.extensions_server_name", "tls.handshake.extensions_alpn_str", "tls.handshake.extension.type",
 	"tls.alert_message.desc", "tls.handshake.certificate_length", "tcp.segment.count", "tls.handshake.p_len",
+	"frame.time_epoch", "tls.handshake.certificate",
 }
 
-func dissect(t *testing.T, pcap string, decodeAs []string) []frame {
-	t.Helper()
-	tshark := testutil.Tool(t, "tshark")
+// dissect runs tshark on one capture and returns a row per frame.
+func dissect(tshark, pcap string, decodeAs []string) ([]frame, error) {
 	args := []string{"-r", pcap, "-n", "-o", "tcp.reassemble_out_of_order:TRUE",
 		"-T", "fields", "-E", "occurrence=a", "-E", "aggregator=,"}
 	for _, d := range decodeAs {
@@ -178,7 +187,7 @@ func dissect(t *testing.T, pcap string, decodeAs []string) []frame {
 		if len(msg) > 400 {
 			msg = msg[:400] + "..."
 		}
-		t.Fatalf("tshark %s: %v: %s", pcap, err, msg)
+		return nil, fmt.Errorf("tshark %s: %v: %s", pcap, err, msg)
 	}
 	var frames []frame
 	sc := bufio.NewScanner(bytes.NewReader(out))
@@ -210,9 +219,17 @@ func dissect(t *testing.T, pcap string, decodeAs []string) []frame {
 		if p := ints(f[14]); len(p) > 0 {
 			fr.dhPrimeLen = p[0]
 		}
+		if sec, err := strconv.ParseFloat(f[15], 64); err == nil {
+			fr.time = time.Unix(0, int64(sec*1e9)).UTC()
+		}
+		for _, h := range strings.Split(f[16], ",") {
+			if der, err := hex.DecodeString(strings.ReplaceAll(h, ":", "")); err == nil && len(der) > 0 {
+				fr.certificates = append(fr.certificates, der)
+			}
+		}
 		frames = append(frames, fr)
 	}
-	return frames
+	return frames, nil
 }
 
 func ints(s string) []int {
@@ -237,11 +254,50 @@ func hexes(s string) []uint16 {
 
 func TestManifestMatchesTshark(t *testing.T) {
 	dir, m := load(t)
-	for _, e := range m.Captures {
+	tshark := testutil.Tool(t, "tshark")
+	mergecap := testutil.Tool(t, "mergecap")
+	// tshark takes most of a second to start, so it reads all captures at
+	// once, concatenated; every scenario has its own server port, which
+	// sorts the frames back into captures.
+	all := filepath.Join(t.TempDir(), "all.pcap")
+	args := []string{"-a", "-F", "pcap", "-w", all}
+	var decodeAs []string
+	byPort := map[int]int{}
+	for i, e := range m.Captures {
+		if j, dup := byPort[e.Port]; dup || e.Port == 0 {
+			t.Fatalf("%s: port %d not unique (also %s)", e.Pcap, e.Port, m.Captures[j].Pcap)
+		}
+		byPort[e.Port] = i
+		args = append(args, filepath.Join(dir, e.Pcap))
+		decodeAs = append(decodeAs, e.DecodeAs...)
+	}
+	if out, err := exec.Command(mergecap, args...).CombinedOutput(); err != nil {
+		t.Fatalf("mergecap: %v: %s", err, out)
+	}
+	rows, err := dissect(tshark, all, decodeAs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	frames := make([][]frame, len(m.Captures))
+	for _, fr := range rows {
+		i, ok := byPort[fr.dstPort]
+		if !ok {
+			i, ok = byPort[fr.srcPort]
+		}
+		if !ok {
+			t.Errorf("frame %d (ports %d, %d) belongs to no scenario's port", fr.number, fr.srcPort, fr.dstPort)
+			continue
+		}
+		fr.number = len(frames[i]) + 1 // the frame's number in its own file
+		frames[i] = append(frames[i], fr)
+	}
+	for i, e := range m.Captures {
 		t.Run(strings.TrimSuffix(e.Pcap, ".pcap"), func(t *testing.T) {
-			t.Parallel()
 			path := filepath.Join(dir, e.Pcap)
-			frames := dissect(t, path, e.DecodeAs)
+			frames := frames[i]
+			if n := countFrames(t, path); n != len(frames) {
+				t.Fatalf("%d frames in the file, %d to or from port %d", n, len(frames), e.Port)
+			}
 			if len(frames) == 0 {
 				t.Fatal("no frames")
 			}
@@ -249,14 +305,46 @@ func TestManifestMatchesTshark(t *testing.T) {
 				if fr.length > maxFrame {
 					t.Errorf("frame %d is %d bytes: recorded with offloads on or MTU above 1500", fr.number, fr.length)
 				}
-				if e.Port != 0 && fr.srcPort != e.Port && fr.dstPort != e.Port {
-					t.Errorf("frame %d is not to or from port %d", fr.number, e.Port)
-				}
 			}
 			checkTLS(t, e, frames)
+			checkCertificate(t, e, frames, filepath.Join(dir, m.CAFile))
 			checkSecrets(t, e, path)
 		})
 	}
+}
+
+// countFrames counts the records of a classic pcap file (what tcpdump -w
+// writes): a 24-byte file header, then 16-byte record headers, each
+// followed by incl_len bytes.
+func countFrames(t *testing.T, path string) int {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(raw) < 24 {
+		t.Fatalf("%s: %d bytes, shorter than a pcap header", path, len(raw))
+	}
+	var order binary.ByteOrder
+	switch binary.LittleEndian.Uint32(raw) {
+	case 0xa1b2c3d4, 0xa1b23c4d:
+		order = binary.LittleEndian
+	case 0xd4c3b2a1, 0x4d3cb2a1:
+		order = binary.BigEndian
+	default:
+		t.Fatalf("%s: not a classic pcap file", path)
+	}
+	n := 0
+	for rest := raw[24:]; len(rest) > 0; n++ {
+		if len(rest) < 16 {
+			t.Fatalf("%s: truncated record header after %d records", path, n)
+		}
+		incl := order.Uint32(rest[8:12])
+		if uint64(incl) > uint64(len(rest)-16) {
+			t.Fatalf("%s: record %d runs past the end of the file", path, n+1)
+		}
+		rest = rest[16+int(incl):]
+	}
+	return n
 }
 
 func has(types []int, ty int) bool { return slices.Contains(types, ty) }
@@ -397,5 +485,107 @@ func checkSecrets(t *testing.T, e entry, path string) {
 		if bytes.Contains(raw, []byte(s)) {
 			t.Errorf("secret %q sent after the TLS upgrade is in the clear", s)
 		}
+	}
+}
+
+// checkCertificate parses the server's certificates as tshark extracted them
+// from the wire and checks that they really have the defect the manifest's
+// certificate case names, judged at the capture's own time.
+func checkCertificate(t *testing.T, e entry, frames []frame, caFile string) {
+	var chain []*x509.Certificate
+	for _, fr := range frames {
+		if len(fr.certificates) == 0 || fr.dstPort == e.Port {
+			continue // no Certificate, or the client's
+		}
+		for _, der := range fr.certificates {
+			c, err := x509.ParseCertificate(der)
+			if err != nil {
+				t.Fatalf("frame %d: certificate from the wire: %v", fr.number, err)
+			}
+			chain = append(chain, c)
+		}
+		break
+	}
+	if len(chain) == 0 {
+		return // TLS 1.3 (encrypted), anonymous, failed or cleartext
+	}
+	when := frames[0].time
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(pem)
+	inter := x509.NewCertPool()
+	for _, c := range chain[1:] {
+		inter.AddCert(c)
+	}
+	leaf := chain[0]
+	_, verr := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, DNSName: "localhost", CurrentTime: when})
+	validity := leaf.NotAfter.Sub(leaf.NotBefore)
+	day := 24 * time.Hour
+	switch e.Cert {
+	case "good", "good-ecdsa", "chain-order":
+		if verr != nil {
+			t.Errorf("leaf does not verify for localhost against %s at %v: %v", caFile, when, verr)
+		}
+		if e.Cert == "chain-order" && len(chain) > 1 && chain[1].Subject.String() == leaf.Issuer.String() {
+			t.Errorf("the certificate after the leaf is its issuer: the chain is in order")
+		}
+		if e.Cert == "good-ecdsa" && leaf.PublicKeyAlgorithm != x509.ECDSA {
+			t.Errorf("leaf key is %v, not ECDSA", leaf.PublicKeyAlgorithm)
+		}
+	case "expired":
+		if !leaf.NotAfter.Before(when) {
+			t.Errorf("leaf valid until %v, after the capture (%v)", leaf.NotAfter, when)
+		}
+	case "not-yet-valid":
+		if !leaf.NotBefore.After(when) {
+			t.Errorf("leaf valid from %v, before the capture (%v)", leaf.NotBefore, when)
+		}
+	case "expiring-soon":
+		if left := leaf.NotAfter.Sub(when); left <= 0 || left > 14*day {
+			t.Errorf("leaf expires %v after the capture, want within 14 days", left)
+		}
+		if verr != nil {
+			t.Errorf("leaf does not verify: %v", verr)
+		}
+	case "self-signed":
+		if leaf.CheckSignature(leaf.SignatureAlgorithm, leaf.RawTBSCertificate, leaf.Signature) != nil ||
+			leaf.Subject.String() != leaf.Issuer.String() {
+			t.Errorf("leaf is not self-signed")
+		}
+	case "untrusted":
+		var ua x509.UnknownAuthorityError
+		if !errors.As(verr, &ua) {
+			t.Errorf("verification error %v, want an unknown authority", verr)
+		}
+	case "wrong-host":
+		if leaf.VerifyHostname("localhost") == nil {
+			t.Errorf("leaf is valid for localhost")
+		}
+		if _, err := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: when}); err != nil {
+			t.Errorf("leaf does not verify apart from its name: %v", err)
+		}
+	case "weak-key":
+		if k, ok := leaf.PublicKey.(*rsa.PublicKey); !ok || k.N.BitLen() > 1024 {
+			t.Errorf("leaf key is not RSA of 1024 bits or fewer")
+		}
+	case "sha1":
+		if leaf.SignatureAlgorithm != x509.SHA1WithRSA {
+			t.Errorf("leaf signed with %v", leaf.SignatureAlgorithm)
+		}
+	case "validity-too-long":
+		if validity <= 398*day {
+			t.Errorf("leaf valid for %v, not more than 398 days", validity)
+		}
+		if verr != nil {
+			t.Errorf("leaf does not verify: %v", verr)
+		}
+	default:
+		t.Errorf("certificate case %q has no check", e.Cert)
+	}
+	if e.Cert != "validity-too-long" && validity > 398*day {
+		t.Errorf("leaf valid for %v: would also be cert-validity-too-long", validity)
 	}
 }

@@ -7,7 +7,8 @@ Servers answer just enough of each protocol for the stdlib client to log in:
   peers.py mail-server ftp|smtp|pop3|imap PORT [--tls CERT KEY]
       --tls on a mail server offers STARTTLS / STLS / AUTH TLS and wraps the
       socket after the upgrade command; on http-server it serves HTTPS.
-  peers.py ftp|smtp-plain|smtp-login|pop3|imap PORT USER PASS [--starttls CA]
+  peers.py telnet-server PORT
+  peers.py ftp|smtp-plain|smtp-login|pop3|imap|telnet PORT USER PASS [--starttls CA]
   peers.py tls-client PORT --ca CA [--sni NAME]   (Python ssl client, one GET)
 
 It is a test helper, not part of tlsscope.
@@ -236,6 +237,55 @@ def mail_server(a):
                     print("mail-server:", e, file=sys.stderr)
 
 
+def telnet_server(a):
+    # RFC 854/857/858: a telnetd offers WILL ECHO and WILL SUPPRESS-GO-AHEAD.
+    IAC, WILL, ECHO, SGA = 255, 251, 1, 3
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as ls:
+        ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        ls.bind((a.bind, a.port))
+        ls.listen(4)
+        while True:
+            conn, _ = ls.accept()
+            with conn:
+                f = conn.makefile("rb")
+                conn.sendall(bytes([IAC, WILL, ECHO, IAC, WILL, SGA]) + b"\r\ncaptures telnet\r\nlogin: ")
+                user = telnet_line(f)
+                conn.sendall(b"Password: ")
+                telnet_line(f)
+                conn.sendall(b"\r\nWelcome, " + user + b"\r\n$ ")
+                telnet_line(f)
+                conn.sendall(b"logout\r\n")
+                f.close()  # the socket only closes once its makefile is closed too
+
+
+def telnet_line(f):
+    """Reads a line, dropping telnet commands (IAC DO/DONT/WILL/WONT x)."""
+    out = b""
+    while True:
+        c = f.read(1)
+        if not c or c == b"\n":
+            return out.rstrip(b"\r")
+        if c == b"\xff":
+            f.read(2)
+            continue
+        out += c
+
+
+def telnet_client(a):
+    import warnings
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import telnetlib
+    tn = telnetlib.Telnet(a.host, a.port, timeout=10)
+    tn.read_until(b"login: ", 10)
+    tn.write(a.user.encode() + b"\r\n")
+    tn.read_until(b"Password: ", 10)
+    tn.write(a.password.encode() + b"\r\n")
+    tn.read_until(b"$ ", 10)
+    tn.write(b"exit\r\n")
+    tn.read_all()
+    tn.close()
+
+
 def client_ctx(a):
     return ssl.create_default_context(cafile=a.starttls) if a.starttls else None
 
@@ -314,7 +364,10 @@ def main():
     ms.add_argument("port", type=int)
     ms.add_argument("--bind", default="127.0.0.1")
     ms.add_argument("--tls", nargs=2)
-    for name in ("ftp", "smtp-plain", "smtp-login", "pop3", "imap"):
+    ts = sub.add_parser("telnet-server")
+    ts.add_argument("port", type=int)
+    ts.add_argument("--bind", default="127.0.0.1")
+    for name in ("ftp", "smtp-plain", "smtp-login", "pop3", "imap", "telnet"):
         c = sub.add_parser(name)
         c.add_argument("port", type=int)
         c.add_argument("user")
@@ -329,7 +382,8 @@ def main():
     a = p.parse_args()
     {"http-server": http_server, "mail-server": mail_server, "ftp": ftp_client,
      "smtp-plain": lambda a: smtp_client(a, "PLAIN"), "smtp-login": lambda a: smtp_client(a, "LOGIN"),
-     "pop3": pop3_client, "imap": imap_client, "tls-client": tls_client}[a.cmd](a)
+     "pop3": pop3_client, "imap": imap_client,
+     "telnet-server": telnet_server, "telnet": telnet_client, "tls-client": tls_client}[a.cmd](a)
 
 
 if __name__ == "__main__":
