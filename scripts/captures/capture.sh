@@ -251,9 +251,15 @@ begin() {
 	die "tcpdump did not start: $(cat "$WORK/tcpdump.err")"
 }
 
-# finish: stops the capture and the servers, keeps the pcap.
+# finish: waits (up to 3 s) for the scenario's connections to close, then
+# stops the capture and the servers and keeps the pcap.
 finish() {
-	sleep 0.3
+	local i
+	for i in $(seq 30); do
+		ss -Htan "( sport = :$PORT or dport = :$PORT )" | grep -qv -e LISTEN -e TIME-WAIT || break
+		sleep 0.1
+	done
+	sleep 0.2
 	kill -INT "$TCPDUMP_PID"
 	wait "$TCPDUMP_PID" 2>/dev/null || true
 	TCPDUMP_PID=

@@ -158,6 +158,7 @@ type frame struct {
 	dhPrimeLen       int
 	time             time.Time
 	certificates     [][]byte // DER, in the order sent
+	syn, ack, fin    bool
 }
 
 var fields = []string{
@@ -165,7 +166,7 @@ var fields = []string{
 	"tls.handshake.extensions.supported_version", "tls.handshake.ciphersuite",
 	"tls.handshake.extensions_server_name", "tls.handshake.extensions_alpn_str", "tls.handshake.extension.type",
 	"tls.alert_message.desc", "tls.handshake.certificate_length", "tcp.segment.count", "tls.handshake.p_len",
-	"frame.time_epoch", "tls.handshake.certificate",
+	"frame.time_epoch", "tls.handshake.certificate", "tcp.flags.syn", "tcp.flags.ack", "tcp.flags.fin",
 }
 
 // dissect runs tshark on one capture and returns a row per frame.
@@ -227,6 +228,7 @@ func dissect(tshark, pcap string, decodeAs []string) ([]frame, error) {
 				fr.certificates = append(fr.certificates, der)
 			}
 		}
+		fr.syn, fr.ack, fr.fin = f[17] == "1", f[18] == "1", f[19] == "1"
 		frames = append(frames, fr)
 	}
 	return frames, nil
@@ -300,6 +302,20 @@ func TestManifestMatchesTshark(t *testing.T) {
 			}
 			if len(frames) == 0 {
 				t.Fatal("no frames")
+			}
+			// Recording starts before the client connects and stops after
+			// both sides closed: whole connections, from SYN to FIN.
+			if first := frames[0]; !first.syn || first.ack || first.dstPort != e.Port {
+				t.Errorf("first frame is not the client's SYN to port %d", e.Port)
+			}
+			fins := map[int]bool{}
+			for _, fr := range frames {
+				if fr.fin {
+					fins[fr.srcPort] = true
+				}
+			}
+			if !fins[e.Port] || len(fins) < 2 {
+				t.Errorf("FINs from ports %v: want both sides of each connection closed", fins)
 			}
 			for _, fr := range frames {
 				if fr.length > maxFrame {

@@ -167,7 +167,15 @@ func answer(c *tls.Conn) error {
 	st := c.ConnectionState()
 	body := fmt.Sprintf("hello from Go crypto/tls: %s %s alpn=%q sni=%q\n",
 		tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite), st.NegotiatedProtocol, st.ServerName)
-	_, err := fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", len(body), body)
+	if _, err := fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", len(body), body); err != nil {
+		return err
+	}
+	// close_notify and FIN, then read the client's close_notify: closing
+	// with unread bytes would make the kernel answer with a RST.
+	if err := c.CloseWrite(); err != nil {
+		return err
+	}
+	_, err := io.Copy(io.Discard, r)
 	return err
 }
 
