@@ -475,6 +475,7 @@ func compile(root node, link linkInfo, snaplen uint32) ([]bpf.RawInstruction, er
 	g.emit(bpf.RetConstant{Val: snaplen})
 	g.place(reject)
 	g.emit(bpf.RetConstant{Val: 0})
+	g.dropRedundantLoads()
 	if err := g.resolve(); err != nil {
 		return nil, err
 	}
@@ -483,6 +484,72 @@ func compile(root node, link linkInfo, snaplen uint32) ([]bpf.RawInstruction, er
 		prog[i] = in.ins
 	}
 	return bpf.Assemble(prog)
+}
+
+// dropRedundantLoads removes a load into A when A already holds that
+// packet word on every path to it (the primitives each load the
+// ethertype, for one). All jumps go forward, so one pass finds what A
+// holds at each instruction.
+func (g *gen) dropRedundantLoads() {
+	n := len(g.code)
+	type state struct {
+		reached bool
+		a       bpf.Instruction // the load A holds, nil when unknown
+	}
+	in := make([]state, n+1)
+	merge := func(i int, a bpf.Instruction) {
+		switch {
+		case !in[i].reached:
+			in[i] = state{true, a}
+		case in[i].a != a:
+			in[i].a = nil
+		}
+	}
+	drop := make([]bool, n)
+	for i, c := range g.code {
+		a := in[i].a
+		switch ins := c.ins.(type) {
+		case bpf.LoadAbsolute, bpf.LoadExtension:
+			drop[i] = a == c.ins
+			a = ins
+		case bpf.LoadConstant:
+			if ins.Dst == bpf.RegA {
+				a = nil
+			}
+		case bpf.LoadScratch:
+			if ins.Dst == bpf.RegA {
+				a = nil
+			}
+		case bpf.LoadMemShift, bpf.StoreScratch, bpf.TAX:
+		case bpf.JumpIf, bpf.JumpIfX:
+			merge(g.labels[c.jt], a)
+			merge(g.labels[c.jf], a)
+			continue
+		case bpf.Jump:
+			merge(g.labels[c.jt], a)
+			continue
+		case bpf.RetConstant:
+			continue
+		default: // ALU, indirect loads, TXA
+			a = nil
+		}
+		merge(i+1, a)
+	}
+	newIndex := make([]int, n+1)
+	kept := g.code[:0]
+	for i, c := range g.code {
+		newIndex[i] = len(kept)
+		if !drop[i] {
+			kept = append(kept, c)
+		}
+	}
+	newIndex[n] = len(kept)
+	for l, pos := range g.labels {
+		if pos >= 0 {
+			g.labels[l] = newIndex[pos]
+		}
+	}
+	g.code = kept
 }
 
 // resolve turns labels into skips, inserting "ja" where a conditional
