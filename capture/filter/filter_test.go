@@ -18,7 +18,7 @@ import (
 // each keeps.
 var oracleExprs = []string{
 	"",
-	"ip", "ip6", "arp", "tcp", "udp", "icmp", "icmp6", "sctp",
+	"ip", "ip6", "arp", "rarp", "rarp host 10.0.0.7", "dst host 10.0.0.7", "tcp", "udp", "icmp", "icmp6", "sctp",
 	"host 10.0.0.1", "src host 10.0.0.1", "dst host 10.0.0.2", "src or dst host 10.0.0.2",
 	"src and dst host ::1", "host ::1", "ip6 host 2001:db8::2", "arp host 10.0.0.1", "ip host 10.0.0.1",
 	"src 192.168.1.5", "host 10.0.0.1 or 10.0.0.2 or 192.168.1.5",

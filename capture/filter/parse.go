@@ -300,8 +300,6 @@ func (p *parser) parsePrimitive() (node, error) {
 			return protoNode{proto: w, vlans: p.vlans}, nil
 		case is(t, "src", "dst", "host", "net", "port", "portrange"):
 			return p.parseQualified("", t)
-		case w == "len":
-			return nil, errAt(t.pos, "len must be compared with a value, e.g. len > 100")
 		case w == "mask":
 			return nil, errAt(t.pos, "mask must follow a net address, e.g. net 10.0.0.0 mask 255.0.0.0")
 		}

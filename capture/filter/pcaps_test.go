@@ -112,6 +112,10 @@ func netPackets(t testing.TB) []netPacket {
 	ps = append(ps, netPacket{etype: v4, data: long[:60], wire: len(long)})
 	// Too short for most loads.
 	add(v4, []byte{0x45, 0, 0})
+	add(layers.EthernetType(0x8035), ser(t, &layers.ARP{AddrType: layers.LinkTypeEthernet, Protocol: layers.EthernetTypeIPv4,
+		HwAddressSize: 6, ProtAddressSize: 4, Operation: 3,
+		SourceHwAddress: []byte{0, 0x11, 0x22, 0x33, 0x44, 0x55}, SourceProtAddress: []byte{0, 0, 0, 0},
+		DstHwAddress: []byte{0, 0x11, 0x22, 0x33, 0x44, 0x55}, DstProtAddress: []byte{10, 0, 0, 7}}))
 	return ps
 }
 
@@ -208,7 +212,7 @@ func vlanFrames(t testing.TB, ps []netPacket) [][]byte {
 		tag(layers.EthernetTypeDot1Q, []gopacket.SerializableLayer{
 			&layers.Dot1Q{VLANIdentifier: 30, Type: layers.EthernetTypeDot1Q},
 			&layers.Dot1Q{VLANIdentifier: 100, Type: layers.EthernetTypeIPv6}}, ps[12].data),
-		tag(layers.EthernetTypeDot1Q, []gopacket.SerializableLayer{&layers.Dot1Q{VLANIdentifier: 4095, Type: layers.EthernetTypeARP}}, ps[len(ps)-3].data),
+		tag(layers.EthernetTypeDot1Q, []gopacket.SerializableLayer{&layers.Dot1Q{VLANIdentifier: 4095, Type: layers.EthernetTypeARP}}, ps[19].data),
 	)
 	return fs
 }
