@@ -55,6 +55,7 @@ type Decoder struct {
 	ip6first *gopacket.DecodingLayerParser
 	tcpOnly  *gopacket.DecodingLayerParser
 	defrag   *ip4defrag.IPv4Defragmenter
+	noFast   bool // tests: take the general path only
 }
 
 // NewDecoder makes a decoder with its layers preallocated.
@@ -120,6 +121,9 @@ func stripPPP(data []byte) ([]byte, bool) {
 // Decode decodes one frame. ci is the frame's capture info (its timestamp
 // drives fragment reassembly timeouts).
 func (d *Decoder) Decode(lt layers.LinkType, data []byte, ci gopacket.CaptureInfo, seg *Segment) Verdict {
+	if !d.noFast && d.fast(lt, data, ci, seg) {
+		return TCPSegment
+	}
 	var p *gopacket.DecodingLayerParser
 	if lt == layers.LinkTypePPP {
 		ip, ok := stripPPP(data)
@@ -258,4 +262,81 @@ func (d *Decoder) reassemble(seg *Segment, ci gopacket.CaptureInfo) Verdict {
 func isUnsupported(err error) bool {
 	var u gopacket.UnsupportedLayerType
 	return errors.As(err, &u)
+}
+
+// fast decodes the common case, an unfragmented, whole TCP segment over
+// IPv4 or IPv6 (without extension headers) in Ethernet (VLAN tags allowed)
+// or raw IP, without the generic layer parser. Anything else, or anything
+// odd, returns false and takes the general path, which has the final say.
+func (d *Decoder) fast(lt layers.LinkType, data []byte, ci gopacket.CaptureInfo, seg *Segment) bool {
+	if ci.Length > ci.CaptureLength && ci.CaptureLength > 0 {
+		return false
+	}
+	off := 0
+	switch {
+	case lt == layers.LinkTypeEthernet:
+		off = 12
+		for {
+			if len(data) < off+2 {
+				return false
+			}
+			et := uint16(data[off])<<8 | uint16(data[off+1])
+			if et == 0x8100 || et == 0x88a8 { // 802.1Q, 802.1ad (QinQ)
+				off += 4
+				continue
+			}
+			if et != 0x0800 && et != 0x86dd {
+				return false
+			}
+			off += 2
+			break
+		}
+	case rawIP(lt):
+	default:
+		return false
+	}
+	ip := data[off:]
+	if len(ip) < 1 {
+		return false
+	}
+	var src, dst netip.Addr
+	var tcp []byte
+	switch ip[0] >> 4 {
+	case 4:
+		if len(ip) < 20 || ip[9] != 6 {
+			return false
+		}
+		ihl := int(ip[0]&0x0f) * 4
+		total := int(ip[2])<<8 | int(ip[3])
+		flagsFrag := uint16(ip[6])<<8 | uint16(ip[7])
+		if ihl < 20 || total < ihl || total > len(ip) || flagsFrag&0x3fff != 0 {
+			return false // short, truncated or a fragment
+		}
+		src = netip.AddrFrom4([4]byte(ip[12:16]))
+		dst = netip.AddrFrom4([4]byte(ip[16:20]))
+		seg.Net = gopacket.NewFlow(layers.EndpointIPv4, ip[12:16], ip[16:20])
+		tcp = ip[ihl:total] // trims Ethernet padding
+	case 6:
+		if len(ip) < 40 || ip[6] != 6 {
+			return false // extension headers take the general path
+		}
+		plen := int(ip[4])<<8 | int(ip[5])
+		if 40+plen > len(ip) || plen == 0 {
+			return false // truncated, or a jumbogram
+		}
+		src = netip.AddrFrom16([16]byte(ip[8:24]))
+		dst = netip.AddrFrom16([16]byte(ip[24:40]))
+		seg.Net = gopacket.NewFlow(layers.EndpointIPv6, ip[8:24], ip[24:40])
+		tcp = ip[40 : 40+plen]
+	default:
+		return false
+	}
+	if d.tcp.DecodeFromBytes(tcp, gopacket.NilDecodeFeedback) != nil {
+		return false
+	}
+	seg.TCP = &d.tcp
+	seg.Src = netip.AddrPortFrom(src, uint16(d.tcp.SrcPort))
+	seg.Dst = netip.AddrPortFrom(dst, uint16(d.tcp.DstPort))
+	seg.Truncated = false
+	return true
 }

@@ -98,11 +98,18 @@ func TestTCPSegmentsMatchTshark(t *testing.T) {
 				n, _ := strconv.Atoi(f[0])
 				want[n] = f[1] + ">" + f[2]
 			}
-			d := NewDecoder()
-			var seg Segment
+			d, general := NewDecoder(), NewDecoder()
+			general.noFast = true
+			var seg, gseg Segment
 			got := map[int]string{}
 			for i, fr := range readAll(t, path) {
-				if d.Decode(fr.lt, fr.data, fr.ci, &seg) == TCPSegment {
+				v := d.Decode(fr.lt, fr.data, fr.ci, &seg)
+				if gv := general.Decode(fr.lt, fr.data, fr.ci, &gseg); gv != v ||
+					v == TCPSegment && (seg.Src != gseg.Src || seg.Dst != gseg.Dst || seg.Net != gseg.Net ||
+						!bytes.Equal(seg.TCP.Payload, gseg.TCP.Payload) || seg.TCP.Seq != gseg.TCP.Seq) {
+					t.Fatalf("frame %d: fast path and general path disagree", i+1)
+				}
+				if v == TCPSegment {
 					got[i+1] = strconv.Itoa(int(seg.Src.Port())) + ">" + strconv.Itoa(int(seg.Dst.Port()))
 				}
 			}
@@ -146,20 +153,33 @@ func FuzzDecode(f *testing.F) {
 	})
 }
 
+// BenchmarkDecode runs over $TLSSCOPE_BENCH_PCAP (e.g. one made by
+// scripts/benchcapture) or the corpus's browsing capture.
 func BenchmarkDecode(b *testing.B) {
-	path := filepath.Join(testutil.Corpus(b), "ja4/pcap/tls3.pcapng")
-	frames := readAll(b, path)
-	d := NewDecoder()
-	var seg Segment
-	var bytes int64
-	for _, fr := range frames {
-		bytes += int64(len(fr.data))
+	path := os.Getenv("TLSSCOPE_BENCH_PCAP")
+	if path == "" {
+		path = filepath.Join(testutil.Corpus(b), "ja4/pcap/tls3.pcapng")
 	}
-	b.SetBytes(bytes / int64(len(frames)))
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		fr := frames[i%len(frames)]
-		d.Decode(fr.lt, fr.data, fr.ci, &seg)
+	frames := readAll(b, path)
+	var size int64
+	for _, fr := range frames {
+		size += int64(len(fr.data))
+	}
+	for _, general := range []bool{false, true} {
+		name := "fast"
+		if general {
+			name = "general" // the baseline: gopacket's DecodingLayerParser only
+		}
+		b.Run(name, func(b *testing.B) {
+			d := NewDecoder()
+			d.noFast = general
+			var seg Segment
+			b.SetBytes(size / int64(len(frames)))
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				fr := frames[i%len(frames)]
+				d.Decode(fr.lt, fr.data, fr.ci, &seg)
+			}
+		})
 	}
 }
