@@ -453,3 +453,38 @@ func BenchmarkMatch(b *testing.B) {
 		})
 	}
 }
+
+// TestMatchConcurrent: one Filter used from several goroutines, each
+// link type compiled once, gives the same verdicts (run with -race).
+func TestMatchConcurrent(t *testing.T) {
+	f, err := Parse("tcp port 443 or icmp6")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := netPackets(t)
+	var wg sync.WaitGroup
+	for _, lt := range syntheticLinkTypes {
+		for k := 0; k < 2; k++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for _, p := range ps {
+					b, ok := wrap(t, lt, p)
+					if !ok {
+						continue
+					}
+					prog, err := f.Compile(lt, 0)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					want, _ := run(prog, b, uint32(len(b)))
+					if f.Match(lt, b) != (want != 0) {
+						t.Errorf("%v: Match differs from its own program", lt)
+					}
+				}
+			}()
+		}
+	}
+	wg.Wait()
+}
