@@ -344,7 +344,7 @@ func (c *Conn) endRecord(d *direction, ts time.Time) {
 	case contentSSLv2:
 		c.sslv2Record(d, body, ts)
 	case ContentChangeCipherSpec:
-		c.event(Event{Time: ts, From: d.from, Content: ContentChangeCipherSpec, Encrypted: d.encrypted && c.tls13, Length: d.length})
+		c.event(Event{Time: ts, From: d.from, Content: ContentChangeCipherSpec, Length: d.length})
 		c.changeCipherSpec(d)
 	case ContentAlert:
 		c.alert(d, body, ts)

@@ -3,6 +3,7 @@ package tls
 import (
 	"encoding/binary"
 	"errors"
+	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,6 +29,12 @@ var seedCaptures = []string{
 // when the corpus or tshark is missing: fuzzing then starts from the
 // fixtures alone instead of being skipped.
 func seedStreams(f *testing.F) []tcpStream {
+	if fl := flag.Lookup("test.fuzzworker"); fl != nil && fl.Value.String() == "true" {
+		// Fuzz workers get their inputs from the coordinator; running
+		// tshark in each of them only delays their start past the
+		// coordinator's patience.
+		return nil
+	}
 	dir := os.Getenv("TLSSCOPE_CORPUS")
 	if dir == "" {
 		dir = filepath.Join("..", "..", "..", "shared", "corpus")
