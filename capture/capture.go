@@ -1,0 +1,401 @@
+// Package capture reads packets from capture files: pcap (either byte
+// order, micro- or nanosecond timestamps), pcapng (several sections and
+// interfaces, per-interface link types and timestamp resolution), and
+// either of them gzip-compressed. The format is recognised by its magic
+// bytes, never by the file name.
+//
+// Damage that leaves the rest of a file readable (a file cut mid-packet, a
+// pcapng block with a bad length, timestamps going backwards) is reported
+// through File.OnAnomaly and reading goes on or ends cleanly with io.EOF;
+// only a file that cannot be read at all is an error.
+//
+// It does not decode packets (package decode does) and does not filter them
+// (package capture/filter does). Live capture is in capture/live.
+package capture
+
+import (
+	"bufio"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+)
+
+// Packet is one captured frame. Data is valid until the next call to Next
+// on the source it came from; copy it to keep it.
+type Packet struct {
+	Data     []byte
+	Info     gopacket.CaptureInfo
+	LinkType layers.LinkType
+}
+
+// Anomaly is damage in a capture file that reading survived. Offset is the
+// byte offset, in the capture stream (the decompressed stream for a gzip
+// file), of the record or block concerned.
+type Anomaly struct {
+	Kind   string
+	Offset int64
+	Detail string
+}
+
+// Anomaly kinds reported by File.
+const (
+	// AnomalyTruncated: the file ends inside a packet record or block.
+	AnomalyTruncated = "capture_truncated"
+	// AnomalyBadBlock: a pcapng block has an impossible length or content;
+	// reading stops there.
+	AnomalyBadBlock = "capture_bad_block"
+	// AnomalyTimeBackwards: a packet's timestamp is before the previous
+	// packet's.
+	AnomalyTimeBackwards = "capture_time_backwards"
+	// AnomalyCaplenTooLarge: a record's captured length exceeds the file's
+	// snap length or the packet's original length (the packet is still
+	// delivered when it fits MaxCaptureLength), or exceeds
+	// MaxCaptureLength (reading stops: the rest is likely garbage).
+	AnomalyCaplenTooLarge = "capture_caplen_too_large"
+	// AnomalyUnsupportedLinkType: a pcapng interface has a link type
+	// decode cannot read; its packets are skipped. Reported once per
+	// link type per file.
+	AnomalyUnsupportedLinkType = "capture_unsupported_linktype"
+)
+
+// MaxCaptureLength is the largest packet record read: libpcap's
+// MAXIMUM_SNAPLEN (256 KiB), as tcpdump and Wireshark use it.
+const MaxCaptureLength = 262144
+
+// readBufferSize is the read buffer in front of the file (and of the gzip
+// stream): pcapgo's 4 KiB default halves the read rate.
+const readBufferSize = 1 << 20
+
+type format int
+
+const (
+	formatPcap format = iota + 1
+	formatPcapng
+)
+
+// File is a capture file open for reading. It is not safe for concurrent
+// use.
+type File struct {
+	// OnAnomaly, when set, receives non-fatal damage found while reading.
+	OnAnomaly func(Anomaly)
+
+	name   string
+	closer io.Closer
+	size   int64
+
+	file   countingReader // bytes read from the file
+	fileBr *bufio.Reader  // read buffer over file
+	gz     *gzip.Reader   // nil unless compressed
+	gzOut  countingReader // decompressed bytes (gzip only)
+	src    *bufio.Reader  // what pcapgo reads: fileBr, or a buffer over gz
+	srcN   *countingReader
+
+	format   format
+	pcap     *pcapgo.Reader
+	ng       *pcapgo.NgReader
+	ngBig    bool // byte order of the current pcapng section
+	linkType layers.LinkType
+	snaplen  int
+
+	ifaces    []ngIface // interfaces of the current pcapng section, as checkBlocks saw them
+	unchecked bool      // checkBlocks could not see the blocks pcapgo is about to read
+	rescueBuf []byte    // pcap records pcapgo refuses (caplen > original length)
+
+	recStart    int64 // stream offset of the record being read
+	packets     uint64
+	last        time.Time
+	reportedLTs map[layers.LinkType]bool
+	done        bool
+	err         error // sticky error after the end
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// Open opens a capture file: pcap, pcapng, or a gzip of either. Errors name
+// the file and say what is wrong; they are *Error values that wrap one of
+// the Err* sentinels and, for I/O failures, the os error (so
+// errors.Is(err, os.ErrNotExist) works).
+func Open(path string) (*File, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, openError(path, err)
+	}
+	st, err := fh.Stat()
+	if err != nil {
+		fh.Close()
+		return nil, &Error{Path: path, Kind: ErrRead, Err: err, Msg: "cannot stat: " + describeOSError(err)}
+	}
+	if st.IsDir() {
+		fh.Close()
+		return nil, &Error{Path: path, Kind: ErrDirectory, Msg: "is a directory, not a capture file"}
+	}
+	f, err := newFile(path, fh, st.Size())
+	if err != nil {
+		fh.Close()
+		return nil, err
+	}
+	f.closer = fh
+	return f, nil
+}
+
+// NewReader reads a capture from r (for standard input, or tests); name is
+// used in errors. Size is unknown (0) unless r is an *os.File of a regular
+// file. Close does not close r.
+func NewReader(r io.Reader, name string) (*File, error) {
+	var size int64
+	if fh, ok := r.(*os.File); ok {
+		if st, err := fh.Stat(); err == nil && st.Mode().IsRegular() {
+			size = st.Size()
+		}
+	}
+	return newFile(name, r, size)
+}
+
+func newFile(name string, r io.Reader, size int64) (*File, error) {
+	f := &File{name: name, size: size}
+	f.file.r = r
+	f.fileBr = bufio.NewReaderSize(&f.file, readBufferSize)
+	f.src, f.srcN = f.fileBr, &f.file
+
+	head, err := f.fileBr.Peek(4)
+	if len(head) == 0 {
+		if err != nil && err != io.EOF {
+			return nil, readError(name, err)
+		}
+		return nil, &Error{Path: name, Kind: ErrEmpty, Msg: "is empty (0 bytes), not a capture file"}
+	}
+	if len(head) >= 2 && head[0] == 0x1f && head[1] == 0x8b {
+		gz, err := gzip.NewReader(f.fileBr)
+		if err != nil {
+			if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+				return nil, &Error{Path: name, Kind: ErrTruncated, Err: err, Msg: "is a truncated gzip file (the gzip header is incomplete)"}
+			}
+			return nil, &Error{Path: name, Kind: ErrNotCapture, Err: err, Msg: "looks like gzip but its header is damaged: " + err.Error()}
+		}
+		gz.Multistream(true)
+		f.gz = gz
+		f.gzOut.r = gz
+		f.src = bufio.NewReaderSize(&f.gzOut, readBufferSize)
+		f.srcN = &f.gzOut
+		head, err = f.src.Peek(4)
+		if len(head) == 0 {
+			if err != nil && err != io.EOF {
+				return nil, gzipError(name, err)
+			}
+			return nil, &Error{Path: name, Kind: ErrEmpty, Msg: "is a gzip of an empty file"}
+		}
+	}
+	if err := f.openFormat(head); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// openFormat recognises the magic and reads the file header.
+func (f *File) openFormat(head []byte) error {
+	what := ""
+	if f.gz != nil {
+		what = "a gzip of "
+	}
+	switch {
+	case len(head) < 4:
+		if isPrefixOfMagic(head) {
+			return &Error{Path: f.name, Kind: ErrTruncated, Msg: fmt.Sprintf("is %sa truncated capture: it ends after %d bytes, inside the file header", what, len(head))}
+		}
+		return notCapture(f.name, f.gz != nil, head)
+	case isPcapMagic(head):
+		f.format = formatPcap
+		return f.openPcap()
+	case string(head) == "\x0a\x0d\x0d\x0a":
+		f.format = formatPcapng
+		return f.openPcapng()
+	case string(head) == "\xa1\xb2\xcd\x34" || string(head) == "\x34\xcd\xb2\xa1":
+		return &Error{Path: f.name, Kind: ErrNotCapture, Msg: "is " + what + "a modified (Kuznetzov) pcap file, which is not supported; convert it with: editcap -F pcap IN OUT"}
+	}
+	return notCapture(f.name, f.gz != nil, head)
+}
+
+func isPcapMagic(b []byte) bool {
+	switch string(b[:4]) {
+	case "\xd4\xc3\xb2\xa1", "\xa1\xb2\xc3\xd4", // microseconds, LE and BE
+		"\x4d\x3c\xb2\xa1", "\xa1\xb2\x3c\x4d": // nanoseconds, LE and BE
+		return true
+	}
+	return false
+}
+
+func isPrefixOfMagic(b []byte) bool {
+	for _, m := range []string{"\xd4\xc3\xb2\xa1", "\xa1\xb2\xc3\xd4", "\x4d\x3c\xb2\xa1", "\xa1\xb2\x3c\x4d", "\x0a\x0d\x0d\x0a"} {
+		if len(b) <= len(m) && string(b) == m[:len(b)] {
+			return true
+		}
+	}
+	return false
+}
+
+const pcapHeaderLen = 24
+
+func (f *File) openPcap() error {
+	hdr, err := f.src.Peek(pcapHeaderLen)
+	if len(hdr) < pcapHeaderLen {
+		if err != nil && err != io.EOF {
+			return f.streamError(err)
+		}
+		return &Error{Path: f.name, Kind: ErrTruncated, Msg: fmt.Sprintf("is a truncated pcap file: it ends after %d bytes, inside the 24-byte file header", len(hdr))}
+	}
+	// The header is checked here so errors speak to the user; pcapgo then
+	// reads it again.
+	be := hdr[0] == 0xa1
+	u16 := func(b []byte) uint16 {
+		if be {
+			return uint16(b[0])<<8 | uint16(b[1])
+		}
+		return uint16(b[1])<<8 | uint16(b[0])
+	}
+	u32 := func(b []byte) uint32 {
+		if be {
+			return uint32(u16(b))<<16 | uint32(u16(b[2:]))
+		}
+		return uint32(u16(b[2:]))<<16 | uint32(u16(b))
+	}
+	if major, minor := u16(hdr[4:]), u16(hdr[6:]); major != 2 || minor != 4 {
+		return &Error{Path: f.name, Kind: ErrNotCapture, Msg: fmt.Sprintf("is a pcap file of version %d.%d; only version 2.4 is supported", major, minor)}
+	}
+	// The link type is the low 16 bits; the upper bits may carry FCS
+	// information (pcap-linktype(7), LINKTYPE_FCS).
+	lt := layers.LinkType(u32(hdr[20:]) & 0xffff)
+	if !SupportedLinkType(lt) {
+		return &Error{Path: f.name, Kind: ErrUnsupportedLinkType, Msg: fmt.Sprintf("has link type %s, which tlsscope cannot decode (%s)", LinkTypeName(lt), supportedList)}
+	}
+	r, err := pcapgo.NewReader(f.src)
+	if err != nil {
+		return f.streamError(err)
+	}
+	f.pcap = r
+	f.linkType = lt
+	f.snaplen = int(r.Snaplen())
+	if r.Snaplen() > MaxCaptureLength {
+		// pcapgo takes records up to the snap length; a bogus one must not
+		// make it read (and hold) megabytes of garbage as one packet.
+		r.SetSnaplen(MaxCaptureLength)
+	}
+	return nil
+}
+
+func (f *File) openPcapng() error {
+	// The section header is validated here, where errors can name what is
+	// wrong; pcapgo then reads it again.
+	if err := f.checkBlocks(true); err != nil {
+		return err
+	}
+	r, err := pcapgo.NewNgReader(f.src, pcapgo.NgReaderOptions{WantMixedLinkType: true})
+	if err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+			return &Error{Path: f.name, Kind: ErrTruncated, Err: err, Msg: "is a truncated pcapng file: it ends inside the section header"}
+		}
+		if errors.Is(err, pcapgo.ErrNgVersionMismatch) {
+			return &Error{Path: f.name, Kind: ErrNotCapture, Err: err, Msg: "is a pcapng file of an unsupported version"}
+		}
+		return &Error{Path: f.name, Kind: ErrNotCapture, Err: err, Msg: "has a damaged pcapng section header: " + err.Error()}
+	}
+	f.ng = r
+	return nil
+}
+
+// Name is the file name given to Open.
+func (f *File) Name() string { return f.name }
+
+// Size is the file's size in bytes (0 when unknown), for progress.
+func (f *File) Size() int64 { return f.size }
+
+// Offset is how many bytes of the file have been consumed (compressed bytes
+// for a gzip file), for progress against Size.
+func (f *File) Offset() int64 {
+	return f.file.n - int64(f.fileBr.Buffered())
+}
+
+// streamPos is the offset in the capture stream (decompressed for gzip) of
+// the next byte pcapgo will read.
+func (f *File) streamPos() int64 {
+	return f.srcN.n - int64(f.src.Buffered())
+}
+
+// Close closes the file. It is safe to call more than once.
+func (f *File) Close() error {
+	f.done = true
+	var err error
+	if f.closer != nil {
+		err = f.closer.Close()
+		f.closer = nil
+	}
+	return err
+}
+
+func (f *File) anomaly(kind string, off int64, detail string) {
+	if f.OnAnomaly != nil {
+		f.OnAnomaly(Anomaly{Kind: kind, Offset: off, Detail: detail})
+	}
+}
+
+// Next returns the next packet. It returns io.EOF at the end of the file,
+// also when damage ended reading early (reported through OnAnomaly). An
+// error other than io.EOF means the file could not be read at all (no
+// packet was readable) or an I/O error. Packet.Data is valid until the next
+// call to Next.
+func (f *File) Next() (Packet, error) {
+	if f.done {
+		if f.err != nil {
+			return Packet{}, f.err
+		}
+		return Packet{}, io.EOF
+	}
+	var p Packet
+	var err error
+	if f.format == formatPcap {
+		p, err = f.nextPcap()
+	} else {
+		p, err = f.nextPcapng()
+	}
+	if err != nil {
+		f.done = true
+		if err != io.EOF {
+			f.err = err
+		}
+		return Packet{}, err
+	}
+	f.packets++
+	if ts := p.Info.Timestamp; ts.Before(f.last) {
+		f.anomaly(AnomalyTimeBackwards, f.recStart, fmt.Sprintf("packet %d: timestamp %s is %s before the previous packet's", f.packets, ts.Format(time.RFC3339Nano), f.last.Sub(ts)))
+	} else {
+		f.last = ts
+	}
+	return p, nil
+}
+
+// end turns a read error into the end of the file: truncation and damage
+// become anomalies and io.EOF; an I/O error, or damage before any packet,
+// is returned as an error.
+func (f *File) end(kind string, off int64, detail string, cause error) error {
+	if kind == AnomalyBadBlock && f.packets == 0 {
+		return &Error{Path: f.name, Kind: ErrNotCapture, Err: cause, Msg: "has no readable packets: " + detail}
+	}
+	f.anomaly(kind, off, detail)
+	return io.EOF
+}

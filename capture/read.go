@@ -1,0 +1,364 @@
+package capture
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/gopacket/gopacket/layers"
+)
+
+const pcapRecordHeaderLen = 16
+
+// nextPcap reads one pcap record through pcapgo and turns its errors into
+// anomalies where the rest of the file can still be read.
+func (f *File) nextPcap() (Packet, error) {
+	f.recStart = f.streamPos()
+	data, ci, err := f.pcap.ZeroCopyReadPacketData()
+	if err != nil {
+		// pcapgo returns the record header it read along with the error.
+		headerRead := !ci.Timestamp.IsZero()
+		got := f.streamPos() - f.recStart
+		switch {
+		case err == io.EOF && !headerRead:
+			return Packet{}, io.EOF
+		case err == io.EOF || err == io.ErrUnexpectedEOF:
+			if !headerRead {
+				return Packet{}, f.end(AnomalyTruncated, f.recStart, fmt.Sprintf("the file ends inside the header of packet record %d (%d of %d bytes)", f.packets+1, got, pcapRecordHeaderLen), err)
+			}
+			return Packet{}, f.end(AnomalyTruncated, f.recStart, fmt.Sprintf("the file ends inside packet %d (%d of %d captured bytes present)", f.packets+1, got-pcapRecordHeaderLen, ci.CaptureLength), err)
+		case isIOError(err):
+			return Packet{}, readError(f.name, err)
+		case isGzipDamage(err):
+			return Packet{}, f.end(AnomalyTruncated, f.recStart, "the gzip stream is damaged after packet "+fmt.Sprint(f.packets)+": "+err.Error(), err)
+		case headerRead && (ci.CaptureLength > MaxCaptureLength || ci.CaptureLength < 0):
+			return Packet{}, f.end(AnomalyCaplenTooLarge, f.recStart, fmt.Sprintf("packet record %d claims %d captured bytes, more than the %d a capture may hold: the rest of the file is not readable", f.packets+1, ci.CaptureLength, MaxCaptureLength), err)
+		case headerRead && ci.CaptureLength > ci.Length:
+			// pcapgo refuses caplen > original length; Wireshark reads the
+			// packet, and so do we, after saying so.
+			data, err = f.rescue(ci.CaptureLength)
+			if err != nil {
+				return Packet{}, f.end(AnomalyTruncated, f.recStart, fmt.Sprintf("the file ends inside packet %d", f.packets+1), err)
+			}
+			f.anomaly(AnomalyCaplenTooLarge, f.recStart, fmt.Sprintf("packet %d: %d captured bytes but an original length of %d", f.packets+1, ci.CaptureLength, ci.Length))
+		default:
+			return Packet{}, f.end(AnomalyBadBlock, f.recStart, fmt.Sprintf("packet record %d: %v", f.packets+1, err), err)
+		}
+	}
+	if f.snaplen > 0 && ci.CaptureLength > f.snaplen {
+		f.anomaly(AnomalyCaplenTooLarge, f.recStart, fmt.Sprintf("packet %d: %d captured bytes, more than the file's snap length of %d", f.packets+1, ci.CaptureLength, f.snaplen))
+	}
+	return Packet{Data: data, Info: ci, LinkType: f.linkType}, nil
+}
+
+// rescue reads n packet bytes pcapgo left unread.
+func (f *File) rescue(n int) ([]byte, error) {
+	b, err := f.src.Peek(n)
+	if len(b) < n {
+		if err == nil || err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, err
+	}
+	f.rescueBuf = append(f.rescueBuf[:0], b...)
+	f.src.Discard(n)
+	return f.rescueBuf, nil
+}
+
+// nextPcapng reads the next packet of a supported link type through
+// pcapgo, after checkBlocks has vetted the blocks it is about to read.
+func (f *File) nextPcapng() (Packet, error) {
+	for {
+		f.recStart = f.streamPos()
+		if err := f.checkBlocks(false); err != nil {
+			return Packet{}, err
+		}
+		data, ci, err := f.ng.ZeroCopyReadPacketData()
+		if err != nil {
+			return Packet{}, f.ngError(err)
+		}
+		if f.unchecked {
+			f.resyncInterfaces()
+		}
+		lt, _ := ci.AncillaryData[0].(layers.LinkType)
+		ci.AncillaryData = nil
+		if !SupportedLinkType(lt) {
+			if !f.reportedLTs[lt] {
+				if f.reportedLTs == nil {
+					f.reportedLTs = make(map[layers.LinkType]bool)
+				}
+				f.reportedLTs[lt] = true
+				f.anomaly(AnomalyUnsupportedLinkType, f.recStart, fmt.Sprintf("interface %d has link type %s, which tlsscope cannot decode; its packets are skipped", ci.InterfaceIndex, LinkTypeName(lt)))
+			}
+			continue
+		}
+		if ci.CaptureLength > ci.Length {
+			f.anomaly(AnomalyCaplenTooLarge, f.recStart, fmt.Sprintf("packet %d: %d captured bytes but an original length of %d", f.packets+1, ci.CaptureLength, ci.Length))
+		}
+		if ci.InterfaceIndex < len(f.ifaces) {
+			if snap := int(f.ifaces[ci.InterfaceIndex].snaplen); snap > 0 && ci.CaptureLength > snap {
+				f.anomaly(AnomalyCaplenTooLarge, f.recStart, fmt.Sprintf("packet %d: %d captured bytes, more than interface %d's snap length of %d", f.packets+1, ci.CaptureLength, ci.InterfaceIndex, snap))
+			}
+		}
+		return Packet{Data: data, Info: ci, LinkType: lt}, nil
+	}
+}
+
+func (f *File) ngError(err error) error {
+	switch {
+	case err == io.EOF:
+		return io.EOF
+	case err == io.ErrUnexpectedEOF:
+		return f.end(AnomalyTruncated, f.recStart, fmt.Sprintf("the file ends inside a block after packet %d", f.packets), err)
+	case isIOError(err):
+		return readError(f.name, err)
+	case isGzipDamage(err):
+		return f.end(AnomalyTruncated, f.recStart, "the gzip stream is damaged after packet "+fmt.Sprint(f.packets)+": "+err.Error(), err)
+	}
+	return f.end(AnomalyBadBlock, f.recStart, fmt.Sprintf("after packet %d: %v", f.packets, err), err)
+}
+
+// resyncInterfaces copies pcapgo's interface list after it read blocks
+// checkBlocks could not see.
+func (f *File) resyncInterfaces() {
+	f.unchecked = false
+	f.ifaces = f.ifaces[:0]
+	for i := 0; i < f.ng.NInterfaces(); i++ {
+		intf, err := f.ng.Interface(i)
+		if err != nil {
+			break
+		}
+		f.ifaces = append(f.ifaces, ngIface{lt: intf.LinkType, snaplen: intf.SnapLength})
+	}
+}
+
+// pcapng block types (draft-ietf-opsawg-pcapng, section 11.1).
+const (
+	blockSHB = 0x0a0d0d0a
+	blockIDB = 0x00000001
+	blockPB  = 0x00000002 // obsolete Packet Block
+	blockSPB = 0x00000003
+	blockISB = 0x00000005
+	blockEPB = 0x00000006
+
+	byteOrderMagic = 0x1a2b3c4d
+
+	// maxControlBlock bounds section headers, interface descriptions and
+	// statistics: theirs are a few options long.
+	maxControlBlock = 64 << 10
+)
+
+type ngIface struct {
+	lt      layers.LinkType
+	snaplen uint32
+}
+
+// checkBlocks vets the pcapng blocks ahead of pcapgo, up to and including
+// the next packet block, in the read buffer without consuming them: block
+// lengths (at least 12, a multiple of 4, the same at both ends), fixed
+// fields that fit, options that fit, captured lengths that fit their
+// block, interface ids that exist. pcapgo trusts all of these and, when
+// one is wrong, reads the next block from the wrong place. A bad block
+// ends reading with a capture_bad_block anomaly. At Open it checks the
+// section header only.
+//
+// Blocks other than section headers, interfaces, statistics and packets
+// (name resolution, decryption secrets, custom) are skipped here when they
+// are first in line, so a big one never has to fit the buffer.
+func (f *File) checkBlocks(atOpen bool) error {
+	off := 0
+	big := f.ngBig
+	ifaces := f.ifaces
+	defer func() { f.ifaces = ifaces }()
+	for {
+		hdr, err := f.src.Peek(off + 12)
+		if len(hdr) < off+12 {
+			if err == bufio.ErrBufferFull {
+				f.unchecked = true
+				return nil
+			}
+			if err != nil && err != io.EOF && isIOError(err) {
+				return readError(f.name, err)
+			}
+			if atOpen {
+				return &Error{Path: f.name, Kind: ErrTruncated, Msg: fmt.Sprintf("is a truncated pcapng file: it ends after %d bytes, inside the section header", len(hdr))}
+			}
+			return nil // the end, or a cut: pcapgo reports which
+		}
+		b := hdr[off:]
+		pos := f.streamPos() + int64(off)
+		var order binary.ByteOrder = binary.LittleEndian
+		if big {
+			order = binary.BigEndian
+		}
+		typ := order.Uint32(b)
+		if typ == blockSHB {
+			switch {
+			case binary.BigEndian.Uint32(b[8:]) == byteOrderMagic:
+				big, order = true, binary.BigEndian
+			case binary.LittleEndian.Uint32(b[8:]) == byteOrderMagic:
+				big, order = false, binary.LittleEndian
+			default:
+				return f.badBlock(atOpen, pos, fmt.Sprintf("section header with byte-order magic % x (want 1a2b3c4d in either order)", b[8:12]))
+			}
+		}
+		blen64 := uint64(order.Uint32(b[4:]))
+		if blen64 < 12 || blen64%4 != 0 {
+			return f.badBlock(atOpen, pos, fmt.Sprintf("block of type %#x has length %d (not a multiple of 4 of at least 12)", typ, blen64))
+		}
+		blen := int(blen64)
+		control := typ == blockSHB || typ == blockIDB || typ == blockISB
+		packet := typ == blockEPB || typ == blockPB || typ == blockSPB
+		if blen > maxControlBlock && control {
+			return f.badBlock(atOpen, pos, fmt.Sprintf("block of type %#x has length %d, more than the %d such a block needs", typ, blen, maxControlBlock))
+		}
+		if !control && !packet && off == 0 && !atOpen {
+			// Skipped here: pcapgo would discard it (or parse names and
+			// secrets we do not use).
+			n, err := f.src.Discard(blen)
+			if n < blen {
+				if err != nil && err != io.EOF && isIOError(err) {
+					return readError(f.name, err)
+				}
+				return f.end(AnomalyTruncated, pos, fmt.Sprintf("the file ends inside a block of type %#x after packet %d", typ, f.packets), err)
+			}
+			continue
+		}
+		if packet && blen > MaxCaptureLength+64+maxControlBlock {
+			return f.end(AnomalyCaplenTooLarge, pos, fmt.Sprintf("packet block of %d bytes, more than the %d a capture may hold: the rest of the file is not readable", blen, MaxCaptureLength), nil)
+		}
+		full, err := f.src.Peek(off + blen)
+		if len(full) < off+blen {
+			if err == bufio.ErrBufferFull {
+				f.unchecked = true
+				return nil
+			}
+			if err != nil && err != io.EOF && isIOError(err) {
+				return readError(f.name, err)
+			}
+			if atOpen {
+				return &Error{Path: f.name, Kind: ErrTruncated, Msg: fmt.Sprintf("is a truncated pcapng file: it ends after %d bytes, inside the %d-byte section header", len(full), blen)}
+			}
+			return nil // a cut: pcapgo reports it
+		}
+		blk := full[off : off+blen]
+		if end := order.Uint32(blk[blen-4:]); int(end) != blen {
+			return f.badBlock(atOpen, pos, fmt.Sprintf("block of type %#x has length %d at its start but %d at its end", typ, blen, end))
+		}
+		body := blk[8 : blen-4]
+		bad := func(format string, args ...any) error {
+			return f.badBlock(atOpen, pos, fmt.Sprintf(format, args...))
+		}
+		switch typ {
+		case blockSHB:
+			if len(body) < 16 {
+				return bad("section header of %d bytes is too short", blen)
+			}
+			if major, minor := order.Uint16(body[4:]), order.Uint16(body[6:]); major != 1 || minor != 0 {
+				return bad("pcapng version %d.%d is not supported (only 1.0)", major, minor)
+			}
+			if !optionsFit(body[16:], order) {
+				return bad("section header options overrun the block")
+			}
+			ifaces = ifaces[:0]
+			f.ngBig = big
+			if atOpen {
+				return nil
+			}
+		case blockIDB:
+			if len(body) < 8 {
+				return bad("interface description of %d bytes is too short", blen)
+			}
+			if !optionsFit(body[8:], order) {
+				return bad("interface description options overrun the block")
+			}
+			ifaces = append(ifaces, ngIface{lt: layers.LinkType(order.Uint16(body)), snaplen: order.Uint32(body[4:])})
+		case blockISB:
+			if len(body) < 12 {
+				return bad("interface statistics of %d bytes is too short", blen)
+			}
+			if id := order.Uint32(body); int64(id) >= int64(len(ifaces)) {
+				return bad("interface statistics for interface %d, but the section has %d", id, len(ifaces))
+			}
+			if !optionsFit(body[12:], order) {
+				return bad("interface statistics options overrun the block")
+			}
+		case blockEPB, blockPB:
+			if len(body) < 20 {
+				return bad("packet block of %d bytes is too short", blen)
+			}
+			var id uint32
+			if typ == blockEPB {
+				id = order.Uint32(body)
+			} else {
+				id = uint32(order.Uint16(body))
+			}
+			if int64(id) >= int64(len(ifaces)) {
+				return bad("packet for interface %d, but the section has %d", id, len(ifaces))
+			}
+			caplen := uint64(order.Uint32(body[12:]))
+			room := uint64(len(body) - 20)
+			if caplen > room {
+				if caplen > MaxCaptureLength {
+					return f.end(AnomalyCaplenTooLarge, pos, fmt.Sprintf("packet block claims %d captured bytes, more than the %d a capture may hold: the rest of the file is not readable", caplen, MaxCaptureLength), nil)
+				}
+				return bad("packet block claims %d captured bytes but has room for %d", caplen, room)
+			}
+			padded := (caplen + 3) &^ 3
+			if padded > room || !optionsFit(body[20+padded:], order) {
+				return bad("packet block options overrun the block")
+			}
+			return nil
+		case blockSPB:
+			if len(body) < 4 {
+				return bad("simple packet block of %d bytes is too short", blen)
+			}
+			if len(ifaces) == 0 {
+				return bad("simple packet block before any interface description")
+			}
+			caplen := uint64(order.Uint32(body))
+			if snap := uint64(ifaces[0].snaplen); snap != 0 && caplen > snap {
+				caplen = snap
+			}
+			if caplen > uint64(len(body)-4) {
+				return bad("simple packet block claims %d captured bytes but has room for %d", caplen, len(body)-4)
+			}
+			return nil
+		default:
+			if atOpen {
+				return bad("a pcapng file must start with a section header")
+			}
+		}
+		off += blen
+	}
+}
+
+// optionsFit reports whether a pcapng option list stays inside its block:
+// each option's header and padded value fit, and opt_endofopt (if present)
+// has length 0, as pcapgo requires.
+func optionsFit(b []byte, order binary.ByteOrder) bool {
+	for len(b) > 0 {
+		if len(b) < 4 {
+			return false
+		}
+		code, n := order.Uint16(b), int(order.Uint16(b[2:]))
+		if code == 0 {
+			return n == 0
+		}
+		padded := (n + 3) &^ 3
+		if 4+padded > len(b) {
+			return false
+		}
+		b = b[4+padded:]
+	}
+	return true
+}
+
+func (f *File) badBlock(atOpen bool, pos int64, detail string) error {
+	if atOpen {
+		return &Error{Path: f.name, Kind: ErrNotCapture, Msg: "has a damaged pcapng section header: " + detail}
+	}
+	return f.end(AnomalyBadBlock, pos, detail, errors.New(detail))
+}
