@@ -78,6 +78,9 @@ func parse(raw []byte) ([]Hello, error) {
 	for sc.Scan() {
 		if header {
 			header = false
+			if !strings.HasPrefix(sc.Text(), strings.Join(Fields[:4], "\t")) {
+				return nil, nil // another dissection (DTLS's dtls.* fields): no TLS over TCP
+			}
 			continue
 		}
 		f := strings.Split(sc.Text(), "\t")
@@ -113,8 +116,13 @@ func parse(raw []byte) ([]Hello, error) {
 		if v := hexes(first(f[10])); len(v) > 0 {
 			h.Version = v[0]
 		}
-		h.SupportedVersions = hexes(f[11])
 		h.CipherSuites = hexes(f[12])
+		if h.Type == 2 && h.Version == 0 && len(h.CipherSuites) == 0 {
+			// SSLv2 message type 2 is CLIENT-MASTER-KEY, not a ServerHello
+			// (which always has a version and a suite).
+			continue
+		}
+		h.SupportedVersions = hexes(f[11])
 		h.SNI = first(f[13])
 		if f[14] != "" {
 			h.ALPN = strings.Split(f[14], ",")

@@ -1,0 +1,266 @@
+// Package decode turns captured packets into connection facts: it decodes
+// headers (decode/flow), reassembles TCP with gopacket's reassembly package,
+// recognises each stream by its content (TLS on any port, or a cleartext
+// protocol), hands the bytes to the stream parsers (decode/tls,
+// decode/cleartext), computes fingerprints, and reports each connection
+// through a Handler. It judges nothing: rules read the facts it produces.
+package decode
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/reassembly"
+
+	"github.com/tlsscope/tlsscope/capture"
+	"github.com/tlsscope/tlsscope/decode/facts"
+	"github.com/tlsscope/tlsscope/decode/flow"
+)
+
+// Defaults for Config's zero values.
+const (
+	DefaultMaxFlows         = 100_000
+	DefaultMaxBufferedBytes = 256 << 10 // out-of-order bytes held per connection
+	DefaultMaxBufferedTotal = 64 << 20  // out-of-order bytes held in all
+	DefaultIdleTimeout      = 2 * time.Minute
+
+	// pageSize is gopacket reassembly's page size, used to turn byte caps
+	// into its page caps.
+	pageSize = 1900
+	// flushEvery is how often, in capture time, idle connections are closed
+	// and stale out-of-order data is pushed through.
+	flushEvery = 10 * time.Second
+	// maxPending bounds bytes held before a stream's protocol is known.
+	maxPending = 16 << 10
+	// lingerTime is how long after a close packets without SYN on the same
+	// endpoints are taken as the old connection's stragglers.
+	lingerTime = 30 * time.Second
+	// maxSecrets and maxHTTP bound what one connection keeps.
+	maxSecrets = 64
+	maxHTTP    = 256
+)
+
+// Config sets the Analyzer's limits. Zero values take the defaults above.
+type Config struct {
+	MaxFlows         int           // connections tracked at once; the oldest are evicted beyond it
+	MaxBufferedBytes int           // out-of-order bytes buffered per connection
+	MaxBufferedTotal int64         // out-of-order bytes buffered in all
+	IdleTimeout      time.Duration // a connection silent this long (capture time) is closed
+	ShowSecrets      bool          // keep cleartext secrets' values (masked otherwise)
+}
+
+func (c *Config) fill() {
+	if c.MaxFlows <= 0 {
+		c.MaxFlows = DefaultMaxFlows
+	}
+	if c.MaxBufferedBytes <= 0 {
+		c.MaxBufferedBytes = DefaultMaxBufferedBytes
+	}
+	if c.MaxBufferedTotal <= 0 {
+		c.MaxBufferedTotal = DefaultMaxBufferedTotal
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = DefaultIdleTimeout
+	}
+}
+
+// Handler receives what the Analyzer finds. Any field may be nil. The
+// Connection passed to Handshake is still being filled; the one passed to
+// Connection is final. Either is valid only during the call: copy the
+// struct to keep it (what it points to is never reused).
+type Handler struct {
+	Handshake  func(*facts.Connection) // a TLS handshake completed or failed
+	Connection func(*facts.Connection) // closed, evicted or input ended
+	Secret     func(*facts.Connection, facts.Secret)
+	HTTP       func(*facts.Connection, facts.HTTPMessage)
+	Anomaly    func(facts.Anomaly)
+}
+
+// Analyzer follows every TCP connection of one or more inputs. It is not
+// safe for concurrent use.
+type Analyzer struct {
+	cfg     Config
+	h       Handler
+	capture string
+
+	dec       *flow.Decoder
+	seg       flow.Segment
+	pool      *reassembly.StreamPool
+	asm       *reassembly.Assembler
+	ctx       assemblerContext
+	stats     facts.Stats
+	nextID    uint64
+	open      streamList // live streams, least recently active first
+	nOpen     int
+	lastFlush time.Time
+	now       time.Time // capture time of the current packet
+	ending    bool      // Flush is closing everything
+	// closed remembers recently closed connections, so their trailing
+	// packets do not start new ones; pruned as capture time passes.
+	closed map[[2]netip.AddrPort]time.Time
+}
+
+// New makes an Analyzer.
+func New(cfg Config, h Handler) *Analyzer {
+	cfg.fill()
+	a := &Analyzer{cfg: cfg, h: h, dec: flow.NewDecoder(), closed: make(map[[2]netip.AddrPort]time.Time)}
+	a.pool = reassembly.NewStreamPool(a)
+	a.asm = reassembly.NewAssembler(a.pool)
+	a.asm.MaxBufferedPagesPerConnection = max(1, cfg.MaxBufferedBytes/pageSize)
+	a.asm.MaxBufferedPagesTotal = max(1, int(cfg.MaxBufferedTotal/pageSize))
+	a.open.init()
+	return a
+}
+
+// SetCapture names the input that the following packets come from.
+func (a *Analyzer) SetCapture(name string) {
+	a.capture = name
+	a.stats.Files++
+}
+
+// Stats returns the counters so far.
+func (a *Analyzer) Stats() facts.Stats { return a.stats }
+
+type assemblerContext struct{ ci gopacket.CaptureInfo }
+
+func (c *assemblerContext) GetCaptureInfo() gopacket.CaptureInfo { return c.ci }
+
+// Packet processes one captured frame.
+func (a *Analyzer) Packet(p capture.Packet) {
+	st := &a.stats
+	st.Packets++
+	st.Bytes += uint64(len(p.Data))
+	ts := p.Info.Timestamp
+	if st.First.IsZero() || ts.Before(st.First) {
+		st.First = ts
+	}
+	if ts.After(st.Last) {
+		st.Last = ts
+	}
+	if ts.After(a.now) {
+		a.now = ts
+	}
+	switch a.dec.Decode(p.LinkType, p.Data, p.Info, &a.seg) {
+	case flow.TCPSegment:
+	case flow.NotIP:
+		st.NonIP++
+		return
+	case flow.NotTCP:
+		st.NonTCP++
+		return
+	case flow.Fragment:
+		return
+	case flow.UnsupportedLink:
+		a.anomaly(facts.Anomaly{Kind: "unsupported_link_type", Offset: -1, Time: ts})
+		return
+	default:
+		st.Truncated++
+		a.anomaly(facts.Anomaly{Kind: "malformed_packet", Offset: -1, Time: ts})
+		return
+	}
+	if a.seg.Truncated {
+		st.Truncated++
+		a.anomaly(facts.Anomaly{Kind: "packet_truncated", Offset: -1, Time: ts,
+			Client: a.seg.Src, Server: a.seg.Dst})
+	}
+	a.ctx.ci = p.Info
+	a.asm.AssembleWithContext(a.seg.Net, a.seg.TCP, &a.ctx)
+	if a.nOpen > a.cfg.MaxFlows {
+		a.evict()
+	}
+	if a.lastFlush.IsZero() {
+		a.lastFlush = a.now
+	} else if a.now.Sub(a.lastFlush) >= flushEvery {
+		a.flushIdle()
+	}
+}
+
+// flushIdle pushes through out-of-order data that waited too long and
+// closes connections idle for longer than the idle timeout.
+func (a *Analyzer) flushIdle() {
+	a.lastFlush = a.now
+	for k, at := range a.closed {
+		if a.now.Sub(at) >= lingerTime {
+			delete(a.closed, k)
+		}
+	}
+	a.asm.FlushWithOptions(reassembly.FlushOptions{
+		T:  a.now.Add(-flushEvery),
+		TC: a.now.Add(-a.cfg.IdleTimeout),
+	})
+}
+
+// evict closes the least recently active connections until the table is
+// back under its cap, with some headroom so eviction is not per packet.
+func (a *Analyzer) evict() {
+	target := a.cfg.MaxFlows - a.cfg.MaxFlows/10
+	for a.nOpen > target {
+		s := a.open.oldest()
+		if s == nil {
+			return
+		}
+		// Close everything at least as idle as the oldest; the assembler
+		// uses its own last-seen times, which are the same packet times.
+		before := a.nOpen
+		s.evicted = true
+		a.asm.FlushWithOptions(reassembly.FlushOptions{T: s.lastSeen.Add(time.Nanosecond), TC: s.lastSeen.Add(time.Nanosecond)})
+		if a.nOpen == before {
+			// The assembler did not close it (already half-closed and
+			// waiting): finish it ourselves so the table still shrinks.
+			a.finish(s, "evicted")
+		}
+	}
+}
+
+// Flush ends the current input: every open connection is completed and
+// reported.
+func (a *Analyzer) Flush() {
+	a.ending = true
+	a.asm.FlushAll()
+	a.ending = false
+	for s := a.open.oldest(); s != nil; s = a.open.oldest() {
+		a.finish(s, "end")
+	}
+	a.lastFlush = time.Time{}
+	clear(a.closed)
+}
+
+func (a *Analyzer) anomaly(an facts.Anomaly) {
+	an.Capture = a.capture
+	a.stats.AddAnomaly(an.Kind)
+	if a.h.Anomaly != nil {
+		a.h.Anomaly(an)
+	}
+}
+
+// New implements reassembly.StreamFactory.
+// A packet without SYN or payload (a trailing ACK, FIN or RST of a
+// connection already closed) starts nothing.
+func (a *Analyzer) New(netFlow, tcpFlow gopacket.Flow, tcp *layers.TCP, ac reassembly.AssemblerContext) reassembly.Stream {
+	if !tcp.SYN && len(tcp.Payload) == 0 {
+		return nil
+	}
+	if !tcp.SYN {
+		// Data on a connection that closed moments ago (a retransmission,
+		// a late alert) belongs to it, not to a new one.
+		if at, ok := a.closed[pairKey(a.seg.Src, a.seg.Dst)]; ok && a.now.Sub(at) < lingerTime {
+			return nil
+		}
+	}
+	a.nextID++
+	a.stats.Connections++
+	s := newStream(a, a.nextID, ac.GetCaptureInfo().Timestamp, tcp)
+	a.open.pushBack(s)
+	a.nOpen++
+	return s
+}
+
+// pairKey names a connection by its endpoints, in either direction.
+func pairKey(a, b netip.AddrPort) [2]netip.AddrPort {
+	if a.Addr().Less(b.Addr()) || a.Addr() == b.Addr() && a.Port() < b.Port() {
+		return [2]netip.AddrPort{a, b}
+	}
+	return [2]netip.AddrPort{b, a}
+}

@@ -1,0 +1,331 @@
+package decode_test
+
+import (
+	"fmt"
+	"io"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/tlsscope/tlsscope/capture"
+	"github.com/tlsscope/tlsscope/decode"
+	"github.com/tlsscope/tlsscope/decode/facts"
+	"github.com/tlsscope/tlsscope/internal/oracle"
+	"github.com/tlsscope/tlsscope/internal/testutil"
+)
+
+// analyze runs a capture through the Analyzer and returns its connections
+// keyed by "client server".
+func analyze(t testing.TB, path string, cfg decode.Config) (map[string]*facts.Connection, facts.Stats) {
+	t.Helper()
+	f, err := capture.Open(path)
+	if err != nil {
+		t.Fatalf("open %s: %v", path, err)
+	}
+	defer f.Close()
+	conns := make(map[string]*facts.Connection)
+	a := decode.New(cfg, decode.Handler{Connection: func(c *facts.Connection) {
+		cp := *c
+		conns[c.Client.String()+" "+c.Server.String()] = &cp
+	}})
+	a.SetCapture(path)
+	for {
+		p, err := f.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("read %s: %v", path, err)
+		}
+		a.Packet(p)
+	}
+	a.Flush()
+	return conns, a.Stats()
+}
+
+// captures lists the repository's captures and the corpus's TLS-over-TCP
+// captures that have a tshark oracle.
+func captures(t *testing.T) []string {
+	var out []string
+	own, _ := filepath.Glob(filepath.Join(testutil.Pcaps(t), "*.pcap*"))
+	out = append(out, own...)
+	corpus := testutil.Corpus(t)
+	err := filepath.Walk(corpus, func(p string, info os.FileInfo, err error) error {
+		if err == nil && strings.HasSuffix(p, ".tshark.tsv") {
+			out = append(out, strings.TrimSuffix(p, ".tshark.tsv"))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TestConnectionsMatchTshark: every TCP connection tshark decodes a hello
+// of is reported with the same endpoints, SNI, negotiated version and suite.
+func TestConnectionsMatchTshark(t *testing.T) {
+	var checked int
+	for _, path := range captures(t) {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			want := oracle.Conns(oracle.Hellos(t, path))
+			if len(want) == 0 {
+				t.Skip("no TLS over TCP")
+			}
+			got, _ := analyze(t, path, decode.Config{})
+			for key, w := range want {
+				g := got[key]
+				if g == nil {
+					t.Errorf("%s: connection not reported (have %s)", key, keys(got))
+					continue
+				}
+				checked++
+				if g.TLS == nil {
+					t.Errorf("%s: no TLS facts", key)
+					continue
+				}
+				if w.ClientHellos > 0 && g.TLS.ClientHello == nil {
+					t.Errorf("%s: ClientHello missing", key)
+				} else if w.ClientHellos > 0 && g.TLS.ClientHello.ServerName != w.SNI {
+					t.Errorf("%s: SNI %q, tshark %q", key, g.TLS.ClientHello.ServerName, w.SNI)
+				}
+				if w.ServerHellos == 0 {
+					continue
+				}
+				if g.TLS.Version != w.Version {
+					t.Errorf("%s: version %#04x, tshark %#04x", key, g.TLS.Version, w.Version)
+				}
+				if g.TLS.CipherSuite != w.CipherSuite {
+					t.Errorf("%s: suite %#04x, tshark %#04x", key, g.TLS.CipherSuite, w.CipherSuite)
+				}
+			}
+		})
+	}
+	t.Logf("%d connections compared with tshark", checked)
+}
+
+func keys(m map[string]*facts.Connection) string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return strings.Join(ks, "; ")
+}
+
+// TestMangledCaptureSameFacts: a capture rebuilt with segments reordered,
+// duplicated and overlapping yields the same facts as the original.
+func TestMangledCaptureSameFacts(t *testing.T) {
+	corpus := testutil.Corpus(t)
+	for _, name := range []string{
+		"zeek/testing/btest/Traces/tls/tls1.2.pcap",
+		"zeek/testing/btest/Traces/tls/hrr.pcap",
+		"zeek/testing/btest/Traces/tls/client-certificate.pcap",
+		"ja4/pcap/latest.pcapng",
+		"zeek/testing/btest/Traces/tls/ecdhe.pcap",
+	} {
+		t.Run(filepath.Base(name), func(t *testing.T) {
+			path := filepath.Join(corpus, name)
+			want, _ := analyze(t, path, decode.Config{})
+			for seed := int64(1); seed <= 3; seed++ {
+				mangled := filepath.Join(t.TempDir(), "mangled.pcap")
+				mangle(t, path, mangled, seed)
+				got, _ := analyze(t, mangled, decode.Config{})
+				if diff := compareFacts(want, got); diff != "" {
+					t.Errorf("seed %d: %s", seed, diff)
+				}
+			}
+		})
+	}
+}
+
+func compareFacts(want, got map[string]*facts.Connection) string {
+	var b strings.Builder
+	for k, w := range want {
+		g := got[k]
+		if g == nil {
+			fmt.Fprintf(&b, "%s missing; ", k)
+			continue
+		}
+		if summary(w) != summary(g) {
+			fmt.Fprintf(&b, "%s:\n  want %s\n  got  %s\n", k, summary(w), summary(g))
+		}
+	}
+	return b.String()
+}
+
+func summary(c *facts.Connection) string {
+	s := c.TLS
+	if s == nil {
+		return "no tls"
+	}
+	sni := ""
+	if s.ClientHello != nil {
+		sni = s.ClientHello.ServerName
+	}
+	return fmt.Sprintf("sni=%s v=%#x cs=%#x certs=%d est=%v hrr=%v alerts=%d ja3=%s ja4=%s ja3s=%s",
+		sni, s.Version, s.CipherSuite, len(s.Certificates), s.Established, s.HelloRetry != nil,
+		len(s.Alerts), c.Fingerprints.JA3, c.Fingerprints.JA4, c.Fingerprints.JA3S)
+}
+
+// mangle rewrites an Ethernet capture: TCP payloads are cut into pieces
+// that overlap their neighbours, some pieces are sent twice, and pieces are
+// swapped with their successor in the same direction.
+func mangle(t *testing.T, in, out string, seed int64) {
+	t.Helper()
+	f, err := capture.Open(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rng := rand.New(rand.NewSource(seed))
+	type pkt struct {
+		data []byte
+		ci   gopacket.CaptureInfo
+	}
+	var pkts []pkt
+	for {
+		p, err := f.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.LinkType != layers.LinkTypeEthernet {
+			t.Skipf("link type %v", p.LinkType)
+		}
+		pk := gopacket.NewPacket(p.Data, layers.LayerTypeEthernet, gopacket.Default)
+		tcp, _ := pk.Layer(layers.LayerTypeTCP).(*layers.TCP)
+		if tcp == nil || len(tcp.Payload) < 8 {
+			pkts = append(pkts, pkt{append([]byte(nil), p.Data...), p.Info})
+			continue
+		}
+		payload := tcp.Payload
+		// Cut into 2-4 pieces; each piece after the first starts a few
+		// bytes early, overlapping its predecessor with the same bytes.
+		n := 2 + rng.Intn(3)
+		step := len(payload) / n
+		var pieces []pkt
+		for i := 0; i < n; i++ {
+			start, end := i*step, (i+1)*step
+			if i == n-1 {
+				end = len(payload)
+			}
+			if i > 0 {
+				start -= min(start, 1+rng.Intn(4))
+			}
+			data := rebuild(t, pk, tcp, uint32(start), payload[start:end], i == n-1)
+			pieces = append(pieces, pkt{data, p.Info})
+			if rng.Intn(4) == 0 {
+				pieces = append(pieces, pkt{data, p.Info}) // duplicate
+			}
+		}
+		if len(pieces) > 2 && rng.Intn(2) == 0 {
+			pieces[0], pieces[1] = pieces[1], pieces[0] // out of order
+		}
+		for i := range pieces {
+			pieces[i].ci.CaptureLength = len(pieces[i].data)
+			pieces[i].ci.Length = len(pieces[i].data)
+		}
+		pkts = append(pkts, pieces...)
+	}
+	w, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	pw := pcapgo.NewWriter(w)
+	if err := pw.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pkts {
+		if err := pw.WritePacket(p.ci, p.data); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// rebuild serialises a copy of pk's TCP segment carrying part of its
+// payload, at offset off of the original sequence number. Only the last
+// piece keeps FIN/PSH.
+func rebuild(t *testing.T, pk gopacket.Packet, tcp *layers.TCP, off uint32, part []byte, last bool) []byte {
+	t.Helper()
+	nt := *tcp
+	nt.Seq = tcp.Seq + off
+	if !last {
+		nt.FIN, nt.PSH = false, false
+	}
+	var ls []gopacket.SerializableLayer
+	for _, l := range pk.Layers() {
+		switch l := l.(type) {
+		case *layers.Ethernet:
+			c := *l
+			ls = append(ls, &c)
+		case *layers.Dot1Q:
+			c := *l
+			ls = append(ls, &c)
+		case *layers.IPv4:
+			c := *l
+			ls = append(ls, &c)
+			nt.SetNetworkLayerForChecksum(&c)
+		case *layers.IPv6:
+			c := *l
+			ls = append(ls, &c)
+			nt.SetNetworkLayerForChecksum(&c)
+		}
+	}
+	ls = append(ls, &nt, gopacket.Payload(part))
+	buf := gopacket.NewSerializeBuffer()
+	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, ls...); err != nil {
+		t.Fatal(err)
+	}
+	return append([]byte(nil), buf.Bytes()...)
+}
+
+// BenchmarkAnalyzer measures the whole decode path (headers, reassembly,
+// TLS, cleartext, fingerprints) over a capture held in memory:
+// $TLSSCOPE_BENCH_PCAP (e.g. one made by scripts/benchcapture), or the
+// corpus's 1 MB browsing capture.
+func BenchmarkAnalyzer(b *testing.B) {
+	path := os.Getenv("TLSSCOPE_BENCH_PCAP")
+	if path == "" {
+		path = filepath.Join(testutil.Corpus(b), "ja4/pcap/tls3.pcapng")
+	}
+	f, err := capture.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var pkts []capture.Packet
+	var size int64
+	for {
+		p, err := f.Next()
+		if err != nil {
+			break
+		}
+		p.Data = append([]byte(nil), p.Data...)
+		pkts = append(pkts, p)
+		size += int64(len(p.Data))
+	}
+	f.Close()
+	b.SetBytes(size)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		var n int
+		a := decode.New(decode.Config{}, decode.Handler{Connection: func(*facts.Connection) { n++ }})
+		for _, p := range pkts {
+			a.Packet(p)
+		}
+		a.Flush()
+	}
+	b.ReportMetric(float64(len(pkts)), "packets/op")
+}

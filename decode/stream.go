@@ -1,0 +1,465 @@
+package decode
+
+import (
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/reassembly"
+
+	"github.com/tlsscope/tlsscope/decode/cleartext"
+	"github.com/tlsscope/tlsscope/decode/facts"
+	"github.com/tlsscope/tlsscope/decode/fingerprint"
+	"github.com/tlsscope/tlsscope/decode/tls"
+)
+
+// maxTries bounds the chunks a stream whose start was not captured may
+// take to show a recognisable record boundary.
+const maxTries = 8
+
+// kind is what a stream was recognised as.
+type kind uint8
+
+const (
+	undecided kind = iota
+	kindTLS
+	kindCleartext
+	kindOther // neither: bytes are counted, not parsed
+)
+
+// stream is one TCP connection: the reassembler's Stream, and the state of
+// the protocol parser fed by it.
+type stream struct {
+	a    *Analyzer
+	conn facts.Connection
+
+	// The client is decided from the SYN, or from the first bytes when the
+	// handshake was not captured; flipped says the reassembler's first
+	// direction is server to client.
+	roleKnown bool
+	flipped   bool // the first packet came from the server
+
+	kind    kind
+	tls     *tls.Conn
+	text    *cleartext.Stream
+	pending [2][]byte // bytes held until the protocol is known
+	done    bool      // nothing more to parse: count bytes only
+	tries   int       // chunks of a mid-stream capture that did not sniff
+
+	handshakeReported bool
+	fin, rst          bool
+	evicted           bool
+	finished          bool
+	lastSeen          time.Time
+	offset            [2]int64 // stream offsets, for anomalies
+
+	prev, next *stream // the Analyzer's activity list
+}
+
+func newStream(a *Analyzer, id uint64, ts time.Time, tcp *layers.TCP) *stream {
+	s := &stream{a: a, lastSeen: ts}
+	s.conn.ID = id
+	s.conn.Capture = a.capture
+	s.conn.First, s.conn.Last = ts, ts
+	src, dst := a.seg.Src, a.seg.Dst
+	switch {
+	case tcp.SYN && !tcp.ACK: // the client opens
+		s.roleKnown = true
+		s.conn.StartSeen = true
+	case tcp.SYN && tcp.ACK: // the server answers: the client's SYN was lost
+		s.roleKnown, s.flipped = true, true
+	}
+	if s.flipped {
+		src, dst = dst, src
+	}
+	s.conn.Client, s.conn.Server = src, dst
+	return s
+}
+
+// dir turns the reassembler's direction into a client/server one.
+func (s *stream) dir(d reassembly.TCPFlowDirection) tls.Direction {
+	fromFirst := d == reassembly.TCPDirClientToServer
+	if fromFirst != s.flipped {
+		return tls.ClientToServer
+	}
+	return tls.ServerToClient
+}
+
+// Accept implements reassembly.Stream: it counts every packet and decides
+// whether the reassembler should bother with its bytes.
+func (s *stream) Accept(tcp *layers.TCP, ci gopacket.CaptureInfo, d reassembly.TCPFlowDirection, nextSeq reassembly.Sequence, start *bool, ac reassembly.AssemblerContext) bool {
+	*start = true // take connections whose start was not captured
+	ts := ci.Timestamp
+	if ts.After(s.conn.Last) {
+		s.conn.Last = ts
+	}
+	if ts.After(s.lastSeen) {
+		s.lastSeen = ts
+		s.a.open.moveToBack(s)
+	}
+	dir := s.dir(d)
+	s.conn.Packets[dir]++
+	s.conn.Bytes[dir] += uint64(len(tcp.Payload))
+	if tcp.SYN && !tcp.ACK && !s.roleKnown {
+		dir = s.setClient(dir == tls.ServerToClient, dir)
+	}
+	if tcp.FIN {
+		s.fin = true
+	}
+	if tcp.RST {
+		s.rst = true
+	}
+	// Every packet goes on to the reassembler, even when the parser has
+	// learnt all it can: it keeps the sequence numbers, so FIN and RST
+	// close the connection promptly and a reused port starts a new one.
+	return true
+}
+
+// setClient fixes the roles; swap says the endpoint taken as client so far
+// is the server. It returns dir as seen after the swap.
+func (s *stream) setClient(swap bool, dir tls.Direction) tls.Direction {
+	s.roleKnown = true
+	if !swap {
+		return dir
+	}
+	s.flipped = !s.flipped
+	c := &s.conn
+	c.Client, c.Server = c.Server, c.Client
+	c.Packets[0], c.Packets[1] = c.Packets[1], c.Packets[0]
+	c.Bytes[0], c.Bytes[1] = c.Bytes[1], c.Bytes[0]
+	s.pending[0], s.pending[1] = s.pending[1], s.pending[0]
+	return 1 - dir
+}
+
+// ReassembledSG implements reassembly.Stream: in-order bytes of one
+// direction.
+func (s *stream) ReassembledSG(sg reassembly.ScatterGather, ac reassembly.AssemblerContext) {
+	if s.done {
+		return
+	}
+	d, _, _, skip := sg.Info()
+	dir := s.dir(d)
+	n, _ := sg.Lengths()
+	ts := ac.GetCaptureInfo().Timestamp
+	if skip > 0 {
+		s.conn.Gaps++
+		s.a.stats.Gaps++
+		s.a.anomaly(s.anomalyAt(dir, "tcp_gap", ts, ""))
+		s.gap(dir)
+	}
+	if n == 0 {
+		return
+	}
+	data := sg.Fetch(n)
+	s.feed(dir, data, ts)
+	s.offset[dir] += int64(len(data))
+}
+
+func (s *stream) anomalyAt(dir tls.Direction, kind string, ts time.Time, detail string) facts.Anomaly {
+	return facts.Anomaly{Kind: kind, Time: ts, ConnID: s.conn.ID, Client: s.conn.Client,
+		Server: s.conn.Server, Offset: s.offset[dir], Detail: detail}
+}
+
+func (s *stream) gap(dir tls.Direction) {
+	switch s.kind {
+	case kindTLS:
+		s.tls.Gap(dir)
+	case kindCleartext:
+		s.text.Gap(dir)
+	case undecided:
+		s.pending[dir] = s.pending[dir][:0]
+	}
+}
+
+// feed routes in-order bytes to the stream's parser, deciding the protocol
+// from the first bytes when it is not known yet.
+func (s *stream) feed(dir tls.Direction, data []byte, ts time.Time) {
+	if s.kind == undecided {
+		if !s.decide(dir, data, ts) {
+			return
+		}
+		// decide replayed the held bytes, including data.
+		return
+	}
+	switch s.kind {
+	case kindTLS:
+		s.feedTLS(dir, data, ts)
+	case kindCleartext:
+		if s.text.Feed(dir, data, ts) {
+			s.startTLS()
+		}
+	}
+}
+
+// decide sniffs the first bytes of the stream. It returns true once the
+// protocol is known and every held byte has been fed.
+func (s *stream) decide(dir tls.Direction, data []byte, ts time.Time) bool {
+	buf := data
+	if len(s.pending[dir]) > 0 {
+		s.pending[dir] = append(s.pending[dir], data...)
+		buf = s.pending[dir]
+	}
+	switch tls.Sniff(buf) {
+	case tls.Yes:
+		if !s.roleKnown {
+			// A ClientHello comes from the client, a ServerHello from the
+			// server; for anything else (a capture that starts mid-stream)
+			// the endpoint on the lower port is taken as the server.
+			switch helloType(buf) {
+			case 1:
+				dir = s.setClient(dir != tls.ClientToServer, dir)
+			case 2, 4:
+				dir = s.setClient(dir == tls.ClientToServer, dir)
+			default:
+				dir = s.setClient(s.conn.Client.Port() < s.conn.Server.Port(), dir)
+			}
+		}
+		s.kind = kindTLS
+		s.conn.Protocol = "tls"
+		s.tls = s.newTLS()
+	case tls.NeedMore:
+		if len(buf) < maxPending {
+			if len(s.pending[dir]) == 0 {
+				s.pending[dir] = append(s.pending[dir], data...)
+			}
+			return false
+		}
+		fallthrough
+	default:
+		if !s.roleKnown {
+			// Without a SYN, take the endpoint on the lower port as the
+			// server: clients use ephemeral ports.
+			dir = s.setClient(s.conn.Client.Port() < s.conn.Server.Port(), dir)
+		}
+		p := cleartext.Sniff(buf, dir, s.conn.Server.Port())
+		if p == "" && !s.conn.StartSeen && s.tries < maxTries {
+			// A capture that starts mid-stream may start mid-record: try
+			// again at the next chunk.
+			s.tries++
+			s.pending[dir] = s.pending[dir][:0]
+			return false
+		}
+		if p == "" {
+			s.kind = kindOther
+			s.done = true
+			s.pending = [2][]byte{}
+			return true
+		}
+		s.kind = kindCleartext
+		s.conn.Protocol = string(p)
+		s.text = s.newText(p)
+	}
+	// Replay what was held, the other direction first (it arrived earlier).
+	other := 1 - dir
+	held := s.pending
+	s.pending = [2][]byte{}
+	if len(held[other]) > 0 {
+		s.feed(other, held[other], ts)
+	}
+	if len(held[dir]) > 0 {
+		s.feed(dir, held[dir], ts)
+	} else {
+		s.feed(dir, data, ts)
+	}
+	return true
+}
+
+// helloType is the handshake type that bytes sniffed as TLS start with:
+// 1 ClientHello, 2 ServerHello (TLS record), 1 or 4 (SSLv2 CLIENT-HELLO,
+// SERVER-HELLO), 0 for anything else.
+func helloType(b []byte) uint8 {
+	if len(b) >= 6 && b[0] == 22 {
+		return b[5]
+	}
+	if len(b) >= 3 && b[0]&0x80 != 0 {
+		return b[2]
+	}
+	return 0
+}
+
+func (s *stream) newTLS() *tls.Conn {
+	c := tls.NewConn(tls.Limits{}, func(kind string, dir tls.Direction, off int64, detail string) {
+		s.a.anomaly(s.anomalyAt(dir, kind, s.a.now, detail))
+	})
+	c.OnPlaintext = s.plaintext
+	s.conn.TLS = c.Session()
+	return c
+}
+
+func (s *stream) newText(p cleartext.Protocol) *cleartext.Stream {
+	return cleartext.NewStream(p, cleartext.Config{ShowSecrets: s.a.cfg.ShowSecrets}, cleartext.Handler{
+		Secret: s.secret,
+		HTTP:   s.http,
+	})
+}
+
+func (s *stream) feedTLS(dir tls.Direction, data []byte, ts time.Time) {
+	s.tls.Feed(dir, data, ts)
+	sess := s.tls.Session()
+	if !s.handshakeReported && (sess.Established || failed(sess)) {
+		s.handshakeReported = true
+		s.fingerprint()
+		if s.a.h.Handshake != nil {
+			s.a.h.Handshake(&s.conn)
+		}
+	}
+	if s.tls.Done() && s.text == nil {
+		s.done = true
+	}
+}
+
+// failed reports a fatal alert before the handshake completed.
+func failed(sess *tls.Session) bool {
+	for _, al := range sess.Alerts {
+		if al.Level == 2 || al.Encrypted && !sess.Established {
+			return true
+		}
+	}
+	return false
+}
+
+// plaintext receives the application data of a NULL-cipher TLS session:
+// it is cleartext like any other and goes to the cleartext detectors.
+func (s *stream) plaintext(dir tls.Direction, data []byte, ts time.Time) {
+	if s.text == nil {
+		p := cleartext.Sniff(data, dir, s.conn.Server.Port())
+		if p == "" {
+			return
+		}
+		s.text = s.newText(p)
+	}
+	s.text.Feed(dir, data, ts)
+}
+
+// startTLS switches a cleartext stream that negotiated STARTTLS to TLS.
+func (s *stream) startTLS() {
+	s.conn.StartTLS = s.conn.Protocol
+	s.conn.Protocol = "tls"
+	s.text.Close()
+	s.text = nil
+	s.kind = kindTLS
+	s.tls = s.newTLS()
+}
+
+func (s *stream) secret(sec facts.Secret) {
+	if len(s.conn.Secrets) < maxSecrets {
+		s.conn.Secrets = append(s.conn.Secrets, sec)
+	}
+	if s.a.h.Secret != nil {
+		s.a.h.Secret(&s.conn, sec)
+	}
+}
+
+func (s *stream) http(m facts.HTTPMessage) {
+	if len(s.conn.HTTP) < maxHTTP {
+		s.conn.HTTP = append(s.conn.HTTP, m)
+	}
+	if s.a.h.HTTP != nil {
+		s.a.h.HTTP(&s.conn, m)
+	}
+}
+
+func (s *stream) fingerprint() {
+	sess := s.conn.TLS
+	if sess == nil {
+		return
+	}
+	fp := &s.conn.Fingerprints
+	if ch := sess.ClientHello; ch != nil && fp.JA4 == "" {
+		fp.JA3, fp.JA3Full = fingerprint.JA3(ch)
+		fp.JA4, fp.JA4R = fingerprint.JA4(ch, 't')
+	}
+	if sh := sess.ServerHello; sh != nil && fp.JA3S == "" {
+		fp.JA3S, fp.JA3SFull = fingerprint.JA3S(sh)
+	}
+}
+
+// ReassemblyComplete implements reassembly.Stream.
+func (s *stream) ReassemblyComplete(ac reassembly.AssemblerContext) bool {
+	reason := "idle"
+	if s.a.ending {
+		reason = "end"
+	}
+	s.a.finish(s, reason)
+	return true
+}
+
+// finish reports a connection once and forgets it.
+func (a *Analyzer) finish(s *stream, reason string) {
+	if s.finished {
+		return
+	}
+	s.finished = true
+	a.open.remove(s)
+	a.nOpen--
+	s.done = true // packets still in flight for it are only counted
+	switch {
+	case s.evicted:
+		reason = "evicted"
+		a.stats.Evicted++
+		a.anomaly(s.anomalyAt(0, "flow_evicted", a.now, ""))
+	case s.rst:
+		reason = "rst"
+	case s.fin:
+		reason = "fin"
+	}
+	s.conn.Closed = reason
+	if !a.ending {
+		a.closed[pairKey(s.conn.Client, s.conn.Server)] = a.now
+	}
+	if s.text != nil {
+		s.text.Close()
+	}
+	if s.conn.TLS != nil {
+		s.fingerprint()
+		if !s.handshakeReported {
+			s.handshakeReported = true
+			if a.h.Handshake != nil {
+				a.h.Handshake(&s.conn)
+			}
+		}
+	}
+	s.pending = [2][]byte{}
+	if a.h.Connection != nil {
+		a.h.Connection(&s.conn)
+	}
+	// The handler copied what it keeps; let the parsed state go now, the
+	// reassembler may hold the stream a little longer.
+	s.tls, s.text = nil, nil
+	s.conn = facts.Connection{ID: s.conn.ID}
+}
+
+// streamList is an intrusive doubly linked list of streams in order of
+// last activity, so the least recently active is found in O(1).
+type streamList struct{ root stream }
+
+func (l *streamList) init() { l.root.next, l.root.prev = &l.root, &l.root }
+
+func (l *streamList) pushBack(s *stream) {
+	s.prev, s.next = l.root.prev, &l.root
+	l.root.prev.next = s
+	l.root.prev = s
+}
+
+func (l *streamList) remove(s *stream) {
+	if s.next == nil {
+		return
+	}
+	s.prev.next, s.next.prev = s.next, s.prev
+	s.prev, s.next = nil, nil
+}
+
+func (l *streamList) moveToBack(s *stream) {
+	if s.next == nil || l.root.prev == s {
+		return
+	}
+	l.remove(s)
+	l.pushBack(s)
+}
+
+func (l *streamList) oldest() *stream {
+	if l.root.next == &l.root {
+		return nil
+	}
+	return l.root.next
+}
