@@ -1,6 +1,7 @@
 package decode
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/gopacket/gopacket"
@@ -151,8 +152,27 @@ func (s *stream) ReassembledSG(sg reassembly.ScatterGather, ac reassembly.Assemb
 		return
 	}
 	data := sg.Fetch(n)
+	defer s.recoverParser(dir, ts)
+	if faultHook != nil {
+		faultHook(data)
+	}
 	s.feed(dir, data, ts)
 	s.offset[dir] += int64(len(data))
+}
+
+// faultHook lets tests inject a failure into a flow's parsing.
+var faultHook func(data []byte)
+
+// recoverParser contains a panic in one flow's parser (none should ever
+// happen; should one slip through, it costs that flow, not the run): it
+// becomes a counted anomaly naming the flow, and the flow is only counted
+// from then on.
+func (s *stream) recoverParser(dir tls.Direction, ts time.Time) {
+	if r := recover(); r != nil {
+		s.a.anomaly(s.anomalyAt(dir, "parser_panic", ts, fmt.Sprint(r)))
+		s.done = true
+		s.text = nil
+	}
 }
 
 func (s *stream) anomalyAt(dir tls.Direction, kind string, ts time.Time, detail string) facts.Anomaly {
