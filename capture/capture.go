@@ -107,6 +107,8 @@ type File struct {
 	ifaces    []ngIface // interfaces of the current pcapng section, as checkBlocks saw them
 	unchecked bool      // checkBlocks could not see the blocks pcapgo is about to read
 	rescueBuf []byte    // pcap records pcapgo refuses (caplen > original length)
+	binTS     time.Time // timestamp of the packet block checkBlocks stopped at, when its interface counts in powers of 2
+	binTSSet  bool
 
 	recStart    int64 // stream offset of the record being read
 	packets     uint64
@@ -116,15 +118,21 @@ type File struct {
 	err         error // sticky error after the end
 }
 
-// countingReader counts the bytes read through it.
+// countingReader counts the bytes read through it and keeps the first
+// error other than io.EOF (for a gzip stream: a cut or a bad checksum,
+// which pcapgo may take for the end of the file).
 type countingReader struct {
-	r io.Reader
-	n int64
+	r   io.Reader
+	n   int64
+	err error
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
+	if err != nil && err != io.EOF && c.err == nil {
+		c.err = err
+	}
 	return n, err
 }
 
@@ -174,7 +182,7 @@ func newFile(name string, r io.Reader, size int64) (*File, error) {
 	f.fileBr = bufio.NewReaderSize(&f.file, readBufferSize)
 	f.src, f.srcN = f.fileBr, &f.file
 
-	head, err := f.fileBr.Peek(4)
+	head, err := f.fileBr.Peek(16)
 	if len(head) == 0 {
 		if err != nil && err != io.EOF {
 			return nil, readError(name, err)
@@ -194,7 +202,7 @@ func newFile(name string, r io.Reader, size int64) (*File, error) {
 		f.gzOut.r = gz
 		f.src = bufio.NewReaderSize(&f.gzOut, readBufferSize)
 		f.srcN = &f.gzOut
-		head, err = f.src.Peek(4)
+		head, err = f.src.Peek(16)
 		if len(head) == 0 {
 			if err != nil && err != io.EOF {
 				return nil, gzipError(name, err)
@@ -223,10 +231,10 @@ func (f *File) openFormat(head []byte) error {
 	case isPcapMagic(head):
 		f.format = formatPcap
 		return f.openPcap()
-	case string(head) == "\x0a\x0d\x0d\x0a":
+	case string(head[:4]) == "\x0a\x0d\x0d\x0a":
 		f.format = formatPcapng
 		return f.openPcapng()
-	case string(head) == "\xa1\xb2\xcd\x34" || string(head) == "\x34\xcd\xb2\xa1":
+	case string(head[:4]) == "\xa1\xb2\xcd\x34" || string(head[:4]) == "\x34\xcd\xb2\xa1":
 		return &Error{Path: f.name, Kind: ErrNotCapture, Msg: "is " + what + "a modified (Kuznetzov) pcap file, which is not supported; convert it with: editcap -F pcap IN OUT"}
 	}
 	return notCapture(f.name, f.gz != nil, head)
@@ -381,12 +389,25 @@ func (f *File) Next() (Packet, error) {
 		return Packet{}, err
 	}
 	f.packets++
-	if ts := p.Info.Timestamp; ts.Before(f.last) {
+	ts := p.Info.Timestamp
+	if f.packets > 1 && ts.Before(f.last) {
 		f.anomaly(AnomalyTimeBackwards, f.recStart, fmt.Sprintf("packet %d: timestamp %s is %s before the previous packet's", f.packets, ts.Format(time.RFC3339Nano), f.last.Sub(ts)))
-	} else {
-		f.last = ts
 	}
+	f.last = ts
 	return p, nil
+}
+
+// eof is the end of the file at a record boundary: clean, unless the gzip
+// stream under it was cut or damaged.
+func (f *File) eof() error {
+	if f.gz != nil && f.gzOut.err != nil {
+		err := f.gzOut.err
+		if err == io.ErrUnexpectedEOF {
+			return f.end(AnomalyTruncated, f.streamPos(), fmt.Sprintf("the gzip stream is cut short after packet %d", f.packets), err)
+		}
+		return f.end(AnomalyTruncated, f.streamPos(), fmt.Sprintf("the gzip stream is damaged after packet %d: %v", f.packets, err), err)
+	}
+	return io.EOF
 }
 
 // end turns a read error into the end of the file: truncation and damage

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
+	"time"
 
 	"github.com/gopacket/gopacket/layers"
 )
@@ -23,7 +25,7 @@ func (f *File) nextPcap() (Packet, error) {
 		got := f.streamPos() - f.recStart
 		switch {
 		case err == io.EOF && !headerRead:
-			return Packet{}, io.EOF
+			return Packet{}, f.eof()
 		case err == io.EOF || err == io.ErrUnexpectedEOF:
 			if !headerRead {
 				return Packet{}, f.end(AnomalyTruncated, f.recStart, fmt.Sprintf("the file ends inside the header of packet record %d (%d of %d bytes)", f.packets+1, got, pcapRecordHeaderLen), err)
@@ -84,6 +86,9 @@ func (f *File) nextPcapng() (Packet, error) {
 		}
 		lt, _ := ci.AncillaryData[0].(layers.LinkType)
 		ci.AncillaryData = nil
+		if f.binTSSet {
+			ci.Timestamp = f.binTS
+		}
 		if !SupportedLinkType(lt) {
 			if !f.reportedLTs[lt] {
 				if f.reportedLTs == nil {
@@ -109,7 +114,7 @@ func (f *File) nextPcapng() (Packet, error) {
 func (f *File) ngError(err error) error {
 	switch {
 	case err == io.EOF:
-		return io.EOF
+		return f.eof()
 	case err == io.ErrUnexpectedEOF:
 		return f.end(AnomalyTruncated, f.recStart, fmt.Sprintf("the file ends inside a block after packet %d", f.packets), err)
 	case isIOError(err):
@@ -151,8 +156,44 @@ const (
 )
 
 type ngIface struct {
-	lt      layers.LinkType
-	snaplen uint32
+	lt       layers.LinkType
+	snaplen  uint32
+	binRes   uint8  // if_tsresol exponent when it is a power of 2, else 0
+	tsOffset uint64 // if_tsoffset, seconds
+}
+
+// idbTimestampOptions reads if_tsresol and if_tsoffset from an interface
+// description's options (already checked by optionsFit).
+func idbTimestampOptions(b []byte, order binary.ByteOrder) (res uint8, offset uint64) {
+	for len(b) >= 4 {
+		code, n := order.Uint16(b), int(order.Uint16(b[2:]))
+		if code == 0 {
+			break
+		}
+		v := b[4 : 4+n]
+		switch {
+		case code == 9 && n >= 1: // if_tsresol
+			res = v[0]
+		case code == 14 && n >= 8: // if_tsoffset
+			offset = order.Uint64(v)
+		}
+		b = b[4+(n+3)&^3:]
+	}
+	return res, offset
+}
+
+// binaryTimestamp converts a timestamp in units of 2^-e seconds. pcapgo
+// scales these by an integer approximation of 1e9/2^e, which is off by up
+// to a millisecond; Wireshark's conversion is exact, as this one is.
+func binaryTimestamp(ts uint64, e uint8, offset uint64) time.Time {
+	if e == 0 || e > 63 {
+		return time.Unix(int64(ts+offset), 0).UTC()
+	}
+	sec := ts>>e + offset
+	frac := ts & (1<<e - 1)
+	hi, lo := bits.Mul64(frac, 1e9)
+	ns := hi<<(64-e) | lo>>e
+	return time.Unix(int64(sec), int64(ns)).UTC()
 }
 
 // checkBlocks vets the pcapng blocks ahead of pcapgo, up to and including
@@ -168,6 +209,7 @@ type ngIface struct {
 // (name resolution, decryption secrets, custom) are skipped here when they
 // are first in line, so a big one never has to fit the buffer.
 func (f *File) checkBlocks(atOpen bool) error {
+	f.binTSSet = false
 	off := 0
 	big := f.ngBig
 	ifaces := f.ifaces
@@ -274,7 +316,13 @@ func (f *File) checkBlocks(atOpen bool) error {
 			if !optionsFit(body[8:], order) {
 				return bad("interface description options overrun the block")
 			}
-			ifaces = append(ifaces, ngIface{lt: layers.LinkType(order.Uint16(body)), snaplen: order.Uint32(body[4:])})
+			intf := ngIface{lt: layers.LinkType(order.Uint16(body)), snaplen: order.Uint32(body[4:])}
+			res, offset := idbTimestampOptions(body[8:], order)
+			if res&0x80 != 0 {
+				intf.binRes = res & 0x7f
+				intf.tsOffset = offset
+			}
+			ifaces = append(ifaces, intf)
 		case blockISB:
 			if len(body) < 12 {
 				return bad("interface statistics of %d bytes is too short", blen)
@@ -310,6 +358,11 @@ func (f *File) checkBlocks(atOpen bool) error {
 			if padded > room || !optionsFit(body[20+padded:], order) {
 				return bad("packet block options overrun the block")
 			}
+			if intf := ifaces[id]; intf.binRes != 0 {
+				f.binTS = binaryTimestamp(uint64(order.Uint32(body[4:]))<<32|uint64(order.Uint32(body[8:])), intf.binRes, intf.tsOffset)
+				f.binTSSet = true
+			}
+			f.recStart = pos
 			return nil
 		case blockSPB:
 			if len(body) < 4 {
@@ -325,6 +378,7 @@ func (f *File) checkBlocks(atOpen bool) error {
 			if caplen > uint64(len(body)-4) {
 				return bad("simple packet block claims %d captured bytes but has room for %d", caplen, len(body)-4)
 			}
+			f.recStart = pos
 			return nil
 		default:
 			if atOpen {
