@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/tlsscope/tlsscope/decode/facts"
@@ -673,9 +674,20 @@ func findingText(f facts.Finding) string {
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
+// printable replaces control characters (text from traffic may carry
+// terminal escape sequences) with '?'.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) && r != ' ' {
+			return '?'
+		}
+		return r
+	}, s)
+}
+
 // arrowLine draws "|--- Label --->|" or "|<--- Label ---|" across n runes.
 func arrowLine(a Arrow, n int) string {
-	label := " " + a.Label + " "
+	label := " " + printable(a.Label) + " "
 	if a.Records > 1 {
 		label = fmt.Sprintf(" %s x%d ", a.Label, a.Records)
 	}
@@ -722,7 +734,7 @@ func wrap(s string, n int) []string {
 	}
 	var lines []string
 	line := ""
-	for _, word := range strings.Fields(s) {
+	for _, word := range strings.Fields(printable(s)) {
 		for utf8.RuneCountInString(word) > n {
 			if line != "" {
 				lines = append(lines, line)

@@ -1,0 +1,347 @@
+// Package html writes the report as one self-contained HTML file: summary
+// cards, inline SVG charts (versions, suites, certificate expiry, findings
+// by id), a sortable and filterable connections table whose rows open onto
+// the connection's ladder diagram, the findings with their evidence and
+// reference links, and a per-capture summary. It fetches nothing: the CSS
+// and JavaScript are inline and small, charts are SVG drawn here, and the
+// only URLs are the findings' references (plain links). It prints to PDF
+// with everything expanded.
+//
+// Like every format it reads the Result only. Secrets appear only in their
+// masked form (finding evidence is masked by the rules; cleartext secrets
+// print Secret.Masked) unless Options.ShowSecrets is set.
+package html
+
+import (
+	"bytes"
+	_ "embed"
+	"fmt"
+	"html/template"
+	"io"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/tlsscope/tlsscope/decode/facts"
+	"github.com/tlsscope/tlsscope/decode/tls"
+	"github.com/tlsscope/tlsscope/report"
+	"github.com/tlsscope/tlsscope/report/ladder"
+)
+
+//go:embed report.css
+var css string
+
+//go:embed report.js
+var js string
+
+//go:embed report.tmpl
+var page string
+
+// LadderWidth is the width of the ladder diagrams in the report.
+const LadderWidth = 100
+
+// MaxLadders bounds how many connections get a ladder in the file (each
+// is a few KB); the rest say how to draw theirs with --ladder.
+const MaxLadders = 2000
+
+var tmpl = template.Must(template.New("report").Funcs(template.FuncMap{
+	"sev":  func(s facts.Severity) string { return s.String() },
+	"ref":  referenceLink,
+	"css":  func() template.CSS { return template.CSS(css) },
+	"js":   func() template.JS { return template.JS(js) },
+	"date": func(t time.Time) string { return t.UTC().Format("2006-01-02") },
+}).Parse(page))
+
+// view is what the template draws.
+type view struct {
+	Title    string
+	Tool     string
+	Captures []string
+	Span     string
+	Cards    []card
+	Charts   []template.HTML
+	Conns    []connRow
+	Multi    bool // more than one capture: show the capture column
+	Findings []findingRow
+	Rules    []report.Rule
+	Summary  []captureSummary
+}
+
+type card struct {
+	Label, Value, Class string
+}
+
+type connRow struct {
+	ID                                  uint64
+	Capture                             string
+	Client, Server, SNI                 string
+	Version, Suite, ALPN, Cert, Status  string
+	WorstSev                            int // -1: none
+	Worst                               string
+	WorstClass                          string
+	NFindings                           int
+	Ladder                              template.HTML
+	Start                               string
+	VersionSort                         uint16
+	StatusClass, ClientSort, ServerSort string
+	Failed, Established                 bool
+}
+
+type findingRow struct {
+	facts.Finding
+	Target string
+	Conn   string
+}
+
+type captureSummary struct {
+	Name    string
+	SNIs    []count
+	Servers []serverWorst
+	Certs   []leafCert
+	More    int
+}
+
+// Write renders r as one HTML document.
+func Write(w io.Writer, r *report.Result, opt report.Options) error {
+	v := build(r, opt)
+	var b bytes.Buffer
+	if err := tmpl.Execute(&b, v); err != nil {
+		return fmt.Errorf("html report: %w", err)
+	}
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+func build(r *report.Result, opt report.Options) *view {
+	tool := r.Tool
+	if tool == "" {
+		tool = "tlsscope"
+	}
+	v := &view{Tool: strings.TrimSpace(tool + " " + r.Version), Multi: len(r.Captures) > 1, Rules: r.Rules}
+	var conns []*facts.Connection
+	for _, c := range r.Captures {
+		v.Captures = append(v.Captures, c.Name)
+		conns = append(conns, c.Connections...)
+	}
+	v.Title = tool + " report"
+	if len(v.Captures) == 1 {
+		v.Title += ": " + v.Captures[0]
+	}
+	st := r.Totals()
+	if !st.First.IsZero() {
+		v.Span = fmt.Sprintf("%s to %s (%s)", st.First.UTC().Format(time.RFC3339), st.Last.UTC().Format(time.RFC3339), st.Last.Sub(st.First).Round(time.Millisecond))
+	}
+
+	fs := r.Findings()
+	hs := report.CountHandshakes(conns)
+	v.Cards = []card{
+		{"connections", fmt.Sprint(len(conns)), ""},
+		{"TLS handshakes", fmt.Sprint(hs.TLS), ""},
+		{"failed handshakes", fmt.Sprint(hs.Failed), cls(hs.Failed > 0, "bad")},
+		{"cleartext secrets", fmt.Sprint(countSecrets(conns)), cls(countSecrets(conns) > 0, "bad")},
+	}
+	bySev := map[facts.Severity]int{}
+	byID := map[string]int{}
+	for _, f := range fs {
+		bySev[f.Severity]++
+		byID[f.ID]++
+	}
+	for s := facts.Critical; ; s-- {
+		v.Cards = append(v.Cards, card{s.String(), fmt.Sprint(bySev[s]), cls(bySev[s] > 0, s.String())})
+		if s == facts.Info {
+			break
+		}
+	}
+
+	v.Charts = []template.HTML{
+		barChart("TLS versions", sortedCounts(hs.Versions), nil),
+		barChart("Cipher suites", shortSuites(hs.Suites), nil),
+		barChart("Findings by id", sortedCounts(byID), findingClass(fs)),
+		expiryChart(leafCerts(r.Captures)),
+	}
+
+	ladders := 0
+	for _, cp := range r.Captures {
+		idx := connFindings(cp.Findings)
+		for _, c := range cp.Connections {
+			row := newConnRow(c, idx[c.ID])
+			if ladders < MaxLadders {
+				row.Ladder = ladderHTML(c, idx[c.ID], opt)
+				ladders++
+			}
+			v.Conns = append(v.Conns, row)
+		}
+		v.Summary = append(v.Summary, captureSummary{
+			Name: cp.Name, SNIs: head(topSNIs(cp.Connections), summaryTop),
+			Servers: headS(serversByWorst(cp.Findings), summaryTop), Certs: expiring(leafCerts([]*report.Capture{cp}), 90),
+		})
+	}
+	for _, f := range fs {
+		target := f.SNI
+		if target == "" {
+			target = report.Endpoint(f.Server)
+		} else {
+			target += " (" + report.Endpoint(f.Server) + ")"
+		}
+		conn := ""
+		if f.ConnID != 0 {
+			conn = fmt.Sprintf("#%d", f.ConnID)
+		}
+		v.Findings = append(v.Findings, findingRow{Finding: f, Target: target, Conn: conn})
+	}
+	return v
+}
+
+func cls(ok bool, c string) string {
+	if ok {
+		return c
+	}
+	return ""
+}
+
+func countSecrets(conns []*facts.Connection) int {
+	n := 0
+	for _, c := range conns {
+		n += len(c.Secrets)
+	}
+	return n
+}
+
+func shortSuites(m map[string]int) []count {
+	s := map[string]int{}
+	for k, n := range m {
+		s[report.ShortSuite(k)] += n
+	}
+	return sortedCounts(s)
+}
+
+// findingClass colours each finding id's bar by its severity.
+func findingClass(fs []facts.Finding) map[string]string {
+	m := map[string]string{}
+	for _, f := range fs {
+		m[f.ID] = f.Severity.String()
+	}
+	return m
+}
+
+func head(c []count, n int) []count {
+	if len(c) > n {
+		return c[:n]
+	}
+	return c
+}
+
+func headS(c []serverWorst, n int) []serverWorst {
+	if len(c) > n {
+		return c[:n]
+	}
+	return c
+}
+
+func expiring(l []leafCert, days int) []leafCert {
+	var out []leafCert
+	for _, c := range l {
+		if c.DaysLeft() < days {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func newConnRow(c *facts.Connection, fs []facts.Finding) connRow {
+	row := connRow{
+		ID: c.ID, Capture: c.Capture, Client: report.Endpoint(c.Client), Server: report.Endpoint(c.Server),
+		SNI: report.SNI(c), Status: report.Status(c), WorstSev: -1, NFindings: len(fs),
+		Start: c.First.UTC().Format("15:04:05.000"),
+	}
+	if s := c.TLS; s != nil {
+		if s.Version != 0 {
+			row.Version, row.VersionSort = tls.VersionName(s.Version), s.Version
+		}
+		if s.ServerHello != nil {
+			row.Suite = report.ShortSuite(tls.CipherSuiteName(s.CipherSuite))
+		}
+		row.ALPN = s.ALPN
+		if len(s.Certificates) > 0 {
+			row.Cert = certName(s.Certificates[0])
+		} else if s.Hidden {
+			row.Cert = "(encrypted)"
+		}
+		row.Established = s.Established
+		row.Failed = !s.Established
+	}
+	switch {
+	case row.Failed:
+		row.StatusClass = "bad"
+	case row.Established:
+		row.StatusClass = "ok"
+	}
+	if len(fs) > 0 {
+		row.WorstSev = int(fs[0].Severity)
+		row.Worst = fs[0].ID
+		row.WorstClass = fs[0].Severity.String()
+	}
+	row.ClientSort = sortAddr(c.Client.Addr().As16(), c.Client.Port())
+	row.ServerSort = sortAddr(c.Server.Addr().As16(), c.Server.Port())
+	return row
+}
+
+// sortAddr makes an address sort in numeric order as a string.
+func sortAddr(a [16]byte, port uint16) string {
+	return fmt.Sprintf("%x%05d", a, port)
+}
+
+// ladderHTML draws the connection's ladder as preformatted text, with
+// finding, secret and alert lines marked for colour.
+func ladderHTML(c *facts.Connection, fs []facts.Finding, opt report.Options) template.HTML {
+	var b bytes.Buffer
+	if err := ladder.Write(&b, c, fs, ladder.Options{Width: LadderWidth, ShowSecrets: opt.ShowSecrets}); err != nil {
+		return template.HTML(template.HTMLEscapeString(err.Error()))
+	}
+	var out strings.Builder
+	for l := range strings.Lines(b.String()) {
+		l = strings.TrimSuffix(l, "\n")
+		class := ""
+		switch {
+		case strings.Contains(l, "|  ! ") || strings.HasPrefix(l, "  ! "):
+			class = "lf"
+		case strings.Contains(l, "|  secret "):
+			class = "ls"
+		case strings.Contains(l, " Alert "):
+			class = "la"
+		}
+		esc := template.HTMLEscapeString(l)
+		if class != "" {
+			fmt.Fprintf(&out, "<span class=%s>%s</span>\n", class, esc)
+		} else {
+			out.WriteString(esc + "\n")
+		}
+	}
+	return template.HTML(out.String())
+}
+
+var (
+	rfcRef = regexp.MustCompile(`^RFC ?(\d{3,5})(?:,? (?:section |§ ?)?(\d+(?:\.\d+)*))?`)
+	urlRef = regexp.MustCompile(`^https?://[^\s"<>]+$`)
+)
+
+// referenceLink turns a finding's reference into a link where it names a
+// URL or an RFC (and section); other text is shown as is.
+func referenceLink(ref string) template.HTML {
+	ref = strings.TrimSpace(ref)
+	if ref == "" {
+		return ""
+	}
+	esc := template.HTMLEscapeString(ref)
+	if urlRef.MatchString(ref) {
+		return template.HTML(fmt.Sprintf(`<a href="%s" rel="noreferrer">%s</a>`, esc, esc))
+	}
+	if m := rfcRef.FindStringSubmatch(ref); m != nil {
+		u := "https://www.rfc-editor.org/rfc/rfc" + m[1]
+		if m[2] != "" {
+			u += "#section-" + m[2]
+		}
+		return template.HTML(fmt.Sprintf(`<a href="%s" rel="noreferrer">%s</a>`, u, esc))
+	}
+	return template.HTML(esc)
+}

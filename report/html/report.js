@@ -1,0 +1,19 @@
+(()=>{
+const $=s=>document.querySelector(s),T=$('#conns tbody'),F=$('#filter'),N=$('#shown');
+const rows=()=>[...T.querySelectorAll('tr.c')];
+function filter(){const v=F.value.toLowerCase().trim();let n=0;
+for(const r of rows()){const on=!v||r.textContent.toLowerCase().includes(v);
+r.classList.toggle('off',!on);r.nextElementSibling.classList.toggle('off',!on);n+=on}
+N.textContent=n}
+F.addEventListener('input',filter);
+T.addEventListener('click',e=>{const r=e.target.closest('tr.c');if(!r)return;
+const d=r.nextElementSibling;d.classList.toggle('closed');r.setAttribute('aria-expanded',!d.classList.contains('closed'))});
+$('#all').addEventListener('click',()=>{const open=rows().some(r=>r.nextElementSibling.classList.contains('closed'));
+for(const r of rows()){r.nextElementSibling.classList.toggle('closed',!open);r.setAttribute('aria-expanded',open)}});
+document.querySelectorAll('#conns th').forEach((h,i)=>h.addEventListener('click',()=>{
+const d=h.dataset.dir==='a'?'d':'a';h.parentNode.querySelectorAll('th').forEach(x=>delete x.dataset.dir);h.dataset.dir=d;
+const key=r=>{const c=r.cells[i];return c.dataset.v??c.textContent};
+const pairs=rows().map(r=>[r,r.nextElementSibling]).sort((a,b)=>{const x=key(a[0]),y=key(b[0]);
+const c=x!==''&&y!==''&&!isNaN(x)&&!isNaN(y)?x-y:x.localeCompare(y);return d==='a'?c:-c});
+for(const[r,dt]of pairs)T.append(r,dt)}));
+})();
