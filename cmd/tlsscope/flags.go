@@ -265,7 +265,7 @@ func parseArgs(args []string, baseline bool) (*config, error) {
 			}
 		}
 	}
-	if cfg.count < 0 || cfg.duration < 0 || cfg.snaplen <= 0 {
+	if live && (cfg.count < 0 || cfg.duration < 0 || cfg.snaplen <= 0) {
 		return nil, usagef("--count, --duration and --snaplen must be positive")
 	}
 	if live && cfg.outputDir == "" {

@@ -141,7 +141,7 @@ func newSession(cfg *config, stderr io.Writer) (*session, error) {
 }
 
 func (s *session) analyzeFiles(files []string) (*report.Result, error) {
-	r := &report.Result{Tool: "tlsscope", Version: versionString(), Rules: s.eng.rules()}
+	r := &report.Result{Tool: "tlsscope", Version: versionString(), Rules: s.eng.rules.definitions()}
 	if s.pol != nil {
 		r.Rules = append(r.Rules, policy.Definitions()...)
 	}

@@ -1,0 +1,152 @@
+package main
+
+import (
+	"errors"
+	"io"
+	"time"
+
+	"github.com/tlsscope/tlsscope/capture"
+	"github.com/tlsscope/tlsscope/capture/filter"
+	"github.com/tlsscope/tlsscope/decode"
+	"github.com/tlsscope/tlsscope/decode/facts"
+	"github.com/tlsscope/tlsscope/report"
+)
+
+// engine is the one analysis path, shared by files, live capture and
+// baseline: packets -> filter -> decode.Analyzer -> rules.
+type engine struct {
+	cfg    *config
+	filter *filter.Filter
+	rules  *ruleSet
+}
+
+func newEngine(cfg *config, now time.Time) (*engine, error) {
+	f, err := parseFilter(cfg.filter)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := newRuleSet(cfg, now)
+	if err != nil {
+		return nil, err
+	}
+	return &engine{cfg: cfg, filter: f, rules: rs}, nil
+}
+
+// parseFilter reads -f; a bad expression is a usage error carrying the
+// filter's own message.
+func parseFilter(expr string) (*filter.Filter, error) {
+	if expr == "" {
+		return nil, nil
+	}
+	f, err := filter.Parse(expr)
+	if err != nil {
+		var fe *filter.Error
+		if errors.As(err, &fe) {
+			ue := usagef("bad filter %q: %s (column %d)", expr, fe.Msg, fe.Column)
+			ue.hint = fe.Hint
+			return nil, ue
+		}
+		return nil, usagef("bad filter %q: %v", expr, err)
+	}
+	return f, nil
+}
+
+func (e *engine) decodeConfig() decode.Config {
+	return decode.Config{
+		MaxFlows:         e.cfg.maxFlows,
+		MaxBufferedBytes: int(e.cfg.maxBuffer),
+		IdleTimeout:      e.cfg.idleTimeout,
+		ShowSecrets:      e.cfg.showSecrets,
+	}
+}
+
+// collector gathers one input's facts.
+type collector struct {
+	conns     []*facts.Connection
+	anomalies []facts.Anomaly
+}
+
+func (c *collector) handler() decode.Handler {
+	return decode.Handler{
+		// The Analyzer's Connection is valid only during the call: keep a
+		// copy (what it points to is not reused).
+		Connection: func(conn *facts.Connection) { cc := *conn; c.conns = append(c.conns, &cc) },
+		Anomaly:    func(a facts.Anomaly) { c.anomalies = append(c.anomalies, a) },
+	}
+}
+
+// progressEvery is how many packets pass between progress updates.
+const progressEvery = 4096
+
+// file analyses one capture file.
+func (e *engine) file(path string, prog *progress) (*report.Capture, error) {
+	f, err := capture.Open(path)
+	if err != nil {
+		return nil, captureError(path, err)
+	}
+	defer f.Close()
+	col := &collector{}
+	an := decode.New(e.decodeConfig(), col.handler())
+	an.SetCapture(path)
+	f.OnAnomaly = func(a capture.Anomaly) {
+		col.anomalies = append(col.anomalies, facts.Anomaly{Kind: a.Kind, Offset: a.Offset, Detail: a.Detail, Capture: path})
+	}
+	prog.begin(path, f.Size())
+	var filtered uint64
+	for n := 1; ; n++ {
+		p, err := f.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			prog.end()
+			return nil, captureError(path, err)
+		}
+		if n%progressEvery == 0 {
+			prog.update(f.Offset(), len(col.conns))
+		}
+		if e.filter != nil && !e.filter.MatchLength(p.LinkType, p.Data, p.Info.Length) {
+			filtered++
+			continue
+		}
+		an.Packet(p)
+	}
+	an.Flush()
+	prog.end()
+	st := an.Stats()
+	st.Filtered += filtered
+	for _, a := range col.anomalies {
+		if a.ConnID == 0 && a.Capture == path && isCaptureAnomaly(a.Kind) {
+			st.AddAnomaly(a.Kind)
+		}
+	}
+	c := &report.Capture{Name: path, Stats: st, Connections: col.conns, Anomalies: col.anomalies}
+	for _, conn := range col.conns {
+		c.Findings = append(c.Findings, e.rules.evaluate(conn)...)
+	}
+	return c, nil
+}
+
+// isCaptureAnomaly: the file reader's anomalies, which the Analyzer does
+// not see and so does not count.
+func isCaptureAnomaly(kind string) bool {
+	switch kind {
+	case capture.AnomalyTruncated, capture.AnomalyBadBlock, capture.AnomalyTimeBackwards,
+		capture.AnomalyCaplenTooLarge, capture.AnomalyUnsupportedLinkType:
+		return true
+	}
+	return false
+}
+
+// captureError words a capture error as "reading FILE: what is wrong".
+func captureError(path string, err error) error {
+	var ce *capture.Error
+	if errors.As(err, &ce) {
+		return usagef("reading %s: %s", ce.Path, ce.Msg)
+	}
+	return usagef("reading %s: %v", path, err)
+}
+
+func (s *session) live(stdout io.Writer) (*report.Result, error) { return nil, errNoLive }
+
+func listInterfaces(w io.Writer) error { return errNoLive }
