@@ -7,7 +7,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -X main.version=$(VERSION)
 export CGO_ENABLED ?= 0
 
-.PHONY: all build run test test-short bench fuzz fuzz-short lint clean
+.PHONY: all build run test test-short bench bench-capture fuzz fuzz-short lint clean
 
 # `make captures` (records testdata/pcaps, needs root) lives beside its script.
 -include scripts/captures/Makefile.inc
@@ -31,6 +31,11 @@ test-short:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+# Whole-program benchmark beside Suricata, ndpiReader, tshark and tcpdump on a
+# generated capture (root: it records on lo); rewrites BENCHMARKS.md.
+bench-capture:
+	./scripts/bench.sh
 
 # Every fuzz target for FUZZTIME each (make fuzz FUZZTIME=10m for long runs).
 FUZZTIME ?= 1m
