@@ -436,10 +436,13 @@ func summaryLines(r *Result, fs []facts.Finding, width int) []string {
 	}
 	add("captures", names...)
 	if len(r.Captures) > 1 {
+		// One line per capture, its name cut in the middle to fit.
 		for _, c := range r.Captures {
 			hs := CountHandshakes(c.Connections)
-			add("", fmt.Sprintf("%s: %s", c.Name, plural(len(c.Connections), "connection")),
-				fmt.Sprintf("%d complete", hs.Complete), fmt.Sprintf("%d failed", hs.Failed), plural(len(c.Findings), "finding"))
+			tail := fmt.Sprintf(": %d conn, %d ok, %d failed, %s", len(c.Connections), hs.Complete, hs.Failed, plural(len(c.Findings), "finding"))
+			indent := strings.Repeat(" ", 14)
+			name := truncateMiddle(c.Name, max(8, width-len(indent)-len(tail)))
+			lines = append(lines, truncate(indent+name+tail, width))
 		}
 	}
 	add("packets", fmt.Sprintf("%d (%s)", st.Packets, ByteSize(st.Bytes)))
