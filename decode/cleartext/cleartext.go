@@ -1,22 +1,28 @@
 // Package cleartext finds secrets that cross the network unencrypted: it
 // recognises HTTP/1.x, FTP, SMTP, POP3, IMAP, Telnet and LDAP streams by
-// their first bytes, follows each protocol far enough to see credentials,
-// tokens, session cookies, card numbers and personal data, and reports them
-// as masked facts.Secret values. It also notices STARTTLS-style upgrades so
-// the caller can hand the rest of the stream to the TLS tracker.
+// their first bytes (and common ports), follows each protocol far enough to
+// see credentials, tokens, session cookies, card numbers and personal data,
+// and reports them as facts.Secret values whose Masked field is always safe
+// to print. It notices STARTTLS-style upgrades (SMTP STARTTLS, IMAP
+// STARTTLS, POP3 STLS, FTP AUTH TLS) so the caller can hand the rest of the
+// stream to the TLS tracker.
 //
-// It does not decrypt anything, reassemble TCP or judge severity beyond a
-// suggested override; it never logs and never panics on hostile input.
+// It does not reassemble TCP, decrypt anything or decide severities beyond
+// a suggested override; it never logs and never panics on hostile input.
+// Everything it keeps from the bytes it is fed is copied and bounded.
 package cleartext
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"strings"
 	"time"
 
 	"github.com/tlsscope/tlsscope/decode/facts"
 	"github.com/tlsscope/tlsscope/decode/tls"
 )
 
-// Protocol names a cleartext application protocol.
+// Protocol names a cleartext application protocol; "" is unknown.
 type Protocol string
 
 // The protocols Sniff recognises.
@@ -30,38 +36,306 @@ const (
 	LDAP   Protocol = "ldap"
 )
 
+// Finding ids carried in facts.Secret.Kind.
+const (
+	KindCredentials   = "plaintext-credentials"
+	KindSessionCookie = "plaintext-session-cookie"
+	KindCardNumber    = "plaintext-card-number"
+	KindPII           = "plaintext-pii"
+	KindLoginPage     = "plaintext-login-page"
+)
+
+// Limits. Each is enforced in one place.
+const (
+	DefaultMaxBody = 1 << 20  // HTTP body bytes parsed per message (Config.MaxBody)
+	maxHeaderBytes = 64 << 10 // an HTTP header block, or one protocol line
+	maxLine        = 8 << 10  // one FTP/SMTP/POP3/IMAP/Telnet line
+	maxPipelined   = 64       // HTTP requests awaiting their response
+	maxSeen        = 512      // distinct secrets remembered for de-duplication
+	maxLDAPMessage = 64 << 10 // one LDAP message
+)
+
 // Config tunes a Stream. The zero value takes the defaults.
 type Config struct {
 	ShowSecrets bool // fill facts.Secret.Value with the cleartext value
-	MaxBody     int  // bytes of one HTTP body parsed (default DefaultMaxBody)
+	MaxBody     int  // bytes of one HTTP body parsed (default DefaultMaxBody); decompressed bodies too
 }
 
 // Handler receives what a Stream finds. Nil fields are skipped.
 type Handler struct {
 	Secret func(facts.Secret)
 	HTTP   func(facts.HTTPMessage)
+	// Anomaly is told about input the parsers gave up on or limits they
+	// hit, with a stable snake_case kind ("http_header_too_long",
+	// "http_body_over_limit", "http_decompressed_over_limit",
+	// "cleartext_line_too_long", "http_malformed", "ldap_malformed", ...).
+	Anomaly func(kind string, dir tls.Direction, detail string)
 }
 
-// Stream follows one cleartext TCP connection.
+// Stream follows one cleartext TCP connection: the caller feeds the bytes
+// of both directions in order.
 type Stream struct {
 	proto Protocol
 	cfg   Config
 	h     Handler
+	ts    time.Time
+
+	http *httpConn
+	line *lineConn
+	ldap *ldapConn
+
+	upgraded bool // STARTTLS accepted: nothing more is parsed
+	closed   bool
+	seen     map[[16]byte]struct{}
+
+	// Counters of limits hit (also reported through Handler.Anomaly).
+	Truncated int
 }
 
-// Sniff says which protocol a stream starting with data speaks.
-func Sniff(data []byte, dir tls.Direction, serverPort uint16) Protocol { return "" }
-
-// NewStream returns a Stream for protocol p.
+// NewStream returns a Stream that parses protocol p.
 func NewStream(p Protocol, cfg Config, h Handler) *Stream {
-	return &Stream{proto: p, cfg: cfg, h: h}
+	if cfg.MaxBody <= 0 {
+		cfg.MaxBody = DefaultMaxBody
+	}
+	s := &Stream{proto: p, cfg: cfg, h: h}
+	switch p {
+	case HTTP:
+		s.http = newHTTPConn(s)
+	case FTP, SMTP, POP3, IMAP, Telnet:
+		s.line = newLineConn(s, p)
+	case LDAP:
+		s.ldap = &ldapConn{s: s}
+	}
+	return s
 }
 
-// Feed takes in-order bytes of one direction.
-func (s *Stream) Feed(dir tls.Direction, data []byte, ts time.Time) (startTLS bool) { return false }
+// Protocol is what the stream parses.
+func (s *Stream) Protocol() Protocol { return s.proto }
 
-// Gap says bytes were lost in one direction.
-func (s *Stream) Gap(dir tls.Direction) {}
+// Feed takes in-order bytes of one direction; data is only read during the
+// call. It returns true once the protocol has negotiated TLS (the server
+// accepted STARTTLS, STLS or AUTH TLS, or an HTTP CONNECT tunnel opened):
+// the bytes that follow belong to TLS and the Stream parses nothing more.
+func (s *Stream) Feed(dir tls.Direction, data []byte, ts time.Time) (startTLS bool) {
+	if s.upgraded || s.closed || len(data) == 0 {
+		return false
+	}
+	s.ts = ts
+	switch {
+	case s.http != nil:
+		startTLS = s.http.feed(dir, data)
+	case s.line != nil:
+		startTLS = s.line.feed(dir, data)
+	case s.ldap != nil:
+		startTLS = s.ldap.feed(dir, data)
+	}
+	if startTLS {
+		s.upgraded = true
+	}
+	return startTLS
+}
 
-// Close ends the stream.
-func (s *Stream) Close() {}
+// Gap says bytes were lost in one direction: partial messages are dropped
+// and parsing resumes where it safely can.
+func (s *Stream) Gap(dir tls.Direction) {
+	if s.upgraded || s.closed {
+		return
+	}
+	switch {
+	case s.http != nil:
+		s.http.gap(dir)
+	case s.line != nil:
+		s.line.gap(dir)
+	case s.ldap != nil:
+		s.ldap.gap(dir)
+	}
+}
+
+// Close ends the stream: a response body read until the connection closed
+// is analysed, and requests still waiting for a response are reported.
+func (s *Stream) Close() {
+	if s.closed {
+		return
+	}
+	if s.http != nil && !s.upgraded {
+		s.http.close()
+	}
+	s.closed = true
+}
+
+func (s *Stream) anomaly(kind string, dir tls.Direction, detail string) {
+	if s.h.Anomaly != nil {
+		s.h.Anomaly(kind, dir, detail)
+	}
+}
+
+func (s *Stream) truncated(kind string, dir tls.Direction, detail string) {
+	s.Truncated++
+	s.anomaly(kind, dir, detail)
+}
+
+// emit reports one secret, once per stream: the same value in the same
+// place (a cookie sent with every request) is reported the first time.
+func (s *Stream) emit(sec facts.Secret, value string) {
+	h := sha256.New()
+	for _, p := range []string{sec.Kind, sec.Type, sec.Field, sec.User, value, sec.Masked} {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	var key [16]byte
+	copy(key[:], h.Sum(nil))
+	if _, dup := s.seen[key]; dup {
+		return
+	}
+	if s.seen == nil {
+		s.seen = make(map[[16]byte]struct{})
+	}
+	if len(s.seen) < maxSeen {
+		s.seen[key] = struct{}{}
+	}
+	if sec.Protocol == "" {
+		sec.Protocol = string(s.proto)
+	}
+	if sec.Time.IsZero() {
+		sec.Time = s.ts
+	}
+	if s.cfg.ShowSecrets {
+		sec.Value = value
+	}
+	if s.h.Secret != nil {
+		s.h.Secret(sec)
+	}
+}
+
+// Sniff says which protocol a TCP stream speaks from the first bytes seen
+// in one direction (dir says whether they came from the client) and the
+// server's port. It returns "" when nothing matches; TLS is recognised by
+// tls.Sniff, not here.
+func Sniff(data []byte, dir tls.Direction, serverPort uint16) Protocol {
+	if len(data) == 0 {
+		return ""
+	}
+	if dir == tls.ClientToServer {
+		return sniffClient(data, serverPort)
+	}
+	return sniffServer(data, serverPort)
+}
+
+var httpMethods = []string{"GET ", "POST ", "HEAD ", "PUT ", "DELETE ", "OPTIONS ", "PATCH ", "CONNECT ",
+	"TRACE ", "PROPFIND ", "PROPPATCH ", "MKCOL ", "COPY ", "MOVE ", "LOCK ", "UNLOCK ", "REPORT ", "SEARCH "}
+
+func sniffClient(b []byte, port uint16) Protocol {
+	for _, m := range httpMethods {
+		if bytes.HasPrefix(b, []byte(m)) {
+			return HTTP
+		}
+	}
+	if b[0] == 0xff && len(b) >= 2 && b[1] >= 250 {
+		return Telnet
+	}
+	if looksLDAP(b) {
+		return LDAP
+	}
+	word := strings.ToUpper(firstWord(b, 0))
+	switch word {
+	case "EHLO", "HELO":
+		return SMTP
+	case "CAPA", "STLS", "APOP":
+		return POP3
+	case "USER", "PASS", "AUTH", "QUIT":
+		switch port {
+		case 110, 1110:
+			return POP3
+		case 25, 587, 2525:
+			return SMTP
+		}
+		if word == "AUTH" {
+			return byPort(port)
+		}
+		return FTP
+	case "SYST", "FEAT", "OPTS":
+		return FTP
+	}
+	// IMAP commands carry a tag first: "a001 LOGIN", ". CAPABILITY".
+	switch strings.ToUpper(firstWord(b, 1)) {
+	case "LOGIN", "CAPABILITY", "AUTHENTICATE", "STARTTLS", "ID", "NOOP", "SELECT", "LOGOUT":
+		return IMAP
+	}
+	if p := byPort(port); p == Telnet || p == LDAP && looksLDAP(b) {
+		return p
+	}
+	return ""
+}
+
+func sniffServer(b []byte, port uint16) Protocol {
+	switch {
+	case bytes.HasPrefix(b, []byte("HTTP/1.")):
+		return HTTP
+	case bytes.HasPrefix(b, []byte("+OK")):
+		return POP3
+	case bytes.HasPrefix(b, []byte("* OK")) || bytes.HasPrefix(b, []byte("* PREAUTH")) || bytes.HasPrefix(b, []byte("* BYE")):
+		return IMAP
+	case b[0] == 0xff && len(b) >= 2 && b[1] >= 250:
+		return Telnet
+	case len(b) >= 4 && (bytes.HasPrefix(b, []byte("220")) || bytes.HasPrefix(b, []byte("421"))) && (b[3] == ' ' || b[3] == '-'):
+		line := b
+		if i := bytes.IndexByte(line, '\n'); i >= 0 {
+			line = line[:i]
+		}
+		up := bytes.ToUpper(line)
+		switch {
+		case port == 21 || port == 990:
+			return FTP
+		case port == 25 || port == 587 || port == 2525 || port == 465:
+			return SMTP
+		case bytes.Contains(up, []byte("SMTP")) || bytes.Contains(up, []byte("MAIL")) || bytes.Contains(up, []byte("POSTFIX")) || bytes.Contains(up, []byte("EXIM")):
+			return SMTP
+		case bytes.Contains(up, []byte("FTP")):
+			return FTP
+		}
+		return FTP
+	}
+	if p := byPort(port); p == Telnet {
+		return p
+	}
+	return ""
+}
+
+func byPort(port uint16) Protocol {
+	switch port {
+	case 21:
+		return FTP
+	case 25, 587, 2525:
+		return SMTP
+	case 110:
+		return POP3
+	case 143:
+		return IMAP
+	case 23:
+		return Telnet
+	case 389:
+		return LDAP
+	}
+	return ""
+}
+
+// firstWord returns the n-th space-separated word of the first line.
+func firstWord(b []byte, n int) string {
+	if i := bytes.IndexAny(b, "\r\n"); i >= 0 {
+		b = b[:i]
+	}
+	if len(b) > 256 {
+		b = b[:256]
+	}
+	f := strings.Fields(string(b))
+	if n < len(f) {
+		return f[n]
+	}
+	return ""
+}
+
+func newSecret(kind, typ, field, user, masked string) facts.Secret {
+	return facts.Secret{Kind: kind, Type: typ, Field: field, User: user, Masked: masked, From: uint8(tls.ClientToServer)}
+}
+
+func splitNUL(s string) []string { return strings.SplitN(s, "\x00", 3) }
