@@ -50,11 +50,11 @@ var streamHeaders = []string{"TIME", "SERVER", "SNI", "TLS", "SUITE", "STATUS", 
 // proportions, since rows are printed before later ones are known: TIME,
 // TLS and STATUS are fixed, the rest goes to SERVER, SNI, SUITE and WORST.
 func streamWidths(width int) []int {
-	const timeW, tlsW, statusW = 8, 3, 10
+	const timeW, tlsW, statusW = 8, 3, 9
 	rest := max(width-timeW-tlsW-statusW-colGap*6, 20)
-	server := rest * 30 / 100
-	sni := rest * 25 / 100
-	suite := rest * 22 / 100
+	server := rest * 34 / 100
+	sni := rest * 22 / 100
+	suite := rest * 24 / 100
 	worst := rest - server - sni - suite
 	return []int{timeW, server, sni, tlsW, suite, statusW, worst}
 }

@@ -147,6 +147,3 @@ func captureError(path string, err error) error {
 	return usagef("reading %s: %v", path, err)
 }
 
-func (s *session) live(stdout io.Writer) (*report.Result, error) { return nil, errNoLive }
-
-func listInterfaces(w io.Writer) error { return errNoLive }

@@ -1,0 +1,164 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/tlsscope/tlsscope/capture"
+	"github.com/tlsscope/tlsscope/decode"
+	"github.com/tlsscope/tlsscope/decode/facts"
+	"github.com/tlsscope/tlsscope/report"
+)
+
+// packetSource is what live capture reads from (a capture.File has the same
+// methods, which the tests use).
+type packetSource interface {
+	Next() (capture.Packet, error)
+	Close() error
+}
+
+// streamOutput is the stdout format of a streaming run: the one --format
+// without a file, if it can stream, else none.
+func streamOutput(cfg *config) string {
+	for _, o := range cfg.outputs {
+		if o.path == "" {
+			return o.format
+		}
+	}
+	return ""
+}
+
+// stream runs the engine over a source that may never end (a live
+// interface), printing each connection when its handshake completes or
+// fails, and each secret as it is seen. It stops at end of input, on
+// SIGINT/SIGTERM, after --duration or after --count packets; the caller
+// then writes the summary and any files.
+func (s *session) stream(name string, src packetSource, stdout io.Writer) (*report.Capture, error) {
+	e := s.eng
+	opt := report.Options{ShowSecrets: s.cfg.showSecrets, Width: tableWidth(s.cfg), FailOn: junitFailOn(s.cfg)}
+	var out *report.Stream
+	if f := streamOutput(s.cfg); f != "" {
+		var err error
+		if out, err = report.NewStream(stdout, f, opt); err != nil {
+			return nil, usagef("%v", err)
+		}
+	}
+	var mu sync.Mutex // the signal goroutine only closes src; handlers run on this goroutine
+	col := &collector{}
+	printed := map[uint64]bool{}
+	h := col.handler()
+	h.Handshake = func(c *facts.Connection) {
+		if out == nil || !s.keep(c) {
+			return
+		}
+		printed[c.ID] = true
+		fs := e.rules.evaluate(c)
+		if s.pol != nil {
+			fs = s.pol.Apply(append(fs, s.pol.Check(c)...), s.now).Kept
+		}
+		out.Connection(c, fs)
+	}
+	h.Secret = func(c *facts.Connection, sec facts.Secret) {
+		if out == nil || !s.keep(c) {
+			return
+		}
+		f := facts.Finding{
+			ID: sec.Kind, Severity: facts.High, ConnID: c.ID, Capture: name, Time: sec.Time,
+			Client: c.Client, Server: c.Server, Message: fmt.Sprintf("%s %s sent in the clear", sec.Protocol, sec.Type),
+			Evidence: sec.Field + " " + sec.Masked, Step: sec.Protocol,
+		}
+		if sev, ok := facts.ParseSeverity(sec.Severity); ok {
+			f.Severity = sev
+		}
+		if s.cfg.showSecrets && sec.Value != "" {
+			f.Evidence = sec.Field + " " + sec.Value
+		}
+		out.Finding(f)
+	}
+	an := decode.New(e.decodeConfig(), h)
+	an.SetCapture(name)
+
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(stop)
+	done := make(chan struct{})
+	defer close(done)
+	var stopped bool
+	go func() {
+		var timeout <-chan time.Time
+		if s.cfg.duration > 0 {
+			timeout = time.After(s.cfg.duration)
+		}
+		select {
+		case <-stop:
+		case <-timeout:
+		case <-done:
+			return
+		}
+		mu.Lock()
+		stopped = true
+		mu.Unlock()
+		src.Close() // unblocks Next
+	}()
+
+	var filtered uint64
+	for n := 1; s.cfg.count == 0 || n <= s.cfg.count; n++ {
+		p, err := src.Next()
+		if err != nil {
+			mu.Lock()
+			st := stopped
+			mu.Unlock()
+			if errors.Is(err, io.EOF) || st {
+				break
+			}
+			return nil, captureError(name, err)
+		}
+		if e.filter != nil && !e.filter.MatchLength(p.LinkType, p.Data, p.Info.Length) {
+			filtered++
+			continue
+		}
+		an.Packet(p)
+	}
+	an.Flush()
+	st := an.Stats()
+	st.Filtered += filtered
+	c := &report.Capture{Name: name, Stats: st, Connections: col.conns, Anomalies: col.anomalies}
+	for _, conn := range col.conns {
+		c.Findings = append(c.Findings, e.rules.evaluate(conn)...)
+	}
+	return c, nil
+}
+
+// streamFile streams a capture file as if it were live (tests, and a
+// replay path for the same code).
+func (s *session) streamFile(path string, stdout io.Writer) (*report.Result, error) {
+	f, err := capture.Open(path)
+	if err != nil {
+		return nil, captureError(path, err)
+	}
+	defer f.Close()
+	return s.finishStream(path, f, stdout)
+}
+
+// finishStream runs stream, judges the result and prints the summary.
+func (s *session) finishStream(name string, src packetSource, stdout io.Writer) (*report.Result, error) {
+	c, err := s.stream(name, src, stdout)
+	if err != nil {
+		return nil, err
+	}
+	r := &report.Result{Tool: "tlsscope", Version: versionString(), Rules: s.eng.rules.definitions(), Captures: []*report.Capture{c}}
+	s.judge(r)
+	if f := streamOutput(s.cfg); f != "" {
+		out, _ := report.NewStream(stdout, f, report.Options{Width: tableWidth(s.cfg)})
+		if err := out.Summary(r); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}

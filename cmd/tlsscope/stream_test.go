@@ -1,0 +1,58 @@
+package main
+
+import (
+	"bytes"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tlsscope/tlsscope/internal/testutil"
+)
+
+// TestStreamingPrintsAsItGoes replays a capture through the live path:
+// one NDJSON connection line per handshake (3 in ssl.v3.pcap, per tshark's
+// oracle), then the summary; --count stops early.
+func TestStreamingPrintsAsItGoes(t *testing.T) {
+	in := filepath.Join(testutil.Corpus(t), "zeek/testing/btest/Traces/tls/ssl.v3.pcap")
+	for _, tc := range []struct {
+		args        []string
+		conns       int
+		lastType    string
+		wantPackets float64
+	}{
+		{[]string{"-i", "replay", "--format", "ndjson"}, 3, "summary", 252},
+		{[]string{"-i", "replay", "--format", "ndjson", "-c", "10"}, 1, "summary", 10},
+	} {
+		cfg, err := parseArgs(tc.args, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stderr, out bytes.Buffer
+		s, err := newSession(cfg, &stderr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.streamFile(in, &out); err != nil {
+			t.Fatal(err)
+		}
+		recs := records(t, out.String())
+		n := 0
+		for _, r := range recs {
+			if r["type"] == "connection" {
+				n++
+			}
+		}
+		last := recs[len(recs)-1]
+		if n != tc.conns || last["type"] != tc.lastType || last["packets"] != tc.wantPackets {
+			t.Errorf("%q: %d connection lines, last %v with %v packets", tc.args, n, last["type"], last["packets"])
+		}
+	}
+	cfg, _ := parseArgs([]string{"-i", "replay", "--width", "80"}, false)
+	var out bytes.Buffer
+	s, _ := newSession(cfg, &out)
+	s.streamFile(in, &out)
+	lines := strings.Split(out.String(), "\n")
+	if !strings.HasPrefix(lines[0], "TIME") || !strings.Contains(lines[1], "RSA-RC4") || !strings.Contains(out.String(), "Summary") {
+		t.Errorf("table stream:\n%s", out.String())
+	}
+}
