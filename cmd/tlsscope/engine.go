@@ -146,4 +146,3 @@ func captureError(path string, err error) error {
 	}
 	return usagef("reading %s: %v", path, err)
 }
-
