@@ -1,0 +1,163 @@
+// Package certs describes and verifies X.509 certificates seen in TLS
+// handshakes. Describe turns a parsed certificate into the plain fields
+// reports print (names as RFC 4514 strings the way python-cryptography and
+// tshark print them, key, signature, fingerprints); Verify wraps
+// crypto/x509's path building with the roots the caller chooses, at the
+// time the caller chooses, and adds what a passive observer wants to know
+// that crypto/x509 does not say: whether the server sent its chain in
+// order, and whether a trusted bundle had to supply an intermediate the
+// server left out.
+//
+// It reads certificates, never bytes off the wire, calls no clock and
+// loads no root store by itself: roots come from the caller (see
+// LoadCAFile and x509.SystemCertPool).
+package certs
+
+import (
+	"crypto"
+	"crypto/dsa" //nolint:staticcheck // DSA certificates still exist on the wire; only verification is needed
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/md5" //nolint:gosec // verifying old MD5 self-signatures, not creating them
+	"crypto/rsa"
+	"crypto/sha1" //nolint:gosec // fingerprints, as every peer tool prints them
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/asn1"
+	"encoding/hex"
+	"fmt"
+	"math/big"
+	"net/netip"
+	"time"
+)
+
+// Info is what reports print about one certificate.
+type Info struct {
+	Subject   string // RFC 4514, most specific RDN first: "CN=www.example.com,O=Example,C=US"
+	Issuer    string
+	Serial    string // upper-case hex without leading zeros, as OpenSSL, Zeek and python-cryptography print it
+	NotBefore time.Time
+	NotAfter  time.Time
+	DNSNames  []string
+	IPs       []netip.Addr
+	KeyType   string // "RSA", "ECDSA", "Ed25519", "DSA", or x509's name for others
+	KeyBits   int    // modulus (RSA, DSA p) or curve size; 0 when unknown
+	Key       string // "RSA 2048", "ECDSA P-256", "Ed25519", "DSA 1024"
+	Signature string // x509.SignatureAlgorithm.String(): "SHA256-RSA", "ECDSA-SHA384", ...
+	SHA256    string // lower-case hex of the DER
+	SHA1      string
+	// SelfSigned: subject equals issuer and the signature verifies with
+	// the certificate's own key (MD5 and SHA-1 signatures included).
+	SelfSigned bool
+	IsCA       bool // basicConstraints cA
+}
+
+// Describe fills an Info from a parsed certificate.
+func Describe(c *x509.Certificate) Info {
+	s256 := sha256.Sum256(c.Raw)
+	s1 := sha1.Sum(c.Raw) //nolint:gosec
+	in := Info{
+		Subject:    Name(c.RawSubject),
+		Issuer:     Name(c.RawIssuer),
+		NotBefore:  c.NotBefore.UTC(),
+		NotAfter:   c.NotAfter.UTC(),
+		DNSNames:   c.DNSNames,
+		Signature:  c.SignatureAlgorithm.String(),
+		SHA256:     hex.EncodeToString(s256[:]),
+		SHA1:       hex.EncodeToString(s1[:]),
+		SelfSigned: SelfSigned(c),
+		IsCA:       c.BasicConstraintsValid && c.IsCA,
+	}
+	if c.SerialNumber != nil {
+		in.Serial = fmt.Sprintf("%X", c.SerialNumber)
+	}
+	for _, ip := range c.IPAddresses {
+		if a, ok := netip.AddrFromSlice(ip); ok {
+			in.IPs = append(in.IPs, a.Unmap())
+		}
+	}
+	in.KeyType, in.KeyBits = KeyInfo(c)
+	in.Key = keyString(c, in.KeyType, in.KeyBits)
+	return in
+}
+
+// KeyInfo names a certificate's public key type and its size in bits: the
+// RSA modulus, the DSA prime p, the ECDSA curve's field size, 256 for
+// Ed25519.
+func KeyInfo(c *x509.Certificate) (typ string, bits int) {
+	switch k := c.PublicKey.(type) {
+	case *rsa.PublicKey:
+		return "RSA", k.N.BitLen()
+	case *ecdsa.PublicKey:
+		return "ECDSA", k.Curve.Params().BitSize
+	case ed25519.PublicKey:
+		return "Ed25519", 256
+	case *dsa.PublicKey:
+		return "DSA", k.P.BitLen()
+	}
+	return c.PublicKeyAlgorithm.String(), 0
+}
+
+func keyString(c *x509.Certificate, typ string, bits int) string {
+	switch k := c.PublicKey.(type) {
+	case *ecdsa.PublicKey:
+		return "ECDSA " + k.Curve.Params().Name
+	case ed25519.PublicKey:
+		return "Ed25519"
+	}
+	if bits > 0 {
+		return fmt.Sprintf("%s %d", typ, bits)
+	}
+	return typ
+}
+
+// SelfSigned reports whether c's subject equals its issuer and its
+// signature verifies with its own public key. Unlike crypto/x509's
+// CheckSignatureFrom it accepts MD5 and SHA-1 signatures, which old
+// self-signed certificates on the wire still carry; the question here is
+// who signed, not whether the algorithm is still acceptable.
+func SelfSigned(c *x509.Certificate) bool {
+	if len(c.RawSubject) == 0 || string(c.RawSubject) != string(c.RawIssuer) {
+		return false
+	}
+	return checkOwnSignature(c) == nil
+}
+
+func checkOwnSignature(c *x509.Certificate) error {
+	switch c.SignatureAlgorithm {
+	case x509.MD5WithRSA:
+		k, ok := c.PublicKey.(*rsa.PublicKey)
+		if !ok {
+			return x509.ErrUnsupportedAlgorithm
+		}
+		sum := md5.Sum(c.RawTBSCertificate) //nolint:gosec
+		return rsa.VerifyPKCS1v15(k, crypto.MD5, sum[:], c.Signature)
+	case x509.DSAWithSHA1, x509.DSAWithSHA256:
+		k, ok := c.PublicKey.(*dsa.PublicKey)
+		if !ok {
+			return x509.ErrUnsupportedAlgorithm
+		}
+		var digest []byte
+		if c.SignatureAlgorithm == x509.DSAWithSHA1 {
+			s := sha1.Sum(c.RawTBSCertificate) //nolint:gosec
+			digest = s[:]
+		} else {
+			s := sha256.Sum256(c.RawTBSCertificate)
+			digest = s[:]
+		}
+		// FIPS 186-4, 4.6: the digest is cut to the size of q, which
+		// dsa.Verify leaves to the caller.
+		if n := (k.Q.BitLen() + 7) / 8; len(digest) > n {
+			digest = digest[:n]
+		}
+		var sig struct{ R, S *big.Int }
+		if rest, err := asn1.Unmarshal(c.Signature, &sig); err != nil || len(rest) != 0 || sig.R == nil || sig.S == nil {
+			return fmt.Errorf("certs: malformed DSA signature")
+		}
+		if !dsa.Verify(k, digest, sig.R, sig.S) { //nolint:staticcheck
+			return fmt.Errorf("certs: DSA signature does not verify")
+		}
+		return nil
+	}
+	return c.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature)
+}
