@@ -440,7 +440,11 @@ func (a *Analyzer) finish(s *stream, reason string) {
 		}
 	}
 	s.pending = [2][]byte{}
-	if a.h.Connection != nil {
+	if s.conn.Bytes[0]+s.conn.Bytes[1] == 0 {
+		// A handshake and a close, or a port probe: nothing to judge.
+		a.stats.Connections--
+		a.stats.Empty++
+	} else if a.h.Connection != nil {
 		a.h.Connection(&s.conn)
 	}
 	// The handler copied what it keeps; let the parsed state go now, the

@@ -153,7 +153,8 @@ type Stats struct {
 	NonTCP         uint64
 	Truncated      uint64 // packets cut by snaplen or damaged headers
 	Filtered       uint64 // packets dropped by the filter
-	Connections    uint64
+	Connections    uint64 // TCP connections that carried payload (the ones reported)
+	Empty          uint64 // TCP connections without payload (not reported)
 	Evicted        uint64 // flows evicted by the flow or memory caps
 	Gaps           uint64
 	KernelReceived uint64 // live capture only
