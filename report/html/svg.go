@@ -56,7 +56,7 @@ func barChart(title string, items []count, class map[string]string) template.HTM
 		if class != nil && class[it.Key] != "" {
 			c += " " + class[it.Key]
 		}
-		fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end"><title>%s</title>%s</text>`, labelWidth-6, y+12, esc(it.Key), esc(clip(it.Key, 26)))
+		fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end"><title>%s</title>%s</text>`, labelWidth-6, y+12, esc(it.Key), esc(clip(it.Key, 22)))
 		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%d" height="%d" class="%s"/>`, labelWidth, y, w, barHeight, c)
 		fmt.Fprintf(&b, `<text x="%d" y="%d">%d</text>`, labelWidth+w+4, y+12, it.N)
 	}
@@ -104,7 +104,7 @@ func expiryChart(certs []leafCert) template.HTML {
 		}
 		label := fmt.Sprintf("%s: %s to %s, %d days left when seen", c.Name,
 			c.Cert.NotBefore.UTC().Format(time.DateOnly), c.Cert.NotAfter.UTC().Format(time.DateOnly), c.DaysLeft())
-		fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end"><title>%s</title>%s</text>`, labelWidth-6, y+12, esc(label), esc(clip(c.Name, 26)))
+		fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end"><title>%s</title>%s</text>`, labelWidth-6, y+12, esc(label), esc(clip(c.Name, 22)))
 		x0, x1 := x(c.Cert.NotBefore), x(c.Cert.NotAfter)
 		fmt.Fprintf(&b, `<rect x="%.1f" y="%d" width="%.1f" height="%d" class="%s"><title>%s</title></rect>`, x0, y, max(1, x1-x0), barHeight, class, esc(label))
 		fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%d" y2="%d" class="seen"/>`, x(c.Seen), x(c.Seen), y-2, y+barHeight+2)

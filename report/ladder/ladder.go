@@ -55,7 +55,8 @@ const (
 
 // Arrow is one message of the diagram. Tests read it; Write draws it.
 type Arrow struct {
-	Time      time.Time // zero when unknown (an HTTP response)
+	Time      time.Time
+	Untimed   bool // Time is borrowed for ordering (an HTTP response): not printed
 	From      tls.Direction
 	Kind      string
 	Handshake uint8 // handshake type for KindHandshake
@@ -75,12 +76,7 @@ func Arrows(c *facts.Connection, findings []facts.Finding, showSecrets bool) (ar
 		arrows = tlsArrows(c.TLS)
 	}
 	arrows = append(arrows, cleartextArrows(c, showSecrets)...)
-	slices.SortStableFunc(arrows, func(a, b Arrow) int {
-		if a.Time.IsZero() || b.Time.IsZero() {
-			return 0
-		}
-		return a.Time.Compare(b.Time)
-	})
+	slices.SortStableFunc(arrows, func(a, b Arrow) int { return a.Time.Compare(b.Time) })
 	for _, f := range findings {
 		if i := attach(arrows, f); i >= 0 {
 			arrows[i].Findings = append(arrows[i].Findings, f)
@@ -394,7 +390,10 @@ func cleartextArrows(c *facts.Connection, showSecrets bool) []Arrow {
 		}
 		out = append(out, req)
 		if m.Status != 0 {
-			resp := Arrow{From: tls.ServerToClient, Kind: KindHTTPResponse, Label: fmt.Sprint(m.Status)}
+			// The response's own time is not recorded: it is drawn right
+			// after its request, untimed, unless a secret it carried
+			// (Set-Cookie) gives its time.
+			resp := Arrow{Time: m.Time, Untimed: true, From: tls.ServerToClient, Kind: KindHTTPResponse, Label: fmt.Sprint(m.Status)}
 			if m.ContentType != "" {
 				resp.Label += " " + m.ContentType
 			}
@@ -402,6 +401,26 @@ func cleartextArrows(c *facts.Connection, showSecrets bool) []Arrow {
 				resp.Details = []string{report.ByteSize(uint64(m.ResponseBytes))}
 			}
 			out = append(out, resp)
+		}
+	}
+	// Secrets the server sent in HTTP belong to the response of the last
+	// request before them.
+	for i, s := range c.Secrets {
+		if used[i] || s.Protocol != "http" || tls.Direction(s.From) != tls.ServerToClient {
+			continue
+		}
+		last := -1
+		for j, a := range out {
+			if a.Kind == KindHTTPResponse && !a.Time.After(s.Time) {
+				last = j
+			}
+		}
+		if last >= 0 {
+			used[i] = true
+			if out[last].Untimed {
+				out[last].Time, out[last].Untimed = s.Time, false
+			}
+			out[last].Secrets = append(out[last].Secrets, secretLine(s, showSecrets))
 		}
 	}
 	for i, s := range c.Secrets {
@@ -498,7 +517,7 @@ func attach(arrows []Arrow, f facts.Finding) int {
 	best := -1
 	for i, a := range arrows {
 		switch a.Kind {
-		case KindHTTPRequest, KindSecret:
+		case KindHTTPRequest, KindHTTPResponse, KindSecret:
 		default:
 			continue
 		}
@@ -534,14 +553,14 @@ func Write(w io.Writer, c *facts.Connection, findings []facts.Finding, opt Optio
 	// first cleartext message), not to the SYN.
 	var base time.Time
 	for _, a := range arrows {
-		if !a.Time.IsZero() && (base.IsZero() || a.Time.Before(base)) {
+		if !a.Untimed && !a.Time.IsZero() && (base.IsZero() || a.Time.Before(base)) {
 			base = a.Time
 		}
 	}
 	stamps := make([]string, len(arrows))
 	tw := 0
 	for i, a := range arrows {
-		if !a.Time.IsZero() {
+		if !a.Untimed && !a.Time.IsZero() {
 			stamps[i] = "+" + millis(a.Time.Sub(base))
 		}
 		tw = max(tw, len(stamps[i]))
