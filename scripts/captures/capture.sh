@@ -21,7 +21,9 @@ OUT=${OUT:-$ROOT/testdata/pcaps}
 CERTS=$OUT/certs
 ONLY=${ONLY:-}
 GO=${GO:-go}
-PORT_BASE=${PORT_BASE:-47400}
+# Server ports sit below the ephemeral range (32768-60999 on Linux), so no
+# client port of one scenario is another scenario's server port.
+PORT_BASE=${PORT_BASE:-21400}
 PORT=
 
 die() { echo "captures: $*" >&2; exit 1; }
@@ -139,15 +141,16 @@ pki() {
 	mkdir -p newcerts
 	: >index.txt
 
-	# Roots are self-signed with req -x509; everything else is issued with
-	# `openssl ca`, whose -startdate/-enddate set exact validity dates.
-	openssl req -x509 -new -newkey rsa:2048 -nodes -keyout root.key -out root.pem -config ca.cnf \
-		-extensions root -subj "/O=tlsscope test/CN=tlsscope Test Root CA" -days 3650 2>/dev/null
-	openssl req -x509 -new -newkey rsa:2048 -nodes -keyout rogue-root.key -out rogue-root.pem -config ca.cnf \
-		-extensions root -subj "/O=Not trusted by tests/CN=Rogue Root CA" -days 3650 2>/dev/null
-	issue intermediate root "/O=tlsscope test/CN=tlsscope Test Intermediate CA" intermediate -1000 2650 rsa:2048 sha256
-
+	# Every certificate is issued with `openssl ca`, whose -startdate and
+	# -enddate set exact validity dates (-selfsign for the roots and the
+	# self-signed leaf).
 	#     name          issuer        subject                          profile    from  to    key        digest
+	issue root          self         "/O=tlsscope test/CN=tlsscope Test Root CA" \
+	                                                                   root       -1100 3650  rsa:2048   sha256
+	issue rogue-root    self         "/O=Not trusted by tests/CN=Rogue Root CA" \
+	                                                                   root       -1100 3650  rsa:2048   sha256
+	issue intermediate  root         "/O=tlsscope test/CN=tlsscope Test Intermediate CA" \
+	                                                                   intermediate -1000 2650 rsa:2048  sha256
 	issue leaf          intermediate "/CN=localhost"                   localhost  -30   335   rsa:2048   sha256
 	issue leaf-ecdsa    intermediate "/CN=localhost"                   localhost  -30   335   ec         sha256
 	issue expired       intermediate "/CN=localhost"                   localhost  -400  -35   rsa:2048   sha256
@@ -159,8 +162,7 @@ pki() {
 	issue long-validity intermediate "/CN=localhost"                   localhost  -1    824   rsa:2048   sha256
 	issue untrusted     rogue-root   "/CN=localhost"                   localhost  -30   335   rsa:2048   sha256
 	issue client        intermediate "/CN=alice"                       client     -30   335   rsa:2048   sha256
-	openssl req -x509 -new -newkey rsa:2048 -nodes -keyout self-signed.key -out self-signed.pem -config ca.cnf \
-		-extensions selfsigned -subj "/CN=localhost" -days 365 2>/dev/null
+	issue self-signed   self         "/CN=localhost"                   selfsigned -30   335   rsa:2048   sha256
 
 	# Chains as servers send them: leaf first, then the intermediate.
 	local n
@@ -189,7 +191,9 @@ issue() {
 		openssl req -new -newkey "$key" -nodes -keyout "$name.key" -out "$name.csr" -subj "$subj" \
 			-config ca.cnf 2>/dev/null
 	fi
-	openssl ca -batch -notext -config ca.cnf -cert "$issuer.pem" -keyfile "$issuer.key" -in "$name.csr" \
+	local signer=(-cert "$issuer.pem" -keyfile "$issuer.key")
+	[ "$issuer" = self ] && signer=(-selfsign -keyfile "$name.key")
+	openssl ca -batch -notext -config ca.cnf "${signer[@]}" -in "$name.csr" \
 		-out "$name.pem" -extensions "$profile" -startdate "$(days "$from")" -enddate "$(days "$to")" \
 		-md "$md" 2>"$WORK/ca.err" || { cat "$WORK/ca.err" >&2; die "issuing $name"; }
 }
