@@ -1,0 +1,385 @@
+//go:build linux
+
+package live_test
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket/layers"
+	"golang.org/x/net/bpf"
+
+	"github.com/tlsscope/tlsscope/capture/live"
+)
+
+// needRoot skips a test that opens packet sockets unless it runs as root
+// (this machine and CI do).
+func needRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("live capture tests need root under CI=true")
+		}
+		t.Skip("live capture needs root")
+	}
+}
+
+// tcpPortFilter is "ip and tcp and port P" for Ethernet frames, assembled
+// by hand (as tcpdump -dd would compile it, without the IPv6 branch).
+func tcpPortFilter(t *testing.T, port uint16) []bpf.RawInstruction {
+	t.Helper()
+	prog, err := bpf.Assemble([]bpf.Instruction{
+		/* 0 */ bpf.LoadAbsolute{Off: 12, Size: 2}, // ethertype
+		/* 1 */ bpf.JumpIf{Cond: bpf.JumpEqual, Val: 0x0800, SkipFalse: 10},
+		/* 2 */ bpf.LoadAbsolute{Off: 23, Size: 1}, // IPv4 protocol
+		/* 3 */ bpf.JumpIf{Cond: bpf.JumpEqual, Val: 6, SkipFalse: 8},
+		/* 4 */ bpf.LoadAbsolute{Off: 20, Size: 2}, // fragment offset
+		/* 5 */ bpf.JumpIf{Cond: bpf.JumpBitsSet, Val: 0x1fff, SkipTrue: 6},
+		/* 6 */ bpf.LoadMemShift{Off: 14}, // X = IPv4 header length
+		/* 7 */ bpf.LoadIndirect{Off: 14, Size: 2}, // TCP source port
+		/* 8 */ bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(port), SkipTrue: 2},
+		/* 9 */ bpf.LoadIndirect{Off: 16, Size: 2}, // TCP destination port
+		/* 10 */ bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(port), SkipFalse: 1},
+		/* 11 */ bpf.RetConstant{Val: 262144},
+		/* 12 */ bpf.RetConstant{Val: 0},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return prog
+}
+
+// tcpSegment is what the test needs of a captured frame.
+type tcpSegment struct {
+	src, dst uint16
+	payload  []byte
+}
+
+// parseFrame reads an Ethernet/IPv4/TCP frame; ok is false for anything else.
+func parseFrame(b []byte) (seg tcpSegment, ok bool) {
+	if len(b) < 14+20 || binary.BigEndian.Uint16(b[12:]) != 0x0800 {
+		return seg, false
+	}
+	ip := b[14:]
+	ihl := int(ip[0]&0xf) * 4
+	total := int(binary.BigEndian.Uint16(ip[2:]))
+	if ip[9] != 6 || ihl < 20 || total > len(ip) || total < ihl+20 {
+		return seg, false
+	}
+	tcp := ip[ihl:total]
+	off := int(tcp[12]>>4) * 4
+	if off < 20 || off > len(tcp) {
+		return seg, false
+	}
+	return tcpSegment{binary.BigEndian.Uint16(tcp), binary.BigEndian.Uint16(tcp[2:]), tcp[off:]}, true
+}
+
+type captured struct {
+	data []byte
+	ts   time.Time
+}
+
+// collect reads packets until Next fails, sending copies on a channel.
+func collect(h *live.Handle) (<-chan captured, <-chan error) {
+	ch := make(chan captured, 1024)
+	done := make(chan error, 1)
+	go func() {
+		defer close(ch)
+		for {
+			p, err := h.Next()
+			if err != nil {
+				done <- err
+				return
+			}
+			ch <- captured{append([]byte(nil), p.Data...), p.Info.Timestamp}
+		}
+	}()
+	return ch, done
+}
+
+// listen starts a TCP listener on 127.0.0.1 that reads everything sent to
+// it.
+func listen(t *testing.T) (net.Listener, uint16) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { io.Copy(io.Discard, c); c.Close() }()
+		}
+	}()
+	return ln, uint16(ln.Addr().(*net.TCPAddr).Port)
+}
+
+func send(t *testing.T, port uint16, payload []byte) {
+	t.Helper()
+	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Write(payload); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+}
+
+// TestLoopbackCaptureFiltered captures on lo with a kernel filter for one
+// port: the payload sent to that port is seen exactly once (lo delivers
+// every packet twice to packet sockets; the outgoing copy is dropped), a
+// payload sent to another port at the same time never reaches user space,
+// every frame has lo's fake Ethernet header, and Stats counts what passed.
+func TestLoopbackCaptureFiltered(t *testing.T) {
+	needRoot(t)
+	_, port := listen(t)
+	_, other := listen(t)
+	h, err := live.Open("lo", live.Options{Filter: tcpPortFilter(t, port), Promisc: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	if h.LinkType() != layers.LinkTypeEthernet {
+		t.Errorf("link type %v on lo, want Ethernet", h.LinkType())
+	}
+	pkts, done := collect(h)
+
+	want := []byte(fmt.Sprintf("tlsscope live test %d %d", os.Getpid(), time.Now().UnixNano()))
+	unwanted := []byte("tlsscope: this must be filtered out by the kernel")
+	send(t, other, unwanted)
+	send(t, port, want)
+	send(t, other, unwanted)
+
+	var got []captured
+	seen := 0
+	deadline := time.After(5 * time.Second)
+	quiet := time.NewTimer(time.Hour)
+wait:
+	for {
+		select {
+		case p := <-pkts:
+			got = append(got, p)
+			if seg, ok := parseFrame(p.data); ok && bytes.Contains(seg.payload, want) {
+				seen++
+				quiet.Reset(300 * time.Millisecond) // let the FINs and any duplicate arrive
+			}
+		case <-quiet.C:
+			break wait
+		case <-deadline:
+			break wait
+		}
+	}
+	st, err := h.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seen != 1 {
+		t.Fatalf("payload seen %d times in %d packets, want once", seen, len(got))
+	}
+	for i, p := range got {
+		seg, ok := parseFrame(p.data)
+		if !ok {
+			t.Errorf("packet %d is not Ethernet/IPv4/TCP: % x", i, p.data[:min(len(p.data), 40)])
+			continue
+		}
+		if seg.src != port && seg.dst != port {
+			t.Errorf("packet %d: ports %d -> %d passed a filter for port %d", i, seg.src, seg.dst, port)
+		}
+		if bytes.Contains(seg.payload, unwanted) {
+			t.Errorf("packet %d carries the payload sent to port %d", i, other)
+		}
+		if !bytes.Equal(p.data[:12], make([]byte, 12)) {
+			t.Errorf("packet %d: lo's Ethernet addresses are % x, want zeros", i, p.data[:12])
+		}
+		if p.ts.IsZero() || time.Since(p.ts) > time.Minute || time.Until(p.ts) > time.Second {
+			t.Errorf("packet %d: timestamp %v", i, p.ts)
+		}
+	}
+	// A TCP connection is at least SYN, SYN-ACK, ACK, data, and FINs.
+	if len(got) < 5 {
+		t.Errorf("only %d packets of the connection", len(got))
+	}
+	if st.Received < uint64(len(got)) || st.Received > uint64(len(got))+4 || st.Dropped > st.Received {
+		t.Errorf("stats %+v after reading %d packets", st, len(got))
+	}
+	h.Close()
+	if err := <-done; !errors.Is(err, live.ErrClosed) {
+		t.Errorf("Next after Close: %v, want ErrClosed", err)
+	}
+	if st2, err := h.Stats(); err != nil || st2.Received < st.Received {
+		t.Errorf("Stats after Close: %+v %v", st2, err)
+	}
+}
+
+// TestCloseInterruptsNext: a Next waiting on a quiet socket returns
+// ErrClosed within a second of Close from another goroutine.
+func TestCloseInterruptsNext(t *testing.T) {
+	needRoot(t)
+	nothing, _ := bpf.Assemble([]bpf.Instruction{bpf.RetConstant{Val: 0}})
+	h, err := live.Open("lo", live.Options{Filter: nothing})
+	if err != nil {
+		t.Fatal(err)
+	}
+	errc := make(chan error, 1)
+	go func() {
+		_, err := h.Next()
+		errc <- err
+	}()
+	time.Sleep(200 * time.Millisecond)
+	select {
+	case err := <-errc:
+		t.Fatalf("Next returned before Close: %v", err)
+	default:
+	}
+	start := time.Now()
+	if err := h.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-errc:
+		if !errors.Is(err, live.ErrClosed) {
+			t.Errorf("Next: %v, want ErrClosed", err)
+		}
+		t.Logf("Next returned %v after Close", time.Since(start))
+	case <-time.After(time.Second):
+		t.Fatal("Next still blocked a second after Close")
+	}
+	if err := h.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+}
+
+// TestOpenUnknownInterface names the interface and wraps ErrNoInterface.
+func TestOpenUnknownInterface(t *testing.T) {
+	_, err := live.Open("tlsscope-nope0", live.Options{})
+	if !errors.Is(err, live.ErrNoInterface) || !strings.Contains(err.Error(), "tlsscope-nope0") || !strings.Contains(err.Error(), "--list-interfaces") {
+		t.Errorf("got %v", err)
+	}
+}
+
+// TestInterfaces checks the list against /sys/class/net.
+func TestInterfaces(t *testing.T) {
+	ifs, err := live.Interfaces()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ents, err := os.ReadDir("/sys/class/net")
+	if err != nil {
+		t.Skip(err)
+	}
+	if len(ifs) != len(ents) {
+		t.Errorf("%d interfaces, /sys/class/net has %d", len(ifs), len(ents))
+	}
+	for _, i := range ifs {
+		b, err := os.ReadFile("/sys/class/net/" + i.Name + "/ifindex")
+		if err != nil {
+			t.Errorf("%s: %v", i.Name, err)
+			continue
+		}
+		if idx, _ := strconv.Atoi(strings.TrimSpace(string(b))); idx != i.Index {
+			t.Errorf("%s: index %d, sysfs %d", i.Name, i.Index, idx)
+		}
+		if i.Name == "lo" {
+			if !i.Loopback || !i.Up || !strings.Contains(fmt.Sprint(i.Addrs), "127.0.0.1/8") {
+				t.Errorf("lo: %+v", i)
+			}
+		}
+	}
+	if lt, err := live.LinkType("lo"); err != nil || lt != layers.LinkTypeEthernet {
+		t.Errorf("LinkType(lo) = %v, %v", lt, err)
+	}
+}
+
+// TestDropPrivileges runs in a child process (dropping privileges cannot be
+// undone): it opens lo as root, drops to nobody, and checks that the ids
+// changed, that a new capture is refused with the setcap hint, and that
+// the open socket still captures.
+func TestDropPrivileges(t *testing.T) {
+	if os.Getenv("TLSSCOPE_LIVE_DROP_CHILD") == "1" {
+		dropChild(t)
+		return
+	}
+	needRoot(t)
+	if _, err := user.Lookup("nobody"); err != nil {
+		t.Skip("no user nobody")
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestDropPrivileges$", "-test.v")
+	cmd.Env = append(os.Environ(), "TLSSCOPE_LIVE_DROP_CHILD=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- PASS: TestDropPrivileges") {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+}
+
+func dropChild(t *testing.T) {
+	nobody, _ := user.Lookup("nobody")
+	ln, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	port := ln.LocalAddr().(*net.UDPAddr).Port
+	udp, _ := bpf.Assemble([]bpf.Instruction{
+		bpf.LoadAbsolute{Off: 12, Size: 2},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: 0x0800, SkipFalse: 6},
+		bpf.LoadAbsolute{Off: 23, Size: 1},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: 17, SkipFalse: 4},
+		bpf.LoadMemShift{Off: 14},
+		bpf.LoadIndirect{Off: 16, Size: 2},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(port), SkipFalse: 1},
+		bpf.RetConstant{Val: 262144},
+		bpf.RetConstant{Val: 0},
+	})
+	h, err := live.Open("lo", live.Options{Filter: udp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	if err := live.DropPrivileges("nobody"); err != nil {
+		t.Fatal(err)
+	}
+	if uid := strconv.Itoa(os.Getuid()); uid != nobody.Uid {
+		t.Fatalf("uid %s after dropping to nobody (%s)", uid, nobody.Uid)
+	}
+	if gid := strconv.Itoa(os.Getgid()); gid != nobody.Gid {
+		t.Fatalf("gid %s after dropping to nobody (%s)", gid, nobody.Gid)
+	}
+	if groups, _ := os.Getgroups(); len(groups) > 0 && strconv.Itoa(groups[0]) != nobody.Gid {
+		t.Errorf("supplementary groups %v", groups)
+	}
+	_, err = live.Open("lo", live.Options{})
+	if !errors.Is(err, live.ErrPermission) || !strings.Contains(err.Error(), "setcap cap_net_raw,cap_net_admin=eip") {
+		t.Fatalf("Open as nobody: %v, want ErrPermission with the setcap hint", err)
+	}
+	c, err := net.Dial("udp", ln.LocalAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Write([]byte("still capturing"))
+	c.Close()
+	pkts, _ := collect(h)
+	select {
+	case p := <-pkts:
+		if !bytes.Contains(p.data, []byte("still capturing")) {
+			t.Errorf("captured % x", p.data)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("nothing captured on the socket opened before dropping privileges")
+	}
+}
