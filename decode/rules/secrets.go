@@ -1,0 +1,52 @@
+package rules
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/tlsscope/tlsscope/decode/facts"
+)
+
+// secretRules: each cleartext secret becomes a finding whose id is its
+// Kind. Evidence is built from masked fields only: the secret's Value
+// never reaches a finding.
+func (e *eval) secretRules() {
+	for _, s := range e.c.Secrets {
+		id := s.Kind
+		if id == "" {
+			id = "plaintext-credentials"
+		}
+		var sev *facts.Severity
+		if v, ok := facts.ParseSeverity(s.Severity); ok {
+			sev = &v
+		}
+		title := strings.ToLower(id)
+		if d, ok := byID[id]; ok {
+			title = strings.ToLower(d.Title[:1]) + d.Title[1:]
+		}
+		proto := strings.ToUpper(s.Protocol)
+		if proto == "" {
+			proto = "cleartext"
+		}
+		msg := fmt.Sprintf("%s over %s", title, proto)
+		if s.Type != "" {
+			msg += " (" + s.Type + ")"
+		}
+		if s.Detail != "" {
+			msg += "; " + s.Detail
+		}
+		field := s.Masked
+		if s.Field != "" {
+			field = s.Field + "=" + s.Masked
+		}
+		user := ""
+		if s.User != "" {
+			user = "user=" + s.User
+		}
+		step := s.Protocol
+		if step == "" {
+			step = "cleartext"
+		}
+		e.add(id, sev, step, s.Time, "", msg, joinNonEmpty(" ", s.Method, s.Host+s.Path, field, user))
+	}
+}
