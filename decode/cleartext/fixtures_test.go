@@ -176,26 +176,26 @@ Authorization: Digest username="Mufasa", realm="testrealm@host.com", nonce="dcd9
 	{"chunked form", conv{c2s(crlf("POST /login HTTP/1.1\nHost: h\nTransfer-Encoding: chunked\nContent-Type: application/x-www-form-urlencoded\n\n") +
 		"b\r\nusername=ed\r\n10\r\n&pwd=ChunkyPass1\r\n0\r\nX-Trailer: 1\r\n\r\n")},
 		[]want{{KindCredentials, "password-field", "ed", "ChunkyPass1"}}, 1, nil},
-	{"gzip request body", conv{c2s(crlf("POST /login HTTP/1.1\nHost: h\nContent-Type: application/x-www-form-urlencoded\nContent-Encoding: gzip\nContent-Length: " +
-		fmt.Sprint(len(gz("login=fay&password=GzipPass3"))) + "\n\n") + gz("login=fay&password=GzipPass3"))},
+	{"gzip request body", conv{c2s(crlf("POST /login HTTP/1.1\nHost: h\nContent-Type: application/x-www-form-urlencoded\nContent-Encoding: gzip\nContent-Length: "+
+		fmt.Sprint(len(gz("login=fay&password=GzipPass3")))+"\n\n") + gz("login=fay&password=GzipPass3"))},
 		[]want{{KindCredentials, "password-field", "fay", "GzipPass3"}}, 1, nil},
-	{"multipart form with a key file", conv{c2s(crlf("POST /upload HTTP/1.1\nHost: h\nContent-Type: multipart/form-data; boundary=XyZ\nContent-Length: " +
-		fmt.Sprint(len(multipartBody)) + "\n\n") + multipartBody)},
+	{"multipart form with a key file", conv{c2s(crlf("POST /upload HTTP/1.1\nHost: h\nContent-Type: multipart/form-data; boundary=XyZ\nContent-Length: "+
+		fmt.Sprint(len(multipartBody))+"\n\n") + multipartBody)},
 		[]want{{KindCredentials, "password-field", "gus", "MultiPass4"}, {KindCredentials, "private-key", "", pemKey}}, 1, nil},
 	{"query api key and access token", conv{c2s(crlf("GET /v1/items?api_key=k3y0123456789abc&access_token=t0k3n-abcdef-123456&page=2 HTTP/1.1\nHost: h\n\n"))},
 		[]want{{KindCredentials, "api-key", "", "k3y0123456789abc"}, {KindCredentials, "token", "", "t0k3n-abcdef-123456"}}, 1, nil},
 	{"token headers", conv{c2s(crlf("GET / HTTP/1.1\nHost: h\nX-Auth-Token: 0123456789abcdef0123\nX-Custom: " + ghToken + "\n\n"))},
 		[]want{{KindCredentials, "api-key", "", "0123456789abcdef0123"}, {KindCredentials, "github-pat", "", ghToken}}, 1, nil},
-	{"well-known tokens in a text body", conv{c2s(crlf("POST /paste HTTP/1.1\nHost: h\nContent-Type: text/plain\nContent-Length: " +
-		fmt.Sprint(len(tokenText)) + "\n\n") + tokenText)},
+	{"well-known tokens in a text body", conv{c2s(crlf("POST /paste HTTP/1.1\nHost: h\nContent-Type: text/plain\nContent-Length: "+
+		fmt.Sprint(len(tokenText))+"\n\n") + tokenText)},
 		[]want{{KindCredentials, "aws-access-key", "", awsKey}, {KindCredentials, "slack-bot-token", "", slackTok},
 			{KindCredentials, "stripe-key", "", stripeKey}, {KindCredentials, "google-api-key", "", googleKey}}, 1, nil},
 	{"session cookies", conv{c2s(crlf("GET / HTTP/1.1\nHost: h\nCookie: theme=dark; PHPSESSID=q1w2e3r4t5y6u7i8; JSESSIONID=ABCDEF0123456789\n\n")),
 		s2c(crlf("HTTP/1.1 200 OK\nSet-Cookie: connect.sid=s%3Aabc.def; Path=/; HttpOnly; Secure\nSet-Cookie: laravel_session=eyJpdiI6; Path=/\nSet-Cookie: lang=en\nContent-Length: 0\n\n"))},
 		[]want{{KindSessionCookie, "session-cookie", "", "q1w2e3r4t5y6u7i8"}, {KindSessionCookie, "session-cookie", "", "ABCDEF0123456789"},
 			{KindSessionCookie, "set-cookie", "", "s%3Aabc.def"}, {KindSessionCookie, "set-cookie-without-secure", "", "eyJpdiI6"}}, 1, []int{200}},
-	{"card numbers", conv{c2s(crlf("POST /pay HTTP/1.1\nHost: h\nContent-Type: application/x-www-form-urlencoded\nContent-Length: " +
-		fmt.Sprint(len(cardForm)) + "\n\n") + cardForm)},
+	{"card numbers", conv{c2s(crlf("POST /pay HTTP/1.1\nHost: h\nContent-Type: application/x-www-form-urlencoded\nContent-Length: "+
+		fmt.Sprint(len(cardForm))+"\n\n") + cardForm)},
 		[]want{{KindCardNumber, "card-visa", "", "4111-1111-1111-1111"}, {KindCardNumber, "card-mastercard", "", "2223000048400011"},
 			{KindCardNumber, "card-amex", "", "3782 822463 10005"}, {KindCardNumber, "card-discover", "", "6011111111111117"},
 			{KindCardNumber, "card-jcb", "", "3530111333300000"}, {KindCardNumber, "card-diners", "", "30569309025904"},
