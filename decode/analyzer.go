@@ -40,6 +40,9 @@ const (
 	// maxSecrets and maxHTTP bound what one connection keeps.
 	maxSecrets = 64
 	maxHTTP    = 256
+	// maxAnomalyRecords bounds the anomaly records of one kind handed to
+	// the Handler; Stats counts them all.
+	maxAnomalyRecords = 1000
 )
 
 // Config sets the Analyzer's limits. Zero values take the defaults above.
@@ -91,12 +94,16 @@ type Analyzer struct {
 	asm       *reassembly.Assembler
 	ctx       assemblerContext
 	stats     facts.Stats
-	nextID    uint64
 	open      streamList // live streams, least recently active first
 	nOpen     int
 	lastFlush time.Time
 	now       time.Time // capture time of the current packet
 	ending    bool      // Flush is closing everything
+	seq       uint64    // index of the current packet in the run; connection ids are the index of their first packet
+
+	holding bool              // a flush is running: hold events to order them
+	held    []event           // events held
+	collect func(evs []event) // a Parallel worker's: takes every event instead of the Handler
 	// closed remembers recently closed connections, so their trailing
 	// packets do not start new ones; pruned as capture time passes.
 	closed map[[2]netip.AddrPort]time.Time
@@ -129,6 +136,12 @@ func (c *assemblerContext) GetCaptureInfo() gopacket.CaptureInfo { return c.ci }
 
 // Packet processes one captured frame.
 func (a *Analyzer) Packet(p capture.Packet) {
+	a.seq++
+	a.packet(p)
+}
+
+// packet processes a frame whose run-wide index is already in a.seq.
+func (a *Analyzer) packet(p capture.Packet) {
 	st := &a.stats
 	st.Packets++
 	st.Bytes += uint64(len(p.Data))
@@ -180,6 +193,8 @@ func (a *Analyzer) Packet(p capture.Packet) {
 // flushIdle pushes through out-of-order data that waited too long and
 // closes connections idle for longer than the idle timeout.
 func (a *Analyzer) flushIdle() {
+	a.hold()
+	defer a.release()
 	a.lastFlush = a.now
 	for k, at := range a.closed {
 		if a.now.Sub(at) >= lingerTime {
@@ -196,6 +211,8 @@ func (a *Analyzer) flushIdle() {
 // back under its cap, with some headroom so eviction is not per packet.
 func (a *Analyzer) evict() {
 	target := a.cfg.MaxFlows - a.cfg.MaxFlows/10
+	a.hold()
+	defer a.release()
 	for a.nOpen > target {
 		s := a.open.oldest()
 		if s == nil {
@@ -217,6 +234,9 @@ func (a *Analyzer) evict() {
 // Flush ends the current input: every open connection is completed and
 // reported.
 func (a *Analyzer) Flush() {
+	a.hold()
+	defer a.release()
+	a.seq++ // what the end of input closes comes after every packet
 	a.ending = true
 	a.asm.FlushAll()
 	a.ending = false
@@ -230,9 +250,12 @@ func (a *Analyzer) Flush() {
 func (a *Analyzer) anomaly(an facts.Anomaly) {
 	an.Capture = a.capture
 	a.stats.AddAnomaly(an.Kind)
-	if a.h.Anomaly != nil {
-		a.h.Anomaly(an)
+	// Every anomaly is counted; records are kept to a number per kind, so
+	// a capture cut by a small snaplen does not give a record per packet.
+	if a.stats.Anomalies[an.Kind] > maxAnomalyRecords {
+		return
 	}
+	a.emit(event{kind: evAnomaly, id: an.ConnID, an: an}, nil)
 }
 
 // New implements reassembly.StreamFactory.
@@ -249,9 +272,8 @@ func (a *Analyzer) New(netFlow, tcpFlow gopacket.Flow, tcp *layers.TCP, ac reass
 			return nil
 		}
 	}
-	a.nextID++
 	a.stats.Connections++
-	s := newStream(a, a.nextID, ac.GetCaptureInfo().Timestamp, tcp)
+	s := newStream(a, a.seq, ac.GetCaptureInfo().Timestamp, tcp)
 	a.open.pushBack(s)
 	a.nOpen++
 	return s

@@ -319,9 +319,7 @@ func (s *stream) feedTLS(dir tls.Direction, data []byte, ts time.Time) {
 	if !s.handshakeReported && (sess.Established || failed(sess)) {
 		s.handshakeReported = true
 		s.fingerprint()
-		if s.a.h.Handshake != nil {
-			s.a.h.Handshake(&s.conn)
-		}
+		s.a.emit(event{kind: evHandshake, id: s.conn.ID}, &s.conn)
 	}
 	if s.tls.Done() && s.text == nil {
 		s.done = true
@@ -365,18 +363,14 @@ func (s *stream) secret(sec facts.Secret) {
 	if len(s.conn.Secrets) < maxSecrets {
 		s.conn.Secrets = append(s.conn.Secrets, sec)
 	}
-	if s.a.h.Secret != nil {
-		s.a.h.Secret(&s.conn, sec)
-	}
+	s.a.emit(event{kind: evSecret, id: s.conn.ID, secret: sec}, &s.conn)
 }
 
 func (s *stream) http(m facts.HTTPMessage) {
 	if len(s.conn.HTTP) < maxHTTP {
 		s.conn.HTTP = append(s.conn.HTTP, m)
 	}
-	if s.a.h.HTTP != nil {
-		s.a.h.HTTP(&s.conn, m)
-	}
+	s.a.emit(event{kind: evHTTP, id: s.conn.ID, http: m}, &s.conn)
 }
 
 func (s *stream) fingerprint() {
@@ -434,9 +428,7 @@ func (a *Analyzer) finish(s *stream, reason string) {
 		s.fingerprint()
 		if !s.handshakeReported {
 			s.handshakeReported = true
-			if a.h.Handshake != nil {
-				a.h.Handshake(&s.conn)
-			}
+			a.emit(event{kind: evHandshake, id: s.conn.ID}, &s.conn)
 		}
 	}
 	s.pending = [2][]byte{}
@@ -444,8 +436,8 @@ func (a *Analyzer) finish(s *stream, reason string) {
 		// A handshake and a close, or a port probe: nothing to judge.
 		a.stats.Connections--
 		a.stats.Empty++
-	} else if a.h.Connection != nil {
-		a.h.Connection(&s.conn)
+	} else {
+		a.emit(event{kind: evConnection, id: s.conn.ID}, &s.conn)
 	}
 	// The handler copied what it keeps; let the parsed state go now, the
 	// reassembler may hold the stream a little longer.

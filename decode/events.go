@@ -1,0 +1,116 @@
+package decode
+
+import (
+	"slices"
+
+	"github.com/tlsscope/tlsscope/decode/facts"
+)
+
+type eventKind uint8
+
+const (
+	evHandshake eventKind = iota
+	evSecret
+	evHTTP
+	evAnomaly
+	evConnection
+)
+
+// event is one Handler call, held when it cannot be delivered at once: while
+// a flush closes connections in the reassembler's (map) order, or on a
+// Parallel worker. seq is the index of the packet that caused it and id the
+// connection's; delivering held events sorted by (seq, id) keeps the output
+// of a capture the same from run to run.
+type event struct {
+	seq    uint64
+	id     uint64
+	kind   eventKind
+	conn   *facts.Connection // a copy: the stream's own is reused
+	secret facts.Secret
+	http   facts.HTTPMessage
+	an     facts.Anomaly
+}
+
+// emit delivers an event now, or holds it (with a copy of the connection)
+// while a flush is running or when a collector takes events.
+func (a *Analyzer) emit(ev event, conn *facts.Connection) {
+	ev.seq = a.seq
+	if a.collect == nil && !a.holding {
+		a.deliver(&a.h, &ev, conn)
+		return
+	}
+	if conn != nil {
+		cp := *conn
+		ev.conn = &cp
+	}
+	a.held = append(a.held, ev)
+}
+
+// deliver makes the Handler call for an event.
+func (a *Analyzer) deliver(h *Handler, ev *event, conn *facts.Connection) {
+	if conn == nil {
+		conn = ev.conn
+	}
+	switch ev.kind {
+	case evHandshake:
+		if h.Handshake != nil {
+			h.Handshake(conn)
+		}
+	case evSecret:
+		if h.Secret != nil {
+			h.Secret(conn, ev.secret)
+		}
+	case evHTTP:
+		if h.HTTP != nil {
+			h.HTTP(conn, ev.http)
+		}
+	case evAnomaly:
+		if h.Anomaly != nil {
+			h.Anomaly(ev.an)
+		}
+	case evConnection:
+		if h.Connection != nil {
+			h.Connection(conn)
+		}
+	}
+}
+
+// hold starts holding events (a flush is about to close connections in no
+// particular order).
+func (a *Analyzer) hold() { a.holding = true }
+
+// release sorts the events held since hold by connection and hands them
+// on: to the Handler, or to the collector of a Parallel worker.
+func (a *Analyzer) release() {
+	a.holding = false
+	if len(a.held) == 0 {
+		return
+	}
+	// Events of one flush share their seq; order them by connection,
+	// keeping each connection's own events in the order they happened.
+	slices.SortStableFunc(a.held, func(x, y event) int {
+		if x.seq != y.seq {
+			return cmpU64(x.seq, y.seq)
+		}
+		return cmpU64(x.id, y.id)
+	})
+	if a.collect != nil {
+		a.collect(a.held)
+	} else {
+		for i := range a.held {
+			a.deliver(&a.h, &a.held[i], nil)
+		}
+	}
+	clear(a.held)
+	a.held = a.held[:0]
+}
+
+func cmpU64(x, y uint64) int {
+	switch {
+	case x < y:
+		return -1
+	case x > y:
+		return 1
+	}
+	return 0
+}
