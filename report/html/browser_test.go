@@ -353,3 +353,21 @@ func browse(t *testing.T, doc []byte, filterText string, wantFiltered int, wantT
 	}
 	return shotPath
 }
+
+// TestBrowserSeesProblems: the checks browse relies on catch a console
+// error, an uncaught exception and a fetch from the network.
+func TestBrowserSeesProblems(t *testing.T) {
+	c := startChromium(t)
+	page := filepath.Join(t.TempDir(), "bad.html")
+	bad := `<!DOCTYPE html><html><body><img src="http://127.0.0.1:9/x.png"><script>console.error("boom"); undefinedFunction();</script></body></html>`
+	if err := os.WriteFile(page, []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c.openPage(page)
+	got := strings.Join(c.problems(), "\n")
+	for _, want := range []string{"console.error", "exception", "network request http://127.0.0.1:9/x.png"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("problems() missed %q; got:\n%s", want, got)
+		}
+	}
+}
