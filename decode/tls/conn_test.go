@@ -231,9 +231,9 @@ func streamsFor(t testing.TB, rel string) []tcpStream {
 
 // feedSplit feeds a stream, cutting every chunk at cut (0: whole chunks;
 // -1: one byte at a time), and returns the session and anomalies.
-func feedSplit(s *tcpStream, cut int) (*Session, anomalyLog) {
+func feedSplit(s *tcpStream, cut int, lim Limits) (*Session, anomalyLog) {
 	var log anomalyLog
-	c := NewConn(Limits{}, log.add)
+	c := NewConn(lim, log.add)
 	for i, g := range s.segs {
 		ts := t0.Add(time.Duration(i) * time.Millisecond)
 		switch {
@@ -260,7 +260,7 @@ func TestSplitAtEveryByteGivesSameSession(t *testing.T) {
 	} {
 		t.Run(filepath.Base(rel), func(t *testing.T) {
 			s := &streamsFor(t, rel)[0]
-			want, wantLog := feedSplit(s, 0)
+			want, wantLog := feedSplit(s, 0, Limits{})
 			longest := 0
 			for _, g := range s.segs {
 				longest = max(longest, len(g.data))
@@ -273,7 +273,7 @@ func TestSplitAtEveryByteGivesSameSession(t *testing.T) {
 				if cut == 0 {
 					continue
 				}
-				got, log := feedSplit(s, cut)
+				got, log := feedSplit(s, cut, Limits{})
 				if !reflect.DeepEqual(got, want) || !reflect.DeepEqual(log, wantLog) {
 					t.Fatalf("cut at %d: session differs from one chunk\n got %+v\nwant %+v", cut, got, want)
 				}

@@ -84,11 +84,10 @@ func ParseClientHello(body []byte) (*ClientHello, error) {
 		return ch, r.fail("extensions")
 	}
 	var first *ParseError
-	extStart := len(body) - len(r.s) - len(exts)
 	for !exts.Empty() {
 		var typ uint16
 		var data cryptobyte.String
-		off := extStart + len(body[extStart:]) - len(r.s) - len(exts)
+		off := len(body) - len(r.s) - len(exts) // where this extension starts
 		if !exts.ReadUint16(&typ) || !exts.ReadUint16LengthPrefixed(&data) {
 			if first == nil {
 				first = &ParseError{Msg: r.msg, Field: "extensions", Offset: off}
@@ -299,11 +298,10 @@ func ParseServerHello(body []byte) (*ServerHello, error) {
 		return sh, r.fail("extensions")
 	}
 	var first *ParseError
-	base := len(body) - len(r.s) - len(exts)
 	for !exts.Empty() {
 		var typ uint16
 		var data cryptobyte.String
-		off := base + (len(body) - base - len(r.s) - len(exts))
+		off := len(body) - len(r.s) - len(exts) // where this extension starts
 		if !exts.ReadUint16(&typ) || !exts.ReadUint16LengthPrefixed(&data) {
 			if first == nil {
 				first = &ParseError{Msg: r.msg, Field: "extensions", Offset: off}

@@ -127,8 +127,8 @@ func TestClientHelloBadExtensionKeepsTheRest(t *testing.T) {
 		"0033 0007 0004 001d 0000 ff" // key_share: 1 byte left over
 	ch, err := ParseClientHello(unhex(t, body))
 	var pe *ParseError
-	if !errors.As(err, &pe) || pe.Field != "extension key_share" {
-		t.Fatalf("error %v, want a ParseError naming key_share", err)
+	if !errors.As(err, &pe) || pe.Field != "extension key_share" || pe.Offset != 63 {
+		t.Fatalf("error %v, want a ParseError naming key_share at offset 63 (2+32+1+4+2+2 + server_name's 20)", err)
 	}
 	if ch == nil || ch.ServerName != "example.com" || !slices.Equal(ch.Extensions, []uint16{0, 51}) {
 		t.Errorf("the rest of the hello was not kept: %+v", ch)
