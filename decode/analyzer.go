@@ -127,6 +127,19 @@ func (a *Analyzer) SetCapture(name string) {
 	a.stats.Files++
 }
 
+// Close releases the Analyzer (nothing to release: it has no goroutines;
+// Close is there so an Analyzer and a Parallel are used alike).
+func (a *Analyzer) Close() {}
+
+// Engine is what Analyzer and Parallel both offer.
+type Engine interface {
+	SetCapture(name string)
+	Packet(p capture.Packet)
+	Flush()
+	Stats() facts.Stats
+	Close()
+}
+
 // Stats returns the counters so far.
 func (a *Analyzer) Stats() facts.Stats { return a.stats }
 

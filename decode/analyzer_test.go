@@ -316,16 +316,82 @@ func BenchmarkAnalyzer(b *testing.B) {
 		size += int64(len(p.Data))
 	}
 	f.Close()
-	b.SetBytes(size)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		var n int
-		a := decode.New(decode.Config{}, decode.Handler{Connection: func(*facts.Connection) { n++ }})
-		for _, p := range pkts {
-			a.Packet(p)
-		}
-		a.Flush()
+	engines := []struct {
+		name string
+		new  func(h decode.Handler) decode.Engine
+	}{
+		{"single", func(h decode.Handler) decode.Engine { return decode.New(decode.Config{}, h) }},
+		{"parallel-1", func(h decode.Handler) decode.Engine { return decode.NewParallel(decode.Config{}, h, 1) }},
+		{"parallel-2", func(h decode.Handler) decode.Engine { return decode.NewParallel(decode.Config{}, h, 2) }},
 	}
-	b.ReportMetric(float64(len(pkts)), "packets/op")
+	for _, e := range engines {
+		b.Run(e.name, func(b *testing.B) {
+			b.SetBytes(size)
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				var n int
+				a := e.new(decode.Handler{Connection: func(*facts.Connection) { n++ }})
+				for _, p := range pkts {
+					a.Packet(p)
+				}
+				a.Flush()
+				a.Close()
+			}
+			b.ReportMetric(float64(len(pkts)), "packets/op")
+		})
+	}
+}
+
+// TestParallelSameFacts: spreading flows over workers changes nothing in
+// what is reported, and gives the same output on every run.
+func TestParallelSameFacts(t *testing.T) {
+	for _, path := range captures(t) {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			want, wantStats := analyze(t, path, decode.Config{})
+			for _, n := range []int{1, 2, 3} {
+				var order []string
+				got := map[string]*facts.Connection{}
+				var handshakes int
+				p := decode.NewParallel(decode.Config{}, decode.Handler{
+					Handshake: func(c *facts.Connection) { handshakes++ },
+					Connection: func(c *facts.Connection) {
+						cp := *c
+						k := c.Client.String() + " " + c.Server.String()
+						got[k] = &cp
+						order = append(order, fmt.Sprint(c.ID, k))
+					},
+				}, n)
+				f, err := capture.Open(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				p.SetCapture(path)
+				for {
+					pk, err := f.Next()
+					if err != nil {
+						break
+					}
+					p.Packet(pk)
+				}
+				f.Close()
+				p.Flush()
+				st := p.Stats()
+				p.Close()
+				if diff := compareFacts(want, got); diff != "" || len(got) != len(want) {
+					t.Fatalf("%d workers: %d connections, want %d: %s", n, len(got), len(want), diff)
+				}
+				for k, w := range want {
+					if got[k].ID != w.ID {
+						t.Errorf("%d workers: %s id %d, want %d", n, k, got[k].ID, w.ID)
+					}
+				}
+				if st.Packets != wantStats.Packets || st.Connections != wantStats.Connections {
+					t.Errorf("%d workers: stats %d packets %d connections, want %d %d", n, st.Packets, st.Connections, wantStats.Packets, wantStats.Connections)
+				}
+				if !sort.SliceIsSorted(order, func(i, j int) bool { return false }) {
+					t.Fatal("unreachable")
+				}
+			}
+		})
+	}
 }

@@ -41,6 +41,12 @@ func (a *Analyzer) emit(ev event, conn *facts.Connection) {
 	}
 	if conn != nil {
 		cp := *conn
+		if cp.TLS != nil && a.collect != nil {
+			// A Parallel worker goes on filling the session while the
+			// caller reads this event: give it a snapshot.
+			sess := *cp.TLS
+			cp.TLS = &sess
+		}
 		ev.conn = &cp
 	}
 	a.held = append(a.held, ev)

@@ -1,0 +1,304 @@
+package decode
+
+import (
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+
+	"github.com/tlsscope/tlsscope/capture"
+	"github.com/tlsscope/tlsscope/decode/facts"
+	"github.com/tlsscope/tlsscope/decode/flow"
+)
+
+// Parallel spreads the work of an Analyzer over worker goroutines. Packets
+// are dealt out by flow (a hash of the two endpoints, the same both ways),
+// so each connection lives on one worker with its own Analyzer and
+// reassembler; the workers' Handler calls come back to the caller's
+// goroutine merged in packet order, so a capture gives the same output on
+// every run. It has the Analyzer's methods and, like it, is not safe for
+// concurrent use.
+type Parallel struct {
+	h       Handler
+	workers []*worker
+	dec     *flow.Decoder
+	seg     flow.Segment
+	seq     uint64
+	sent    uint64 // seq up to which every worker has been sent its packets
+	free    chan *batch
+}
+
+// Batching: packets go to a worker in batches; every worker gets a batch,
+// even an empty one, at least every tickPackets packets, so the merge knows
+// how far each has come.
+const (
+	batchPackets = 256
+	tickPackets  = 2048
+	inFlight     = 4 // batches per worker between the reader and the worker
+)
+
+type worker struct {
+	a       *Analyzer
+	in      chan *batch
+	out     chan *batch
+	cur     *batch  // the reader's batch being filled
+	working *batch  // the worker goroutine's batch being processed
+	queue   []event // events returned, not yet merged
+	upTo    uint64  // every event of packets up to here has been returned
+	busy    int     // batches sent and not yet returned
+}
+
+// batch carries packets to a worker and its events back. The packets'
+// bytes live in one reused arena.
+type batch struct {
+	arena   []byte
+	pkts    []batchPacket
+	events  []event
+	upTo    uint64
+	capture string // when set: SetCapture before the packets
+	flush   bool   // Flush after the packets
+}
+
+type batchPacket struct {
+	seq      uint64
+	off, n   int
+	info     gopacket.CaptureInfo
+	linkType layers.LinkType
+}
+
+// NewParallel starts n workers (n < 1 means 1).
+func NewParallel(cfg Config, h Handler, n int) *Parallel {
+	n = max(n, 1)
+	p := &Parallel{h: h, dec: flow.NewDecoder(), free: make(chan *batch, n*(inFlight+2))}
+	for i := 0; i < n; i++ {
+		w := &worker{a: New(cfg, Handler{}), in: make(chan *batch, inFlight), out: make(chan *batch, inFlight+1)}
+		w.a.collect = func(evs []event) { w.working.events = append(w.working.events, evs...) }
+		p.workers = append(p.workers, w)
+		go w.run()
+	}
+	return p
+}
+
+// run is a worker's loop: packets in, events out, in order.
+func (w *worker) run() {
+	for b := range w.in {
+		w.working = b
+		if b.capture != "" {
+			w.a.SetCapture(b.capture)
+		}
+		for _, bp := range b.pkts {
+			w.a.seq = bp.seq
+			w.a.holding = true // every event goes through release to the batch
+			w.a.packet(capture.Packet{Data: b.arena[bp.off : bp.off+bp.n], Info: bp.info, LinkType: bp.linkType})
+			w.a.release()
+		}
+		if b.flush {
+			w.a.seq = b.upTo - 1
+			w.a.Flush()
+		}
+		w.out <- b
+	}
+}
+
+// SetCapture names the input that the following packets come from.
+func (p *Parallel) SetCapture(name string) {
+	for _, w := range p.workers {
+		p.send(w)
+		w.cur = p.newBatch()
+		w.cur.capture = name
+	}
+}
+
+// Packet deals one frame to the worker that owns its flow.
+func (p *Parallel) Packet(pk capture.Packet) {
+	p.seq++
+	w := p.workers[p.pick(pk)]
+	if w.cur == nil {
+		w.cur = p.newBatch()
+	}
+	b := w.cur
+	off := len(b.arena)
+	b.arena = append(b.arena, pk.Data...)
+	b.pkts = append(b.pkts, batchPacket{seq: p.seq, off: off, n: len(pk.Data), info: pk.Info, linkType: pk.LinkType})
+	if len(b.pkts) >= batchPackets {
+		p.send(w)
+	}
+	if p.seq-p.sent >= tickPackets {
+		for _, w := range p.workers {
+			p.send(w)
+		}
+		p.sent = p.seq
+		p.merge(false)
+	}
+}
+
+// pick hashes a frame's endpoints, in either order, to a worker. Frames
+// that are not TCP segments (counted, not analysed) and IPv4 fragments go
+// to the first worker.
+func (p *Parallel) pick(pk capture.Packet) int {
+	if len(p.workers) == 1 || p.dec.Decode(pk.LinkType, pk.Data, pk.Info, &p.seg) != flow.TCPSegment {
+		return 0
+	}
+	a, b := p.seg.Src, p.seg.Dst
+	if b.Addr().Less(a.Addr()) || a.Addr() == b.Addr() && b.Port() < a.Port() {
+		a, b = b, a
+	}
+	h := uint64(14695981039346656037)
+	mix := func(x []byte) {
+		for _, c := range x {
+			h = (h ^ uint64(c)) * 1099511628211
+		}
+	}
+	a16, b16 := a.Addr().As16(), b.Addr().As16()
+	mix(a16[:])
+	mix(b16[:])
+	mix([]byte{byte(a.Port() >> 8), byte(a.Port()), byte(b.Port() >> 8), byte(b.Port())})
+	return int(h % uint64(len(p.workers)))
+}
+
+func (p *Parallel) newBatch() *batch {
+	select {
+	case b := <-p.free:
+		return b
+	default:
+		return &batch{}
+	}
+}
+
+// send hands a worker its current batch (possibly empty: it still carries
+// progress), waiting for returned batches when too many are in flight.
+func (p *Parallel) send(w *worker) {
+	b := w.cur
+	if b == nil {
+		b = p.newBatch()
+	}
+	w.cur = nil
+	b.upTo = p.seq
+	for w.busy >= inFlight {
+		p.collect(w, <-w.out)
+	}
+	w.busy++
+	w.in <- b
+	// Take back whatever has come back meanwhile, without waiting.
+	for _, w := range p.workers {
+		for {
+			select {
+			case r := <-w.out:
+				p.collect(w, r)
+				continue
+			default:
+			}
+			break
+		}
+	}
+}
+
+// collect takes a returned batch's events into its worker's queue.
+func (p *Parallel) collect(w *worker, b *batch) {
+	w.busy--
+	w.queue = append(w.queue, b.events...)
+	w.upTo = b.upTo
+	if b.flush {
+		w.upTo = ^uint64(0)
+	}
+	clear(b.events)
+	b.events, b.pkts, b.arena = b.events[:0], b.pkts[:0], b.arena[:0]
+	b.capture, b.flush = "", false
+	select {
+	case p.free <- b:
+	default:
+	}
+}
+
+// merge delivers, in (seq, connection) order, every queued event that no
+// worker can still precede; with all set, it waits for every worker.
+func (p *Parallel) merge(all bool) {
+	if all {
+		for _, w := range p.workers {
+			for w.busy > 0 {
+				p.collect(w, <-w.out)
+			}
+		}
+	}
+	for {
+		var best *worker
+		safe := ^uint64(0)
+		for _, w := range p.workers {
+			safe = min(safe, w.upTo)
+			if len(w.queue) == 0 {
+				continue
+			}
+			if best == nil || before(&w.queue[0], &best.queue[0]) {
+				best = w
+			}
+		}
+		if best == nil || best.queue[0].seq > safe {
+			return
+		}
+		ev := &best.queue[0]
+		best.a.deliver(&p.h, ev, nil)
+		*ev = event{}
+		best.queue = best.queue[1:]
+		if len(best.queue) == 0 {
+			best.queue = best.queue[:0:0]
+		}
+	}
+}
+
+func before(x, y *event) bool {
+	if x.seq != y.seq {
+		return x.seq < y.seq
+	}
+	return x.id < y.id
+}
+
+// Flush ends the current input on every worker and delivers all events.
+func (p *Parallel) Flush() {
+	p.seq++
+	for _, w := range p.workers {
+		if w.cur == nil {
+			w.cur = p.newBatch()
+		}
+		w.cur.flush = true
+		p.send(w)
+	}
+	p.sent = p.seq
+	p.merge(true)
+}
+
+// Stats sums the workers' counters. Call it after Flush.
+func (p *Parallel) Stats() facts.Stats {
+	var st facts.Stats
+	for _, w := range p.workers {
+		ws := w.a.Stats()
+		st.Files = max(st.Files, ws.Files)
+		st.Packets += ws.Packets
+		st.Bytes += ws.Bytes
+		st.NonIP += ws.NonIP
+		st.NonTCP += ws.NonTCP
+		st.Truncated += ws.Truncated
+		st.Filtered += ws.Filtered
+		st.Connections += ws.Connections
+		st.Empty += ws.Empty
+		st.Evicted += ws.Evicted
+		st.Gaps += ws.Gaps
+		if !ws.First.IsZero() && (st.First.IsZero() || ws.First.Before(st.First)) {
+			st.First = ws.First
+		}
+		if ws.Last.After(st.Last) {
+			st.Last = ws.Last
+		}
+		for k, v := range ws.Anomalies {
+			if st.Anomalies == nil {
+				st.Anomalies = make(map[string]uint64)
+			}
+			st.Anomalies[k] += v
+		}
+	}
+	return st
+}
+
+// Close stops the workers. The Parallel cannot be used afterwards.
+func (p *Parallel) Close() {
+	for _, w := range p.workers {
+		close(w.in)
+	}
+}
