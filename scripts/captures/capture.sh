@@ -801,6 +801,44 @@ if scenario telnet-login; then
 		protocol=telnet decode_as="tcp.port==$PORT,telnet" findings=plaintext-credentials secrets=TelnetPass7
 fi
 
+# Added after the first recordings: new scenarios go last, so the ones
+# above keep their ports.
+
+if scenario ldap-simple-bind; then
+	start $PY ldap-server "$PORT"
+	wait_listen "$PORT"
+	begin
+	client "" curl -sS -o /dev/null -u 'cn=admin,dc=example,dc=com:LdapPassw0rd' \
+		"ldap://127.0.0.1:$PORT/dc=example,dc=com?cn?sub?(objectClass=*)"
+	finish
+	meta scenario="LDAP simple bind (cn=admin,dc=example,dc=com) and one search, from curl's ldap://" \
+		client="curl (OpenLDAP)" server="python3 scripted LDAP server (scripts/captures/peers.py)" protocol=ldap \
+		decode_as="tcp.port==$PORT,ldap" findings=plaintext-credentials secrets=LdapPassw0rd
+fi
+
+if scenario tls13-early-data-openssl; then
+	# s_server cannot combine -early_data with -www: it prints what it gets
+	# and keeps stdin open (EOF there would end the connection); each
+	# client ends a second after it starts, having read the server's
+	# tickets.
+	# (A background job's stdin is /dev/null, hence bash -c.)
+	# shellcheck disable=SC2086
+	start bash -c 'exec openssl s_server "$@" < <(sleep 15)' s_server -accept "127.0.0.1:$PORT" -naccept 2 \
+		$LEAF -early_data
+	wait_listen "$PORT"
+	printf 'GET /early HTTP/1.1\r\nHost: localhost\r\n\r\n' >"$WORK/early.txt"
+	begin
+	sleep 1 | timeout 20 openssl s_client -connect "127.0.0.1:$PORT" $CA $SNI -sess_out "$WORK/sess-early" \
+		>>"$WORK/clients.log" 2>&1 || log "$CUR: client exited $?"
+	sleep 1 | timeout 20 openssl s_client -connect "127.0.0.1:$PORT" $CA $SNI -sess_in "$WORK/sess-early" \
+		-early_data "$WORK/early.txt" >>"$WORK/clients.log" 2>&1 || log "$CUR: client exited $?"
+	finish
+	meta scenario="TLS 1.3 full handshake, then resumption with 0-RTT early data (an HTTP request)" \
+		client="openssl s_client -early_data" server="openssl s_server -early_data" version="TLS 1.3" \
+		cipher_suite=TLS_AES_256_GCM_SHA384 cipher_suite_id=0x1302 sni=localhost cert=good \
+		connections=2 resumed=true early_data=true
+fi
+
 log "done with all scenarios"
 
 # ---------------------------------------------------------------------------

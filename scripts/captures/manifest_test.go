@@ -47,6 +47,7 @@ type entry struct {
 	TLSConnections  int      `json:"tls_connections"`
 	Resumed         bool     `json:"resumed"`
 	HRR             bool     `json:"hrr"`
+	EarlyData       bool     `json:"early_data"`
 	ClientCert      bool     `json:"client_cert"`
 	ChainLength     int      `json:"chain_length"`
 	DHBits          int      `json:"dh_bits"`
@@ -78,10 +79,11 @@ var versionNames = map[string]uint16{
 }
 
 // RFC 8446, Appendix B.2 and the IANA alert registry.
-var alertCodes = map[string]int{"handshake_failure": 40, "protocol_version": 70, "bad_certificate": 42}
+var alertCodes = map[string]int{"handshake_failure": 40, "bad_certificate": 42, "protocol_version": 70}
 
 const (
 	extPreSharedKey = 41 // RFC 8446, 4.2.11
+	extEarlyData    = 42 // RFC 8446, 4.2.10
 	maxFrame        = 1514
 	maxPcapBytes    = 200 << 10
 	maxTotalBytes   = 2 << 20
@@ -388,8 +390,10 @@ func checkTLS(t *testing.T, e entry, frames []frame) {
 		return
 	}
 	conns := map[int]int{} // client port -> ClientHellos on it
+	earlyData := false
 	for _, ch := range clientHellos {
 		conns[ch.srcPort]++
+		earlyData = earlyData || has(ch.extensions, extEarlyData)
 		if e.SNI != nil && ch.sni != *e.SNI {
 			t.Errorf("frame %d: SNI %q, manifest says %q", ch.number, ch.sni, *e.SNI)
 		}
@@ -409,6 +413,9 @@ func checkTLS(t *testing.T, e entry, frames []frame) {
 	hrr := false
 	for _, n := range conns {
 		hrr = hrr || n == 2
+	}
+	if earlyData != e.EarlyData {
+		t.Errorf("early_data in a ClientHello: %v, manifest says %v", earlyData, e.EarlyData)
 	}
 	if hrr != e.HRR {
 		t.Errorf("second ClientHello on one connection (HelloRetryRequest): %v, manifest says %v", hrr, e.HRR)

@@ -8,6 +8,7 @@ Servers answer just enough of each protocol for the stdlib client to log in:
       --tls on a mail server offers STARTTLS / STLS / AUTH TLS and wraps the
       socket after the upgrade command; on http-server it serves HTTPS.
   peers.py telnet-server PORT
+  peers.py ldap-server PORT       (answers a simple bind and one search)
   peers.py ftp|smtp-plain|smtp-login|pop3|imap|telnet PORT USER PASS [--starttls CA]
   peers.py tls-client PORT --ca CA [--sni NAME]   (Python ssl client, one GET)
 
@@ -343,6 +344,80 @@ def telnet_client(a):
     tn.close()
 
 
+# LDAP (RFC 4511) over BER: just enough for curl's ldap:// to bind and search.
+LDAP_BIND_REQ, LDAP_BIND_RESP = 0x60, 0x61
+LDAP_UNBIND_REQ = 0x42
+LDAP_SEARCH_REQ, LDAP_SEARCH_ENTRY, LDAP_SEARCH_DONE = 0x63, 0x64, 0x65
+
+
+def ber(tag, content):
+    n = len(content)
+    if n < 0x80:
+        length = bytes([n])
+    else:
+        b = n.to_bytes((n.bit_length() + 7) // 8, "big")
+        length = bytes([0x80 | len(b)]) + b
+    return bytes([tag]) + length + content
+
+
+def ber_read(f):
+    """Reads one TLV from a file; returns (tag, content) or (None, b"")."""
+    t = f.read(1)
+    if not t:
+        return None, b""
+    n = f.read(1)[0]
+    if n & 0x80:
+        n = int.from_bytes(f.read(n & 0x7F), "big")
+    return t[0], f.read(n)
+
+
+def ber_split(content):
+    """Splits a constructed value's content into (tag, content) pairs."""
+    out, i = [], 0
+    while i < len(content):
+        tag, n = content[i], content[i + 1]
+        i += 2
+        if n & 0x80:
+            k = n & 0x7F
+            n = int.from_bytes(content[i:i + k], "big")
+            i += k
+        out.append((tag, content[i:i + n]))
+        i += n
+    return out
+
+
+def ldap_result(msgid, op):
+    result = ber(0x0A, b"\x00") + ber(0x04, b"") + ber(0x04, b"")  # success, matchedDN, message
+    return ber(0x30, ber(0x02, msgid) + ber(op, result))
+
+
+def ldap_server(a):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as ls:
+        ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        ls.bind((a.bind, a.port))
+        ls.listen(4)
+        while True:
+            conn, _ = ls.accept()
+            f = conn.makefile("rb")
+            while True:
+                tag, msg = ber_read(f)
+                if tag != 0x30:
+                    break
+                parts = ber_split(msg)
+                msgid, (op, body) = parts[0][1], parts[1]
+                if op == LDAP_BIND_REQ:
+                    conn.sendall(ldap_result(msgid, LDAP_BIND_RESP))
+                elif op == LDAP_SEARCH_REQ:
+                    base = ber_split(body)[0][1]
+                    attrs = ber(0x30, ber(0x30, ber(0x04, b"cn") + ber(0x31, ber(0x04, b"Alice Example"))))
+                    entry = ber(0x30, ber(0x02, msgid) + ber(LDAP_SEARCH_ENTRY, ber(0x04, base) + attrs))
+                    conn.sendall(entry + ldap_result(msgid, LDAP_SEARCH_DONE))
+                elif op == LDAP_UNBIND_REQ:
+                    break
+            f.close()
+            close_second(conn)
+
+
 def client_ctx(a):
     return ssl.create_default_context(cafile=a.starttls) if a.starttls else None
 
@@ -422,6 +497,9 @@ def main():
     ms.add_argument("port", type=int)
     ms.add_argument("--bind", default="127.0.0.1")
     ms.add_argument("--tls", nargs=2)
+    ls_ = sub.add_parser("ldap-server")
+    ls_.add_argument("port", type=int)
+    ls_.add_argument("--bind", default="127.0.0.1")
     ts = sub.add_parser("telnet-server")
     ts.add_argument("port", type=int)
     ts.add_argument("--bind", default="127.0.0.1")
@@ -441,7 +519,7 @@ def main():
     {"http-server": http_server, "mail-server": mail_server, "ftp": ftp_client,
      "smtp-plain": lambda a: smtp_client(a, "PLAIN"), "smtp-login": lambda a: smtp_client(a, "LOGIN"),
      "pop3": pop3_client, "imap": imap_client,
-     "telnet-server": telnet_server, "telnet": telnet_client, "tls-client": tls_client}[a.cmd](a)
+     "telnet-server": telnet_server, "ldap-server": ldap_server, "telnet": telnet_client, "tls-client": tls_client}[a.cmd](a)
 
 
 if __name__ == "__main__":
