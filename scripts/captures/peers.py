@@ -41,6 +41,9 @@ class HTTPHandler(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
+    def version_string(self):
+        return self.server_version
+
     def date_time_string(self, timestamp=None):
         # A fixed Date header keeps the captures comparable between runs.
         return "Sun, 29 Nov 2026 00:00:00 GMT"

@@ -19,7 +19,10 @@ for c in m["captures"]:
     if c.get("findings"):
         lines.append("    findings: " + ", ".join(c["findings"]) + "\n")
     if c.get("secrets"):
-        lines.append("    planted in the clear: " + ", ".join(c["secrets"]) + "\n")
+        where = "inside the %s body" % c["encoding"] if c.get("encoding") else "in the clear"
+        lines.append("    planted %s: %s\n" % (where, ", ".join(c["secrets"])))
+    if c.get("decoded_secrets"):
+        lines.append("    ...which decode to: " + ", ".join(c["decoded_secrets"]) + "\n")
     if c.get("hidden_secrets"):
         lines.append("    planted after TLS (must not be found): " + ", ".join(c["hidden_secrets"]) + "\n")
 lines.append("\nTools\n-----\n")
