@@ -1,54 +1,26 @@
 package report
 
 import (
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/rsa"
-	"crypto/sha256"
 	"crypto/x509"
-	"encoding/hex"
-	"fmt"
+	"time"
+
+	"github.com/tlsscope/tlsscope/decode/certs"
 )
 
-// certInfo is what the formats print about a certificate.
-type certInfo struct {
-	Subject, Issuer, Serial string
-	NotBefore, NotAfter     string // RFC 3339
-	DNSNames                []string
-	Key, Signature, SHA256  string
-}
-
-func describeCert(c *x509.Certificate) certInfo {
-	sum := sha256.Sum256(c.Raw)
-	ci := certInfo{
-		Subject:   c.Subject.String(),
-		Issuer:    c.Issuer.String(),
-		NotBefore: c.NotBefore.UTC().Format("2006-01-02T15:04:05Z07:00"),
-		NotAfter:  c.NotAfter.UTC().Format("2006-01-02T15:04:05Z07:00"),
-		DNSNames:  c.DNSNames,
-		Signature: c.SignatureAlgorithm.String(),
-		SHA256:    hex.EncodeToString(sum[:]),
-		Key:       keyName(c),
+// certRecord describes a certificate with decode/certs.
+func certRecord(c *x509.Certificate) CertRecord {
+	ci := certs.Describe(c)
+	r := CertRecord{
+		Subject: ci.Subject, Issuer: ci.Issuer, Serial: ci.Serial,
+		NotBefore: ci.NotBefore.UTC().Format(time.RFC3339), NotAfter: ci.NotAfter.UTC().Format(time.RFC3339),
+		DNSNames: nonNil(ci.DNSNames), IPs: []string{},
+		Key: ci.Key, Signature: ci.Signature, SHA256: ci.SHA256, SHA1: ci.SHA1,
+		SelfSigned: ci.SelfSigned, IsCA: ci.IsCA,
 	}
-	if c.SerialNumber != nil {
-		ci.Serial = fmt.Sprintf("%x", c.SerialNumber)
+	for _, ip := range ci.IPs {
+		r.IPs = append(r.IPs, ip.String())
 	}
-	if ci.DNSNames == nil {
-		ci.DNSNames = []string{}
-	}
-	return ci
-}
-
-func keyName(c *x509.Certificate) string {
-	switch k := c.PublicKey.(type) {
-	case *rsa.PublicKey:
-		return fmt.Sprintf("RSA %d", k.N.BitLen())
-	case *ecdsa.PublicKey:
-		return "ECDSA " + k.Curve.Params().Name
-	case ed25519.PublicKey:
-		return "Ed25519"
-	}
-	return c.PublicKeyAlgorithm.String()
+	return r
 }
 
 // commonName is the short form of a certificate subject for tables.
@@ -59,5 +31,5 @@ func commonName(c *x509.Certificate) string {
 	if len(c.DNSNames) > 0 {
 		return c.DNSNames[0]
 	}
-	return c.Subject.String()
+	return certs.Describe(c).Subject
 }

@@ -82,15 +82,19 @@ type AlertRecord struct {
 
 // CertRecord describes one certificate of a chain, in wire order.
 type CertRecord struct {
-	Subject   string   `json:"subject"`
-	Issuer    string   `json:"issuer"`
-	Serial    string   `json:"serial"`
-	NotBefore string   `json:"not_before"`
-	NotAfter  string   `json:"not_after"`
-	DNSNames  []string `json:"dns_names"`
-	Key       string   `json:"key"`
-	Signature string   `json:"signature"`
-	SHA256    string   `json:"sha256"`
+	Subject    string   `json:"subject"`
+	Issuer     string   `json:"issuer"`
+	Serial     string   `json:"serial"`
+	NotBefore  string   `json:"not_before"`
+	NotAfter   string   `json:"not_after"`
+	DNSNames   []string `json:"dns_names"`
+	Key        string   `json:"key"`
+	Signature  string   `json:"signature"`
+	SHA256     string   `json:"sha256"`
+	SHA1       string   `json:"sha1"`
+	IPs        []string `json:"ip_addresses"`
+	SelfSigned bool     `json:"self_signed"`
+	IsCA       bool     `json:"is_ca"`
 }
 
 // KXRecord is what a TLS 1.2 ServerKeyExchange showed.
@@ -327,10 +331,10 @@ func NewConnectionRecord(c *facts.Connection, findings []facts.Finding, opt Opti
 		r.Alerts = append(r.Alerts, ar)
 	}
 	for _, x := range s.Certificates {
-		r.Certificates = append(r.Certificates, certRecord(describeCert(x)))
+		r.Certificates = append(r.Certificates, certRecord(x))
 	}
 	for _, x := range s.ClientCertificates {
-		r.ClientCerts = append(r.ClientCerts, certRecord(describeCert(x)))
+		r.ClientCerts = append(r.ClientCerts, certRecord(x))
 	}
 	if ch := s.ClientHello; ch != nil {
 		r.ALPNOffered = nonNil(slices.Clone(ch.ALPNProtocols))
@@ -380,14 +384,6 @@ func alertLevel(l uint8) string {
 		return "fatal"
 	}
 	return "unknown"
-}
-
-func certRecord(ci certInfo) CertRecord {
-	return CertRecord{
-		Subject: ci.Subject, Issuer: ci.Issuer, Serial: ci.Serial,
-		NotBefore: ci.NotBefore, NotAfter: ci.NotAfter, DNSNames: nonNil(ci.DNSNames),
-		Key: ci.Key, Signature: ci.Signature, SHA256: ci.SHA256,
-	}
 }
 
 // NewFindingRecord builds the finding record.

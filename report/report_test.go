@@ -165,6 +165,10 @@ func TestNDJSONContract(t *testing.T) {
 	certs := conns[0]["certificates"].([]any)
 	c := certs[0].(map[string]any)
 	// Values as openssl x509 prints them for testdata/server.pem.
+	// openssl x509 -fingerprint -sha256 / -sha1 of testdata/server.pem.
+	if c["sha256"] != "ec62fabd80645668e6bc55c3d16ddb43b1d7f743fd49f1ef7bda502c526e2e55" || c["sha1"] != "7fd083ccbaf55ea3d8ca6648bf3c176a214eed91" {
+		t.Errorf("fingerprints %v %v", c["sha256"], c["sha1"])
+	}
 	if c["serial"] != "1234" || c["key"] != "RSA 2048" || c["not_after"] != "2026-12-29T02:59:54Z" {
 		t.Errorf("certificate = %v", c)
 	}
