@@ -32,6 +32,7 @@ def add(path, name, pairs):
             e[k] = v == "true"
         else:
             e[k] = v
+    e.setdefault("address", "127.0.0.1")
     e.setdefault("findings", [])
     e.setdefault("secrets", [])
     with open(path, "a") as f:
