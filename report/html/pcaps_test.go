@@ -62,7 +62,7 @@ func realResult(t testing.TB, names []string) *report.Result {
 		f.Close()
 		slices.SortFunc(cp.Connections, func(a, b *facts.Connection) int { return int(a.ID) - int(b.ID) })
 		cp.Stats = a.Stats()
-		cp.Findings = findingsFor(cp.Connections)
+		cp.Findings = findingsFor(t, cp.Connections)
 		r.Captures = append(r.Captures, cp)
 	}
 	return r

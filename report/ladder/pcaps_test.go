@@ -18,6 +18,7 @@ import (
 	"github.com/tlsscope/tlsscope/capture"
 	"github.com/tlsscope/tlsscope/decode"
 	"github.com/tlsscope/tlsscope/decode/facts"
+	"github.com/tlsscope/tlsscope/decode/rules"
 	"github.com/tlsscope/tlsscope/decode/tls"
 	"github.com/tlsscope/tlsscope/internal/testutil"
 )
@@ -62,6 +63,7 @@ var goldenCaptures = []string{
 	"tls12-ecdhe-rsa-openssl.pcap",
 	"tls13-hrr-openssl.pcap",
 	"handshake-no-shared-cipher-openssl.pcap",
+	"cert-expired.pcap",
 	"tls12-session-id-resumption-openssl.pcap",
 	"tls13-resumption-openssl.pcap",
 	"http-form-login.pcap",
@@ -75,12 +77,13 @@ func TestGoldenLadders(t *testing.T) {
 			if len(conns) == 0 {
 				t.Fatalf("no connections decoded")
 			}
+			cfg := &rules.Config{CAFiles: []string{filepath.Join(testutil.Pcaps(t), "ca.pem")}}
 			var b bytes.Buffer
 			for i, c := range conns {
 				if i > 0 {
 					b.WriteString("\n")
 				}
-				if err := Write(&b, c, nil, Options{Width: 80}); err != nil {
+				if err := Write(&b, c, rules.Evaluate(c, cfg), Options{Width: 80}); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -360,4 +363,64 @@ func arrowTokens(arrows []Arrow) []string {
 		}
 	}
 	return out
+}
+
+// TestFindingsOnTheirArrows: the findings manifest.json expects of a
+// capture are drawn under the message that caused them.
+func TestFindingsOnTheirArrows(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(testutil.Pcaps(t), "manifest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		Captures []struct {
+			Pcap     string   `json:"pcap"`
+			Findings []string `json:"findings"`
+		} `json:"captures"`
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	expect := map[string][]string{}
+	for _, c := range m.Captures {
+		expect[c.Pcap] = c.Findings
+	}
+	// The kind of arrow each expected finding belongs under.
+	kinds := map[string][]string{
+		"cert-expired":             {KindHandshake + ":certificate"},
+		"handshake-failed":         {KindAlert},
+		"plaintext-credentials":    {KindHTTPRequest, KindSecret},
+		"plaintext-session-cookie": {KindHTTPRequest, KindHTTPResponse},
+	}
+	cfg := &rules.Config{CAFiles: []string{filepath.Join(testutil.Pcaps(t), "ca.pem")}}
+	for _, name := range []string{"cert-expired.pcap", "handshake-no-shared-cipher-openssl.pcap", "http-form-login.pcap", "ftp-login.pcap"} {
+		want := expect[name]
+		if len(want) == 0 {
+			t.Errorf("%s: manifest expects no findings", name)
+		}
+		for _, c := range analyze(t, name) {
+			arrows, _ := Arrows(c, rules.Evaluate(c, cfg), false)
+			for _, id := range want {
+				var where []string
+				for _, a := range arrows {
+					for _, f := range a.Findings {
+						if f.ID == id {
+							k := a.Kind
+							if a.Kind == KindHandshake {
+								k += ":" + tls.HandshakeTypeName(a.Handshake)
+							}
+							where = append(where, k)
+						}
+					}
+				}
+				ok := len(where) > 0
+				for _, w := range where {
+					ok = ok && slices.Contains(kinds[id], w)
+				}
+				if !ok {
+					t.Errorf("%s #%d: %s drawn under %v, want under %v", name, c.ID, id, where, kinds[id])
+				}
+			}
+		}
+	}
 }
