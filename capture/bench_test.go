@@ -132,3 +132,33 @@ func BenchmarkRead(b *testing.B) {
 	b.Run("pcapng", func(b *testing.B) { benchRead(b, pcapng) })
 	b.Run("pcap.gz", func(b *testing.B) { benchRead(b, gz) })
 }
+
+// TestNoAllocationPerPacket: reading a packet allocates nothing once the
+// buffers exist, for pcap, pcapng and gzip input.
+func TestNoAllocationPerPacket(t *testing.T) {
+	pcapng := corpusFile(t, "ja4/pcap/tls3.pcapng")
+	pcap := corpusFile(t, "zeek/testing/btest/Traces/tls/ssl.v3.pcap")
+	gz := writeTemp(t, "x.pcapng.gz", gzipBytes(t, mustRead(t, pcapng)))
+	for _, path := range []string{pcap, pcapng, gz} {
+		f, err := capture.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 20; i++ { // grow the packet buffer to the largest early packet
+			f.Next()
+		}
+		var err2 error
+		allocs := testing.AllocsPerRun(200, func() {
+			if _, err := f.Next(); err != nil {
+				err2 = err
+			}
+		})
+		f.Close()
+		if err2 != nil {
+			t.Fatalf("%s: %v", path, err2)
+		}
+		if allocs != 0 {
+			t.Errorf("%s: %.2f allocations per packet", filepath.Base(path), allocs)
+		}
+	}
+}

@@ -389,11 +389,13 @@ func (f *File) Next() (Packet, error) {
 		return Packet{}, err
 	}
 	f.packets++
-	ts := p.Info.Timestamp
-	if f.packets > 1 && ts.Before(f.last) {
-		f.anomaly(AnomalyTimeBackwards, f.recStart, fmt.Sprintf("packet %d: timestamp %s is %s before the previous packet's", f.packets, ts.Format(time.RFC3339Nano), f.last.Sub(ts)))
+	// pcapng Simple Packet Blocks carry no timestamp (zero time).
+	if ts := p.Info.Timestamp; !ts.IsZero() {
+		if !f.last.IsZero() && ts.Before(f.last) {
+			f.anomaly(AnomalyTimeBackwards, f.recStart, fmt.Sprintf("packet %d: timestamp %s is %s before the previous packet's", f.packets, ts.Format(time.RFC3339Nano), f.last.Sub(ts)))
+		}
+		f.last = ts
 	}
-	f.last = ts
 	return p, nil
 }
 

@@ -594,3 +594,42 @@ func TestPcapngWriter(t *testing.T) {
 	}
 	compareFrames(t, back, want)
 }
+
+// TestSimplePacketBlocks reads a pcapng whose packets are Simple Packet
+// Blocks (no timestamp, no interface id): tshark's lengths, zero
+// timestamps, and no time-going-backwards anomaly for them.
+func TestSimplePacketBlocks(t *testing.T) {
+	raw := mustRead(t, corpusFile(t, pcapngSample))
+	le := binary.LittleEndian
+	var b []byte
+	for _, blk := range parsePcapng(t, raw) {
+		x := raw[blk.start:blk.end]
+		if blk.typ != 6 {
+			b = append(b, x...)
+			continue
+		}
+		caplen, orig := le.Uint32(x[20:]), le.Uint32(x[24:])
+		pad := (4 - caplen%4) % 4
+		n := 16 + caplen + pad
+		b = le.AppendUint32(b, 3)
+		b = le.AppendUint32(b, n)
+		b = le.AppendUint32(b, orig)
+		b = append(b, x[28:28+caplen]...)
+		b = append(b, make([]byte, pad)...)
+		b = le.AppendUint32(b, n)
+	}
+	path := writeTemp(t, "spb.pcapng", b)
+	got, err := readFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := tsharkFrames(t, path)
+	if got.err != nil || len(got.anomalies) > 0 || len(got.frames) != len(want) {
+		t.Fatalf("%d packets (tshark %d), err %v, anomalies %v", len(got.frames), len(want), got.err, got.anomalies)
+	}
+	for i := range want {
+		if got.frames[i].caplen != want[i].caplen || got.frames[i].length != want[i].length || want[i].ts != "" {
+			t.Errorf("frame %d: %v, tshark %v", i+1, got.frames[i], want[i])
+		}
+	}
+}

@@ -126,7 +126,10 @@ func (f *File) ngError(err error) error {
 }
 
 // resyncInterfaces copies pcapgo's interface list after it read blocks
-// checkBlocks could not see.
+// checkBlocks could not see (more than the read buffer of non-packet
+// blocks in a row). A section header among those blocks that changed the
+// byte order would go unseen: checkBlocks would then report the next block
+// as bad and reading would stop, safely.
 func (f *File) resyncInterfaces() {
 	f.unchecked = false
 	f.ifaces = f.ifaces[:0]
@@ -135,7 +138,11 @@ func (f *File) resyncInterfaces() {
 		if err != nil {
 			break
 		}
-		f.ifaces = append(f.ifaces, ngIface{lt: intf.LinkType, snaplen: intf.SnapLength})
+		ni := ngIface{lt: intf.LinkType, snaplen: intf.SnapLength}
+		if intf.TimestampResolution.Binary() {
+			ni.binRes, ni.tsOffset = intf.TimestampResolution.Exponent(), intf.TimestampOffset
+		}
+		f.ifaces = append(f.ifaces, ni)
 	}
 }
 
@@ -212,8 +219,6 @@ func (f *File) checkBlocks(atOpen bool) error {
 	f.binTSSet = false
 	off := 0
 	big := f.ngBig
-	ifaces := f.ifaces
-	defer func() { f.ifaces = ifaces }()
 	for {
 		hdr, err := f.src.Peek(off + 12)
 		if len(hdr) < off+12 {
@@ -304,7 +309,7 @@ func (f *File) checkBlocks(atOpen bool) error {
 			if !optionsFit(body[16:], order) {
 				return bad("section header options overrun the block")
 			}
-			ifaces = ifaces[:0]
+			f.ifaces = f.ifaces[:0]
 			f.ngBig = big
 			if atOpen {
 				return nil
@@ -322,13 +327,13 @@ func (f *File) checkBlocks(atOpen bool) error {
 				intf.binRes = res & 0x7f
 				intf.tsOffset = offset
 			}
-			ifaces = append(ifaces, intf)
+			f.ifaces = append(f.ifaces, intf)
 		case blockISB:
 			if len(body) < 12 {
 				return bad("interface statistics of %d bytes is too short", blen)
 			}
-			if id := order.Uint32(body); int64(id) >= int64(len(ifaces)) {
-				return bad("interface statistics for interface %d, but the section has %d", id, len(ifaces))
+			if id := order.Uint32(body); int64(id) >= int64(len(f.ifaces)) {
+				return bad("interface statistics for interface %d, but the section has %d", id, len(f.ifaces))
 			}
 			if !optionsFit(body[12:], order) {
 				return bad("interface statistics options overrun the block")
@@ -343,8 +348,8 @@ func (f *File) checkBlocks(atOpen bool) error {
 			} else {
 				id = uint32(order.Uint16(body))
 			}
-			if int64(id) >= int64(len(ifaces)) {
-				return bad("packet for interface %d, but the section has %d", id, len(ifaces))
+			if int64(id) >= int64(len(f.ifaces)) {
+				return bad("packet for interface %d, but the section has %d", id, len(f.ifaces))
 			}
 			caplen := uint64(order.Uint32(body[12:]))
 			room := uint64(len(body) - 20)
@@ -358,7 +363,7 @@ func (f *File) checkBlocks(atOpen bool) error {
 			if padded > room || !optionsFit(body[20+padded:], order) {
 				return bad("packet block options overrun the block")
 			}
-			if intf := ifaces[id]; intf.binRes != 0 {
+			if intf := f.ifaces[id]; intf.binRes != 0 {
 				f.binTS = binaryTimestamp(uint64(order.Uint32(body[4:]))<<32|uint64(order.Uint32(body[8:])), intf.binRes, intf.tsOffset)
 				f.binTSSet = true
 			}
@@ -368,11 +373,11 @@ func (f *File) checkBlocks(atOpen bool) error {
 			if len(body) < 4 {
 				return bad("simple packet block of %d bytes is too short", blen)
 			}
-			if len(ifaces) == 0 {
+			if len(f.ifaces) == 0 {
 				return bad("simple packet block before any interface description")
 			}
 			caplen := uint64(order.Uint32(body))
-			if snap := uint64(ifaces[0].snaplen); snap != 0 && caplen > snap {
+			if snap := uint64(f.ifaces[0].snaplen); snap != 0 && caplen > snap {
 				caplen = snap
 			}
 			if caplen > uint64(len(body)-4) {
