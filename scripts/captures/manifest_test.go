@@ -161,6 +161,7 @@ type frame struct {
 	time             time.Time
 	certificates     [][]byte // DER, in the order sent
 	syn, ack, fin    bool
+	dst              string // IPv4 or IPv6 destination address
 }
 
 var fields = []string{
@@ -169,6 +170,7 @@ var fields = []string{
 	"tls.handshake.extensions_server_name", "tls.handshake.extensions_alpn_str", "tls.handshake.extension.type",
 	"tls.alert_message.desc", "tls.handshake.certificate_length", "tcp.segment.count", "tls.handshake.p_len",
 	"frame.time_epoch", "tls.handshake.certificate", "tcp.flags.syn", "tcp.flags.ack", "tcp.flags.fin",
+	"ip.dst", "ipv6.dst",
 }
 
 // dissect runs tshark on one capture and returns a row per frame.
@@ -231,6 +233,7 @@ func dissect(tshark, pcap string, decodeAs []string) ([]frame, error) {
 			}
 		}
 		fr.syn, fr.ack, fr.fin = f[17] == "1", f[18] == "1", f[19] == "1"
+		fr.dst = f[20] + f[21]
 		frames = append(frames, fr)
 	}
 	return frames, nil
@@ -307,8 +310,8 @@ func TestManifestMatchesTshark(t *testing.T) {
 			}
 			// Recording starts before the client connects and stops after
 			// both sides closed: whole connections, from SYN to FIN.
-			if first := frames[0]; !first.syn || first.ack || first.dstPort != e.Port {
-				t.Errorf("first frame is not the client's SYN to port %d", e.Port)
+			if first := frames[0]; !first.syn || first.ack || first.dstPort != e.Port || first.dst != e.Address {
+				t.Errorf("first frame is not the client's SYN to %s port %d", e.Address, e.Port)
 			}
 			fins := map[int]bool{}
 			for _, fr := range frames {
