@@ -20,6 +20,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"golang.org/x/net/bpf"
 
+	"github.com/tlsscope/tlsscope/capture"
 	"github.com/tlsscope/tlsscope/capture/live"
 )
 
@@ -382,4 +383,50 @@ func dropChild(t *testing.T) {
 	case <-time.After(3 * time.Second):
 		t.Fatal("nothing captured on the socket opened before dropping privileges")
 	}
+}
+
+// TestSnaplen: packets are cut to the snap length; Info.Length keeps the
+// length on the wire.
+func TestSnaplen(t *testing.T) {
+	needRoot(t)
+	_, port := listen(t)
+	h, err := live.Open("lo", live.Options{Snaplen: 64, Filter: tcpPortFilter(t, port)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	pkts, _ := collect2(h)
+	send(t, port, bytes.Repeat([]byte("x"), 1000))
+	long := false
+	timeout := time.After(5 * time.Second)
+	for !long {
+		select {
+		case p := <-pkts:
+			if len(p.Data) > 64 || p.Info.CaptureLength != len(p.Data) {
+				t.Fatalf("%d bytes captured (caplen %d) with snaplen 64", len(p.Data), p.Info.CaptureLength)
+			}
+			long = p.Info.Length > 1000
+		case <-timeout:
+			t.Fatal("no packet with the 1000-byte payload")
+		}
+	}
+}
+
+// collect2 is collect keeping the capture info.
+func collect2(h *live.Handle) (<-chan capture.Packet, <-chan error) {
+	ch := make(chan capture.Packet, 1024)
+	done := make(chan error, 1)
+	go func() {
+		defer close(ch)
+		for {
+			p, err := h.Next()
+			if err != nil {
+				done <- err
+				return
+			}
+			p.Data = append([]byte(nil), p.Data...)
+			ch <- p
+		}
+	}()
+	return ch, done
 }
