@@ -33,12 +33,19 @@ type followStream struct {
 // followTCP returns every TCP stream of a capture, each reassembled by
 // tshark independently of this package.
 func followTCP(t testing.TB, pcap string) []followStream {
+	return followTCPFiltered(t, pcap, "tcp")
+}
+
+// followTCPFiltered follows only the streams with a packet matching a
+// display filter.
+func followTCPFiltered(t testing.TB, pcap, filter string) []followStream {
 	t.Helper()
-	if v, ok := followCache.Load(pcap); ok {
+	key := pcap + "\x00" + filter
+	if v, ok := followCache.Load(key); ok {
 		return v.([]followStream)
 	}
-	streams := followTCPUncached(t, pcap)
-	followCache.Store(pcap, streams)
+	streams := followTCPUncached(t, pcap, filter)
+	followCache.Store(key, streams)
 	return streams
 }
 
@@ -46,9 +53,9 @@ func followTCP(t testing.TB, pcap string) []followStream {
 // followed once per test binary.
 var followCache sync.Map
 
-func followTCPUncached(t testing.TB, pcap string) []followStream {
+func followTCPUncached(t testing.TB, pcap, filter string) []followStream {
 	tshark := testutil.Tool(t, "tshark")
-	out, err := exec.Command(tshark, "-r", pcap, "-T", "fields", "-e", "tcp.stream").Output()
+	out, err := exec.Command(tshark, "-r", pcap, "-Y", filter, "-T", "fields", "-e", "tcp.stream").Output()
 	if err != nil {
 		t.Fatalf("tshark %s: %v", pcap, err)
 	}

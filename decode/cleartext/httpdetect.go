@@ -570,9 +570,9 @@ func looksHTML(b []byte) bool {
 }
 
 var (
-	pwInputRe = regexp.MustCompile(`(?i)<input\b[^>]{0,1000}?\btype\s*=\s*["']?password\b[^>]{0,1000}>`)
+	pwInputRe = regexp.MustCompile(`(?i)<input\b[^>]*?\btype\s*=\s*["']?password\b[^>]*>`)
 	nameAttr  = regexp.MustCompile(`(?i)\b(?:name|id)\s*=\s*["']?([^"'\s>]{1,128})`)
-	formRe    = regexp.MustCompile(`(?i)<form\b[^>]{0,1000}>`)
+	formRe    = regexp.MustCompile(`(?i)<form\b[^>]*>`)
 	actionRe  = regexp.MustCompile(`(?i)\baction\s*=\s*["']?([^"'\s>]{0,256})`)
 	methodRe  = regexp.MustCompile(`(?i)\bmethod\s*=\s*["']?([A-Za-z]{1,10})`)
 )
@@ -582,6 +582,10 @@ var (
 func (c *httpConn) loginPage(b facts.Secret, body []byte) {
 	if len(body) > maxScan {
 		body = body[:maxScan]
+	}
+	// Cheap pre-check before the regular expressions.
+	if !bytes.Contains(bytes.ToLower(body), []byte("password")) {
+		return
 	}
 	loc := pwInputRe.FindIndex(body)
 	if loc == nil {
