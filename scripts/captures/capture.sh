@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # Records the captures in testdata/pcaps from real TLS stacks (OpenSSL,
 # curl, Go crypto/tls, Python ssl) and real cleartext clients (curl,
-# Python's ftplib, smtplib, poplib, imaplib) talking over loopback, then
-# writes testdata/pcaps/manifest.json and checks it with tshark.
+# Python's ftplib, smtplib, poplib, imaplib, telnetlib) talking over
+# loopback, then writes testdata/pcaps/manifest.json and README and checks
+# the manifest against tshark (go test ./scripts/captures).
 #
-#   sudo scripts/captures/capture.sh            # everything
+#   sudo scripts/captures/capture.sh                 # everything (make captures)
 #   sudo ONLY='^tls13' scripts/captures/capture.sh   # only matching scenarios
+#
+# Environment: ONLY (regex of scenario names; the PKI is kept), KEEP=1
+# (keep the work directory with the servers' and clients' logs), CHECK=0
+# (skip the go test), PORT_BASE (first server port), OUT, GO.
 #
 # Needs root (tcpdump on lo, lo's MTU), tcpdump, tshark, openssl, curl,
 # python3, ss and ip. While it records, lo's MTU is 1500 and its TSO/GSO/GRO
@@ -837,6 +842,29 @@ if scenario tls13-early-data-openssl; then
 		client="openssl s_client -early_data" server="openssl s_server -early_data" version="TLS 1.3" \
 		cipher_suite=TLS_AES_256_GCM_SHA384 cipher_suite_id=0x1302 sni=localhost cert=good \
 		connections=2 resumed=true early_data=true
+fi
+
+if scenario http-proxy-auth; then
+	start $PY http-server "$PORT"
+	wait_listen "$PORT"
+	begin
+	# The scripted server plays the proxy; nothing leaves the machine.
+	client "" curl -sS -o /dev/null -x "http://127.0.0.1:$PORT" -U proxyuser:ProxyPass11 http://www.example.com/
+	finish
+	hmeta scenario="HTTP request through a proxy with Proxy-Authorization: Basic (curl -x -U proxyuser:ProxyPass11)" \
+		findings=plaintext-credentials secrets=cHJveHl1c2VyOlByb3h5UGFzczEx decoded_secrets=proxyuser:ProxyPass11
+fi
+
+if scenario http-oauth-token; then
+	start $PY http-server "$PORT"
+	wait_listen "$PORT"
+	begin
+	client "" curl -sS -o /dev/null \
+		-d 'grant_type=client_credentials&client_id=tlsscope-test&client_secret=OAuthClientSecret12' \
+		"http://127.0.0.1:$PORT/oauth/token"
+	finish
+	hmeta scenario="OAuth 2.0 client credentials grant: client_secret in the request, access_token in the JSON response" \
+		findings=plaintext-credentials secrets=OAuthClientSecret12,at_9f8e7d6c5b4a39281706f5e4d3c2b1a0
 fi
 
 log "done with all scenarios"

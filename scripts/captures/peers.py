@@ -87,6 +87,11 @@ class HTTPHandler(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self):
         data = self.body()
+        if self.path.startswith("/oauth/token"):
+            # RFC 6749, 5.1: the access token response.
+            self.reply(200, b'{"access_token":"at_9f8e7d6c5b4a39281706f5e4d3c2b1a0","token_type":"Bearer",'
+                            b'"expires_in":3600}\n', "application/json", [("Cache-Control", "no-store")])
+            return
         headers = []
         if self.path.startswith("/login"):
             headers.append(("Set-Cookie", "sessionid=Sx7dQ2kV9mPz4LwR8nTb3YcJ; Path=/; HttpOnly"))
