@@ -74,7 +74,7 @@ Live capture:
       --no-promisc        do not put the interface in promiscuous mode
       --duration DUR      stop after DUR
   -c, --count N           stop after N packets
-  -w, --write FILE        also write the packets to FILE (pcap)
+  -w, --write FILE        also write the packets to FILE (pcapng)
       --user NAME         drop privileges to NAME once capture has started
 
 Other:
