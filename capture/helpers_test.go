@@ -382,3 +382,5 @@ func parsePcapng(t testing.TB, b []byte) []ngBlock {
 }
 
 func isKind(err, kind error) bool { return errors.Is(err, kind) }
+
+func fmtSscanf(s string, sec, ns *int64) (int, error) { return fmt.Sscanf(s, "%d.%d", sec, ns) }
