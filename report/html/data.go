@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"crypto/sha256"
 	"crypto/x509"
+	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -42,10 +44,25 @@ type leafCert struct {
 	Seen    time.Time // first connection that carried it
 }
 
-// DaysLeft is the number of whole days from Seen to NotAfter (negative
-// once expired).
-func (l leafCert) DaysLeft() int {
-	return int(l.Cert.NotAfter.Sub(l.Seen).Hours() / 24)
+// Left is the time from Seen to NotAfter (negative once expired).
+func (l leafCert) Left() time.Duration { return l.Cert.NotAfter.Sub(l.Seen) }
+
+// DaysLeft is Left in days, rounded to the nearest day.
+func (l leafCert) DaysLeft() int { return int(math.Round(l.Left().Hours() / 24)) }
+
+// within reports that the certificate expires (or expired) less than
+// days after the capture saw it.
+func (l leafCert) within(days int) bool { return l.Left() < time.Duration(days)*24*time.Hour }
+
+// State says how the certificate stood when the capture saw it.
+func (l leafCert) State() string {
+	switch {
+	case l.Cert.NotAfter.Before(l.Seen):
+		return fmt.Sprintf("EXPIRED %d days before the capture", -l.DaysLeft())
+	case l.Cert.NotBefore.After(l.Seen):
+		return "not yet valid at the capture"
+	}
+	return fmt.Sprintf("%d days left", l.DaysLeft())
 }
 
 func certName(c *x509.Certificate) string {

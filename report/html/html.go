@@ -65,6 +65,7 @@ type view struct {
 	Findings []findingRow
 	Rules    []report.Rule
 	Summary  []captureSummary
+	Anomaly  []count // anomalies by kind, over every capture
 }
 
 type card struct {
@@ -128,6 +129,11 @@ func build(r *report.Result, opt report.Options) *view {
 		v.Title += ": " + v.Captures[0]
 	}
 	st := r.Totals()
+	anomalies := map[string]int{}
+	for k, n := range st.Anomalies {
+		anomalies[k] = int(n)
+	}
+	v.Anomaly = sortedCounts(anomalies)
 	if !st.First.IsZero() {
 		v.Span = fmt.Sprintf("%s to %s (%s)", st.First.UTC().Format(time.RFC3339), st.Last.UTC().Format(time.RFC3339), st.Last.Sub(st.First).Round(time.Millisecond))
 	}
@@ -241,7 +247,7 @@ func headS(c []serverWorst, n int) []serverWorst {
 func expiring(l []leafCert, days int) []leafCert {
 	var out []leafCert
 	for _, c := range l {
-		if c.DaysLeft() < days {
+		if c.within(days) {
 			out = append(out, c)
 		}
 	}

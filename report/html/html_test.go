@@ -204,7 +204,7 @@ func TestSummaryText(t *testing.T) {
 	// 2026-12-29T02:59:54Z; the fixture saw it on 2026-12-20.
 	for _, want := range []string{
 		"Summary of a.pcap",
-		"Certificates expiring within 30 days:\n    2026-12-29  www.example.com (www.example.com): 8 days left",
+		"Certificates expired or expiring within 30 days:\n    2026-12-29  www.example.com (www.example.com): 9 days left",
 		"Servers by worst finding:\n    critical  10.0.0.10:80: plaintext-credentials",
 	} {
 		if !strings.Contains(out, want) {

@@ -3,13 +3,16 @@ package html
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tlsscope/tlsscope/capture"
 	"github.com/tlsscope/tlsscope/decode"
@@ -174,5 +177,58 @@ func TestBrowser(t *testing.T) {
 	shot := browse(t, writeDoc(t, r, report.Options{}), server, byPort[server], total)
 	if fi, err := os.Stat(shot); err != nil || fi.Size() < 10_000 {
 		t.Errorf("screenshot %s: %v", shot, err)
+	}
+}
+
+// TestSummaryTextExpiry: certificate expiry in the text summary agrees
+// with tshark's reading of the leaf's notAfter and the frame's time.
+func TestSummaryTextExpiry(t *testing.T) {
+	tshark := testutil.Tool(t, "tshark")
+	names := []string{"cert-expiring-soon.pcap", "cert-expired.pcap", "cert-good.pcap"}
+	var b bytes.Buffer
+	if err := WriteSummaryText(&b, realResult(t, names)); err != nil {
+		t.Fatal(err)
+	}
+	sections := strings.Split(b.String(), "Summary of ")
+	for _, name := range names {
+		out, err := exec.Command(tshark, "-n", "-r", filepath.Join(testutil.Pcaps(t), name), "-Y", "tls.handshake.certificate",
+			"-T", "fields", "-e", "frame.time_epoch", "-e", "x509af.utcTime").Output()
+		if err != nil {
+			t.Fatalf("tshark %s: %v", name, err)
+		}
+		f := strings.Split(strings.TrimSpace(strings.Split(string(out), "\n")[0]), "\t")
+		if len(f) != 2 {
+			t.Fatalf("tshark %s: %q", name, out)
+		}
+		var sec, nsec int64
+		fmt.Sscanf(f[0], "%d.%d", &sec, &nsec)
+		seen := time.Unix(sec, 0)
+		notAfter, err := time.Parse("2006-01-02 15:04:05 (MST)", strings.Split(f[1], ",")[1])
+		if err != nil {
+			t.Fatalf("%s: leaf notAfter: %v", name, err)
+		}
+		days := int(math.Round(notAfter.Sub(seen).Hours() / 24))
+		var sect string
+		for _, s := range sections {
+			if strings.HasPrefix(s, name+"\n") {
+				sect = s
+			}
+		}
+		soon, _, _ := strings.Cut(sect, "Certificates expiring in 30 to 90 days:")
+		line := notAfter.Format("2006-01-02") + "  localhost (localhost): "
+		switch {
+		case days < 0:
+			line += fmt.Sprintf("EXPIRED %d days before the capture", -days)
+		case days < 30:
+			line += fmt.Sprintf("%d days left", days)
+		default:
+			line = ""
+		}
+		if line != "" && !strings.Contains(soon, line) {
+			t.Errorf("%s: summary lacks %q under 30 days:\n%s", name, line, sect)
+		}
+		if line == "" && strings.Contains(sect, "localhost (localhost)") {
+			t.Errorf("%s: certificate with %d days left listed:\n%s", name, days, sect)
+		}
 	}
 }

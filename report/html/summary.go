@@ -49,23 +49,25 @@ func WriteSummaryText(w io.Writer, r *report.Result) error {
 				fmt.Fprintf(&b, "    and %d more\n", len(sw)-j)
 				break
 			}
-			fmt.Fprintf(&b, "    %-8s  %s: %s (%d findings)\n", s.Worst.Severity, oneLine(s.Server), s.Worst.ID, s.Findings)
+			fmt.Fprintf(&b, "    %-8s  %s: %s (%s)\n", s.Worst.Severity, oneLine(s.Server), s.Worst.ID, plural(s.Findings, "finding"))
 		}
 		certs := leafCerts([]*report.Capture{c})
-		for _, days := range []int{30, 90} {
-			fmt.Fprintf(&b, "  Certificates expiring within %d days:\n", days)
+		for _, w := range []struct {
+			title    string
+			from, to int
+		}{
+			{"Certificates expired or expiring within 30 days:", -1, 30}, // -1: no lower bound
+			{"Certificates expiring in 30 to 90 days:", 30, 90},
+		} {
+			fmt.Fprintf(&b, "  %s\n", w.title)
 			n := 0
 			for _, l := range certs {
-				if l.DaysLeft() >= days {
+				if !l.within(w.to) || w.from >= 0 && l.within(w.from) {
 					continue
 				}
 				n++
-				state := fmt.Sprintf("%d days left", l.DaysLeft())
-				if l.Cert.NotAfter.Before(l.Seen) {
-					state = fmt.Sprintf("EXPIRED %d days before the capture", -l.DaysLeft())
-				}
 				fmt.Fprintf(&b, "    %s  %s (%s): %s\n", l.Cert.NotAfter.UTC().Format("2006-01-02"),
-					oneLine(l.Name), oneLine(strings.Join(l.Servers, ", ")), state)
+					oneLine(l.Name), oneLine(strings.Join(l.Servers, ", ")), l.State())
 			}
 			if n == 0 {
 				b.WriteString("    none\n")
@@ -86,4 +88,11 @@ func oneLine(s string) string {
 		return r
 	}, s)
 	return strings.Join(strings.Fields(s), " ")
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -99,12 +99,12 @@ func expiryChart(certs []leafCert) template.HTML {
 			class = "bar high"
 		case c.Cert.NotBefore.After(c.Seen):
 			class = "bar info"
-		case c.DaysLeft() < 30:
+		case c.within(30):
 			class = "bar medium"
 		}
 		label := fmt.Sprintf("%s: %s to %s, %d days left when seen", c.Name,
 			c.Cert.NotBefore.UTC().Format(time.DateOnly), c.Cert.NotAfter.UTC().Format(time.DateOnly), c.DaysLeft())
-		fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end"><title>%s</title>%s</text>`, labelWidth-6, y+12, esc(label), esc(clip(c.Name, 22)))
+		fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end"><title>%s</title>%s</text>`, labelWidth-6, y+12, esc(label), esc(clip(c.Name, 11)+" "+c.Cert.NotAfter.UTC().Format(time.DateOnly)))
 		x0, x1 := x(c.Cert.NotBefore), x(c.Cert.NotAfter)
 		fmt.Fprintf(&b, `<rect x="%.1f" y="%d" width="%.1f" height="%d" class="%s"><title>%s</title></rect>`, x0, y, max(1, x1-x0), barHeight, class, esc(label))
 		fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%d" y2="%d" class="seen"/>`, x(c.Seen), x(c.Seen), y-2, y+barHeight+2)
