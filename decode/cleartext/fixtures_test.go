@@ -415,3 +415,50 @@ func TestClassify(t *testing.T) {
 		}
 	}
 }
+
+// TestHTTPGap: after bytes are lost on the server side, requests are still
+// read and reported, unanswered; after a client-side gap nothing more is
+// parsed from the client, and what came before stands.
+func TestHTTPGap(t *testing.T) {
+	var secs []facts.Secret
+	var msgs []facts.HTTPMessage
+	st := NewStream(HTTP, Config{ShowSecrets: true}, Handler{
+		Secret: func(s facts.Secret) { secs = append(secs, s) },
+		HTTP:   func(m facts.HTTPMessage) { msgs = append(msgs, m) },
+	})
+	ts := time.Time{}
+	st.Feed(tls.ClientToServer, []byte(crlf("GET /a HTTP/1.1\nHost: h\n\n")), ts)
+	st.Feed(tls.ServerToClient, []byte(crlf("HTTP/1.1 200 OK\nContent-Length: 100\n\npartial")), ts)
+	st.Gap(tls.ServerToClient)
+	st.Feed(tls.ServerToClient, []byte("more body"), ts)
+	for i := 0; i < 2*maxPipelined; i++ {
+		st.Feed(tls.ClientToServer, []byte(crlf("GET /b?password=GapPass1 HTTP/1.1\nHost: h\n\n")), ts)
+	}
+	if len(msgs) != 2*maxPipelined {
+		t.Errorf("%d messages reported before close, want %d", len(msgs), 2*maxPipelined)
+	}
+	if st.Truncated != 0 {
+		t.Errorf("truncated %d", st.Truncated)
+	}
+	st.Gap(tls.ClientToServer)
+	st.Feed(tls.ClientToServer, []byte(crlf("GET /c?password=AfterGap2 HTTP/1.1\nHost: h\n\n")), ts)
+	st.Close()
+	if len(secs) != 1 || secs[0].Value != "GapPass1" {
+		t.Errorf("secrets %+v", secs)
+	}
+	if len(msgs) != 2*maxPipelined+1 || msgs[len(msgs)-1].Path != "/a" || msgs[len(msgs)-1].Status != 0 {
+		t.Errorf("the first request is reported unanswered at close: %d messages", len(msgs))
+	}
+}
+
+// TestLineGap: a gap drops the partial line; the next full line parses.
+func TestLineGap(t *testing.T) {
+	var secs []facts.Secret
+	st := NewStream(FTP, Config{ShowSecrets: true}, Handler{Secret: func(s facts.Secret) { secs = append(secs, s) }})
+	st.Feed(tls.ClientToServer, []byte("USER a\r\nPASS lost"), time.Time{})
+	st.Gap(tls.ClientToServer)
+	st.Feed(tls.ClientToServer, []byte("word\r\nUSER b\r\nPASS Kept1\r\n"), time.Time{})
+	if len(secs) != 1 || secs[0].User != "b" || secs[0].Value != "Kept1" {
+		t.Errorf("secrets %+v", secs)
+	}
+}

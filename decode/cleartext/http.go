@@ -301,7 +301,6 @@ func (c *httpConn) headersDone(d *httpDir, dir tls.Direction) bool {
 		ex.path = m.target
 		ex.fact = facts.HTTPMessage{Time: m.start, Method: m.method, Host: ex.host, Path: sanitizePath(m.target),
 			Version: m.version, ContentType: m.get("Content-Type"), UserAgent: m.get("User-Agent")}
-		c.cur = nil
 		if len(c.pending) >= maxPipelined {
 			c.report(c.pending[0])
 			c.pending = c.pending[1:]
@@ -388,6 +387,11 @@ func (c *httpConn) messageDone(d *httpDir, dir tls.Direction) {
 			ex.fact.RequestBytes = m.hdrBytes + m.bodySize
 		}
 		c.analyzeRequest(m, ex)
+		if ex != nil && c.dir[tls.ServerToClient].state == stBroken {
+			// No response can be paired any more: report it now.
+			c.report(ex)
+			c.pending = c.pending[:len(c.pending)-1]
+		}
 		return
 	}
 	ex := c.cur
