@@ -168,18 +168,31 @@ func Open(path string) (*File, error) {
 // file. Close does not close r.
 func NewReader(r io.Reader, name string) (*File, error) {
 	var size int64
-	if fh, ok := r.(*os.File); ok {
-		if st, err := fh.Stat(); err == nil && st.Mode().IsRegular() {
+	switch r := r.(type) {
+	case *os.File:
+		if st, err := r.Stat(); err == nil && st.Mode().IsRegular() {
 			size = st.Size()
 		}
+	case interface{ Size() int64 }: // bytes.Reader, strings.Reader
+		size = r.Size()
 	}
 	return newFile(name, r, size)
 }
 
+// minReadBuffer is the smallest read buffer: pcapgo wraps a smaller
+// bufio.Reader in one of its own, which would read ahead of File.
+const minReadBuffer = 4096
+
 func newFile(name string, r io.Reader, size int64) (*File, error) {
 	f := &File{name: name, size: size}
 	f.file.r = r
-	f.fileBr = bufio.NewReaderSize(&f.file, readBufferSize)
+	// A small file needs no more buffer than its size (many small files
+	// are read one after the other, and fuzzing reads thousands).
+	bufSize := readBufferSize
+	if size > 0 && size < readBufferSize {
+		bufSize = max(int(size), minReadBuffer)
+	}
+	f.fileBr = bufio.NewReaderSize(&f.file, bufSize)
 	f.src, f.srcN = f.fileBr, &f.file
 
 	head, err := f.fileBr.Peek(16)
