@@ -275,7 +275,12 @@ const visibleRows = `[...document.querySelectorAll('#conns tbody tr.c')].filter(
 // no console errors or network fetches, the filter box narrows the rows
 // as expected, a row opens its ladder, a header sorts, print media shows
 // every ladder. It returns the screenshot's path.
-func browse(t *testing.T, doc []byte, filterText string, wantFiltered int, wantTotal int) string {
+type filterCase struct {
+	text string
+	want int // rows left visible
+}
+
+func browse(t *testing.T, doc []byte, filters []filterCase, wantTotal int) string {
 	c := startChromium(t)
 	dir := t.TempDir()
 	page := filepath.Join(dir, "report.html")
@@ -290,17 +295,20 @@ func browse(t *testing.T, doc []byte, filterText string, wantFiltered int, wantT
 		t.Errorf("visible rows before filtering = %d, want %d", n, wantTotal)
 	}
 	// Type into the filter box as a user would (Input.insertText fires
-	// the input event the page listens to).
-	c.eval(`document.querySelector('#filter').focus()`, nil)
-	c.call("Input.insertText", map[string]any{"text": filterText}, nil)
-	c.eval(visibleRows, &n)
-	if n != wantFiltered {
-		t.Errorf("visible rows after typing %q = %d, want %d", filterText, n, wantFiltered)
-	}
-	var shown string
-	c.eval(`document.querySelector('#shown').textContent`, &shown)
-	if shown != fmt.Sprint(wantFiltered) {
-		t.Errorf("shown counter = %q, want %d", shown, wantFiltered)
+	// the input event the page listens to); the last filter stays for
+	// the screenshot.
+	for _, f := range filters {
+		c.eval(`(() => { const f = document.querySelector('#filter'); f.value = ''; f.focus() })()`, nil)
+		c.call("Input.insertText", map[string]any{"text": f.text}, nil)
+		c.eval(visibleRows, &n)
+		if n != f.want {
+			t.Errorf("visible rows after typing %q = %d, want %d", f.text, n, f.want)
+		}
+		var shown string
+		c.eval(`document.querySelector('#shown').textContent`, &shown)
+		if shown != fmt.Sprint(f.want) {
+			t.Errorf("shown counter after typing %q = %q, want %d", f.text, shown, f.want)
+		}
 	}
 	// Open the first visible row: its ladder appears.
 	var ladder string

@@ -19,6 +19,7 @@ import (
 	"html/template"
 	"io"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -81,6 +82,7 @@ type connRow struct {
 	Worst                               string
 	WorstClass                          string
 	NFindings                           int
+	FindingIDs                          string // every finding id, for the filter
 	Ladder                              template.HTML
 	Start                               string
 	VersionSort                         uint16
@@ -282,6 +284,13 @@ func newConnRow(c *facts.Connection, fs []facts.Finding) connRow {
 	case row.Established:
 		row.StatusClass = "ok"
 	}
+	var ids []string
+	for _, f := range fs {
+		if !slices.Contains(ids, f.ID) {
+			ids = append(ids, f.ID)
+		}
+	}
+	row.FindingIDs = strings.Join(ids, " ")
 	if len(fs) > 0 {
 		row.WorstSev = int(fs[0].Severity)
 		row.Worst = fs[0].ID

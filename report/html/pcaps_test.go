@@ -165,16 +165,24 @@ func TestBrowser(t *testing.T) {
 	total, byPort := tcpStreams(t, realCaptures)
 	// Filter on the resumption scenario's server: tshark counts its
 	// connections.
-	var server string
+	// connections; then on a finding id (not always the worst of its
+	// row): the connections of the capture manifest.json says has it.
+	servers := map[string]string{}
 	for _, c := range r.Captures {
-		if c.Name == "tls12-session-id-resumption-openssl.pcap" && len(c.Connections) > 0 {
-			server = report.Endpoint(c.Connections[0].Server)
+		if len(c.Connections) > 0 {
+			servers[c.Name] = report.Endpoint(c.Connections[0].Server)
 		}
 	}
-	if byPort[server] < 2 {
-		t.Fatalf("tshark sees %d connections to %q, want the resumption's two", byPort[server], server)
+	resumption := servers["tls12-session-id-resumption-openssl.pcap"]
+	if byPort[resumption] < 2 {
+		t.Fatalf("tshark sees %d connections to %q, want the resumption's two", byPort[resumption], resumption)
 	}
-	shot := browse(t, writeDoc(t, r, report.Options{}), server, byPort[server], total)
+	filters := []filterCase{
+		{"plaintext-session-cookie", byPort[servers["http-form-login.pcap"]]},
+		{"no-such-thing", 0},
+		{resumption, byPort[resumption]},
+	}
+	shot := browse(t, writeDoc(t, r, report.Options{}), filters, total)
 	if fi, err := os.Stat(shot); err != nil || fi.Size() < 10_000 {
 		t.Errorf("screenshot %s: %v", shot, err)
 	}

@@ -2,7 +2,7 @@
 const $=s=>document.querySelector(s),T=$('#conns tbody'),F=$('#filter'),N=$('#shown');
 const rows=()=>[...T.querySelectorAll('tr.c')];
 function filter(){const v=F.value.toLowerCase().trim();let n=0;
-for(const r of rows()){const on=!v||r.textContent.toLowerCase().includes(v);
+for(const r of rows()){const on=!v||(r.textContent+' '+r.dataset.f).toLowerCase().includes(v);
 r.classList.toggle('off',!on);r.nextElementSibling.classList.toggle('off',!on);n+=on}
 N.textContent=n}
 F.addEventListener('input',filter);
