@@ -112,22 +112,30 @@ var (
 	passPrompts  = [][]byte{[]byte("password:"), []byte("passcode:"), []byte("passwd:")}
 )
 
+// serverText watches for a prompt. A prompt is recognised at its colon,
+// wherever the server's output happens to be cut into segments.
 func (t *telnetState) serverText(text []byte) {
-	t.tail = append(t.tail, text...)
-	if len(t.tail) > 128 {
-		t.tail = append(t.tail[:0], t.tail[len(t.tail)-128:]...)
-	}
-	end := bytes.ToLower(bytes.TrimRight(t.tail, " \t\r\n\x00"))
-	for _, p := range passPrompts {
-		if bytes.HasSuffix(end, p) {
-			t.expect = 2
-			return
+	for _, b := range text {
+		if len(t.tail) >= 32 {
+			copy(t.tail, t.tail[1:])
+			t.tail = t.tail[:31]
 		}
-	}
-	for _, p := range loginPrompts {
-		if bytes.HasSuffix(end, p) {
-			t.expect = 1
-			return
+		if b >= 'A' && b <= 'Z' {
+			b += 'a' - 'A'
+		}
+		t.tail = append(t.tail, b)
+		if b != ':' {
+			continue
+		}
+		for _, p := range passPrompts {
+			if bytes.HasSuffix(t.tail, p) {
+				t.expect = 2
+			}
+		}
+		for _, p := range loginPrompts {
+			if bytes.HasSuffix(t.tail, p) {
+				t.expect = 1
+			}
 		}
 	}
 }
