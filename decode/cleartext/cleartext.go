@@ -109,7 +109,9 @@ func NewStream(p Protocol, cfg Config, h Handler) *Stream {
 	return s
 }
 
-// Protocol is what the stream parses.
+// Protocol is what the stream parses. A stream sniffed as FTP from a bare
+// "220" greeting becomes SMTP when the client answers EHLO (and the other
+// way round); secrets carry the settled name.
 func (s *Stream) Protocol() Protocol { return s.proto }
 
 // Feed takes in-order bytes of one direction; data is only read during the

@@ -43,6 +43,7 @@ type lineConn struct {
 	inData  bool // SMTP DATA: client lines are message text up to "."
 	telnet  telnetState
 	anonFTP bool
+	adapted bool // the first client command was seen (see adapt)
 }
 
 func newLineConn(s *Stream, p Protocol) *lineConn { return &lineConn{s: s, proto: p} }
@@ -173,6 +174,7 @@ func (c *lineConn) clientLine(line string) {
 	}
 	cmd = strings.ToUpper(strings.TrimSpace(cmd))
 	arg = strings.TrimSpace(arg)
+	c.adapt(cmd)
 	switch cmd {
 	case "USER":
 		c.user = arg
@@ -424,4 +426,20 @@ func (c *lineConn) serverLine(line string) bool {
 		c.sasl = saslState{}
 	}
 	return false
+}
+
+// adapt settles a "220" greeting that Sniff could not tell apart (FTP and
+// SMTP servers both greet with 220) by the client's first command.
+func (c *lineConn) adapt(cmd string) {
+	if c.adapted || c.proto != FTP && c.proto != SMTP {
+		return
+	}
+	c.adapted = true
+	switch cmd {
+	case "EHLO", "HELO", "MAIL":
+		c.proto = SMTP
+	case "USER", "FEAT", "SYST", "OPTS":
+		c.proto = FTP
+	}
+	c.s.proto = c.proto
 }

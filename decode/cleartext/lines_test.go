@@ -195,3 +195,14 @@ func TestLDAP(t *testing.T) {
 		t.Errorf("StartTLS at %d, want 1", r.startTLS)
 	}
 }
+
+// TestAmbiguousGreeting: a bare "220" greeting sniffed as FTP turns out to
+// be SMTP when the client says EHLO.
+func TestAmbiguousGreeting(t *testing.T) {
+	greet := "220 mx.example.com\r\n"
+	p := Sniff([]byte(greet), s2c("").dir, 10025)
+	r := runAs(p, conv{s2c(greet), c2s("EHLO c\r\n"), s2c("250 ok\r\n"), c2s("AUTH PLAIN " + b64("\x00kim\x00AmbiPass1") + "\r\n")}, Config{ShowSecrets: true}, nil)
+	if len(r.secrets) != 1 || r.secrets[0].Protocol != "smtp" || r.secrets[0].Value != "AmbiPass1" {
+		t.Errorf("secrets %+v", r.secrets)
+	}
+}
