@@ -178,9 +178,13 @@ func (s *Stream) truncated(kind string, dir tls.Direction, detail string) {
 
 // emit reports one secret, once per stream: the same value in the same
 // place (a cookie sent with every request) is reported the first time.
-func (s *Stream) emit(sec facts.Secret, value string) {
+func (s *Stream) emit(sec facts.Secret, value string) { s.emitKeyed(sec, value, "") }
+
+// emitKeyed is emit with more to tell two secrets apart (a login page on
+// another path is another finding, though nothing secret differs).
+func (s *Stream) emitKeyed(sec facts.Secret, value, extra string) {
 	h := sha256.New()
-	for _, p := range []string{sec.Kind, sec.Type, sec.Field, sec.User, value, sec.Masked} {
+	for _, p := range []string{sec.Kind, sec.Type, sec.Field, sec.User, value, sec.Masked, extra} {
 		h.Write([]byte(p))
 		h.Write([]byte{0})
 	}

@@ -618,7 +618,7 @@ func (c *httpConn) loginPage(b facts.Secret, body []byte) {
 	if strings.HasPrefix(strings.ToLower(action), "https://") {
 		sec.Detail += " (the form posts over HTTPS, but the page itself can be altered in transit)"
 	}
-	c.s.emit(sec, "")
+	c.s.emitKeyed(sec, "", sec.Host+sec.Path+sec.Detail)
 }
 
 func decodeBase64(s string) ([]byte, error) {
