@@ -313,23 +313,37 @@ func ladderHTML(c *facts.Connection, fs []facts.Finding, opt report.Options) tem
 	if err := ladder.Write(&b, c, fs, ladder.Options{Width: LadderWidth, ShowSecrets: opt.ShowSecrets}); err != nil {
 		return template.HTML(template.HTMLEscapeString(err.Error()))
 	}
+	// A block under an arrow is its details, then secrets, then findings;
+	// a wrapped secret or finding continues until the next arrow.
 	var out strings.Builder
+	class := ""
 	for l := range strings.Lines(b.String()) {
 		l = strings.TrimSuffix(l, "\n")
-		class := ""
 		switch {
+		case l == "" || strings.Contains(l, "|-") || strings.Contains(l, "|<"):
+			class = ""
+			if strings.Contains(l, " Alert fatal ") || strings.Contains(l, " Alert (encrypted)") {
+				class = "la"
+			}
 		case strings.Contains(l, "|  ! ") || strings.HasPrefix(l, "  ! "):
-			class = "lf"
+			class = "l-info"
+			for s := facts.Critical; s > facts.Info; s-- {
+				if strings.Contains(l, " ("+s.String()+")") {
+					class = "l-" + s.String()
+					break
+				}
+			}
 		case strings.Contains(l, "|  secret "):
 			class = "ls"
-		case strings.Contains(l, " Alert "):
-			class = "la"
 		}
 		esc := template.HTMLEscapeString(l)
 		if class != "" {
 			fmt.Fprintf(&out, "<span class=%s>%s</span>\n", class, esc)
 		} else {
 			out.WriteString(esc + "\n")
+		}
+		if class == "la" {
+			class = ""
 		}
 	}
 	return template.HTML(out.String())
