@@ -280,6 +280,11 @@ finish() {
 	PIDS=()
 	mv "$WORK/$CUR.pcap" "$OUT/$CUR.pcap"
 	chmod 644 "$OUT/$CUR.pcap"
+	rm -f "$OUT/$CUR.keys"
+	if grep -qv '^#' "$WORK/$CUR.keys" 2>/dev/null; then # secrets, not just s_client's header
+		mv "$WORK/$CUR.keys" "$OUT/$CUR.keys"
+		chmod 644 "$OUT/$CUR.keys"
+	fi
 	log "recorded $CUR.pcap ($(stat -c %s "$OUT/$CUR.pcap") bytes)"
 }
 
@@ -293,10 +298,17 @@ want() { [ -z "$ONLY" ] || [[ $1 =~ $ONLY ]]; }
 REQ='GET / HTTP/1.0\r\n\r\n'
 # client STDIN CMD...: runs a client with a request on stdin; failures are
 # the point of some scenarios, so they are logged, not fatal.
+# TLS clients log their secrets (NSS key log format) to $WORK/NAME.keys,
+# kept beside the pcap as NAME.keys so tshark can decrypt TLS 1.3: curl,
+# Python's ssl and the Go peer read SSLKEYLOGFILE, s_client gets -keylogfile.
 client() {
 	local input=$1
 	shift
-	printf "$input" | timeout 20 "$@" >>"$WORK/clients.log" 2>&1 || log "$CUR: client exited $?"
+	local keys=$WORK/$CUR.keys
+	if [ "$1 ${2:-}" = "openssl s_client" ]; then
+		set -- "$@" -keylogfile "$keys"
+	fi
+	printf "$input" | SSLKEYLOGFILE=$keys timeout 20 "$@" >>"$WORK/clients.log" 2>&1 || log "$CUR: client exited $?"
 }
 
 # ossl NAME ADDR "SERVER OPTS" "CLIENT OPTS" [CONNECTIONS]: one OpenSSL
@@ -834,9 +846,10 @@ if scenario tls13-early-data-openssl; then
 	printf 'GET /early HTTP/1.1\r\nHost: localhost\r\n\r\n' >"$WORK/early.txt"
 	begin
 	sleep 1 | timeout 20 openssl s_client -connect "127.0.0.1:$PORT" $CA $SNI -sess_out "$WORK/sess-early" \
-		>>"$WORK/clients.log" 2>&1 || log "$CUR: client exited $?"
+		-keylogfile "$WORK/$CUR.keys" >>"$WORK/clients.log" 2>&1 || log "$CUR: client exited $?"
 	sleep 1 | timeout 20 openssl s_client -connect "127.0.0.1:$PORT" $CA $SNI -sess_in "$WORK/sess-early" \
-		-early_data "$WORK/early.txt" >>"$WORK/clients.log" 2>&1 || log "$CUR: client exited $?"
+		-early_data "$WORK/early.txt" -keylogfile "$WORK/$CUR.keys" >>"$WORK/clients.log" 2>&1 ||
+		log "$CUR: client exited $?"
 	finish
 	meta scenario="TLS 1.3 full handshake, then resumption with 0-RTT early data (an HTTP request)" \
 		client="openssl s_client -early_data" server="openssl s_server -early_data" version="TLS 1.3" \

@@ -174,9 +174,13 @@ var fields = []string{
 }
 
 // dissect runs tshark on one capture and returns a row per frame.
-func dissect(tshark, pcap string, decodeAs []string) ([]frame, error) {
+// keylog, when set, is an NSS key log file tshark decrypts with.
+func dissect(tshark, pcap string, decodeAs []string, keylog string) ([]frame, error) {
 	args := []string{"-r", pcap, "-n", "-o", "tcp.reassemble_out_of_order:TRUE",
 		"-T", "fields", "-E", "occurrence=a", "-E", "aggregator=,"}
+	if keylog != "" {
+		args = append(args, "-o", "tls.keylog_file:"+keylog)
+	}
 	for _, d := range decodeAs {
 		args = append(args, "-d", d)
 	}
@@ -281,23 +285,20 @@ func TestManifestMatchesTshark(t *testing.T) {
 	if out, err := exec.Command(mergecap, args...).CombinedOutput(); err != nil {
 		t.Fatalf("mergecap: %v: %s", err, out)
 	}
-	rows, err := dissect(tshark, all, decodeAs)
-	if err != nil {
+	// Once as an eavesdropper sees it, once decrypted with the clients' key
+	// logs (NAME.keys), which shows what TLS 1.3 hides.
+	var keys bytes.Buffer
+	for _, e := range m.Captures {
+		if k, err := os.ReadFile(keyFile(dir, e)); err == nil {
+			keys.Write(k)
+		}
+	}
+	keylog := filepath.Join(t.TempDir(), "all.keys")
+	if err := os.WriteFile(keylog, keys.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	frames := make([][]frame, len(m.Captures))
-	for _, fr := range rows {
-		i, ok := byPort[fr.dstPort]
-		if !ok {
-			i, ok = byPort[fr.srcPort]
-		}
-		if !ok {
-			t.Errorf("frame %d (ports %d, %d) belongs to no scenario's port", fr.number, fr.srcPort, fr.dstPort)
-			continue
-		}
-		fr.number = len(frames[i]) + 1 // the frame's number in its own file
-		frames[i] = append(frames[i], fr)
-	}
+	frames := split(t, m, byPort, tshark, all, decodeAs, "")
+	decrypted := split(t, m, byPort, tshark, all, decodeAs, keylog)
 	for i, e := range m.Captures {
 		t.Run(strings.TrimSuffix(e.Pcap, ".pcap"), func(t *testing.T) {
 			path := filepath.Join(dir, e.Pcap)
@@ -330,8 +331,87 @@ func TestManifestMatchesTshark(t *testing.T) {
 			checkTLS(t, e, frames)
 			checkCertificate(t, e, frames, filepath.Join(dir, m.CAFile))
 			checkSecrets(t, e, path)
+			if _, err := os.Stat(keyFile(dir, e)); err == nil && e.Handshake != "failed" {
+				checkDecrypted(t, e, decrypted[i], filepath.Join(dir, m.CAFile))
+			} else if e.Version != "" && e.Handshake != "failed" {
+				t.Errorf("no key log %s", keyFile(dir, e))
+			}
 		})
 	}
+}
+
+// split dissects the concatenated captures and sorts the frames back into
+// captures by their server port.
+func split(t *testing.T, m manifest, byPort map[int]int, tshark, all string, decodeAs []string, keylog string) [][]frame {
+	rows, err := dissect(tshark, all, decodeAs, keylog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	frames := make([][]frame, len(m.Captures))
+	for _, fr := range rows {
+		i, ok := byPort[fr.dstPort]
+		if !ok {
+			i, ok = byPort[fr.srcPort]
+		}
+		if !ok {
+			t.Errorf("frame %d (ports %d, %d) belongs to no scenario's port", fr.number, fr.srcPort, fr.dstPort)
+			continue
+		}
+		fr.number = len(frames[i]) + 1 // the frame's number in its own file
+		frames[i] = append(frames[i], fr)
+	}
+	return frames
+}
+
+func keyFile(dir string, e entry) string {
+	return filepath.Join(dir, strings.TrimSuffix(e.Pcap, ".pcap")+".keys")
+}
+
+// checkDecrypted looks at the capture decrypted with its key log: every
+// connection's handshake reaches both Finished messages (so the key log
+// belongs to it), and in TLS 1.3 the encrypted parts hold what the manifest
+// says: the server's ALPN choice in EncryptedExtensions, its certificates,
+// a client certificate for mTLS.
+func checkDecrypted(t *testing.T, e entry, frames []frame, caFile string) {
+	finished := map[int]int{} // client port -> Finished messages
+	var alpn []string
+	clientCert := false
+	for _, fr := range frames {
+		client := fr.srcPort
+		if client == e.Port {
+			client = fr.dstPort
+		}
+		for _, ty := range fr.types {
+			if ty == 20 {
+				finished[client]++
+			}
+		}
+		if has(fr.types, 8) { // EncryptedExtensions, RFC 8446, 4.3.1
+			alpn = fr.alpn
+		}
+		if has(fr.types, 11) && fr.srcPort != e.Port && len(fr.certificates) > 0 {
+			clientCert = true
+		}
+	}
+	want := max(e.Connections, e.TLSConnections, 1)
+	if len(finished) != want {
+		t.Errorf("decrypted: Finished on %d connections, want %d: the key log does not match", len(finished), want)
+	}
+	for port, n := range finished {
+		if n < 2 {
+			t.Errorf("decrypted: %d Finished on the connection from port %d, want both", n, port)
+		}
+	}
+	if e.Version != "TLS 1.3" {
+		return
+	}
+	if e.ALPN != "" && !slices.Equal(alpn, []string{e.ALPN}) {
+		t.Errorf("decrypted: EncryptedExtensions ALPN %q, manifest says %q", alpn, e.ALPN)
+	}
+	if clientCert != e.ClientCert {
+		t.Errorf("decrypted: client certificate %v, manifest says %v", clientCert, e.ClientCert)
+	}
+	checkCertificate(t, e, frames, caFile)
 }
 
 // countFrames counts the records of a classic pcap file (what tcpdump -w

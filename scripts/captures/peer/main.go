@@ -180,6 +180,15 @@ func answer(c *tls.Conn) error {
 }
 
 func dial(o *options, cfg *tls.Config) error {
+	if path := os.Getenv("SSLKEYLOGFILE"); path != "" {
+		// NSS key log format, appended: tshark can then decrypt the capture.
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		cfg.KeyLogWriter = f
+	}
 	d := &net.Dialer{Timeout: 5 * time.Second}
 	c, err := tls.DialWithDialer(d, "tcp", o.addr, cfg)
 	if err != nil {
