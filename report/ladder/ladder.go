@@ -592,6 +592,28 @@ func Write(w io.Writer, c *facts.Connection, findings []facts.Finding, opt Optio
 			}
 		}
 	}
+	var notes []string
+	if c.TLS != nil && len(c.TLS.Events) >= tls.MaxEvents {
+		notes = append(notes, fmt.Sprintf("only the first %d records are drawn", tls.MaxEvents))
+	}
+	if c.Gaps > 0 {
+		notes = append(notes, fmt.Sprintf("%d gaps in reassembly (bytes lost from the capture)", c.Gaps))
+	}
+	if c.Truncated {
+		notes = append(notes, "a limit stopped the parser before the stream ended")
+	}
+	if end := closedText(c.Closed); end != "" && len(arrows) > 0 {
+		if !c.Last.IsZero() && !base.IsZero() && !c.Last.Before(base) {
+			end += " at +" + millis(c.Last.Sub(base))
+		}
+		notes = append(notes, end)
+	}
+	if len(notes) > 0 {
+		p.line("")
+		for _, l := range wrap(strings.Join(notes, "; "), width) {
+			p.line(l)
+		}
+	}
 	if len(rest) > 0 {
 		p.line("")
 		p.line("Findings on the connection as a whole:")
@@ -602,6 +624,23 @@ func Write(w io.Writer, c *facts.Connection, findings []facts.Finding, opt Optio
 		}
 	}
 	return p.err
+}
+
+// closedText says how the connection ended, from facts.Connection.Closed.
+func closedText(closed string) string {
+	switch closed {
+	case "fin":
+		return "closed (FIN)"
+	case "rst":
+		return "reset (RST)"
+	case "idle":
+		return "idle, closed by the timeout"
+	case "evicted":
+		return "evicted by the flow limits"
+	case "end":
+		return "still open when the capture ended"
+	}
+	return ""
 }
 
 // header: who talked to whom, the outcome and the timings that matter.

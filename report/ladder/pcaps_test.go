@@ -24,13 +24,23 @@ import (
 	"github.com/tlsscope/tlsscope/internal/testutil"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata/golden from the current output")
+var (
+	update    = flag.Bool("update", false, "rewrite testdata/golden from the current output")
+	pcapsFlag = flag.String("pcaps", "", "read the captures from this directory instead of testdata/pcaps (e.g. a checkout of the committed ones)")
+)
+
+func pcapsDir(t testing.TB) string {
+	if *pcapsFlag != "" {
+		return *pcapsFlag
+	}
+	return testutil.Pcaps(t)
+}
 
 // Analyze runs a capture of testdata/pcaps through the Analyzer and
 // returns its connections in order of id, named after the file's base name.
 func analyze(t testing.TB, name string) []*facts.Connection {
 	t.Helper()
-	return analyzePath(t, filepath.Join(testutil.Pcaps(t), name), name)
+	return analyzePath(t, filepath.Join(pcapsDir(t), name), name)
 }
 
 // analyzePath runs any capture through the Analyzer.
@@ -83,7 +93,7 @@ func TestGoldenLadders(t *testing.T) {
 			if len(conns) == 0 {
 				t.Fatalf("no connections decoded")
 			}
-			cfg := &rules.Config{CAFiles: []string{filepath.Join(testutil.Pcaps(t), "ca.pem")}}
+			cfg := &rules.Config{CAFiles: []string{filepath.Join(pcapsDir(t), "ca.pem")}}
 			var b bytes.Buffer
 			for i, c := range conns {
 				if i > 0 {
@@ -96,7 +106,7 @@ func TestGoldenLadders(t *testing.T) {
 			// The golden file's first line names the capture's SHA-256:
 			// captures are re-recorded now and then (make captures), and
 			// a new recording has new ports and times.
-			pcap, err := os.ReadFile(filepath.Join(testutil.Pcaps(t), name))
+			pcap, err := os.ReadFile(filepath.Join(pcapsDir(t), name))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -135,7 +145,7 @@ func TestGoldenLadders(t *testing.T) {
 // HelloRetryRequest is drawn when there is one and that alert names are
 // tshark's.
 func TestArrowsFollowTshark(t *testing.T) {
-	pcaps, err := filepath.Glob(filepath.Join(testutil.Pcaps(t), "*.pcap"))
+	pcaps, err := filepath.Glob(filepath.Join(pcapsDir(t), "*.pcap"))
 	if err != nil || len(pcaps) == 0 {
 		t.Fatalf("no captures: %v", err)
 	}
@@ -418,7 +428,7 @@ func arrowTokens(arrows []Arrow) []string {
 // TestFindingsOnTheirArrows: the findings manifest.json expects of a
 // capture are drawn under the message that caused them.
 func TestFindingsOnTheirArrows(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join(testutil.Pcaps(t), "manifest.json"))
+	b, err := os.ReadFile(filepath.Join(pcapsDir(t), "manifest.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -442,7 +452,7 @@ func TestFindingsOnTheirArrows(t *testing.T) {
 		"plaintext-credentials":    {KindHTTPRequest, KindSecret},
 		"plaintext-session-cookie": {KindHTTPRequest, KindHTTPResponse},
 	}
-	cfg := &rules.Config{CAFiles: []string{filepath.Join(testutil.Pcaps(t), "ca.pem")}}
+	cfg := &rules.Config{CAFiles: []string{filepath.Join(pcapsDir(t), "ca.pem")}}
 	for _, name := range []string{"cert-expired.pcap", "handshake-no-shared-cipher-openssl.pcap", "http-form-login.pcap", "ftp-login.pcap"} {
 		want := expect[name]
 		if len(want) == 0 {
