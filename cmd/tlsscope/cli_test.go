@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"encoding/base64"
 	"encoding/csv"
 	"encoding/json"
 	"encoding/xml"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tlsscope/tlsscope/internal/testutil"
 )
@@ -248,6 +250,21 @@ func TestBaselineRoundTrip(t *testing.T) {
 	}
 }
 
+// withDecoded adds, for a base64 secret such as Basic credentials, its
+// decoded form and the password after "user:", which must not leak either.
+func withDecoded(secrets []string) []string {
+	out := slices.Clone(secrets)
+	for _, s := range secrets {
+		if b, err := base64.StdEncoding.DecodeString(s); err == nil && utf8.Valid(b) {
+			out = append(out, string(b))
+			if _, pass, ok := strings.Cut(string(b), ":"); ok && len(pass) >= 6 {
+				out = append(out, pass)
+			}
+		}
+	}
+	return out
+}
+
 // TestSecretsMaskedUnlessShown runs every format over captures with
 // cleartext secrets (values from the manifest, recorded with them): none
 // appears unless --show-secrets, which also warns on stderr.
@@ -258,7 +275,7 @@ func TestSecretsMaskedUnlessShown(t *testing.T) {
 		var secrets []string
 		for _, c := range m.Captures {
 			if c.Pcap == name {
-				secrets = c.Secrets
+				secrets = withDecoded(c.Secrets)
 			}
 		}
 		in := pcap(t, name)
