@@ -14,6 +14,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
 	"github.com/tlsscope/tlsscope/internal/testutil"
 )
 
@@ -108,6 +110,8 @@ func TestExitCodes(t *testing.T) {
 		{"bad filter", []string{"-f", "port 99999", sslv3}, 2, "bad filter"},
 		{"bad combination", []string{"-i", "lo", sslv3}, 2, "cannot read capture files and capture"},
 		{"bad policy", []string{"--policy", badPolicy, sslv3}, 2, `unknown field "reasn"`},
+		{"missing CA file", []string{"--ca-file", "nope.pem", sslv3}, 2, "tlsscope: error: --ca-file: reading nope.pem: no such file or directory"},
+		{"not a CA file", []string{"--ca-file", badPolicy, sslv3}, 2, "--ca-file"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.stderr == "needs rules" {
@@ -153,8 +157,16 @@ func TestFormatsWrittenToFiles(t *testing.T) {
 	if err := json.Unmarshal(read("tlsscope.json"), &doc); err != nil {
 		t.Error(err)
 	}
-	if err := json.Unmarshal(read("tlsscope.sarif"), &doc); err != nil || doc["version"] != "2.1.0" {
-		t.Errorf("sarif: %v %v", err, doc["version"])
+	sch, err := jsonschema.NewCompiler().Compile(filepath.Join(testutil.RepoRoot(t), "report/testdata/sarif-schema-2.1.0.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst, err := jsonschema.UnmarshalJSON(strings.NewReader(string(read("tlsscope.sarif"))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sch.Validate(inst); err != nil {
+		t.Errorf("sarif does not validate against the SARIF 2.1.0 schema: %v", err)
 	}
 	rows, err := csv.NewReader(strings.NewReader(string(read("tlsscope.csv")))).ReadAll()
 	if err != nil || len(rows) < 2 {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"time"
 
 	"github.com/tlsscope/tlsscope/decode/facts"
@@ -16,6 +17,11 @@ type ruleSet struct {
 // newRuleSet reads --ca-file, --check-time and --expiry-warn, loading the
 // CA files before any work so a bad one is reported first.
 func newRuleSet(cfg *config, now time.Time) (*ruleSet, error) {
+	for _, f := range cfg.caFiles {
+		if _, err := os.Stat(f); err != nil {
+			return nil, usagef("--ca-file: reading %s: %v", f, unwrapPathError(err))
+		}
+	}
 	rc := rules.DefaultConfig()
 	rc.CAFiles = cfg.caFiles
 	if err := rc.SetCheckTime(cfg.checkTime); err != nil {
