@@ -1,0 +1,75 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestPolicyChecksAndOverrides: a policy's expectations become findings,
+// its severity overrides move --fail-on, an expired suppression is ignored
+// with a warning. tls10-openssl.pcap negotiates TLS 1.0 with
+// ECDHE-RSA-AES256-CBC-SHA (manifest and tshark).
+func TestPolicyChecksAndOverrides(t *testing.T) {
+	needRules(t)
+	in := pcap(t, "tls10-openssl.pcap")
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte(body), 0o644)
+		return p
+	}
+	strict := write("strict.yaml", `
+min_version: TLS 1.2
+denied_suites: [TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA]
+expected_snis: ["*.example.com"]
+`)
+	code, out, stderr := runCLI(t, "-q", "--policy", strict, "--fail-on", "high", "--format", "ndjson", in)
+	ids := findingIDs(records(t, out))
+	for _, id := range []string{"policy-min-version", "policy-denied-suite", "policy-unexpected-sni"} {
+		if !slices.Contains(ids, id) {
+			t.Errorf("findings %v lack %s", ids, id)
+		}
+	}
+	if code != 1 {
+		t.Errorf("exit %d, want 1 (policy-min-version is high): %s", code, stderr)
+	}
+
+	// Every finding lowered to info: --fail-on low passes.
+	lower := "severity:\n"
+	for _, id := range findingIDs(records(t, func() string { _, o, _ := runCLI(t, "-q", "--format", "ndjson", in); return o }())) {
+		lower += "  " + id + ": info\n"
+	}
+	if code, _, stderr := runCLI(t, "-q", "--policy", write("lower.yaml", lower), "--fail-on", "low", in); code != 0 {
+		t.Errorf("with every severity lowered to info: exit %d: %s", code, stderr)
+	}
+
+	// An expired suppression suppresses nothing and says so.
+	expired := write("expired.yaml", "suppress:\n  - id: deprecated-version\n    reason: legacy box\n    expires: 2020-01-31\n")
+	code, out, stderr = runCLI(t, "--policy", expired, "--format", "ndjson", in)
+	if !slices.Contains(findingIDs(records(t, out)), "deprecated-version") || !strings.Contains(stderr, "expired on 2020-01-31") {
+		t.Errorf("expired suppression: exit %d, findings %v, stderr %q", code, findingIDs(records(t, out)), stderr)
+	}
+}
+
+// TestSNIFilter keeps only the connections whose SNI matches the glob.
+func TestSNIFilter(t *testing.T) {
+	a, b := pcap(t, "tls12-ecdhe-rsa-openssl.pcap"), pcap(t, "tls13-no-sni-openssl.pcap")
+	for _, tc := range []struct {
+		glob string
+		want int
+	}{{"local*", 1}, {"*.example.com", 0}, {"*", 2}} {
+		code, out, stderr := runCLI(t, "-q", "--sni", tc.glob, "--format", "ndjson", a, b)
+		n := 0
+		for _, r := range records(t, out) {
+			if r["type"] == "connection" {
+				n++
+			}
+		}
+		if code != 0 || n != tc.want {
+			t.Errorf("--sni %q: exit %d, %d connections, want %d: %s", tc.glob, code, n, tc.want, stderr)
+		}
+	}
+}
