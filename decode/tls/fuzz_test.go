@@ -95,6 +95,17 @@ func seedMessages(f *testing.F, typ uint8, from Direction) [][]byte {
 	return out
 }
 
+// shortMinimize caps the fuzzer's minimisation at five seconds unless
+// -fuzzminimizetime was set by hand. A new input is minimised before it
+// counts, and minimising kilobytes of stream or DER against coverage
+// takes longer than the default minute: a one-minute run would do
+// nothing else.
+func shortMinimize() {
+	if fl := flag.Lookup("test.fuzzminimizetime"); fl != nil && fl.Value.String() == fl.DefValue {
+		fl.Value.Set("5s")
+	}
+}
+
 // checkParseError is the invariant every parser keeps: errors are
 // *ParseError pointing inside the input.
 func checkParseError(t *testing.T, err error, n int) {
@@ -146,6 +157,7 @@ func FuzzParseServerHello(f *testing.F) {
 }
 
 func FuzzParseCertificate(f *testing.F) {
+	shortMinimize()
 	f.Add(certificateBody(testCertificate(f, 1), []byte{1, 2, 3}))
 	for _, b := range seedMessages(f, TypeCertificate, ServerToClient) {
 		f.Add(b)
@@ -222,13 +234,7 @@ func decodeSegments(b []byte) []segment {
 // points gives the same Session and the same anomalies as whole chunks,
 // and nothing panics.
 func FuzzConnFeed(f *testing.F) {
-	// A new input is minimised before it counts, and minimising a
-	// stream of kilobytes against coverage takes longer than the
-	// default minute: the run would do nothing else. Five seconds keeps
-	// the inputs small enough, unless the flag was set by hand.
-	if fl := flag.Lookup("test.fuzzminimizetime"); fl != nil && fl.Value.String() == fl.DefValue {
-		fl.Value.Set("5s")
-	}
+	shortMinimize()
 	for _, s := range seedStreams(f) {
 		f.Add(encodeSegments(s.segs, 6<<10), uint16(1))
 		f.Add(encodeSegments(s.segs, 6<<10), uint16(200))

@@ -408,7 +408,7 @@ func ParseCertificate(body []byte, lim Limits) (*CertificateChain, error) {
 			chain.Dropped++
 			continue
 		}
-		c, err := x509.ParseCertificate(bytes.Clone(der))
+		c, err := lim.Certificates.parse(der)
 		if err != nil {
 			chain.Errors++
 			continue

@@ -1,5 +1,10 @@
 package tls
 
+import (
+	"bytes"
+	"crypto/x509"
+)
+
 // Limits bound what a Conn keeps per connection. The zero value of a field
 // takes its default; each limit is enforced in one place, named beside it.
 type Limits struct {
@@ -21,6 +26,41 @@ type Limits struct {
 	// keeps between Feed calls; a record that cannot fit is skipped
 	// (anomaly tls_buffer_limit). Enforced in (*direction).keep.
 	MaxBuffered int
+	// Certificates, when set, shares parsed certificates between the
+	// connections that use it: most servers send the same chain to every
+	// client, and parsing it each time costs more than the rest of the
+	// handshake. Not safe for concurrent use: one per Analyzer.
+	Certificates *CertCache
+}
+
+// CertCache remembers parsed certificates by their DER bytes, up to
+// MaxCachedCertificates of them (then it starts afresh). The
+// *x509.Certificate it returns is shared: callers must not modify it.
+type CertCache struct {
+	m map[string]*x509.Certificate
+}
+
+// MaxCachedCertificates bounds a CertCache.
+const MaxCachedCertificates = 4096
+
+// parse parses der, through the cache when there is one; a nil cache
+// parses every time.
+func (cc *CertCache) parse(der []byte) (*x509.Certificate, error) {
+	if cc == nil {
+		return x509.ParseCertificate(bytes.Clone(der))
+	}
+	if c, ok := cc.m[string(der)]; ok {
+		return c, nil
+	}
+	c, err := x509.ParseCertificate(bytes.Clone(der))
+	if err != nil {
+		return nil, err
+	}
+	if cc.m == nil || len(cc.m) >= MaxCachedCertificates {
+		cc.m = make(map[string]*x509.Certificate)
+	}
+	cc.m[string(c.Raw)] = c
+	return c, nil
 }
 
 // Defaults of Limits.
