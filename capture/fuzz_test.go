@@ -2,9 +2,12 @@ package capture_test
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
+	"strings"
 	"testing"
 
 	"github.com/tlsscope/tlsscope/capture"
@@ -14,7 +17,8 @@ import (
 // fails only with a *capture.Error; packets carry exactly their captured
 // length, never more than MaxCaptureLength; anomalies have known kinds and
 // offsets inside what was read; after the end, Next keeps returning the
-// same result.
+// same result; and the gzip of the input reads exactly the same (packets,
+// anomaly kinds and offsets, errors).
 func FuzzOpen(f *testing.F) {
 	for _, name := range []string{pcapSample, pcapngSample, pcapNull, pcapngSmall} {
 		raw, err := readCorpus(f, name)
@@ -32,13 +36,41 @@ func FuzzOpen(f *testing.F) {
 	}
 	f.Add([]byte("\x0a\x0d\x0d\x0a\x1c\x00\x00\x00\x4d\x3c\x2b\x1a\x01\x00\x00\x00\xff\xff\xff\xff\xff\xff\xff\xff\x1c\x00\x00\x00"))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		plain := fuzzRead(t, data)
+		if len(data) < 2 || data[0] != 0x1f || data[1] != 0x8b {
+			// The same bytes gzip-compressed read the same: packets,
+			// anomalies (offsets are in the decompressed stream) and errors.
+			if gz := fuzzRead(t, gzipBytes(t, data)); !plain.equal(gz) {
+				t.Fatalf("plain and gzip readings differ:\n%+v\n%+v", plain, gz)
+			}
+		}
+	})
+}
+
+// fuzzResult is a summary of one reading, to compare two.
+type fuzzResult struct {
+	openErr   bool
+	packets   []string
+	anomalies []string
+	endErr    bool
+}
+
+func (a fuzzResult) equal(b fuzzResult) bool {
+	return a.openErr == b.openErr && a.endErr == b.endErr &&
+		strings.Join(a.packets, "|") == strings.Join(b.packets, "|") &&
+		strings.Join(a.anomalies, "|") == strings.Join(b.anomalies, "|")
+}
+
+func fuzzRead(t *testing.T, data []byte) (res fuzzResult) {
+	{
 		cf, err := capture.NewReader(bytes.NewReader(data), "fuzz")
 		if err != nil {
 			var ce *capture.Error
 			if !errors.As(err, &ce) {
 				t.Fatalf("Open error %T %v is not a *capture.Error", err, err)
 			}
-			return
+			res.openErr = true
+			return res
 		}
 		var anomalies []capture.Anomaly
 		cf.OnAnomaly = func(a capture.Anomaly) { anomalies = append(anomalies, a) }
@@ -55,6 +87,7 @@ func FuzzOpen(f *testing.F) {
 			if n > 1<<20 {
 				t.Fatal("more than a million packets")
 			}
+			res.packets = append(res.packets, fmt.Sprintf("%d %d %d %d %x", p.Info.Timestamp.UnixNano(), p.Info.CaptureLength, p.Info.Length, p.LinkType, sha256.Sum256(p.Data)))
 		}
 		if _, err := cf.Next(); err != endErr {
 			t.Fatalf("Next after the end: %v, first %v", err, endErr)
@@ -69,15 +102,18 @@ func FuzzOpen(f *testing.F) {
 			if a.Offset < 0 {
 				t.Fatalf("anomaly %v at a negative offset", a)
 			}
+			res.anomalies = append(res.anomalies, fmt.Sprintf("%s@%d", a.Kind, a.Offset))
 		}
 		if endErr != io.EOF {
 			var ce *capture.Error
 			if !errors.As(endErr, &ce) {
 				t.Fatalf("Next error %T %v is not a *capture.Error", endErr, endErr)
 			}
+			res.endErr = true
 		}
 		cf.Close()
-	})
+		return res
+	}
 }
 
 func readCorpus(tb testing.TB, name string) ([]byte, error) {
