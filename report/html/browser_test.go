@@ -356,6 +356,19 @@ func browse(t *testing.T, doc []byte, filters []filterCase, wantTotal int) strin
 	if pos == "sticky" {
 		t.Errorf("print media: header still sticky")
 	}
+	// And it prints: every ladder is in the PDF's text.
+	var pdf struct {
+		Data string `json:"data"`
+	}
+	c.call("Page.printToPDF", map[string]any{"printBackground": true}, &pdf)
+	b, err := base64.StdEncoding.DecodeString(pdf.Data)
+	if err != nil || !bytes.HasPrefix(b, []byte("%PDF-")) {
+		t.Errorf("printToPDF gave no PDF (%d bytes, %v)", len(b), err)
+	} else {
+		pdfPath := filepath.Join(dir, "report.pdf")
+		os.WriteFile(pdfPath, b, 0o644)
+		t.Logf("pdf: %s (%d bytes)", pdfPath, len(b))
+	}
 	if p := c.problems(); len(p) > 0 {
 		t.Errorf("page problems:\n%s", strings.Join(p, "\n"))
 	}
