@@ -880,6 +880,13 @@ if scenario http-oauth-token; then
 		findings=plaintext-credentials secrets=OAuthClientSecret12,at_9f8e7d6c5b4a39281706f5e4d3c2b1a0
 fi
 
+if ossl tls12-client-cert-requested-openssl 127.0.0.1 "$LEAF -verify 2 $CA" "$CA $SNI -tls1_2"; then
+	meta scenario="TLS 1.2: the server asks for a client certificate (optional, -verify), the client sends an empty one" \
+		client="openssl s_client (no certificate)" server="openssl s_server -verify 2" version="TLS 1.2" \
+		cipher_suite=TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384 cipher_suite_id=0xc030 sni=localhost cert=good \
+		chain_length=2 client_cert_requested=true
+fi
+
 log "done with all scenarios"
 
 # ---------------------------------------------------------------------------

@@ -16,7 +16,7 @@ import sys
 
 LISTS = {"findings", "secrets", "hidden_secrets", "alpn_offered", "decode_as", "versions_offered", "decoded_secrets"}
 INTS = {"port", "connections", "tls_connections", "chain_length", "dh_bits"}
-BOOLS = {"resumed", "starttls", "hrr", "client_cert", "early_data"}
+BOOLS = {"resumed", "starttls", "hrr", "client_cert", "early_data", "client_cert_requested"}
 
 
 def add(path, name, pairs):

@@ -49,14 +49,16 @@ type entry struct {
 	HRR             bool     `json:"hrr"`
 	EarlyData       bool     `json:"early_data"`
 	ClientCert      bool     `json:"client_cert"`
-	ChainLength     int      `json:"chain_length"`
-	DHBits          int      `json:"dh_bits"`
-	Cert            string   `json:"cert"`
-	Findings        []string `json:"findings"`
-	Secrets         []string `json:"secrets"`
-	HiddenSecrets   []string `json:"hidden_secrets"`
-	Encoding        string   `json:"encoding"`
-	DecodeAs        []string `json:"decode_as"`
+	// ClientCertRequested: the server asked, the client sent none.
+	ClientCertRequested bool     `json:"client_cert_requested"`
+	ChainLength         int      `json:"chain_length"`
+	DHBits              int      `json:"dh_bits"`
+	Cert                string   `json:"cert"`
+	Findings            []string `json:"findings"`
+	Secrets             []string `json:"secrets"`
+	HiddenSecrets       []string `json:"hidden_secrets"`
+	Encoding            string   `json:"encoding"`
+	DecodeAs            []string `json:"decode_as"`
 }
 
 type manifest struct {
@@ -555,16 +557,33 @@ func checkTLS(t *testing.T, e entry, frames []frame) {
 			t.Errorf("DH prime of %d bits, manifest says %d", got, e.DHBits)
 		}
 	}
-	wantCertMsgs := 0
+	var serverCerts, clientCerts []frame
+	requested := false
+	for _, fr := range frames {
+		requested = requested || has(fr.types, 13) // CertificateRequest
+	}
+	for _, fr := range certFrames {
+		if fr.srcPort == e.Port {
+			serverCerts = append(serverCerts, fr)
+		} else {
+			clientCerts = append(clientCerts, fr)
+		}
+	}
+	wantServer := 0
 	if e.Cert != "none" && e.Cert != "" {
-		wantCertMsgs = 1 // full handshakes
+		wantServer = 1 // one full handshake; a resumed one sends none
 	}
-	if e.ClientCert {
-		wantCertMsgs++
+	if len(serverCerts) != wantServer {
+		t.Errorf("%d server Certificate messages, want %d (resumed=%v cert=%q)", len(serverCerts), wantServer, e.Resumed, e.Cert)
 	}
-	if len(certFrames) != wantCertMsgs {
-		t.Errorf("%d Certificate messages, want %d (resumed=%v client_cert=%v cert=%q)", len(certFrames), wantCertMsgs, e.Resumed, e.ClientCert, e.Cert)
+	if requested != (e.ClientCert || e.ClientCertRequested) {
+		t.Errorf("CertificateRequest sent: %v, manifest says client_cert=%v client_cert_requested=%v", requested, e.ClientCert, e.ClientCertRequested)
 	}
+	sent := len(clientCerts) > 0 && clientCerts[0].certs > 0
+	if sent != e.ClientCert || (requested && len(clientCerts) != 1) {
+		t.Errorf("client Certificate messages %d (with certificates: %v), manifest says client_cert=%v", len(clientCerts), sent, e.ClientCert)
+	}
+	certFrames = serverCerts
 	if len(certFrames) > 0 && e.ChainLength > 0 {
 		if certFrames[0].certs != e.ChainLength {
 			t.Errorf("server sent %d certificates, manifest says %d", certFrames[0].certs, e.ChainLength)
