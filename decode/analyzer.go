@@ -17,6 +17,7 @@ import (
 	"github.com/tlsscope/tlsscope/capture"
 	"github.com/tlsscope/tlsscope/decode/facts"
 	"github.com/tlsscope/tlsscope/decode/flow"
+	"github.com/tlsscope/tlsscope/decode/tls"
 )
 
 // Defaults for Config's zero values.
@@ -107,6 +108,7 @@ type Analyzer struct {
 	// closed remembers recently closed connections, so their trailing
 	// packets do not start new ones; pruned as capture time passes.
 	closed map[[2]netip.AddrPort]time.Time
+	certs  tls.CertCache // certificates parsed once for every connection that sends them
 }
 
 // New makes an Analyzer.

@@ -298,7 +298,7 @@ func helloType(b []byte) uint8 {
 }
 
 func (s *stream) newTLS() *tls.Conn {
-	c := tls.NewConn(tls.Limits{}, func(kind string, dir tls.Direction, off int64, detail string) {
+	c := tls.NewConn(tls.Limits{Certificates: &s.a.certs}, func(kind string, dir tls.Direction, off int64, detail string) {
 		s.a.anomaly(s.anomalyAt(dir, kind, s.a.now, detail))
 	})
 	c.OnPlaintext = s.plaintext
