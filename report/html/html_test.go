@@ -7,6 +7,8 @@ import (
 
 	xhtml "golang.org/x/net/html"
 
+	"github.com/tlsscope/tlsscope/decode/facts"
+	"github.com/tlsscope/tlsscope/decode/tls"
 	"github.com/tlsscope/tlsscope/report"
 )
 
@@ -213,5 +215,26 @@ func TestSummaryText(t *testing.T) {
 	}
 	if strings.ContainsAny(out, "\x1b\r") {
 		t.Errorf("control characters from traffic reached the terminal: %q", out)
+	}
+}
+
+func TestEmptyAndSparseResults(t *testing.T) {
+	for name, r := range map[string]*report.Result{
+		"no captures":     {},
+		"empty capture":   {Captures: []*report.Capture{{Name: "empty.pcap"}}},
+		"bare connection": {Captures: []*report.Capture{{Name: "x.pcap", Connections: []*facts.Connection{{ID: 1}, {ID: 2, TLS: &tls.Session{}}}}}},
+	} {
+		doc := parse(t, writeDoc(t, r, report.Options{}))
+		want := 0
+		for _, c := range r.Captures {
+			want += len(c.Connections)
+		}
+		if got := len(connRows(doc)); got != want {
+			t.Errorf("%s: %d rows, want %d", name, got, want)
+		}
+		var b bytes.Buffer
+		if err := WriteSummaryText(&b, r); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
 	}
 }
