@@ -53,8 +53,28 @@ func followTCPFiltered(t testing.TB, pcap, filter string) []followStream {
 // followed once per test binary.
 var followCache sync.Map
 
+// fastStreams: captures with fewer TCP streams than this are followed in
+// one tshark run (asking for a stream that does not exist costs nothing).
+const fastStreams = 32
+
 func followTCPUncached(t testing.TB, pcap, filter string) []followStream {
 	tshark := testutil.Tool(t, "tshark")
+	if filter == "tcp" {
+		ids := make([]int, fastStreams)
+		for i := range ids {
+			ids[i] = i
+		}
+		all := followIDs(t, tshark, pcap, ids)
+		var streams []followStream
+		for _, fs := range all {
+			if len(fs.chunks) > 0 {
+				streams = append(streams, fs)
+			}
+		}
+		if len(all) == fastStreams && len(all[fastStreams-1].chunks) == 0 {
+			return streams
+		}
+	}
 	out, err := exec.Command(tshark, "-r", pcap, "-Y", filter, "-T", "fields", "-e", "tcp.stream").Output()
 	if err != nil {
 		t.Fatalf("tshark %s: %v", pcap, err)
@@ -71,11 +91,16 @@ func followTCPUncached(t testing.TB, pcap, filter string) []followStream {
 	if len(ids) == 0 {
 		return nil
 	}
+	return followIDs(t, tshark, pcap, ids)
+}
+
+// followIDs runs one tshark over a capture, following the given streams.
+func followIDs(t testing.TB, tshark, pcap string, ids []int) []followStream {
 	args := []string{"-r", pcap, "-q"}
 	for _, id := range ids {
 		args = append(args, "-z", "follow,tcp,raw,"+strconv.Itoa(id))
 	}
-	out, err = exec.Command(tshark, args...).Output()
+	out, err := exec.Command(tshark, args...).Output()
 	if err != nil {
 		t.Fatalf("tshark follow %s: %v", pcap, err)
 	}
