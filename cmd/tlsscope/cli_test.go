@@ -318,3 +318,14 @@ func TestSecretsMaskedUnlessShown(t *testing.T) {
 		}
 	}
 }
+
+// TestWorkersGiveTheSameOutput: decoding with one Analyzer or spread over
+// workers gives byte-identical NDJSON.
+func TestWorkersGiveTheSameOutput(t *testing.T) {
+	in := filepath.Join(testutil.Corpus(t), "ja4/pcap/tls-handshake.pcapng")
+	_, one, _ := runCLI(t, "-q", "--workers", "1", "--format", "ndjson", in)
+	_, four, _ := runCLI(t, "-q", "--workers", "4", "--format", "ndjson", in)
+	if one != four || len(records(t, one)) < 60 {
+		t.Errorf("--workers 1 and 4 differ (or too little output: %d records)", len(records(t, one)))
+	}
+}

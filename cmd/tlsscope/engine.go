@@ -1,8 +1,11 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"io"
+	"runtime"
+	"slices"
 	"time"
 
 	"github.com/tlsscope/tlsscope/capture"
@@ -60,6 +63,36 @@ func (e *engine) decodeConfig() decode.Config {
 	}
 }
 
+// analyzer is a decode.Analyzer or a decode.Parallel.
+type analyzer interface {
+	SetCapture(name string)
+	Packet(p capture.Packet)
+	Flush()
+	Stats() facts.Stats
+	Close()
+}
+
+type single struct{ *decode.Analyzer }
+
+func (single) Close() {}
+
+// newAnalyzer spreads flows over --workers Analyzers (decode.Parallel gives
+// the same facts, ids and order as one), or uses one when workers is 1.
+func (e *engine) newAnalyzer(h decode.Handler) analyzer {
+	n := e.cfg.workers
+	if n <= 0 {
+		n = min(runtime.GOMAXPROCS(0), maxWorkers)
+	}
+	if n == 1 {
+		return single{decode.New(e.decodeConfig(), h)}
+	}
+	return decode.NewParallel(e.decodeConfig(), h, n)
+}
+
+// maxWorkers caps the default worker count: past it, reading the file is
+// the bottleneck.
+const maxWorkers = 8
+
 // collector gathers one input's facts.
 type collector struct {
 	conns     []*facts.Connection
@@ -86,7 +119,8 @@ func (e *engine) file(path string, prog *progress) (*report.Capture, error) {
 	}
 	defer f.Close()
 	col := &collector{}
-	an := decode.New(e.decodeConfig(), col.handler())
+	an := e.newAnalyzer(col.handler())
+	defer an.Close()
 	an.SetCapture(path)
 	f.OnAnomaly = func(a capture.Anomaly) {
 		col.anomalies = append(col.anomalies, facts.Anomaly{Kind: a.Kind, Offset: a.Offset, Detail: a.Detail, Capture: path})
@@ -120,11 +154,31 @@ func (e *engine) file(path string, prog *progress) (*report.Capture, error) {
 			st.AddAnomaly(a.Kind)
 		}
 	}
+	col.sort()
 	c := &report.Capture{Name: path, Stats: st, Connections: col.conns, Anomalies: col.anomalies}
 	for _, conn := range col.conns {
 		c.Findings = append(c.Findings, e.rules.evaluate(conn)...)
 	}
 	return c, nil
+}
+
+// sort puts connections in id order (the order of their first packet)
+// and anomalies in time order, so the report does not depend on when
+// flows happened to close or on how many workers decoded them.
+func (c *collector) sort() {
+	slices.SortStableFunc(c.conns, func(a, b *facts.Connection) int { return cmp.Compare(a.ID, b.ID) })
+	slices.SortStableFunc(c.anomalies, func(a, b facts.Anomaly) int {
+		if x := a.Time.Compare(b.Time); x != 0 {
+			return x
+		}
+		if x := cmp.Compare(a.ConnID, b.ConnID); x != 0 {
+			return x
+		}
+		if x := cmp.Compare(a.Offset, b.Offset); x != 0 {
+			return x
+		}
+		return cmp.Compare(a.Kind, b.Kind)
+	})
 }
 
 // isCaptureAnomaly: the file reader's anomalies, which the Analyzer does

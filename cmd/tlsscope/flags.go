@@ -64,6 +64,8 @@ Limits:
       --max-flows N       flows tracked at once (0: default)
       --max-buffer SIZE   bytes buffered per flow for reassembly (e.g. 4MiB)
       --idle-timeout DUR  close flows idle this long in capture time
+      --workers N         decoding goroutines for files (default: CPUs, at
+                          most 8; the output is the same for any N)
 
 Live capture:
   -i, --interface IFACE   capture on IFACE; NDJSON lines or table rows are
@@ -121,6 +123,7 @@ type config struct {
 	ja4         string
 	sni         string
 	maxFlows    int
+	workers     int
 	maxBuffer   int64
 	idleTimeout time.Duration
 	cpuprofile  string
@@ -165,6 +168,7 @@ func newFlagSet(cfg *config, fv *flagValues, baseline bool) *pflag.FlagSet {
 	fs.StringVar(&cfg.checkTime, "check-time", "capture", "")
 	fs.StringVar(&fv.expiryWarn, "expiry-warn", "30d", "")
 	fs.IntVar(&cfg.maxFlows, "max-flows", 0, "")
+	fs.IntVar(&cfg.workers, "workers", 0, "")
 	fs.StringVar(&fv.maxBuffer, "max-buffer", "", "")
 	fs.DurationVar(&cfg.idleTimeout, "idle-timeout", 0, "")
 	fs.BoolVarP(&cfg.help, "help", "h", false, "")
