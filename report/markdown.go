@@ -52,6 +52,9 @@ func WriteMarkdown(w io.Writer, r *Result, opt Options) error {
 		p.line("|---|---|---|---|---|---|---|---|---|")
 		rows := connRows(c)
 		for i, row := range rows {
+			if s := c.Connections[i].TLS; s != nil && s.Version != 0 {
+				row[3] = versionName(s.Version) // room for the full name here
+			}
 			if i == maxMarkdownRows {
 				p.line(fmt.Sprintf("\n%d more connections not shown.", len(rows)-i))
 				break

@@ -106,7 +106,7 @@ func TestExitCodes(t *testing.T) {
 		// ssl.v3.pcap negotiates TLS 1.0 with RC4 (zeek's ssl-all.log): findings at low or above.
 		{"fail-on", []string{"-q", "--fail-on", "low", sslv3}, 1, "needs rules"},
 		{"missing file", []string{"nope.pcap"}, 2, "tlsscope: error: reading nope.pcap: no such file"},
-		{"not a capture", []string{notCapture}, 2, "not a capture file"},
+		{"not a capture", []string{notCapture}, 2, "tlsscope: error: reading " + notCapture + ": not a capture file"},
 		{"bad filter", []string{"-f", "port 99999", sslv3}, 2, "bad filter"},
 		{"bad combination", []string{"-i", "lo", sslv3}, 2, "cannot read capture files and capture"},
 		{"bad policy", []string{"--policy", badPolicy, sslv3}, 2, `unknown field "reasn"`},
@@ -327,5 +327,20 @@ func TestWorkersGiveTheSameOutput(t *testing.T) {
 	_, four, _ := runCLI(t, "-q", "--workers", "4", "--format", "ndjson", in)
 	if one != four || len(records(t, one)) < 60 {
 		t.Errorf("--workers 1 and 4 differ (or too little output: %d records)", len(records(t, one)))
+	}
+}
+
+// TestCheckTime: cert-good.pcap has no findings at capture time
+// (manifest); judged in 2100 its certificate has expired.
+func TestCheckTime(t *testing.T) {
+	needRules(t)
+	in, ca := pcap(t, "cert-good.pcap"), caFile(t)
+	_, out, _ := runCLI(t, "-q", "--ca-file", ca, "--format", "ndjson", in)
+	if ids := findingIDs(records(t, out)); len(ids) != 0 {
+		t.Errorf("at capture time: %v, want none", ids)
+	}
+	code, out, stderr := runCLI(t, "-q", "--ca-file", ca, "--check-time", "2100-01-01T00:00:00Z", "--fail-on", "high", "--format", "ndjson", in)
+	if ids := findingIDs(records(t, out)); code != 1 || !slices.Contains(ids, "cert-expired") {
+		t.Errorf("in 2100: exit %d, findings %v: %s", code, ids, stderr)
 	}
 }

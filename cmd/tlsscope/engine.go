@@ -6,6 +6,7 @@ import (
 	"io"
 	"runtime"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/tlsscope/tlsscope/capture"
@@ -196,7 +197,7 @@ func isCaptureAnomaly(kind string) bool {
 func captureError(path string, err error) error {
 	var ce *capture.Error
 	if errors.As(err, &ce) {
-		return usagef("reading %s: %s", ce.Path, ce.Msg)
+		return usagef("reading %s: %s", ce.Path, strings.TrimPrefix(ce.Msg, "is "))
 	}
 	return usagef("reading %s: %v", path, err)
 }
