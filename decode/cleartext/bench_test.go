@@ -20,9 +20,11 @@ func benchHTTP(b *testing.B, client, server string) {
 	ts := time.Unix(0, 0)
 	var secrets, msgs int
 	h := Handler{Secret: func(facts.Secret) { secrets++ }, HTTP: func(facts.HTTPMessage) { msgs++ }}
+	cb, sb := []byte(client), []byte(server)
+	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		st := NewStream(HTTP, Config{}, h)
-		c, s := []byte(client), []byte(server)
+		c, s := cb, sb
 		for len(c) > 0 || len(s) > 0 {
 			n := min(len(c), 1448)
 			if n > 0 {

@@ -43,6 +43,7 @@ type httpMsg struct {
 	body     []byte
 	bodySize int64 // bytes of body on the wire (framing excluded)
 	over     bool  // body beyond MaxBody: not all kept
+	skip     bool  // a body no detector reads (an image, a script): counted, not kept
 	start    time.Time
 }
 
@@ -61,7 +62,12 @@ type httpDir struct {
 	scan      int    // where the search for the end of buf resumes
 	remaining int64
 	msg       *httpMsg
+	scratch   []byte // a small body buffer reused from message to message
 }
+
+// maxScratch bounds the body buffer a direction keeps between messages;
+// larger bodies get their own, freed after analysis.
+const maxScratch = 64 << 10
 
 // exchange is a request waiting for its response.
 type exchange struct {
@@ -317,6 +323,12 @@ func (c *httpConn) headersDone(d *httpDir, dir tls.Direction) bool {
 			}
 		}
 	}
+	if !m.request {
+		// Only HTML (login forms) and JSON (tokens) response bodies are
+		// read; unlabelled ones are sniffed.
+		ct := strings.ToLower(m.get("Content-Type"))
+		m.skip = ct != "" && !strings.Contains(ct, "html") && !strings.Contains(ct, "json")
+	}
 	te := strings.ToLower(m.get("Transfer-Encoding"))
 	cl := m.get("Content-Length")
 	switch {
@@ -360,8 +372,11 @@ func (c *httpConn) keepBody(d *httpDir, dir tls.Direction, b []byte) {
 		return
 	}
 	m.bodySize += int64(len(b))
-	if m.over {
+	if m.over || m.skip {
 		return
+	}
+	if m.body == nil {
+		m.body = d.scratch[:0]
 	}
 	room := c.s.cfg.MaxBody - len(m.body)
 	if len(b) > room {
@@ -380,6 +395,12 @@ func (c *httpConn) messageDone(d *httpDir, dir tls.Direction) {
 	if m == nil {
 		return
 	}
+	defer func() {
+		// The body was analysed (secrets hold copies): reuse its buffer.
+		if cap(m.body) <= maxScratch && cap(m.body) > cap(d.scratch) {
+			d.scratch = m.body[:0]
+		}
+	}()
 	if m.request {
 		var ex *exchange
 		if n := len(c.pending); n > 0 {
