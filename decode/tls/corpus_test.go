@@ -37,8 +37,8 @@ type tcpStream struct {
 	segs           []segment
 }
 
-// followStreams runs `tshark -q -z follow,tcp,raw,N` for every TCP stream
-// of a capture. tshark's Node 0 is the side that sent the first packet;
+// followStreams runs `tshark -q -z follow,tcp,raw,A,B` for every TCP
+// connection of a capture that tshark's oracle saw TLS hellos on. tshark's Node 0 is the side that sent the first packet;
 // the client is the side whose bytes start with a ClientHello (after any
 // cleartext STARTTLS exchange, which is dropped segment by segment).
 func followStreams(t testing.TB, pcap string) []tcpStream {
@@ -57,27 +57,30 @@ var followCache sync.Map
 
 func followStreamsUncached(t testing.TB, pcap string) []tcpStream {
 	tshark := testutil.Tool(t, "tshark")
-	out, err := exec.Command(tshark, "-r", pcap, "-T", "fields", "-e", "tcp.stream", "-Y", "tcp.len > 0").Output()
-	if err != nil {
-		t.Fatalf("tshark on %s: %v", pcap, err)
-	}
-	seen := map[int]bool{}
-	var ids []int
-	for _, l := range strings.Fields(string(out)) {
-		if n, err := strconv.Atoi(l); err == nil && !seen[n] {
-			seen[n] = true
-			ids = append(ids, n)
+	// The connections to follow are those the oracle saw hellos on
+	// (reading the .tshark.tsv file costs no tshark run); each is
+	// followed by its address pair.
+	seen := map[string]bool{}
+	var pairs []string
+	for _, c := range oracle.Conns(oracle.Hellos(t, pcap)) {
+		a, b := endpoint(c.Client), endpoint(c.Server)
+		if a > b {
+			a, b = b, a // the oracle may list one connection both ways round
+		}
+		if p := a + "," + b; !seen[p] {
+			seen[p] = true
+			pairs = append(pairs, p)
 		}
 	}
-	if len(ids) == 0 {
+	if len(pairs) == 0 {
 		return nil
 	}
-	sort.Ints(ids)
+	sort.Strings(pairs)
 	args := []string{"-r", pcap, "-q", "-o", "tcp.reassemble_out_of_order:TRUE"}
-	for _, id := range ids {
-		args = append(args, "-z", fmt.Sprintf("follow,tcp,raw,%d", id))
+	for _, p := range pairs {
+		args = append(args, "-z", "follow,tcp,raw,"+p)
 	}
-	out, err = exec.Command(tshark, args...).Output()
+	out, err := exec.Command(tshark, args...).Output()
 	if err != nil {
 		t.Fatalf("tshark follow on %s: %v", pcap, err)
 	}
@@ -89,9 +92,8 @@ func followStreamsUncached(t testing.TB, pcap string) []tcpStream {
 	for sc.Scan() {
 		line := sc.Text()
 		switch {
-		case strings.HasPrefix(line, "Filter: tcp.stream eq "):
-			n, _ := strconv.Atoi(strings.TrimPrefix(line, "Filter: tcp.stream eq "))
-			streams = append(streams, tcpStream{index: n})
+		case strings.HasPrefix(line, "Filter: "):
+			streams = append(streams, tcpStream{index: len(streams)})
 			cur = &streams[len(streams)-1]
 		case strings.HasPrefix(line, "Node 0: "), strings.HasPrefix(line, "Node 1: "):
 			ap, err := netip.ParseAddrPort(line[8:])
@@ -117,6 +119,14 @@ func followStreamsUncached(t testing.TB, pcap string) []tcpStream {
 		streams[i].orient()
 	}
 	return streams
+}
+
+// endpoint writes an address the way tshark's follow filter takes it.
+func endpoint(a netip.AddrPort) string {
+	if a.Addr().Is6() {
+		return "[" + a.Addr().String() + "]:" + strconv.Itoa(int(a.Port()))
+	}
+	return a.String()
 }
 
 // orient drops cleartext before TLS (STARTTLS) and makes the side that
