@@ -147,6 +147,10 @@ func testResult(t testing.TB) *Result {
 		Rules: []Rule{
 			{ID: "cert-expired", Severity: facts.High, Title: "Server certificate expired", Help: "The server presented a certificate whose notAfter is before the check time.", Reference: "https://www.rfc-editor.org/rfc/rfc5280#section-4.1.2.5"},
 			{ID: "plaintext-credentials", Severity: facts.Critical, Title: "Credentials in cleartext", Help: "A password crossed the network unencrypted.", Reference: "RFC 4217"},
+			{ID: "plaintext-session-cookie", Severity: facts.High, Title: "Session cookie in cleartext", Help: "A session cookie crossed the network unencrypted.", Reference: "https://www.rfc-editor.org/rfc/rfc6265#section-8.3"},
+			{ID: "tls-version-deprecated", Severity: facts.Medium, Title: "Deprecated TLS version", Help: "TLS 1.0 and 1.1 are deprecated.", Reference: "https://www.rfc-editor.org/rfc/rfc8996"},
+			{ID: "handshake-incomplete", Severity: facts.Low, Title: "Handshake incomplete", Help: "The handshake did not finish."},
+			{ID: "tls13-resumption-psk", Severity: facts.Info, Title: "TLS 1.3 PSK resumption", Help: "The session was resumed."},
 		},
 		Captures: []*Capture{
 			{

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tlsscope/tlsscope/decode/facts"
+	"github.com/tlsscope/tlsscope/decode/rules"
 )
 
 // Result is what one run produced.
@@ -21,8 +22,8 @@ type Result struct {
 	Version  string
 	Captures []*Capture
 	// Rules describes the finding ids (title, help, reference) for formats
-	// that carry rule metadata (SARIF). An id missing here is described
-	// from its findings.
+	// that carry rule metadata (SARIF). An id missing here is taken from
+	// decode/rules' table, else described from its findings.
 	Rules []Rule
 }
 
@@ -166,13 +167,16 @@ func Worst(fs []facts.Finding) (facts.Severity, bool) {
 	return w, true
 }
 
-// rule returns the description of id: from r.Rules, else made up from the
-// first finding with that id.
+// rule returns the description of id: from r.Rules, else decode/rules'
+// table, else made up from the first finding with that id.
 func (r *Result) rule(id string, f *facts.Finding) Rule {
 	for _, d := range r.Rules {
 		if d.ID == id {
 			return d
 		}
+	}
+	if d, ok := rules.Lookup(id); ok {
+		return Rule{ID: d.ID, Severity: d.Severity, Title: d.Title, Help: d.Help, Reference: d.Reference}
 	}
 	ru := Rule{ID: id}
 	if f != nil {

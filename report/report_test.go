@@ -17,6 +17,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/tlsscope/tlsscope/decode/facts"
+	"github.com/tlsscope/tlsscope/decode/rules"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
@@ -378,4 +379,24 @@ func TestTruncateEndpoint(t *testing.T) {
 			t.Errorf("truncateEndpoint(%s, %d) = %s, want %s", tc.in, tc.n, got, tc.want)
 		}
 	}
+}
+
+// TestSARIFRulesFallBackToDefinitions: an id the Result does not describe
+// takes its help and reference from decode/rules' table.
+func TestSARIFRulesFallBackToDefinitions(t *testing.T) {
+	defs := rules.Definitions()
+	if len(defs) == 0 {
+		t.Skip("no rule definitions")
+	}
+	d := defs[0]
+	r := &Result{Captures: []*Capture{{Name: "x.pcap", Findings: []facts.Finding{{ID: d.ID, Severity: d.Severity, Capture: "x.pcap", Message: "m"}}}}}
+	out := string(render(t, "sarif", r, Options{}))
+	if !strings.Contains(out, jsonString(d.Help)) || (d.Reference != "" && !strings.Contains(out, d.Reference)) {
+		t.Errorf("rule %s: help or reference not from the definitions:\n%s", d.ID, out)
+	}
+}
+
+func jsonString(s string) string {
+	b, _ := json.Marshal(s)
+	return strings.Trim(string(b), `"`)
 }
