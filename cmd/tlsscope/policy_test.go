@@ -2,10 +2,13 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/tlsscope/tlsscope/internal/testutil"
 )
 
 // TestPolicyChecksAndOverrides: a policy's expectations become findings,
@@ -70,6 +73,32 @@ func TestSNIFilter(t *testing.T) {
 		}
 		if code != 0 || n != tc.want {
 			t.Errorf("--sni %q: exit %d, %d connections, want %d: %s", tc.glob, code, n, tc.want, stderr)
+		}
+	}
+}
+
+// TestCertificatePins: a pin on the leaf of cert-good.pcap
+// (testdata/pcaps/certs/leaf.pem, per the manifest; its SHA-256 computed
+// by openssl) holds; a wrong pin is a critical finding.
+func TestCertificatePins(t *testing.T) {
+	openssl := testutil.Tool(t, "openssl")
+	dir, _ := loadManifest(t)
+	fp, err := exec.Command(openssl, "x509", "-in", filepath.Join(dir, "certs/leaf.pem"), "-noout", "-fingerprint", "-sha256").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, hex, _ := strings.Cut(strings.TrimSpace(string(fp)), "=")
+	in := pcap(t, "cert-good.pcap")
+	for _, tc := range []struct {
+		pin  string
+		code int
+	}{{hex, 0}, {strings.Repeat("ab", 32), 1}} {
+		pol := filepath.Join(t.TempDir(), "pins.yaml")
+		os.WriteFile(pol, []byte("pins:\n  - sni: localhost\n    sha256: [\""+tc.pin+"\"]\n"), 0o644)
+		code, out, stderr := runCLI(t, "-q", "--ca-file", caFile(t), "--policy", pol, "--fail-on", "critical", "--format", "ndjson", in)
+		ids := findingIDs(records(t, out))
+		if code != tc.code || (tc.code == 1) != slices.Contains(ids, "policy-cert-pin-mismatch") {
+			t.Errorf("pin %s: exit %d, findings %v: %s", tc.pin, code, ids, stderr)
 		}
 	}
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/goccy/go-yaml"
 
+	"github.com/tlsscope/tlsscope/decode/certs"
 	"github.com/tlsscope/tlsscope/decode/facts"
 	"github.com/tlsscope/tlsscope/decode/tls"
 	"github.com/tlsscope/tlsscope/report"
@@ -335,19 +336,20 @@ func (p *Policy) Check(c *facts.Connection) []facts.Finding {
 		}
 	}
 	if len(s.Certificates) > 0 {
-		rec := report.NewConnectionRecord(c, nil, report.Options{})
+		var chain []string
+		for _, cert := range s.Certificates {
+			chain = append(chain, certs.Describe(cert).SHA256)
+		}
 		for _, pin := range p.Pins {
 			if (pin.SNI != "" && !matchGlob(pin.SNI, sni)) || !matchServer(pin.Server, c.Server) {
 				continue
 			}
 			found := false
-			for _, cert := range rec.Certificates {
-				if slices.Contains(pin.SHA256, cert.SHA256) {
-					found = true
-				}
+			for _, h := range chain {
+				found = found || slices.Contains(pin.SHA256, h)
 			}
 			if !found {
-				add(IDPinMismatch, "server certificate matches none of its pins", "sha256="+rec.Certificates[0].SHA256, "certificate")
+				add(IDPinMismatch, "server certificate chain matches none of its pins", "leaf sha256="+chain[0], "certificate")
 			}
 		}
 	}
