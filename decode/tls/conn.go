@@ -666,7 +666,7 @@ func (c *Conn) sslv2Record(d *direction, body []byte, ts time.Time) {
 	s.ServerHello, s.Version, s.ServerHelloAt = sh, VersionSSL20, ts
 	c.sslv2 = true
 	if len(der) > 0 && len(der) <= c.lim.MaxCertificate {
-		if cert, err := parseCert(der); err == nil {
+		if cert, err := c.lim.Certificates.parse(der); err == nil {
 			s.Certificates = append(s.Certificates, cert)
 		} else {
 			s.CertificateErrors++

@@ -390,7 +390,8 @@ type CertificateChain struct {
 // ParseCertificate reads a TLS 1.2-style Certificate body: a 24-bit
 // length-prefixed list of 24-bit length-prefixed DER certificates. Entries
 // past lim.MaxChain or longer than lim.MaxCertificate are counted in
-// Dropped and not parsed. The DER is copied before crypto/x509 keeps it.
+// Dropped and not parsed. The DER is copied before crypto/x509 keeps it;
+// with lim.Certificates set, a certificate seen before is shared.
 func ParseCertificate(body []byte, lim Limits) (*CertificateChain, error) {
 	lim = lim.withDefaults()
 	r := &reader{msg: "Certificate", body: body, s: cryptobyte.String(body)}
@@ -618,8 +619,4 @@ func parseSSLv2ServerHello(msg []byte, lim Limits) (sh *ServerHello, cert []byte
 		sh.SSLv2CipherKind = uint32(specs[0])<<16 | uint32(specs[1])<<8 | uint32(specs[2])
 	}
 	return sh, c, nil
-}
-
-func parseCert(der []byte) (*x509.Certificate, error) {
-	return x509.ParseCertificate(bytes.Clone(der))
 }

@@ -1,21 +1,16 @@
 package tls
 
-import (
-	"bytes"
-	"crypto/x509"
-)
-
 // Limits bound what a Conn keeps per connection. The zero value of a field
 // takes its default; each limit is enforced in one place, named beside it.
 type Limits struct {
 	// MaxRecord is the largest record length accepted (RFC 8446, 5.2
 	// allows 2^14+256 for TLSCiphertext; RFC 5246, 6.2.3 2^14+2048). A
 	// longer header is the anomaly tls_record_too_long and the framer
-	// resyncs. Enforced in (*direction).header.
+	// resyncs. Enforced in (*Conn).header.
 	MaxRecord int
 	// MaxHandshake is the largest handshake message reassembled; a longer
 	// one is the anomaly tls_handshake_too_long and is skipped. Enforced
-	// in (*direction).handshakeBytes.
+	// in (*Conn).handshakeBytes.
 	MaxHandshake int
 	// MaxChain is how many certificates of one Certificate message are
 	// parsed; MaxCertificate the largest DER parsed. Enforced in
@@ -24,43 +19,13 @@ type Limits struct {
 	MaxCertificate int
 	// MaxBuffered is how many bytes of an incomplete record one direction
 	// keeps between Feed calls; a record that cannot fit is skipped
-	// (anomaly tls_buffer_limit). Enforced in (*direction).keep.
+	// (anomaly tls_buffer_limit). Enforced in (*Conn).header.
 	MaxBuffered int
 	// Certificates, when set, shares parsed certificates between the
 	// connections that use it: most servers send the same chain to every
 	// client, and parsing it each time costs more than the rest of the
-	// handshake. Not safe for concurrent use: one per Analyzer.
+	// handshake. Safe for concurrent use; an Analyzer keeps one.
 	Certificates *CertCache
-}
-
-// CertCache remembers parsed certificates by their DER bytes, up to
-// MaxCachedCertificates of them (then it starts afresh). The
-// *x509.Certificate it returns is shared: callers must not modify it.
-type CertCache struct {
-	m map[string]*x509.Certificate
-}
-
-// MaxCachedCertificates bounds a CertCache.
-const MaxCachedCertificates = 4096
-
-// parse parses der, through the cache when there is one; a nil cache
-// parses every time.
-func (cc *CertCache) parse(der []byte) (*x509.Certificate, error) {
-	if cc == nil {
-		return x509.ParseCertificate(bytes.Clone(der))
-	}
-	if c, ok := cc.m[string(der)]; ok {
-		return c, nil
-	}
-	c, err := x509.ParseCertificate(bytes.Clone(der))
-	if err != nil {
-		return nil, err
-	}
-	if cc.m == nil || len(cc.m) >= MaxCachedCertificates {
-		cc.m = make(map[string]*x509.Certificate)
-	}
-	cc.m[string(c.Raw)] = c
-	return c, nil
 }
 
 // Defaults of Limits.
