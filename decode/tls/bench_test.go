@@ -33,6 +33,23 @@ func BenchmarkConnFeed(b *testing.B) {
 	}
 }
 
+// BenchmarkConnFeedCachedCertificates is the same with a CertCache, as an
+// Analyzer runs it: the chain is parsed once, then shared.
+func BenchmarkConnFeedCachedCertificates(b *testing.B) {
+	s := benchStream(b)
+	lim := Limits{Certificates: &CertCache{}}
+	b.ReportAllocs()
+	for b.Loop() {
+		c := NewConn(lim, nil)
+		for _, g := range s.segs {
+			c.Feed(g.from, g.data, t0)
+		}
+		if !c.Session().Established {
+			b.Fatal("not established")
+		}
+	}
+}
+
 // BenchmarkConnFeedApplicationData is the steady state after the
 // handshake: application data records only, which must not allocate.
 func BenchmarkConnFeedApplicationData(b *testing.B) {
