@@ -247,11 +247,12 @@ func (c *httpConn) authHeader(b facts.Secret, name, value string) {
 		}
 		typ := tokenType(cred)
 		if typ == "" {
-			typ = strings.ToLower(scheme)
-			if len(typ) > 24 {
-				typ = typ[:24]
+			// Name the scheme when it is a plain word that says nothing
+			// about the credential.
+			typ = "authorization"
+			if sc := strings.ToLower(scheme); len(sc) <= 24 && isSchemeName(sc) && !strings.Contains(strings.ToLower(cred), sc) {
+				typ += "-" + sc
 			}
-			typ = "authorization-" + typ
 		}
 		sec.Type, sec.Masked = typ, MaskToken(typ, cred)
 		c.s.emit(sec, cred)
@@ -698,4 +699,16 @@ func clip(s string, n int) string {
 		return s[:n] + "…"
 	}
 	return s
+}
+
+func isSchemeName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if (s[i] < 'a' || s[i] > 'z') && s[i] != '-' {
+			return false
+		}
+	}
+	return true
 }
