@@ -462,3 +462,14 @@ func TestLineGap(t *testing.T) {
 		t.Errorf("secrets %+v", secs)
 	}
 }
+
+func TestTokenLike(t *testing.T) {
+	for v, want := range map[string]bool{
+		"k3y0123456789abc": true, "t0k3n-abcdef-123456": true, "mountains-in-spring": false,
+		"abcdefghijklmnopqrstuvwxyz": true, "12345678": false, "true": false, "has space 123": false,
+	} {
+		if tokenLike(v) != want {
+			t.Errorf("tokenLike(%q) = %v", v, !want)
+		}
+	}
+}

@@ -392,7 +392,7 @@ func (c *httpConn) fields(b facts.Secret, src string, fs []kv, request bool) {
 				continue
 			}
 		case classToken:
-			if len(f.value) >= 8 && !isBoolOrNumber(f.value) {
+			if tokenLike(f.value) {
 				typ := "token"
 				if n := normName(f.name); strings.Contains(n, "key") {
 					typ = "api-key"
@@ -711,4 +711,23 @@ func isSchemeName(s string) bool {
 		}
 	}
 	return true
+}
+
+// tokenLike: a value under a token-like name that looks machine-made (no
+// spaces; letters and digits mixed, or long) rather than a word a person
+// typed into a field called "key".
+func tokenLike(v string) bool {
+	if len(v) < 8 || isBoolOrNumber(v) || strings.ContainsAny(v, " \t\r\n") {
+		return false
+	}
+	letters, digits := false, false
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case c >= '0' && c <= '9':
+			digits = true
+		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
+			letters = true
+		}
+	}
+	return letters && digits || len(v) >= 20
 }
