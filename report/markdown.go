@@ -74,13 +74,13 @@ var mdReplacer = strings.NewReplacer(
 )
 
 // mdEscape keeps text taken from traffic from becoming markup.
-func mdEscape(s string) string { return mdReplacer.Replace(s) }
+func mdEscape(s string) string { return printable(mdReplacer.Replace(s)) }
 
 // mdCode shows s as inline code.
 func mdCode(s string) string {
 	if s == "" {
 		return ""
 	}
-	s = strings.NewReplacer("`", "'", "|", `\|`, "\n", " ", "\r", " ").Replace(s)
+	s = printable(strings.NewReplacer("`", "'", "|", `\|`, "\n", " ", "\r", " ").Replace(s))
 	return "`" + s + "`"
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/tlsscope/tlsscope/decode/facts"
 )
@@ -125,10 +124,10 @@ func (s *Stream) row(cells []string) error {
 		} else if i == 2 {
 			cut = truncateMiddle
 		}
-		c = cut(c, s.widths[i])
+		c = cut(printable(c), s.widths[i])
 		b.WriteString(c)
 		if i < len(cells)-1 {
-			b.WriteString(strings.Repeat(" ", s.widths[i]-utf8.RuneCountInString(c)+colGap))
+			b.WriteString(strings.Repeat(" ", s.widths[i]-textWidth(c)+colGap))
 		}
 	}
 	b.WriteString("\n")

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/renderer"
@@ -34,9 +33,16 @@ const colGap = 2 // spaces between columns
 
 // fit chooses column widths so the table fits width: columns start at their
 // natural width and the widest shrinkable column loses one rune at a time
-// until the table fits or every column is at its minimum; then optional
-// columns are dropped in order. Cells are cut with their column's cutter.
+// until the table fits or every column is at its readable minimum; then
+// optional columns are dropped in order, and when none is left columns go
+// below their minimums (to 3 runes). Cells are cut with their column's
+// cutter. Every table fits any width from 40 columns up.
 func fit(cols []column, rows [][]string, width int) ([]column, [][]string) {
+	for _, r := range rows {
+		for j := range r {
+			r[j] = printable(r[j])
+		}
+	}
 	keep := make([]bool, len(cols))
 	for i := range keep {
 		keep[i] = true
@@ -52,9 +58,9 @@ func fit(cols []column, rows [][]string, width int) ([]column, [][]string) {
 		}
 		w := make([]int, len(cs))
 		for j, c := range cs {
-			w[j] = utf8.RuneCountInString(c.header)
+			w[j] = textWidth(c.header)
 			for _, r := range rows {
-				w[j] = max(w[j], utf8.RuneCountInString(r[idx[j]]))
+				w[j] = max(w[j], textWidth(r[idx[j]]))
 			}
 		}
 		total := func() int {
@@ -64,18 +70,21 @@ func fit(cols []column, rows [][]string, width int) ([]column, [][]string) {
 			}
 			return t
 		}
-		for total() > width {
-			best := -1
-			for j := range w {
-				if w[j] > max(cs[j].min, 1) && (best < 0 || w[j] > w[best]) {
-					best = j
+		shrink := func(floor func(j int) int) {
+			for total() > width {
+				best := -1
+				for j := range w {
+					if w[j] > floor(j) && (best < 0 || w[j] > w[best]) {
+						best = j
+					}
 				}
+				if best < 0 {
+					return
+				}
+				w[best]--
 			}
-			if best < 0 {
-				break
-			}
-			w[best]--
 		}
+		shrink(func(j int) int { return max(cs[j].min, 1) })
 		if total() > width {
 			drop, order := -1, 0
 			for j, c := range cs {
@@ -87,6 +96,8 @@ func fit(cols []column, rows [][]string, width int) ([]column, [][]string) {
 				keep[drop] = false
 				continue
 			}
+			// Nothing left to drop: go below the readable minimums.
+			shrink(func(int) int { return 3 })
 		}
 		out := make([][]string, len(rows))
 		for k, r := range rows {
@@ -164,9 +175,9 @@ func renderTable(w io.Writer, cols []column, rows [][]string) error {
 func ruleLine(cols []column, rows [][]string) string {
 	n := colGap * (len(cols) - 1)
 	for j, c := range cols {
-		wj := utf8.RuneCountInString(c.header)
+		wj := textWidth(c.header)
 		for _, r := range rows {
-			wj = max(wj, utf8.RuneCountInString(r[j]))
+			wj = max(wj, textWidth(r[j]))
 		}
 		n += wj
 	}
@@ -218,7 +229,7 @@ type printer struct {
 
 func (p *printer) line(s string) {
 	if p.err == nil {
-		_, p.err = io.WriteString(p.w, s+"\n")
+		_, p.err = io.WriteString(p.w, printable(s)+"\n")
 	}
 }
 

@@ -4,46 +4,98 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"unicode"
 	"unicode/utf8"
+
+	"github.com/olekukonko/tablewriter/pkg/twwidth"
 )
 
 const ellipsis = "…"
 
-// truncate cuts s to at most n runes, marking the cut with an ellipsis.
+// printable makes text taken from traffic safe for a terminal or a
+// document: invalid UTF-8 and control characters (escape sequences could
+// move the cursor or rewrite the screen) become "?".
+func printable(s string) string {
+	clean := true
+	for _, r := range s {
+		if r == utf8.RuneError || unicode.IsControl(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if r == utf8.RuneError || unicode.IsControl(r) {
+			return '?'
+		}
+		return r
+	}, strings.ToValidUTF8(s, "?"))
+}
+
+// textWidth is the number of terminal columns s takes, measured as
+// tablewriter measures it (wide East Asian characters take two).
+func textWidth(s string) int { return twwidth.Width(s) }
+
+// takeWidth returns the longest prefix of s at most n columns wide.
+func takeWidth(s string, n int) string {
+	w := 0
+	for i, r := range s {
+		rw := textWidth(string(r))
+		if w+rw > n {
+			return s[:i]
+		}
+		w += rw
+	}
+	return s
+}
+
+// takeWidthRight returns the longest suffix of s at most n columns wide.
+func takeWidthRight(s string, n int) string {
+	w := 0
+	for i := len(s); i > 0; {
+		r, size := utf8.DecodeLastRuneInString(s[:i])
+		rw := textWidth(string(r))
+		if w+rw > n {
+			return s[i:]
+		}
+		w += rw
+		i -= size
+	}
+	return s
+}
+
+// truncate cuts s to at most n columns, marking the cut with an ellipsis.
 func truncate(s string, n int) string {
 	if n <= 0 {
 		return ""
 	}
-	if utf8.RuneCountInString(s) <= n {
+	if textWidth(s) <= n {
 		return s
 	}
-	if n == 1 {
-		return ellipsis
-	}
-	r := []rune(s)
-	return string(r[:n-1]) + ellipsis
+	return takeWidth(s, n-textWidth(ellipsis)) + ellipsis
 }
 
 // truncateMiddle keeps both ends of s (useful where the end carries
 // meaning, like a port or a domain).
 func truncateMiddle(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
+	if textWidth(s) <= n {
 		return s
 	}
 	if n < 5 {
 		return truncate(s, n)
 	}
-	r := []rune(s)
-	tail := (n - 1) / 2
-	head := n - 1 - tail
-	return string(r[:head]) + ellipsis + string(r[len(r)-tail:])
+	budget := n - textWidth(ellipsis)
+	tail := budget / 2
+	return takeWidth(s, budget-tail) + ellipsis + takeWidthRight(s, tail)
 }
 
 // truncateEndpoint fits "ip:port" into n runes keeping the port: an IPv6
 // address keeps its first and last groups ("[2001:…:1]:443"); any address
 // then loses its middle.
 func truncateEndpoint(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
+	if textWidth(s) <= n {
 		return s
 	}
 	ap, err := netip.ParseAddrPort(s)
@@ -53,7 +105,7 @@ func truncateEndpoint(s string, n int) string {
 	if ap.Addr().Is6() && !ap.Addr().Is4In6() {
 		groups := strings.Split(ap.Addr().String(), ":")
 		short := fmt.Sprintf("[%s:%s:%s]:%d", groups[0], ellipsis, groups[len(groups)-1], ap.Port())
-		if utf8.RuneCountInString(short) <= n {
+		if textWidth(short) <= n {
 			return short
 		}
 		s = short
@@ -69,7 +121,7 @@ func truncateEndpoint(s string, n int) string {
 // truncateClient fits a client endpoint into n runes, giving up the
 // (ephemeral) port before any of the address.
 func truncateClient(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
+	if textWidth(s) <= n {
 		return s
 	}
 	if ap, err := netip.ParseAddrPort(s); err == nil {
@@ -125,7 +177,7 @@ func ByteSize(n uint64) string {
 // wrapItems joins items with ", " into lines of at most width runes, the
 // first starting after prefix and the rest indented to its width.
 func wrapItems(prefix string, items []string, width int) []string {
-	indent := strings.Repeat(" ", utf8.RuneCountInString(prefix))
+	indent := strings.Repeat(" ", textWidth(prefix))
 	var lines []string
 	line := prefix
 	empty := true
@@ -137,11 +189,11 @@ func wrapItems(prefix string, items []string, width int) []string {
 		if empty {
 			sep = ""
 		}
-		if !empty && utf8.RuneCountInString(line)+1+utf8.RuneCountInString(it) > width {
+		if !empty && textWidth(line)+1+textWidth(it) > width {
 			lines = append(lines, line)
 			line, sep = indent, ""
 		}
-		line += sep + truncate(it, width-utf8.RuneCountInString(indent))
+		line += sep + truncate(it, width-textWidth(indent))
 		empty = false
 	}
 	return append(lines, line)
