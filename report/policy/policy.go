@@ -80,9 +80,16 @@ func Load(file string) (*Policy, error) {
 var yamlPos = regexp.MustCompile(`^\[(\d+):(\d+)\] `)
 
 // Parse reads a policy; unknown keys are an error that names the key.
-func Parse(b []byte) (*Policy, error) {
-	var p Policy
-	if err := yaml.UnmarshalWithOptions(b, &p, yaml.Strict()); err != nil {
+func Parse(b []byte) (p *Policy, err error) {
+	// goccy/go-yaml v1.19.2 panics on some malformed documents (a tag on a
+	// sequence; FuzzParse found it): that is a bad file, not a crash.
+	defer func() {
+		if r := recover(); r != nil {
+			p, err = nil, fmt.Errorf("not a valid policy: the YAML parser failed (%v)", r)
+		}
+	}()
+	p = &Policy{}
+	if err := yaml.UnmarshalWithOptions(b, p, yaml.Strict()); err != nil {
 		msg, _, _ := strings.Cut(err.Error(), "\n")
 		msg = yamlPos.ReplaceAllString(msg, "line $1, column $2: ")
 		return nil, errors.New(msg)
@@ -90,7 +97,7 @@ func Parse(b []byte) (*Policy, error) {
 	if err := p.check(); err != nil {
 		return nil, err
 	}
-	return &p, nil
+	return p, nil
 }
 
 func (p *Policy) check() error {
