@@ -310,6 +310,9 @@ func (s *stream) newText(p cleartext.Protocol) *cleartext.Stream {
 	return cleartext.NewStream(p, cleartext.Config{ShowSecrets: s.a.cfg.ShowSecrets}, cleartext.Handler{
 		Secret: s.secret,
 		HTTP:   s.http,
+		Anomaly: func(kind string, dir tls.Direction, detail string) {
+			s.a.anomaly(s.anomalyAt(dir, kind, s.a.now, detail))
+		},
 	})
 }
 
@@ -423,6 +426,7 @@ func (a *Analyzer) finish(s *stream, reason string) {
 	}
 	if s.text != nil {
 		s.text.Close()
+		s.conn.Truncated = s.conn.Truncated || s.text.Truncated > 0
 	}
 	if s.conn.TLS != nil {
 		s.fingerprint()
