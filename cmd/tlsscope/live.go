@@ -52,13 +52,15 @@ func (s *session) live(stdout io.Writer) (*report.Result, error) {
 		defer w.Flush()
 		src = &teeSource{packetSource: h, w: w}
 	}
-	r, err := s.finishStream(cfg.iface, src, stdout)
+	// The kernel's counters go into the summary printed at the end.
+	r, err := s.finishStream(cfg.iface, src, stdout, func(c *report.Capture) {
+		if st, err := h.Stats(); err == nil {
+			c.Stats.KernelReceived = st.Received
+			c.Stats.KernelDropped = st.Dropped
+		}
+	})
 	if err != nil {
 		return nil, err
-	}
-	if st, err := h.Stats(); err == nil {
-		r.Captures[0].Stats.KernelReceived = st.Received
-		r.Captures[0].Stats.KernelDropped = st.Dropped
 	}
 	return r, nil
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"os/signal"
@@ -49,37 +48,52 @@ func (s *session) stream(name string, src packetSource, stdout io.Writer) (*repo
 			return nil, usagef("%v", err)
 		}
 	}
-	var mu sync.Mutex // the signal goroutine only closes src; handlers run on this goroutine
+	var mu sync.Mutex // guards stopped, set by the signal goroutine
 	col := &collector{}
-	printed := map[uint64]bool{}
-	h := col.handler()
-	h.Handshake = func(c *facts.Connection) {
+	printed := map[uint64]bool{}          // connection lines printed
+	shown := map[uint64]map[string]bool{} // finding fingerprints printed, per connection
+	// show prints the connection's line the first time, then any finding
+	// of it not printed yet: findings as they become known, each once, the
+	// same set a later read of the capture reports.
+	show := func(c *facts.Connection) {
 		if out == nil || !s.keep(c) {
 			return
 		}
-		printed[c.ID] = true
 		fs := e.rules.evaluate(c)
 		if s.pol != nil {
 			fs = s.pol.Apply(append(fs, s.pol.Check(c)...), s.now).Kept
 		}
-		out.Connection(c, fs)
-	}
-	h.Secret = func(c *facts.Connection, sec facts.Secret) {
-		if out == nil || !s.keep(c) {
+		seen := shown[c.ID]
+		if seen == nil {
+			seen = map[string]bool{}
+			shown[c.ID] = seen
+		}
+		var fresh []facts.Finding
+		for _, f := range fs {
+			if fp := report.FindingFingerprint(f); !seen[fp] {
+				seen[fp] = true
+				fresh = append(fresh, f)
+			}
+		}
+		if !printed[c.ID] {
+			printed[c.ID] = true
+			out.Connection(c, fresh)
 			return
 		}
-		f := facts.Finding{
-			ID: sec.Kind, Severity: facts.High, ConnID: c.ID, Capture: name, Time: sec.Time,
-			Client: c.Client, Server: c.Server, Message: fmt.Sprintf("%s %s sent in the clear", sec.Protocol, sec.Type),
-			Evidence: sec.Field + " " + sec.Masked, Step: sec.Protocol,
+		for _, f := range fresh {
+			out.Finding(f)
 		}
-		if sev, ok := facts.ParseSeverity(sec.Severity); ok {
-			f.Severity = sev
-		}
-		if s.cfg.showSecrets && sec.Value != "" {
-			f.Evidence = sec.Field + " " + sec.Value
-		}
-		out.Finding(f)
+	}
+	h := col.handler()
+	h.Handshake = show
+	// A secret is judged as soon as it is seen.
+	h.Secret = func(c *facts.Connection, _ facts.Secret) { show(c) }
+	// At close: the line of a connection without a handshake (cleartext,
+	// or TLS cut short), and findings only the final facts show.
+	keep := h.Connection
+	h.Connection = func(c *facts.Connection) {
+		keep(c)
+		show(c)
 	}
 	an := decode.New(e.decodeConfig(), h)
 	an.SetCapture(name)
@@ -143,14 +157,17 @@ func (s *session) streamFile(path string, stdout io.Writer) (*report.Result, err
 		return nil, captureError(path, err)
 	}
 	defer f.Close()
-	return s.finishStream(path, f, stdout)
+	return s.finishStream(path, f, stdout, nil)
 }
 
 // finishStream runs stream, judges the result and prints the summary.
-func (s *session) finishStream(name string, src packetSource, stdout io.Writer) (*report.Result, error) {
+func (s *session) finishStream(name string, src packetSource, stdout io.Writer, fill func(*report.Capture)) (*report.Result, error) {
 	c, err := s.stream(name, src, stdout)
 	if err != nil {
 		return nil, err
+	}
+	if fill != nil {
+		fill(c)
 	}
 	r := &report.Result{Tool: "tlsscope", Version: versionString(), Rules: s.eng.rules.definitions(), Captures: []*report.Capture{c}}
 	s.judge(r)
