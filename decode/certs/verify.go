@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 )
 
@@ -223,6 +224,12 @@ func reason(err error, leaf *x509.Certificate) string {
 	case errors.As(err, &ua):
 		if SelfSigned(leaf) {
 			return "self-signed and not a trusted root"
+		}
+		// The insecure-algorithm cause is only in the error's text
+		// (UnknownAuthorityError keeps it unexported).
+		if _, alg, ok := strings.Cut(ua.Error(), "insecure algorithm "); ok {
+			alg, _, _ = strings.Cut(alg, "\"")
+			return "a certificate on the chain is signed with " + alg + ", which crypto/x509 no longer accepts"
 		}
 		return "issued by " + Name(leaf.RawIssuer) + ", which does not chain to a trusted root"
 	case errors.As(err, &ci):
