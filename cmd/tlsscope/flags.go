@@ -42,7 +42,8 @@ Output:
       --output-dir DIR    write every --format without =FILE to
                           DIR/tlsscope.<ext>
   -q, --quiet             no progress or warnings on standard error
-      --width N           table width (default: $COLUMNS, else 80)
+      --width N           table width (default: the terminal's, else
+                          $COLUMNS, else 80)
       --show-secrets      print cleartext secrets unmasked (warns)
 
 Judgement:

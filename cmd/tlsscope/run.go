@@ -278,10 +278,14 @@ func writeFile(name string, write func(io.Writer) error) error {
 	return nil
 }
 
-// tableWidth: --width, else $COLUMNS (set by most shells), else 80.
+// tableWidth: --width, else the terminal's width when standard output is
+// one, else $COLUMNS, else 80.
 func tableWidth(cfg *config) int {
 	if cfg.width > 0 {
 		return cfg.width
+	}
+	if n := terminalWidth(os.Stdout); n >= 40 {
+		return n
 	}
 	if n, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && n >= 40 {
 		return n
