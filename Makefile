@@ -19,7 +19,7 @@ build:
 
 # Analyse every capture bundled in testdata/pcaps.
 run: build
-	./$(BIN) testdata/pcaps
+	./$(BIN) --ca-file testdata/pcaps/ca.pem testdata/pcaps
 
 test:
 	$(GO) vet $(PKGS)

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/renderer"
@@ -203,9 +204,19 @@ func WriteTable(w io.Writer, r *Result, opt Options) error {
 	}
 	fs := r.Findings()
 	p.heading(fmt.Sprintf("Findings: %d", len(fs)), width)
-	if len(fs) > 0 {
-		cols, rows := fit(findingColumns, findingRows(fs), width)
-		p.table(cols, rows)
+	// A finding's message and evidence are what a reader needs whole, and
+	// they do not fit table cells at 80 columns: each finding is a heading
+	// line (severity, id, where) and its text wrapped beneath it.
+	for _, row := range findingRows(fs) {
+		p.line(truncate(fmt.Sprintf("%-8s  %s  %s", row[0], row[1], row[2]), width))
+		for _, l := range wrap(row[3], width-4) {
+			p.line("    " + l)
+		}
+		if row[4] != "" {
+			for _, l := range wrap("evidence: "+row[4], width-4) {
+				p.line("    " + l)
+			}
+		}
 	}
 	p.line("")
 	fps := fingerprintRows(r)
@@ -321,14 +332,6 @@ func Status(c *facts.Connection) string {
 	return "incomplete"
 }
 
-var findingColumns = []column{
-	{header: "SEVERITY", min: 8},
-	{header: "ID", min: 22},
-	{header: "SERVER/SNI", min: 14, cut: truncateMiddle},
-	{header: "MESSAGE", min: 16},
-	{header: "EVIDENCE", min: 10, optional: 1},
-}
-
 func findingRows(fs []facts.Finding) [][]string {
 	var rows [][]string
 	for _, f := range fs {
@@ -339,6 +342,37 @@ func findingRows(fs []facts.Finding) [][]string {
 		rows = append(rows, []string{f.Severity.String(), f.ID, target, oneLine(f.Message), oneLine(f.Evidence)})
 	}
 	return rows
+}
+
+// wrap breaks text into lines of at most width runes at spaces (a word
+// longer than width gets a line of its own, cut).
+func wrap(text string, width int) []string {
+	width = max(width, 20)
+	var lines []string
+	var cur strings.Builder
+	n := 0
+	for _, w := range strings.Fields(text) {
+		wn := utf8.RuneCountInString(w)
+		if n > 0 && n+1+wn > width {
+			lines = append(lines, cur.String())
+			cur.Reset()
+			n = 0
+		}
+		if n > 0 {
+			cur.WriteByte(' ')
+			n++
+		}
+		if wn > width {
+			w = truncate(w, width)
+			wn = width
+		}
+		cur.WriteString(w)
+		n += wn
+	}
+	if n > 0 {
+		lines = append(lines, cur.String())
+	}
+	return lines
 }
 
 func oneLine(s string) string {
