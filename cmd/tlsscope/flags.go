@@ -50,7 +50,7 @@ Judgement:
       --fail-on SEVERITY  exit 1 when a finding at or above SEVERITY (info,
                           low, medium, high, critical) remains after the
                           policy's suppressions
-      --policy FILE       policy YAML (schema: report/policy/policy.schema.json):
+      --policy FILE       policy YAML (report/policy/policy.schema.json):
                           minimum version, allowed and denied suites,
                           severity overrides, expected SNIs, certificate
                           pins, suppressions with reasons and expiry dates

@@ -56,6 +56,11 @@ func TestHelpAndVersion(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "Exit status:") || !strings.Contains(out, "Examples:") {
 		t.Errorf("--help: exit %d\n%s", code, out)
 	}
+	for _, l := range strings.Split(out, "\n") {
+		if len(l) > 80 {
+			t.Errorf("--help line wider than 80 columns: %q", l)
+		}
+	}
 	version = "v9.9.9-test"
 	defer func() { version = "" }()
 	if code, out, _ := runCLI(t, "--version"); code != 0 || !strings.HasPrefix(out, "tlsscope v9.9.9-test") {
