@@ -35,7 +35,7 @@ Output:
       --format FMT[=FILE] output format (repeatable): table (default), ndjson,
                           json, csv, sarif, junit, markdown. Without =FILE a
                           format goes to standard output (one at most), or to
-                          --output-dir, or to -o
+                          --output-dir, or to -o; FILE - is standard output
   -o, --output FILE       file for the one --format given without =FILE; with
                           no --format the format follows FILE's extension
                           (.ndjson .json .csv .sarif .xml .md, else table)
@@ -329,6 +329,14 @@ func (cfg *config) parseOutputs(formats []string, baseline bool) error {
 	case len(bare) > 1:
 		return usagef("%d formats would go to standard output; at most one can", len(bare)).withHint("give the others a file (--format sarif=out.sarif) or use --output-dir DIR")
 	}
+	for i, o := range cfg.outputs {
+		if o.path == "-" { // -o - and --format FMT=- mean standard output
+			cfg.outputs[i].path = ""
+		}
+	}
+	if n := countStdout(cfg.outputs); n > 1 {
+		return usagef("%d formats would go to standard output; at most one can", n).withHint("give the others a file (--format sarif=out.sarif) or use --output-dir DIR")
+	}
 	seen := map[string]bool{}
 	for _, o := range cfg.outputs {
 		if o.path != "" && seen[o.path] {
@@ -379,4 +387,14 @@ func parseSize(s string) (int64, error) {
 		return 0, fmt.Errorf("%q is not a size (e.g. 4MiB)", s)
 	}
 	return n * m, nil
+}
+
+func countStdout(outs []output) int {
+	n := 0
+	for _, o := range outs {
+		if o.path == "" {
+			n++
+		}
+	}
+	return n
 }

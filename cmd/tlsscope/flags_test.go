@@ -78,6 +78,7 @@ func TestOutputDesign(t *testing.T) {
 		{[]string{"--format", "ndjson", "--format", "sarif=r.sarif", "x"}, []output{{"ndjson", ""}, {"sarif", "r.sarif"}}},
 		{[]string{"--format", "junit", "-o", "j.xml", "x"}, []output{{"junit", "j.xml"}}},
 		{[]string{"--format", "csv,markdown", "--output-dir", "out", "x"}, []output{{"csv", "out/tlsscope.csv"}, {"markdown", "out/tlsscope.md"}}},
+		{[]string{"--format", "sarif", "-o", "-", "x"}, []output{{"sarif", ""}}},
 	} {
 		cfg, err := parseArgs(tc.args, false)
 		if err != nil {

@@ -252,6 +252,18 @@ func writeOutputs(cfg *config, r *report.Result, stdout io.Writer, streamed bool
 }
 
 func writeFile(name string, write func(io.Writer) error) error {
+	// A device or a pipe (-o /dev/stdout, a FIFO) is written in place.
+	if st, err := os.Stat(name); err == nil && !st.Mode().IsRegular() {
+		f, err := os.OpenFile(name, os.O_WRONLY, 0)
+		if err != nil {
+			return usagef("writing %s: %v", name, unwrapPathError(err))
+		}
+		if err := write(f); err != nil {
+			f.Close()
+			return usagef("writing %s: %v", name, err)
+		}
+		return f.Close()
+	}
 	if dir := filepath.Dir(name); dir != "." {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return usagef("writing %s: %v", name, unwrapPathError(err))
