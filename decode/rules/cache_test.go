@@ -1,0 +1,90 @@
+package rules
+
+import (
+	"crypto/x509"
+	"testing"
+	"time"
+
+	"github.com/tlsscope/tlsscope/decode/certs/certtest"
+	"github.com/tlsscope/tlsscope/decode/facts"
+)
+
+// TestVerdictCachedAcrossConnections: 20,000 connections to one server
+// with the same chain verify once.
+func TestVerdictCachedAcrossConnections(t *testing.T) {
+	p := certtest.NewPKI(t)
+	cfg := &Config{Roots: []*x509.Certificate{p.Root.Cert}}
+	for i := 0; i < 20000; i++ {
+		c := withChain("www.example.com", p.Leaf, p.Intermediate)
+		c.ID = uint64(i)
+		at := certtest.Base.Add(time.Duration(i) * 100 * time.Millisecond) // 2000 s: spans an hour boundary at most once
+		c.TLS.ServerHelloAt = at
+		if fs := Evaluate(c, cfg); len(fs) != 0 {
+			t.Fatalf("connection %d: %v", i, ids(fs))
+		}
+	}
+	if cfg.cache.verified > 2 {
+		t.Errorf("%d verifications for one chain", cfg.cache.verified)
+	}
+}
+
+// TestVerdictCacheNeverCrossesAValidityBoundary: within one cache bucket,
+// a chain whose leaf expires between two connections is judged again.
+func TestVerdictCacheNeverCrossesAValidityBoundary(t *testing.T) {
+	p := certtest.NewPKI(t)
+	end := certtest.Base.Add(30 * time.Minute)
+	leaf := certtest.New(t, certtest.Options{CN: "edge.example.com", DNS: []string{"edge.example.com"}, NotAfter: end}, p.Intermediate)
+	pool := certtest.Pool(p.Root)
+	var c verdictCache
+	chain := certtest.Chain(leaf, p.Intermediate)
+	before := c.verify(chain, pool, end.Add(-time.Minute))
+	after := c.verify(chain, pool, end.Add(time.Minute))
+	if !before.Trusted || after.Trusted || !after.DatesOnly || c.verified != 2 {
+		t.Errorf("before %v, after %v (dates only %v), %d verifications", before.Trusted, after.Trusted, after.DatesOnly, c.verified)
+	}
+	c.verify(chain, pool, end.Add(2*time.Minute))
+	if c.verified != 2 {
+		t.Errorf("same side of the boundary verified again: %d", c.verified)
+	}
+}
+
+// TestVerdictCacheBounded: the cache holds at most two generations.
+func TestVerdictCacheBounded(t *testing.T) {
+	p := certtest.NewPKI(t)
+	var c verdictCache
+	chain := certtest.Chain(p.Leaf, p.Intermediate)
+	for i := 0; i < 3*cacheEntries; i++ {
+		c.verify(chain, nil, certtest.Base.Add(time.Duration(i)*cacheBucket))
+	}
+	if n := len(c.cur) + len(c.prev); n > 2*cacheEntries {
+		t.Errorf("%d entries", n)
+	}
+}
+
+// BenchmarkEvaluate3CertChain: one TLS 1.2 connection with a three
+// certificate chain (RSA 2048 root, intermediate and leaf), judged with a
+// warm verdict cache (as for the 2nd..nth connection to a server) and
+// with a new Config each time (every chain verified).
+func BenchmarkEvaluate3CertChain(b *testing.B) {
+	root := certtest.New(b, certtest.Options{CN: "Bench Root", CA: true, Key: "rsa2048", NotBefore: certtest.Base.AddDate(-1, 0, 0), NotAfter: certtest.Base.AddDate(5, 0, 0)}, nil)
+	inter := certtest.New(b, certtest.Options{CN: "Bench Intermediate", CA: true, Key: "rsa2048"}, root)
+	leaf := certtest.New(b, certtest.Options{CN: "bench.example.com", DNS: []string{"bench.example.com"}, Key: "rsa2048"}, inter)
+	conn := withChain("bench.example.com", leaf, inter, root)
+	var sink []facts.Finding
+	b.Run("cached", func(b *testing.B) {
+		cfg := &Config{Roots: []*x509.Certificate{root.Cert}}
+		b.ReportAllocs()
+		for b.Loop() {
+			sink = Evaluate(conn, cfg)
+		}
+	})
+	b.Run("uncached", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			sink = Evaluate(conn, &Config{Roots: []*x509.Certificate{root.Cert}})
+		}
+	})
+	if len(sink) != 0 {
+		b.Fatalf("findings on a clean connection: %v", ids(sink))
+	}
+}
