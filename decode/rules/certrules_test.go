@@ -216,3 +216,21 @@ func TestSeverityOverride(t *testing.T) {
 		t.Errorf("override: %+v", fs)
 	}
 }
+
+// TestCleanModernHandshake: TLS 1.2 ECDHE-RSA AES-GCM with a trusted chain
+// and matching SNI, and a TLS 1.3 handshake, give nothing above info.
+func TestCleanModernHandshake(t *testing.T) {
+	p := certtest.NewPKI(t)
+	cfg := &Config{Roots: []*x509.Certificate{p.Root.Cert}}
+	c12 := withChain("www.example.com", p.Leaf, p.Intermediate)
+	c13 := handshake12(0x1301)
+	c13.TLS.Version, c13.TLS.ServerHello.SupportedVersion, c13.TLS.Hidden = 0x0304, 0x0304, true
+	c13.TLS.ClientHello.SupportedVersions = []uint16{0x0304, 0x0303}
+	for name, c := range map[string]*facts.Connection{"TLS 1.2": c12, "TLS 1.3": c13} {
+		for _, f := range Evaluate(c, cfg) {
+			if f.Severity > facts.Info {
+				t.Errorf("%s: %s %v %s", name, f.ID, f.Severity, f.Message)
+			}
+		}
+	}
+}

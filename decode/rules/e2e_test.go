@@ -83,7 +83,7 @@ func has(fs []facts.Finding, id string, in string) bool {
 // with its test CA at capture time, reports at least the findings its
 // manifest entry states as the scenario's intent (manifest.json; checked
 // against tshark by scripts/captures/manifest_test.go). Clean TLS
-// scenarios (no findings listed) report nothing above low.
+// scenarios (no findings listed) report nothing above info.
 func TestManifestCaptures(t *testing.T) {
 	dir := testutil.Pcaps(t)
 	raw, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
@@ -117,7 +117,7 @@ func TestManifestCaptures(t *testing.T) {
 			}
 			if len(e.Findings) == 0 && e.Version != "" {
 				for _, f := range all {
-					if f.Severity > facts.Low {
+					if f.Severity > facts.Info {
 						t.Errorf("clean %s scenario: %s %v: %s [%s]", e.Version, f.ID, f.Severity, f.Message, f.Evidence)
 					}
 				}
