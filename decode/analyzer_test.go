@@ -1,6 +1,7 @@
 package decode_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand"
@@ -394,4 +395,53 @@ func TestParallelSameFacts(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestConnectionJA4MatchesFoxIO: every TCP connection's JA4 and JA4_r, as
+// the Analyzer reports them, equal the first ClientHello's values in
+// FoxIO's ja4.py expected output (python/test/testdata/*.json).
+func TestConnectionJA4MatchesFoxIO(t *testing.T) {
+	dir := filepath.Join(testutil.Corpus(t), "ja4")
+	files, _ := filepath.Glob(filepath.Join(dir, "python/test/testdata/*.json"))
+	var checked int
+	for _, exp := range files {
+		pcap := filepath.Join(dir, "pcap", strings.TrimSuffix(filepath.Base(exp), ".json"))
+		raw, err := os.ReadFile(exp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var streams []map[string]any
+		if err := json.Unmarshal(raw, &streams); err != nil {
+			t.Fatalf("%s: %v", exp, err)
+		}
+		got, _ := analyze(t, pcap, decode.Config{})
+		for _, s := range streams {
+			ja4, _ := s["JA4.1"].(string)
+			if ja4 == "" || !strings.HasPrefix(ja4, "t") {
+				continue // QUIC, or no ClientHello
+			}
+			key := fmt.Sprintf("%s %s", endpoint(s["src"], s["srcport"]), endpoint(s["dst"], s["dstport"]))
+			c := got[key]
+			if c == nil {
+				t.Errorf("%s: %s not reported", filepath.Base(pcap), key)
+				continue
+			}
+			checked++
+			if c.Fingerprints.JA4 != ja4 || c.Fingerprints.JA4R != s["JA4_r.1"] {
+				t.Errorf("%s: %s: ja4 %s / %s, FoxIO %s / %s", filepath.Base(pcap), key, c.Fingerprints.JA4, c.Fingerprints.JA4R, ja4, s["JA4_r.1"])
+			}
+		}
+	}
+	if checked < 100 {
+		t.Errorf("only %d connections checked", checked)
+	}
+	t.Logf("%d connections' JA4 equal FoxIO's", checked)
+}
+
+func endpoint(addr, port any) string {
+	a, p := fmt.Sprint(addr), fmt.Sprint(port)
+	if strings.Contains(a, ":") {
+		return "[" + a + "]:" + p
+	}
+	return a + ":" + p
 }

@@ -13,9 +13,13 @@ import (
 // are dealt out by flow (a hash of the two endpoints, the same both ways),
 // so each connection lives on one worker with its own Analyzer and
 // reassembler; the workers' Handler calls come back to the caller's
-// goroutine merged in packet order, so a capture gives the same output on
-// every run. It has the Analyzer's methods and, like it, is not safe for
-// concurrent use.
+// goroutine merged in (packet, connection) order, so a capture gives the
+// same output on every run with the same number of workers. The facts and
+// connection ids are those one Analyzer gives; the order of Connection
+// calls can differ between worker counts (each worker closes idle
+// connections on its own packets' clock), so callers that want one order
+// for any count sort by id. It has the Analyzer's methods and, like it, is
+// not safe for concurrent use.
 type Parallel struct {
 	h       Handler
 	workers []*worker

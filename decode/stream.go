@@ -382,7 +382,14 @@ func (s *stream) fingerprint() {
 		return
 	}
 	fp := &s.conn.Fingerprints
-	if ch := sess.ClientHello; ch != nil && fp.JA4 == "" {
+	// After a HelloRetryRequest the client sends a second ClientHello; the
+	// fingerprint is the first one's, as FoxIO's ja4 and tshark's first
+	// hello give (the second differs only in its key share).
+	ch := sess.FirstClientHello
+	if ch == nil {
+		ch = sess.ClientHello
+	}
+	if ch != nil && fp.JA4 == "" {
 		fp.JA3, fp.JA3Full = fingerprint.JA3(ch)
 		fp.JA4, fp.JA4R = fingerprint.JA4(ch, 't')
 	}
