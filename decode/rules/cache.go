@@ -29,6 +29,7 @@ type cacheKey struct {
 type cacheEntry struct {
 	at     time.Time
 	v      certs.Verdict
+	self   bool        // the leaf is self-signed (a signature check, so kept)
 	bounds []time.Time // NotBefore/NotAfter of every certificate involved
 }
 
@@ -75,24 +76,25 @@ func (e *cacheEntry) reusable(t time.Time) bool {
 }
 
 // verify returns certs.Verify's verdict for chain at t (host not
-// checked: the caller does that, it is cheap and varies per connection).
-func (c *verdictCache) verify(chain []*x509.Certificate, pool *x509.CertPool, t time.Time) certs.Verdict {
+// checked: the caller does that, it is cheap and varies per connection),
+// and whether the leaf is self-signed.
+func (c *verdictCache) verify(chain []*x509.Certificate, pool *x509.CertPool, t time.Time) (certs.Verdict, bool) {
 	k := chainKey(chain, t)
 	c.mu.Lock()
 	if e, ok := c.cur[k]; ok && e.reusable(t) {
 		c.mu.Unlock()
-		return e.v
+		return e.v, e.self
 	}
 	if e, ok := c.prev[k]; ok && e.reusable(t) {
 		c.put(k, e)
 		c.mu.Unlock()
-		return e.v
+		return e.v, e.self
 	}
 	c.verified++
 	c.mu.Unlock()
 
 	v := certs.Verify(chain, "", certs.VerifyOptions{Roots: pool, Time: t})
-	e := &cacheEntry{at: t, v: v}
+	e := &cacheEntry{at: t, v: v, self: certs.SelfSigned(chain[0])}
 	for _, list := range [][]*x509.Certificate{chain, v.Chain} {
 		for _, x := range list {
 			e.bounds = append(e.bounds, x.NotBefore, x.NotAfter)
@@ -101,7 +103,7 @@ func (c *verdictCache) verify(chain []*x509.Certificate, pool *x509.CertPool, t 
 	c.mu.Lock()
 	c.put(k, e)
 	c.mu.Unlock()
-	return v
+	return v, e.self
 }
 
 func (c *verdictCache) put(k cacheKey, e *cacheEntry) {

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"crypto/x509"
+	"slices"
 	"testing"
 	"time"
 
@@ -37,8 +38,8 @@ func TestVerdictCacheNeverCrossesAValidityBoundary(t *testing.T) {
 	pool := certtest.Pool(p.Root)
 	var c verdictCache
 	chain := certtest.Chain(leaf, p.Intermediate)
-	before := c.verify(chain, pool, end.Add(-time.Minute))
-	after := c.verify(chain, pool, end.Add(time.Minute))
+	before, _ := c.verify(chain, pool, end.Add(-time.Minute))
+	after, _ := c.verify(chain, pool, end.Add(time.Minute))
 	if !before.Trusted || after.Trusted || !after.DatesOnly || c.verified != 2 {
 		t.Errorf("before %v, after %v (dates only %v), %d verifications", before.Trusted, after.Trusted, after.DatesOnly, c.verified)
 	}
@@ -86,5 +87,28 @@ func BenchmarkEvaluate3CertChain(b *testing.B) {
 	})
 	if len(sink) != 0 {
 		b.Fatalf("findings on a clean connection: %v", ids(sink))
+	}
+}
+
+// TestEvaluateConcurrent: one Config shared by goroutines (run with -race).
+func TestEvaluateConcurrent(t *testing.T) {
+	p := certtest.NewPKI(t)
+	cfg := &Config{Roots: []*x509.Certificate{p.Root.Cert}}
+	done := make(chan []string)
+	for g := 0; g < 4; g++ {
+		go func(g int) {
+			var last []string
+			for i := 0; i < 200; i++ {
+				c := withChain("other.example.com", p.Leaf, p.Intermediate)
+				c.TLS.ServerHelloAt = certtest.Base.Add(time.Duration(g*1000+i) * time.Hour)
+				last = ids(Evaluate(c, cfg))
+			}
+			done <- last
+		}(g)
+	}
+	for g := 0; g < 4; g++ {
+		if got := <-done; !slices.Contains(got, "cert-hostname-mismatch") {
+			t.Errorf("goroutine result %v", got)
+		}
 	}
 }

@@ -74,8 +74,8 @@ func (e *eval) certRules() {
 	}
 
 	// Trust (RFC 5280, 6.1), through the verdict cache.
-	v := e.cfg.cache.verify(chain, e.cfg.pool, t)
-	if leafKnown && certs.SelfSigned(leaf) && !v.Trusted && !v.DatesOnly {
+	v, selfSigned := e.cfg.cache.verify(chain, e.cfg.pool, t)
+	if leafKnown && selfSigned && !v.Trusted && !v.DatesOnly {
 		e.add("cert-self-signed", nil, "certificate", at, "",
 			fmt.Sprintf("%s is self-signed and not a trusted root", subj(0)),
 			fmt.Sprintf("subject = issuer = %s, signature verifies with its own %s key", certs.Name(leaf.RawSubject), keyName(leaf)))

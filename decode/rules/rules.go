@@ -98,12 +98,13 @@ func (c *Config) Load() error {
 	c.once.Do(func() {
 		var pool *x509.CertPool
 		if c.UseSystemRoots {
-			sys, err := x509.SystemCertPool()
-			if err != nil {
+			// A store that fails to load is reported; the CA files
+			// still count.
+			if sys, err := x509.SystemCertPool(); err != nil {
 				c.loadErr = fmt.Errorf("loading the system root store: %w", err)
-				return
+			} else {
+				pool = sys.Clone()
 			}
-			pool = sys.Clone()
 		}
 		if len(c.Roots) > 0 && pool == nil {
 			pool = x509.NewCertPool()
