@@ -19,10 +19,14 @@ var genStart = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
 // pcapGen writes an Ethernet pcap of synthetic TCP/IPv4 packets with real
 // headers (lengths and checksums computed by gopacket's serializer).
 type pcapGen struct {
-	t    testing.TB
-	f    *os.File
-	bw   *bufio.Writer
-	w    *pcapgo.Writer
+	t  testing.TB
+	f  *os.File
+	bw *bufio.Writer
+	w  interface {
+		WritePacket(gopacket.CaptureInfo, []byte) error
+	}
+	ng   *pcapgo.NgWriter // set for pcapng
+	snap int              // > 0: frames longer than this are cut (caplen < len)
 	ts   time.Time
 	step time.Duration // capture time between packets
 	buf  gopacket.SerializeBuffer
@@ -42,12 +46,42 @@ func newPcap(t testing.TB, path string) *pcapGen {
 	g := &pcapGen{t: t, f: f, bw: bufio.NewWriterSize(f, 1<<20), ts: genStart, step: 10 * time.Microsecond,
 		buf:  gopacket.NewSerializeBuffer(),
 		opts: gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}}
-	g.w = pcapgo.NewWriter(g.bw)
-	if err := g.w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
+	w := pcapgo.NewWriter(g.bw)
+	if err := w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
 		t.Fatal(err)
 	}
-	g.eth = layers.Ethernet{SrcMAC: []byte{2, 0, 0, 0, 0, 1}, DstMAC: []byte{2, 0, 0, 0, 0, 2}, EthernetType: layers.EthernetTypeIPv4}
+	g.w = w
+	g.initEth()
 	return g
+}
+
+// newPcapng is newPcap for a pcapng file whose interface 0 is Ethernet;
+// extra adds one interface per link type, numbered from 1.
+func newPcapng(t testing.TB, path string, extra ...layers.LinkType) *pcapGen {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &pcapGen{t: t, f: f, bw: bufio.NewWriterSize(f, 1<<20), ts: genStart, step: 10 * time.Microsecond,
+		buf:  gopacket.NewSerializeBuffer(),
+		opts: gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}}
+	ng, err := pcapgo.NewNgWriterInterface(g.bw, pcapgo.NgInterface{Name: "eth0", LinkType: layers.LinkTypeEthernet, SnapLength: 65535}, pcapgo.DefaultNgWriterOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, lt := range extra {
+		if _, err := ng.AddInterface(pcapgo.NgInterface{Name: "x" + string(rune('a'+i)), LinkType: lt, SnapLength: 65535}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g.w, g.ng = ng, ng
+	g.initEth()
+	return g
+}
+
+func (g *pcapGen) initEth() {
+	g.eth = layers.Ethernet{SrcMAC: []byte{2, 0, 0, 0, 0, 1}, DstMAC: []byte{2, 0, 0, 0, 0, 2}, EthernetType: layers.EthernetTypeIPv4}
 }
 
 // frame serializes one TCP/IPv4 packet from src to dst.
@@ -78,7 +112,11 @@ const (
 // packet writes one whole TCP/IPv4 packet.
 func (g *pcapGen) packet(src, dst netip.AddrPort, flags uint8, seq, ack uint32, payload []byte) {
 	data := g.frame(src, dst, flags, seq, ack, payload)
-	g.raw(gopacket.CaptureInfo{CaptureLength: len(data), Length: len(data)}, data)
+	ci := gopacket.CaptureInfo{CaptureLength: len(data), Length: len(data)}
+	if g.snap > 0 && len(data) > g.snap {
+		data, ci.CaptureLength = data[:g.snap], g.snap
+	}
+	g.raw(ci, data)
 }
 
 // raw writes a record as given; a zero Timestamp takes the next packet
@@ -95,6 +133,11 @@ func (g *pcapGen) raw(ci gopacket.CaptureInfo, data []byte) {
 }
 
 func (g *pcapGen) close() {
+	if g.ng != nil {
+		if err := g.ng.Flush(); err != nil {
+			g.t.Fatal(err)
+		}
+	}
 	if err := g.bw.Flush(); err != nil {
 		g.t.Fatal(err)
 	}
