@@ -7,6 +7,26 @@
 //
 // Certificate rules run where the chain is in the clear (TLS 1.2 and
 // older); in TLS 1.3 the certificate is encrypted and nothing is guessed.
+//
+// Decisions worth knowing:
+//   - Trust anchors are the machine's store (UseSystemRoots) and the CA
+//     files; no root set is embedded, so a verdict matches what the
+//     machine trusts. Tests never use the system store: they pass CA
+//     files. With no anchors at all, cert-untrusted is not reported
+//     (there is nothing to judge against); the other rules still run.
+//   - A chain that fails only because of dates (it verifies at a moment
+//     all sent certificates are valid) gives cert-expired or
+//     cert-not-yet-valid, not cert-untrusted as well.
+//   - cert-hostname-mismatch checks the SNI; without SNI the client asked
+//     for no name and nothing is flagged (missing-sni says so).
+//   - cert-self-signed is not reported when the certificate is itself a
+//     trusted anchor (the user pinned it with --ca-file).
+//   - cert-validity-too-long applies to leaves issued on or after
+//     2020-09-01, when the 398-day limit took effect.
+//   - crypto/x509 cannot parse EC keys on curves below P-224 (nor
+//     explicit-parameter curves): such certificates are counted in
+//     tls.Session.CertificateErrors and never reach cert-weak-key; the
+//     CurveBall chain is therefore judged untrusted.
 package rules
 
 import (
