@@ -72,7 +72,8 @@ func captures(t *testing.T) []string {
 }
 
 // TestConnectionsMatchTshark: every TCP connection tshark decodes a hello
-// of is reported with the same endpoints, SNI, negotiated version and suite.
+// of is reported with the same endpoints, SNI, negotiated version and
+// suite, JA3 and JA3S.
 func TestConnectionsMatchTshark(t *testing.T) {
 	var checked int
 	for _, path := range captures(t) {
@@ -98,6 +99,9 @@ func TestConnectionsMatchTshark(t *testing.T) {
 				} else if w.ClientHellos > 0 && g.TLS.ClientHello.ServerName != w.SNI {
 					t.Errorf("%s: SNI %q, tshark %q", key, g.TLS.ClientHello.ServerName, w.SNI)
 				}
+				if w.ClientHellos > 0 && g.Fingerprints.JA3 != w.JA3 {
+					t.Errorf("%s: ja3 %q, tshark %q", key, g.Fingerprints.JA3, w.JA3)
+				}
 				if w.ServerHellos == 0 {
 					continue
 				}
@@ -106,6 +110,9 @@ func TestConnectionsMatchTshark(t *testing.T) {
 				}
 				if g.TLS.CipherSuite != w.CipherSuite {
 					t.Errorf("%s: suite %#04x, tshark %#04x", key, g.TLS.CipherSuite, w.CipherSuite)
+				}
+				if g.Fingerprints.JA3S != w.JA3S {
+					t.Errorf("%s: ja3s %q, tshark %q", key, g.Fingerprints.JA3S, w.JA3S)
 				}
 			}
 		})

@@ -199,7 +199,9 @@ func Conns(hs []Hello) map[string]*Conn {
 		if h.Type == 1 {
 			c.ClientHellos++
 			c.SNI = h.SNI
-			c.JA3 = h.JA3
+			if c.ClientHellos == 1 {
+				c.JA3 = h.JA3 // after an HRR, the first hello's (as ja4.py)
+			}
 			continue
 		}
 		c.ServerHellos++
