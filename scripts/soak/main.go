@@ -54,6 +54,7 @@ type options struct {
 	respBytes   int
 	sources     int
 	benchmarks  string
+	extra       string
 }
 
 func main() {
@@ -66,6 +67,7 @@ func main() {
 	flag.IntVar(&o.respBytes, "response-bytes", 2048, "bytes the server sends back on each connection")
 	flag.IntVar(&o.sources, "sources", 16, "client source addresses 127.0.0.2.. to spread ephemeral ports over")
 	flag.StringVar(&o.benchmarks, "benchmarks", "", "rewrite the '"+sectionHeading+"' section of this file with the results")
+	flag.StringVar(&o.extra, "args", "", "more tlsscope arguments, space-separated (e.g. '--memprofile /tmp/mem.prof')")
 	flag.Parse()
 	if err := soak(o); err != nil {
 		fmt.Fprintln(os.Stderr, "soak: error:", err)
@@ -79,12 +81,13 @@ type result struct {
 	elapsed             time.Duration // from the first connection to SIGINT
 	tls13, tls12, plain int64
 	failed              int64
-	connLines           int // connection records tlsscope printed live
+	connLines           atomic.Int64 // connection records tlsscope printed live
 	findingLines        int
 	summary             summary
 	samples             []rssSample
 	exitCode            int
 	command             string
+	loadStart, loadEnd  string
 }
 
 type summary struct {
@@ -103,6 +106,7 @@ type summary struct {
 type rssSample struct {
 	at       time.Duration
 	rss, hwm int64 // KiB
+	conns    int64 // connection lines printed by then
 }
 
 func soak(o options) error {
@@ -132,6 +136,7 @@ func soak(o options) error {
 	go serve(ln, &tls.Config{Certificates: []tls.Certificate{cert}}, o.respBytes)
 
 	args := []string{"-i", o.iface, "-f", fmt.Sprintf("tcp port %d", port), "--format", "ndjson", "-q"}
+	args = append(args, strings.Fields(o.extra)...)
 	r := &result{opts: o, command: "tlsscope " + strings.Join(quoteArgs(args), " ")}
 	cmd := exec.Command(o.bin, args...)
 	stdout, err := cmd.StdoutPipe()
@@ -165,7 +170,7 @@ func soak(o options) error {
 			}
 			switch rec.Type {
 			case "connection":
-				r.connLines++
+				r.connLines.Add(1)
 				if rec.SNI == "probe.soak" {
 					select {
 					case probe <- rec.Client:
@@ -191,6 +196,7 @@ func soak(o options) error {
 
 	// Sample its memory every second.
 	pid := cmd.Process.Pid
+	r.loadStart = loadAverage()
 	start := time.Now()
 	stopSampling := make(chan struct{})
 	var sampling sync.WaitGroup
@@ -203,7 +209,7 @@ func soak(o options) error {
 			select {
 			case <-tick.C:
 				if rss, hwm, err := memory(pid); err == nil {
-					r.samples = append(r.samples, rssSample{at: time.Since(start), rss: rss, hwm: hwm})
+					r.samples = append(r.samples, rssSample{at: time.Since(start), rss: rss, hwm: hwm, conns: r.connLines.Load()})
 				}
 			case <-stopSampling:
 				return
@@ -248,8 +254,9 @@ func soak(o options) error {
 	// Let the last packets reach the socket, then stop it.
 	time.Sleep(500 * time.Millisecond)
 	if rss, hwm, err := memory(pid); err == nil {
-		r.samples = append(r.samples, rssSample{at: time.Since(start), rss: rss, hwm: hwm})
+		r.samples = append(r.samples, rssSample{at: time.Since(start), rss: rss, hwm: hwm, conns: r.connLines.Load()})
 	}
+	r.loadEnd = loadAverage()
 	close(stopSampling)
 	sampling.Wait()
 	r.elapsed = time.Since(start)
@@ -521,13 +528,13 @@ func (r *result) markdown() string {
 
 	w("%s\n\n", sectionHeading)
 	w("`go run ./scripts/soak -duration %s -concurrency %d` (run as root; %s) started\n", r.opts.duration, r.opts.concurrency, time.Now().UTC().Format("2006-01-02 15:04 UTC"))
-	w("`%s` and drove Go crypto/tls TLS 1.3 and TLS 1.2 full handshakes and, every %dth, a plain-HTTP login\n", r.command, r.opts.httpEvery)
+	w("`%s` and drove Go crypto/tls TLS 1.3 and TLS 1.2 full handshakes and, one in %d, a plain-HTTP login\n", r.command, r.opts.httpEvery)
 	w("(form password and Basic auth) to 127.0.0.1, %d at a time, with %d bytes back on each; then SIGINT.\n\n", r.opts.concurrency, r.opts.respBytes)
 	w("Machine: %s.\n\n", machine())
 	w("| figure | value |\n| --- | --- |\n")
 	w("| connections driven | %d in %.1f s (%.0f/s): %d TLS 1.3, %d TLS 1.2, %d HTTP; %d failed |\n", driven, secs, float64(driven)/secs, r.tls13, r.tls12, r.plain, r.failed)
 	w("| connections tlsscope counted | %d (%d TLS, %d handshakes complete, %d failed) |\n", s.Connections, s.TLSConnections, s.Handshakes, s.Failed)
-	w("| lines streamed live | %d connection, %d finding |\n", r.connLines, r.findingLines)
+	w("| lines streamed live | %d connection, %d finding |\n", r.connLines.Load(), r.findingLines)
 	w("| packets seen | %d (%.0f packets/s, %.1f MB/s) |\n", s.Packets, float64(s.Packets)/secs, float64(s.Bytes)/secs/1e6)
 	kernel := fmt.Sprintf("received %d, dropped %d", s.KernelReceived, s.KernelDropped)
 	if s.KernelReceived == 0 {
@@ -538,14 +545,25 @@ func (r *result) markdown() string {
 	w("| peak RSS (VmHWM) | %.1f MiB |\n", float64(peak)/1024)
 	w("| RSS at %.0f s / at the end (%.0f s) | %.1f MiB / %.1f MiB (%+.1f%%) |\n", at10.at.Seconds(), last.at.Seconds(),
 		float64(at10.rss)/1024, float64(last.rss)/1024, 100*float64(last.rss-at10.rss)/float64(max(at10.rss, 1)))
-	w("\nRSS every 10 s (MiB):")
-	for _, x := range r.samples {
-		if int(x.at.Round(time.Second).Seconds())%10 == 0 {
-			w(" %.0fs %.1f", x.at.Round(time.Second).Seconds(), float64(x.rss)/1024)
-		}
+	if dc := last.conns - at10.conns; dc > 0 {
+		w("| RSS growth from %.0f s to the end | %.1f KiB per connection printed (%d connections) |\n", at10.at.Seconds(), float64(last.rss-at10.rss)/float64(dc), dc)
 	}
-	w("\n")
+	w("\nRSS every 10 s (MiB):")
+	for d := 10 * time.Second; d <= last.at+time.Second; d += 10 * time.Second {
+		x := r.at(d)
+		w(" %.0fs %.1f", x.at.Seconds(), float64(x.rss)/1024)
+	}
+	w("\n\nLoad average (1 min) at the start and the end: %s and %s (the machine is shared: other jobs compete with both tlsscope and the load generator).\n", r.loadStart, r.loadEnd)
 	return b.String()
+}
+
+// loadAverage is the 1-minute load average.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) > 0 {
+		return f[0]
+	}
+	return "?"
 }
 
 func machine() string {
