@@ -87,6 +87,7 @@ func runBytes(data []byte, opt options) *outcome {
 func process(f *capture.File, name string, opt options) *outcome {
 	o := &outcome{captureAnom: map[string]int{}}
 	rc := &report.Capture{Name: name}
+	evaluate := evaluator()
 	f.OnAnomaly = func(an capture.Anomaly) {
 		o.captureAnom[an.Kind]++
 		if len(rc.Anomalies) < keepAnomalies {

@@ -2,13 +2,24 @@ package robust
 
 import (
 	"github.com/tlsscope/tlsscope/decode/facts"
+	"github.com/tlsscope/tlsscope/decode/rules"
 	"github.com/tlsscope/tlsscope/report"
 )
 
-// evaluate runs the rules on one connection. decode/rules has not landed
-// yet; until it does this returns nothing.
-func evaluate(c *facts.Connection) []facts.Finding { return nil }
+// evaluator runs the rules on one connection, with a rules.Config of its
+// own (a run's verdict cache is not shared with the next): judged at
+// capture time, no trust anchors (so no machine store is read).
+func evaluator() func(c *facts.Connection) []facts.Finding {
+	cfg := &rules.Config{}
+	return func(c *facts.Connection) []facts.Finding { return rules.Evaluate(c, cfg) }
+}
 
 // ruleDescriptions are the finding definitions for formats that carry
 // them.
-func ruleDescriptions() []report.Rule { return nil }
+func ruleDescriptions() []report.Rule {
+	var rs []report.Rule
+	for _, d := range rules.Definitions() {
+		rs = append(rs, report.Rule{ID: d.ID, Severity: d.Severity, Title: d.Title, Help: d.Help, Reference: d.Reference})
+	}
+	return rs
+}
