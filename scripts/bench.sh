@@ -124,6 +124,9 @@ pkts=$(tcpdump -r "$cap" -nq 2>/dev/null | wc -l)
   echo
   echo "Commands: \`cat FILE\`; \`tcpdump -r FILE -w /dev/null\`; \`tlsscope --format ndjson -o /dev/null FILE\` (full analysis: handshakes, certificates, findings, fingerprints, cleartext detectors);"
   echo "\`suricata --runmode single -S /dev/null -k none\` with EVE TLS logging, JA3 and JA4 on (scripts/bench.sh writes the config); \`ndpiReader -i FILE -q\`; \`tshark -r FILE -Y tls.handshake.type==1 -T fields -e tls.handshake.extensions_server_name -e tls.handshake.ja3\`."
+  echo
+  # Keep the sections other scripts own (scripts/soak writes the live one).
+  [ -f BENCHMARKS.md ] && sed -n '/^## Live capture soak/,$p' BENCHMARKS.md
 } >BENCHMARKS.md.new
 mv BENCHMARKS.md.new BENCHMARKS.md
 cat BENCHMARKS.md
