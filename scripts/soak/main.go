@@ -28,6 +28,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"math/big"
 	"net"
 	"net/http"
@@ -88,6 +89,10 @@ type result struct {
 	exitCode            int
 	command             string
 	loadStart, loadEnd  string
+	printedClients      map[string]int // connection lines per client address
+	missing             map[string]int // driven connections without a line, by kind
+	missingReused       int            // of those, on a client address used before in the run
+	reused              int            // driven connections on a client address used before
 }
 
 type summary struct {
@@ -137,7 +142,7 @@ func soak(o options) error {
 
 	args := []string{"-i", o.iface, "-f", fmt.Sprintf("tcp port %d", port), "--format", "ndjson", "-q"}
 	args = append(args, strings.Fields(o.extra)...)
-	r := &result{opts: o, command: "tlsscope " + strings.Join(quoteArgs(args), " ")}
+	r := &result{opts: o, command: "tlsscope " + strings.Join(quoteArgs(args), " "), printedClients: map[string]int{}}
 	cmd := exec.Command(o.bin, args...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -171,6 +176,7 @@ func soak(o options) error {
 			switch rec.Type {
 			case "connection":
 				r.connLines.Add(1)
+				r.printedClients[rec.Client]++
 				if rec.SNI == "probe.soak" {
 					select {
 					case probe <- rec.Client:
@@ -283,6 +289,7 @@ func soak(o options) error {
 	if r.summary.Packets == 0 {
 		return fmt.Errorf("no summary from tlsscope: %s", stderr.String())
 	}
+	r.missed(cl)
 	text := r.markdown()
 	fmt.Print(text)
 	if o.benchmarks != "" {
@@ -400,6 +407,16 @@ type client struct {
 	addr    string
 	pool    *x509.CertPool
 	sources []*net.TCPAddr
+
+	mu     sync.Mutex
+	driven []dialed // every connection made, in the order dialled
+}
+
+// dialed is one connection the load generator made.
+type dialed struct {
+	local string
+	at    time.Time
+	kind  string
 }
 
 func newClient(port int, pool *x509.CertPool, o options) *client {
@@ -410,15 +427,25 @@ func newClient(port int, pool *x509.CertPool, o options) *client {
 	return c
 }
 
-func (c *client) dial(i int64) (net.Conn, error) {
+func (c *client) dial(i int64, kind string) (net.Conn, error) {
 	d := net.Dialer{Timeout: 10 * time.Second, LocalAddr: c.sources[int(i)%len(c.sources)]}
-	return d.Dial("tcp", c.addr)
+	conn, err := d.Dial("tcp", c.addr)
+	if err == nil {
+		c.mu.Lock()
+		c.driven = append(c.driven, dialed{local: conn.LocalAddr().String(), at: time.Now(), kind: kind})
+		c.mu.Unlock()
+	}
+	return conn, err
 }
 
 // tls makes one full handshake at version v (no session resumption), sends
 // a line and reads the answer to the end.
 func (c *client) tls(i int64, v uint16, sni string) error {
-	raw, err := c.dial(i)
+	kind := "TLS 1.3"
+	if v == tls.VersionTLS12 {
+		kind = "TLS 1.2"
+	}
+	raw, err := c.dial(i, kind)
 	if err != nil {
 		return err
 	}
@@ -437,7 +464,7 @@ func (c *client) tls(i int64, v uint16, sni string) error {
 
 // httpLogin POSTs a form password with Basic auth in the clear.
 func (c *client) httpLogin(i int64) error {
-	conn, err := c.dial(i)
+	conn, err := c.dial(i, "HTTP")
 	if err != nil {
 		return err
 	}
@@ -495,6 +522,28 @@ func memory(pid int) (rss, hwm int64, err error) {
 	return rss, hwm, nil
 }
 
+// missed finds the driven connections no line was printed for: a client
+// address printed n times accounts for its first n connections.
+func (r *result) missed(cl *client) {
+	r.missing = map[string]int{}
+	left := maps.Clone(r.printedClients)
+	used := map[string]bool{}
+	for _, d := range cl.driven {
+		if left[d.local] > 0 {
+			left[d.local]--
+		} else {
+			r.missing[d.kind]++
+			if used[d.local] {
+				r.missingReused++
+			}
+		}
+		if used[d.local] {
+			r.reused++
+		}
+		used[d.local] = true
+	}
+}
+
 // at is the sample nearest to d after the start.
 func (r *result) at(d time.Duration) rssSample {
 	var best rssSample
@@ -534,6 +583,13 @@ func (r *result) markdown() string {
 	w("| figure | value |\n| --- | --- |\n")
 	w("| connections driven | %d in %.1f s (%.0f/s): %d TLS 1.3, %d TLS 1.2, %d HTTP; %d failed |\n", driven, secs, float64(driven)/secs, r.tls13, r.tls12, r.plain, r.failed)
 	w("| connections tlsscope counted | %d (%d TLS, %d handshakes complete, %d failed) |\n", s.Connections, s.TLSConnections, s.Handshakes, s.Failed)
+	var nMissing int
+	var kinds []string
+	for _, k := range []string{"TLS 1.3", "TLS 1.2", "HTTP"} {
+		nMissing += r.missing[k]
+		kinds = append(kinds, fmt.Sprintf("%d %s", r.missing[k], k))
+	}
+	w("| driven connections without a line | %d (%s); %d of them on a client address and port used earlier in the run (as were %d of all driven) |\n", nMissing, strings.Join(kinds, ", "), r.missingReused, r.reused)
 	w("| lines streamed live | %d connection, %d finding |\n", r.connLines.Load(), r.findingLines)
 	w("| packets seen | %d (%.0f packets/s, %.1f MB/s) |\n", s.Packets, float64(s.Packets)/secs, float64(s.Bytes)/secs/1e6)
 	kernel := fmt.Sprintf("received %d, dropped %d", s.KernelReceived, s.KernelDropped)
@@ -553,6 +609,9 @@ func (r *result) markdown() string {
 		x := r.at(d)
 		w(" %.0fs %.1f", x.at.Seconds(), float64(x.rss)/1024)
 	}
+	w("\n\nA driven connection without a line was lost to kernel drops or merged into another: clients bind 127.0.0.2-%d and the kernel\n", 1+max(r.opts.sources, 1))
+	w("hands a port out again as soon as the last connection on it is closed, so the same address pair comes back within milliseconds;\n")
+	w("`tlsscope -r` of a `-w` copy of the same traffic, set beside tshark's tcp.stream count, tells the two apart.")
 	w("\n\nLoad average (1 min) at the start and the end: %s and %s (the machine is shared: other jobs compete with both tlsscope and the load generator).\n", r.loadStart, r.loadEnd)
 	return b.String()
 }
