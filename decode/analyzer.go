@@ -108,13 +108,19 @@ type Analyzer struct {
 	// closed remembers recently closed connections, so their trailing
 	// packets do not start new ones; pruned as capture time passes.
 	closed map[[2]netip.AddrPort]time.Time
-	certs  tls.CertCache // certificates parsed once for every connection that sends them
+	// pairs finds the open stream of two endpoints; synthetic marks the
+	// FINs closeStream feeds the reassembler.
+	pairs     map[[2]netip.AddrPort]*stream
+	synthetic bool
+	synTCP    layers.TCP
+	synHdr    [20]byte
+	certs     tls.CertCache // certificates parsed once for every connection that sends them
 }
 
 // New makes an Analyzer.
 func New(cfg Config, h Handler) *Analyzer {
 	cfg.fill()
-	a := &Analyzer{cfg: cfg, h: h, dec: flow.NewDecoder(), closed: make(map[[2]netip.AddrPort]time.Time)}
+	a := &Analyzer{cfg: cfg, h: h, dec: flow.NewDecoder(), closed: make(map[[2]netip.AddrPort]time.Time), pairs: make(map[[2]netip.AddrPort]*stream)}
 	a.pool = reassembly.NewStreamPool(a)
 	a.asm = reassembly.NewAssembler(a.pool)
 	a.asm.MaxBufferedPagesPerConnection = max(1, cfg.MaxBufferedBytes/pageSize)
@@ -194,6 +200,16 @@ func (a *Analyzer) packet(p capture.Packet) {
 			Client: a.seg.Src, Server: a.seg.Dst})
 	}
 	a.ctx.ci = p.Info
+	if t := a.seg.TCP; t.SYN && !t.ACK {
+		// A new connection on the endpoints of one that was reset or
+		// half-closed: end the old one first, or the reassembler (which
+		// starts afresh only when both halves are closed, and closes only
+		// the half a RST travels on) would drop this SYN and take the new
+		// connection's data for a gap in the old one.
+		if old := a.pairs[pairKey(a.seg.Src, a.seg.Dst)]; old != nil && (old.rst || old.fin) {
+			a.closeStream(old)
+		}
+	}
 	a.asm.AssembleWithContext(a.seg.Net, a.seg.TCP, &a.ctx)
 	if a.nOpen > a.cfg.MaxFlows {
 		a.evict()
@@ -289,6 +305,7 @@ func (a *Analyzer) New(netFlow, tcpFlow gopacket.Flow, tcp *layers.TCP, ac reass
 	}
 	a.stats.Connections++
 	s := newStream(a, a.seq, ac.GetCaptureInfo().Timestamp, tcp)
+	a.pairs[pairKey(a.seg.Src, a.seg.Dst)] = s
 	a.open.pushBack(s)
 	a.nOpen++
 	return s
@@ -300,4 +317,51 @@ func pairKey(a, b netip.AddrPort) [2]netip.AddrPort {
 		return [2]netip.AddrPort{a, b}
 	}
 	return [2]netip.AddrPort{b, a}
+}
+
+// closeStream ends both halves of a stream in the reassembler by feeding
+// each a FIN at the sequence number after the last byte it sent, so the
+// reassembler completes it (and reports it) the way a real close would.
+func (a *Analyzer) closeStream(s *stream) {
+	saved := a.seg
+	defer func() { a.seg = saved }()
+	a.synthetic = true
+	defer func() { a.synthetic = false }()
+	for i := 0; i < 2 && !s.finished; i++ {
+		if !s.endKnown[i] {
+			continue
+		}
+		src := s.sender[i]
+		dst := s.conn.Client
+		if dst == src {
+			dst = s.conn.Server
+		}
+		h := a.synHdr[:]
+		clear(h)
+		h[0], h[1] = byte(src.Port()>>8), byte(src.Port())
+		h[2], h[3] = byte(dst.Port()>>8), byte(dst.Port())
+		seq := s.end[i]
+		h[4], h[5], h[6], h[7] = byte(seq>>24), byte(seq>>16), byte(seq>>8), byte(seq)
+		h[12] = 5 << 4
+		h[13] = 0x11 // FIN, ACK
+		h[14] = 0xff
+		if a.synTCP.DecodeFromBytes(h, gopacket.NilDecodeFeedback) != nil {
+			return
+		}
+		var net gopacket.Flow
+		if src.Addr().Is4() {
+			s4, d4 := src.Addr().As4(), dst.Addr().As4()
+			net = gopacket.NewFlow(layers.EndpointIPv4, s4[:], d4[:])
+		} else {
+			s16, d16 := src.Addr().As16(), dst.Addr().As16()
+			net = gopacket.NewFlow(layers.EndpointIPv6, s16[:], d16[:])
+		}
+		a.asm.AssembleWithContext(net, &a.synTCP, &a.ctx)
+	}
+	if !s.finished {
+		// The reassembler still waits for data it never got: report the
+		// connection now; the new one still loses its SYN (counted).
+		a.anomaly(s.anomalyAt(0, "tcp_port_reused", a.now, ""))
+		a.finish(s, "rst")
+	}
 }

@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"io"
 	"math/rand"
+	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -451,4 +454,117 @@ func endpoint(addr, port any) string {
 		return "[" + a + "]:" + p
 	}
 	return a + ":" + p
+}
+
+// TestReusedPortAfterHalfClose: a connection whose client never sends its
+// FIN (the server's FIN and RST end it, as Go servers often do), then a new
+// connection on the same endpoints: both are reported, as tshark counts
+// two TCP streams.
+func TestReusedPortAfterHalfClose(t *testing.T) {
+	src := filepath.Join(testutil.Corpus(t), "zeek/testing/btest/Traces/tls/tls1.2.pcap")
+	f, err := capture.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type rec struct {
+		ci   gopacket.CaptureInfo
+		data []byte
+	}
+	var first []rec
+	var client netip.AddrPort
+	for {
+		p, err := f.Next()
+		if err != nil {
+			break
+		}
+		pk := gopacket.NewPacket(p.Data, layers.LayerTypeEthernet, gopacket.Default)
+		tcp, _ := pk.Layer(layers.LayerTypeTCP).(*layers.TCP)
+		ip, _ := pk.Layer(layers.LayerTypeIPv4).(*layers.IPv4)
+		if tcp == nil || ip == nil {
+			continue
+		}
+		from := netip.AddrPortFrom(netip.AddrFrom4([4]byte(ip.SrcIP.To4())), uint16(tcp.SrcPort))
+		if tcp.SYN && !tcp.ACK {
+			client = from
+		}
+		if tcp.FIN && from == client {
+			continue // the client never closes its half
+		}
+		first = append(first, rec{p.Info, append([]byte(nil), p.Data...)})
+	}
+	f.Close()
+	out := filepath.Join(t.TempDir(), "reused.pcap")
+	w, _ := os.Create(out)
+	pw := pcapgo.NewWriter(w)
+	pw.WriteFileHeader(65535, layers.LinkTypeEthernet)
+	for round := 0; round < 2; round++ {
+		for _, r := range first {
+			ci := r.ci
+			ci.Timestamp = ci.Timestamp.Add(time.Duration(round) * 2 * time.Second)
+			data := r.data
+			if round == 1 {
+				// The new connection picks new initial sequence numbers.
+				data = shiftSeq(t, data, client, 100000, 200000)
+				ci.CaptureLength, ci.Length = len(data), len(data)
+			}
+			pw.WritePacket(ci, data)
+		}
+	}
+	w.Close()
+	tshark := testutil.Tool(t, "tshark")
+	streams, err := exec.Command(tshark, "-r", out, "-T", "fields", "-e", "tcp.stream").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{}
+	for _, l := range strings.Fields(string(streams)) {
+		want[l] = true
+	}
+	var got []*facts.Connection
+	a := decode.New(decode.Config{}, decode.Handler{Connection: func(c *facts.Connection) { cp := *c; got = append(got, &cp) }})
+	cf, _ := capture.Open(out)
+	for {
+		p, err := cf.Next()
+		if err != nil {
+			break
+		}
+		a.Packet(p)
+	}
+	a.Flush()
+	if len(want) != 2 || len(got) != len(want) {
+		t.Fatalf("tlsscope reports %d connections, tshark %d streams", len(got), len(want))
+	}
+	for _, c := range got {
+		if c.TLS == nil || !c.TLS.Established || c.TLS.ClientHello == nil {
+			t.Errorf("connection %d: handshake not seen whole: %s", c.ID, summary(c))
+		}
+	}
+}
+
+// shiftSeq adds cs to the sequence numbers the client sends (and to the
+// acknowledgements it receives), ss to the server's.
+func shiftSeq(t *testing.T, data []byte, client netip.AddrPort, cs, ss uint32) []byte {
+	pk := gopacket.NewPacket(data, layers.LayerTypeEthernet, gopacket.Default)
+	eth := *pk.Layer(layers.LayerTypeEthernet).(*layers.Ethernet)
+	ip := *pk.Layer(layers.LayerTypeIPv4).(*layers.IPv4)
+	tcp := *pk.Layer(layers.LayerTypeTCP).(*layers.TCP)
+	fromClient := uint16(tcp.SrcPort) == client.Port()
+	if fromClient {
+		tcp.Seq += cs
+		if tcp.ACK {
+			tcp.Ack += ss
+		}
+	} else {
+		tcp.Seq += ss
+		if tcp.ACK {
+			tcp.Ack += cs
+		}
+	}
+	tcp.SetNetworkLayerForChecksum(&ip)
+	buf := gopacket.NewSerializeBuffer()
+	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true},
+		&eth, &ip, &tcp, gopacket.Payload(tcp.Payload)); err != nil {
+		t.Fatal(err)
+	}
+	return append([]byte(nil), buf.Bytes()...)
 }

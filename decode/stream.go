@@ -2,6 +2,7 @@ package decode
 
 import (
 	"fmt"
+	"net/netip"
 	"time"
 
 	"github.com/gopacket/gopacket"
@@ -55,6 +56,12 @@ type stream struct {
 	offset            [2]int64 // stream offsets, for anomalies
 
 	prev, next *stream // the Analyzer's activity list
+
+	// Per reassembler direction: the sender, and the sequence number after
+	// the last byte (or SYN/FIN) it sent; closeStream ends a half there.
+	sender   [2]netip.AddrPort
+	end      [2]uint32
+	endKnown [2]bool
 }
 
 func newStream(a *Analyzer, id uint64, ts time.Time, tcp *layers.TCP) *stream {
@@ -90,6 +97,21 @@ func (s *stream) dir(d reassembly.TCPFlowDirection) tls.Direction {
 // whether the reassembler should bother with its bytes.
 func (s *stream) Accept(tcp *layers.TCP, ci gopacket.CaptureInfo, d reassembly.TCPFlowDirection, nextSeq reassembly.Sequence, start *bool, ac reassembly.AssemblerContext) bool {
 	*start = true // take connections whose start was not captured
+	if s.a.synthetic {
+		return true // closeStream's FIN: not traffic
+	}
+	i := 0
+	if d == reassembly.TCPDirServerToClient {
+		i = 1
+	}
+	end := tcp.Seq + uint32(len(tcp.Payload))
+	if tcp.SYN || tcp.FIN {
+		end++
+	}
+	if !s.endKnown[i] || int32(end-s.end[i]) > 0 {
+		s.end[i], s.endKnown[i] = end, true
+	}
+	s.sender[i] = s.a.seg.Src
 	ts := ci.Timestamp
 	if ts.After(s.conn.Last) {
 		s.conn.Last = ts
@@ -415,6 +437,9 @@ func (a *Analyzer) finish(s *stream, reason string) {
 	}
 	s.finished = true
 	a.open.remove(s)
+	if a.pairs[pairKey(s.conn.Client, s.conn.Server)] == s {
+		delete(a.pairs, pairKey(s.conn.Client, s.conn.Server))
+	}
 	a.nOpen--
 	s.done = true // packets still in flight for it are only counted
 	switch {
