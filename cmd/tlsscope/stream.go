@@ -12,6 +12,7 @@ import (
 	"github.com/tlsscope/tlsscope/capture"
 	"github.com/tlsscope/tlsscope/decode"
 	"github.com/tlsscope/tlsscope/decode/facts"
+	"github.com/tlsscope/tlsscope/decode/tls"
 	"github.com/tlsscope/tlsscope/report"
 )
 
@@ -90,10 +91,22 @@ func (s *session) stream(name string, src packetSource, stdout io.Writer) (*repo
 	h.Secret = func(c *facts.Connection, _ facts.Secret) { show(c) }
 	// At close: the line of a connection without a handshake (cleartext,
 	// or TLS cut short), and findings only the final facts show.
+	//
+	// A capture may run for days: unless a file output or a policy needs
+	// the whole facts at the end, a closed connection is judged now and
+	// only what the summary counts is kept of it.
 	keep := h.Connection
+	lean := s.pol == nil && !hasFileOutputs(s.cfg)
 	h.Connection = func(c *facts.Connection) {
-		keep(c)
+		if lean {
+			col.findings = append(col.findings, e.rules.evaluate(c)...)
+			col.conns = append(col.conns, summaryFacts(c))
+		} else {
+			keep(c)
+		}
 		show(c)
+		delete(printed, c.ID)
+		delete(shown, c.ID)
 	}
 	an := decode.New(e.decodeConfig(), h)
 	an.SetCapture(name)
@@ -143,10 +156,47 @@ func (s *session) stream(name string, src packetSource, stdout io.Writer) (*repo
 	st := an.Stats()
 	st.Filtered += filtered
 	c := &report.Capture{Name: name, Stats: st, Connections: col.conns, Anomalies: col.anomalies}
+	if lean {
+		c.Findings = col.findings
+		return c, nil
+	}
 	for _, conn := range col.conns {
 		c.Findings = append(c.Findings, e.rules.evaluate(conn)...)
 	}
 	return c, nil
+}
+
+// hasFileOutputs: some --format writes a file, written at the end from the
+// whole facts.
+func hasFileOutputs(cfg *config) bool {
+	for _, o := range cfg.outputs {
+		if o.path != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// sawServerHello stands for any ServerHello in summaryFacts.
+var sawServerHello = &tls.ServerHello{}
+
+// summaryFacts keeps of a closed connection what the live summary and the
+// --ja4/--sni selection read (about a tenth of the whole facts).
+func summaryFacts(c *facts.Connection) *facts.Connection {
+	k := &facts.Connection{ID: c.ID, Capture: c.Capture, Client: c.Client, Server: c.Server,
+		First: c.First, Last: c.Last, Packets: c.Packets, Bytes: c.Bytes, Protocol: c.Protocol,
+		StartTLS: c.StartTLS, Closed: c.Closed, Fingerprints: c.Fingerprints}
+	if t := c.TLS; t != nil {
+		k.TLS = &tls.Session{Version: t.Version, CipherSuite: t.CipherSuite, Established: t.Established,
+			Resumed: t.Resumed, Resumption: t.Resumption, Alerts: t.Alerts}
+		if t.ServerHello != nil {
+			k.TLS.ServerHello = sawServerHello
+		}
+		if t.ClientHello != nil {
+			k.TLS.ClientHello = &tls.ClientHello{ServerName: t.ClientHello.ServerName}
+		}
+	}
+	return k
 }
 
 // streamFile streams a capture file as if it were live (tests, and a
