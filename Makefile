@@ -7,7 +7,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -X main.version=$(VERSION)
 export CGO_ENABLED ?= 0
 
-.PHONY: all build run test test-short bench bench-capture fuzz fuzz-short lint clean
+.PHONY: all build run test test-short bench bench-capture soak fuzz fuzz-short lint clean
 
 # `make captures` (records testdata/pcaps, needs root) lives beside its script.
 -include scripts/captures/Makefile.inc
@@ -36,6 +36,12 @@ bench:
 # generated capture (root: it records on lo); rewrites BENCHMARKS.md.
 bench-capture:
 	./scripts/bench.sh
+
+# Live capture under load on lo (root); rewrites BENCHMARKS.md's
+# "## Live capture soak" section.
+SOAKTIME ?= 60s
+soak:
+	$(GO) run ./scripts/soak -duration $(SOAKTIME) -benchmarks BENCHMARKS.md
 
 # Every fuzz target for FUZZTIME each (make fuzz FUZZTIME=10m for long runs).
 FUZZTIME ?= 1m
