@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/tlsscope/tlsscope/decode/facts"
-	"github.com/tlsscope/tlsscope/report"
 )
 
 const usageText = `tlsscope: is the TLS in this capture actually secure?
@@ -30,15 +29,20 @@ Inputs:
   -f, --filter EXPR       tcpdump filter, applied to files and live capture
       --ja4 PREFIX        keep only connections whose JA4 starts with PREFIX
       --sni GLOB          keep only connections whose SNI matches GLOB
+      --ladder QUERY      draw the handshake ladder of the connections QUERY
+                          selects (id like #12, SNI glob, ip or ip:port)
+                          instead of the table
 
 Output:
       --format FMT[=FILE] output format (repeatable): table (default), ndjson,
-                          json, csv, sarif, junit, markdown. Without =FILE a
+                          json, csv, sarif, junit, markdown, html (one
+                          self-contained file). Without =FILE a
                           format goes to standard output (one at most), or to
                           --output-dir, or to -o; FILE - is standard output
   -o, --output FILE       file for the one --format given without =FILE; with
                           no --format the format follows FILE's extension
-                          (.ndjson .json .csv .sarif .xml .md, else table)
+                          (.ndjson .json .csv .sarif .xml .md .html, else
+                          table)
       --output-dir DIR    write every --format without =FILE to
                           DIR/tlsscope.<ext>
   -q, --quiet             no progress or warnings on standard error
@@ -122,6 +126,7 @@ type config struct {
 	checkAt     time.Time
 	expiryWarn  time.Duration
 	ja4         string
+	ladder      string // --ladder: connections to draw instead of the table
 	sni         string
 	maxFlows    int
 	workers     int
@@ -163,6 +168,7 @@ func newFlagSet(cfg *config, fv *flagValues, baseline bool) *pflag.FlagSet {
 	fs.StringVarP(&cfg.filter, "filter", "f", "", "")
 	fs.StringVar(&cfg.ja4, "ja4", "", "")
 	fs.StringVar(&cfg.sni, "sni", "", "")
+	fs.StringVar(&cfg.ladder, "ladder", "", "")
 	fs.StringVarP(&cfg.outputFile, "output", "o", "", "")
 	fs.BoolVarP(&cfg.quiet, "quiet", "q", false, "")
 	fs.StringArrayVar(&cfg.caFiles, "ca-file", nil, "")
@@ -276,7 +282,7 @@ func parseArgs(args []string, baseline bool) (*config, error) {
 	if live && cfg.outputDir == "" {
 		for _, o := range cfg.outputs {
 			if o.path == "" && o.format != "ndjson" && o.format != "table" {
-				return nil, usagef("live capture streams ndjson or table to standard output; --format %s needs a file", o.format).withHint("e.g. --format %s=out.%s", o.format, report.Extensions[o.format])
+				return nil, usagef("live capture streams ndjson or table to standard output; --format %s needs a file", o.format).withHint("e.g. --format %s=out.%s", o.format, extension(o.format))
 			}
 		}
 	}
@@ -295,8 +301,8 @@ func (cfg *config) parseOutputs(formats []string, baseline bool) error {
 		for _, one := range strings.Split(f, ",") {
 			name, file, _ := strings.Cut(one, "=")
 			name = strings.ToLower(strings.TrimSpace(name))
-			if !report.KnownFormat(name) {
-				return usagef("--format: unknown format %q", name).withHint("use one of %s", strings.Join(report.Formats, ", "))
+			if !knownFormat(name) {
+				return usagef("--format: unknown format %q", name).withHint("use one of %s", strings.Join(formats, ", "))
 			}
 			cfg.outputs = append(cfg.outputs, output{format: name, path: file})
 		}
@@ -324,7 +330,7 @@ func (cfg *config) parseOutputs(formats []string, baseline bool) error {
 		cfg.outputs[bare[0]].path = cfg.outputFile
 	case cfg.outputDir != "":
 		for _, i := range bare {
-			cfg.outputs[i].path = filepath.Join(cfg.outputDir, "tlsscope."+report.Extensions[cfg.outputs[i].format])
+			cfg.outputs[i].path = filepath.Join(cfg.outputDir, "tlsscope."+extension(cfg.outputs[i].format))
 		}
 	case len(bare) > 1:
 		return usagef("%d formats would go to standard output; at most one can", len(bare)).withHint("give the others a file (--format sarif=out.sarif) or use --output-dir DIR")
@@ -349,8 +355,8 @@ func (cfg *config) parseOutputs(formats []string, baseline bool) error {
 
 func formatForFile(name string) string {
 	ext := strings.TrimPrefix(filepath.Ext(name), ".")
-	for _, f := range report.Formats {
-		if report.Extensions[f] == ext && f != "table" {
+	for _, f := range formats {
+		if extension(f) == ext && f != "table" {
 			return f
 		}
 	}

@@ -97,6 +97,12 @@ func analyzeAndReport(cfg *config, stdout, stderr io.Writer) (int, error) {
 	if err != nil {
 		return exitUsage, err
 	}
+	if cfg.ladder != "" {
+		if err := writeLadders(cfg, r, stdout); err != nil {
+			return exitUsage, err
+		}
+		cfg.outputs = fileOutputs(cfg.outputs) // the ladder takes standard output's place
+	}
 	if err := writeOutputs(cfg, r, stdout, cfg.iface != ""); err != nil {
 		return exitUsage, err
 	}
@@ -239,12 +245,12 @@ func writeOutputs(cfg *config, r *report.Result, stdout io.Writer, streamed bool
 			if streamed {
 				continue // live capture printed its records as they came
 			}
-			if err := report.Write(stdout, o.format, r, opt); err != nil {
+			if err := writeFormat(stdout, o.format, r, opt); err != nil {
 				return fmt.Errorf("writing %s to standard output: %w", o.format, err)
 			}
 			continue
 		}
-		if err := writeFile(o.path, func(w io.Writer) error { return report.Write(w, o.format, r, opt) }); err != nil {
+		if err := writeFile(o.path, func(w io.Writer) error { return writeFormat(w, o.format, r, opt) }); err != nil {
 			return err
 		}
 	}
@@ -344,3 +350,14 @@ func startProfiles(cfg *config) (func(), error) {
 }
 
 var errNoLive = errors.New("live capture is not available in this build")
+
+// fileOutputs drops the outputs bound for standard output.
+func fileOutputs(outs []output) []output {
+	var kept []output
+	for _, o := range outs {
+		if o.path != "" {
+			kept = append(kept, o)
+		}
+	}
+	return kept
+}

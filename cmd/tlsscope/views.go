@@ -1,0 +1,70 @@
+package main
+
+import (
+	"io"
+	"os"
+
+	"github.com/mattn/go-isatty"
+
+	"github.com/tlsscope/tlsscope/decode/facts"
+	"github.com/tlsscope/tlsscope/report"
+	"github.com/tlsscope/tlsscope/report/html"
+	"github.com/tlsscope/tlsscope/report/ladder"
+)
+
+// formats are report's formats and html, which lives in its own package
+// (it draws ladders, and report cannot import what imports it).
+var formats = append(append([]string(nil), report.Formats...), "html")
+
+func knownFormat(name string) bool { return name == "html" || report.KnownFormat(name) }
+
+func extension(format string) string {
+	if format == "html" {
+		return "html"
+	}
+	return report.Extensions[format]
+}
+
+// writeFormat writes one format of the result.
+func writeFormat(w io.Writer, format string, r *report.Result, opt report.Options) error {
+	if format == "html" {
+		return html.Write(w, r, opt)
+	}
+	return report.Write(w, format, r, opt)
+}
+
+// writeLadders draws the handshake ladder of every connection the --ladder
+// query selects, in colour when stdout is a terminal.
+func writeLadders(cfg *config, r *report.Result, stdout io.Writer) error {
+	var conns []*facts.Connection
+	byConn := map[uint64][]facts.Finding{}
+	for _, c := range r.Captures {
+		conns = append(conns, c.Connections...)
+		for _, f := range c.Findings {
+			byConn[f.ConnID] = append(byConn[f.ConnID], f)
+		}
+	}
+	sel, err := ladder.Select(conns, cfg.ladder)
+	if err != nil {
+		return usagef("--ladder: %v", err)
+	}
+	if len(sel) == 0 {
+		return usagef("--ladder %q: no connection matches", cfg.ladder).withHint("select by id (#12), SNI (glob) or address (ip or ip:port); the table or ndjson output shows them")
+	}
+	color := false
+	if f, ok := stdout.(*os.File); ok {
+		color = isatty.IsTerminal(f.Fd())
+	}
+	opt := ladder.Options{Color: color, Width: tableWidth(cfg), ShowSecrets: cfg.showSecrets}
+	for i, c := range sel {
+		if i > 0 {
+			if _, err := io.WriteString(stdout, "\n"); err != nil {
+				return err
+			}
+		}
+		if err := ladder.Write(stdout, c, byConn[c.ID], opt); err != nil {
+			return err
+		}
+	}
+	return nil
+}
