@@ -30,7 +30,18 @@ func writeFormat(w io.Writer, format string, r *report.Result, opt report.Option
 	if format == "html" {
 		return html.Write(w, r, opt)
 	}
-	return report.Write(w, format, r, opt)
+	if err := report.Write(w, format, r, opt); err != nil {
+		return err
+	}
+	if format == "table" {
+		// The per-capture view: top SNIs, servers by worst finding,
+		// certificates expiring within 30 and 90 days.
+		if _, err := io.WriteString(w, "\n"); err != nil {
+			return err
+		}
+		return html.WriteSummaryText(w, r)
+	}
+	return nil
 }
 
 // writeLadders draws the handshake ladder of every connection the --ladder
