@@ -432,16 +432,16 @@ func (g *gen) arith(e arith, d uint32) {
 		net := g.netOff(e.vlans)
 		if c, ok := e.off.(constExpr); ok {
 			if transport(e.proto) {
-				if uint64(c.v)+uint64(net) > 0xffffffff {
-					g.fail("offset %d is too large", c.v)
+				if uint64(c.v)+uint64(net) >= maxPacketOffset {
+					g.fail("offset %d is out of range", int32(c.v))
 				}
 				g.emit(bpf.LoadMemShift{Off: net})
 				g.emit(bpf.LoadIndirect{Off: net + c.v, Size: e.size})
 				return
 			}
 			base := g.loadBase(e)
-			if uint64(c.v)+uint64(base) > 0xffffffff {
-				g.fail("offset %d is too large", c.v)
+			if uint64(c.v)+uint64(base) >= maxPacketOffset {
+				g.fail("offset %d is out of range", int32(c.v))
 			}
 			g.emit(bpf.LoadAbsolute{Off: base + c.v, Size: e.size})
 			return
@@ -615,3 +615,8 @@ func (g *gen) insertJump(i int, target label) label {
 	g.code[i+1] = insn{bpf.Jump{}, target, -1}
 	return nl
 }
+
+// maxPacketOffset: classic BPF loads at offsets from 0xfffff000 up read
+// the kernel's ancillary data (SKF_AD_OFF), not the packet; a negative
+// offset such as ip[-20] would land there.
+const maxPacketOffset = 0xfffff000

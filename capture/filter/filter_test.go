@@ -488,3 +488,17 @@ func TestMatchConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestNegativeOffsetRejected: ip[-20] (found by FuzzParse) would compile to
+// a load from the kernel's ancillary-data range; it is a compile error.
+func TestNegativeOffsetRejected(t *testing.T) {
+	for _, expr := range []string{"ip[-20] < 0", "tcp[-1] = 2", "ether[-4:2] = 1"} {
+		f, err := Parse(expr)
+		if err != nil {
+			continue // refusing it at parse time is fine too
+		}
+		if _, err := f.Compile(layers.LinkTypeEthernet, 0); err == nil {
+			t.Errorf("%s: compiled", expr)
+		}
+	}
+}
