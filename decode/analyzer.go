@@ -245,16 +245,23 @@ func (a *Analyzer) evict() {
 	a.hold()
 	defer a.release()
 	for a.nOpen > target {
-		s := a.open.oldest()
-		if s == nil {
+		// Mark the nOpen-target least recently active streams and close
+		// them with one flush: one scan of the assembler's table per
+		// round, not one per evicted flow.
+		var marked []*stream
+		var cutoff time.Time
+		for s := a.open.oldest(); s != nil && s != &a.open.root && len(marked) < a.nOpen-target; s = s.next {
+			s.evicted = true
+			marked = append(marked, s)
+			if s.lastSeen.After(cutoff) {
+				cutoff = s.lastSeen
+			}
+		}
+		if len(marked) == 0 {
 			return
 		}
-		// Close everything at least as idle as the oldest; the assembler
-		// uses its own last-seen times, which are the same packet times.
-		before := a.nOpen
-		s.evicted = true
-		a.asm.FlushWithOptions(reassembly.FlushOptions{T: s.lastSeen.Add(time.Nanosecond), TC: s.lastSeen.Add(time.Nanosecond)})
-		if a.nOpen == before {
+		a.asm.FlushWithOptions(reassembly.FlushOptions{T: cutoff.Add(time.Nanosecond), TC: cutoff.Add(time.Nanosecond)})
+		for _, s := range marked {
 			// The assembler did not close it (already half-closed and
 			// waiting): finish it ourselves so the table still shrinks.
 			a.finish(s, "evicted")
