@@ -1,7 +1,6 @@
 package robust
 
 import (
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -65,20 +64,16 @@ func floodBound(flows, perFlow int) uint64 { return uint64(floodBase + flows*per
 // flows are evicted (Stats.Evicted, flow_evicted anomalies) and the live
 // heap stays under a bound proportional to the cap, not to the flood.
 //
-// The normal run floods 20,000 half-open connections and 10,000 stalled
-// hellos (-short: 5,000 and 2,000). The 200,000-connection flood runs with
-// TLSSCOPE_ROBUST_FLOOD=1: decode's eviction flushes the reassembler once
-// per evicted flow, each flush scanning every tracked connection, so
-// evicting from a table of 100,000 takes minutes (reported to the lead).
+// The normal run floods 200,000 half-open connections and 10,000 stalled
+// hellos (-short: 5,000 and 2,000). Decode's eviction closes a round's
+// flows with one reassembler flush, so the default cap of 100,000 is
+// reached and held in seconds.
 func TestFloodsBounded(t *testing.T) {
-	synN, helloN := 20_000, 10_000
+	synN, helloN := 200_000, 10_000
 	if testing.Short() {
 		synN, helloN = 5_000, 2_000
 	}
-	full := os.Getenv("TLSSCOPE_ROBUST_FLOOD") == "1"
-	if full {
-		synN = 200_000
-	}
+	full := synN >= 200_000
 	dir := t.TempDir()
 	synPath := filepath.Join(dir, "syn-flood.pcap")
 	helloPath := filepath.Join(dir, "stalled-hellos.pcap")
