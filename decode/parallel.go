@@ -273,29 +273,9 @@ func (p *Parallel) Stats() facts.Stats {
 	var st facts.Stats
 	for _, w := range p.workers {
 		ws := w.a.Stats()
-		st.Files = max(st.Files, ws.Files)
-		st.Packets += ws.Packets
-		st.Bytes += ws.Bytes
-		st.NonIP += ws.NonIP
-		st.NonTCP += ws.NonTCP
-		st.Truncated += ws.Truncated
-		st.Filtered += ws.Filtered
-		st.Connections += ws.Connections
-		st.Empty += ws.Empty
-		st.Evicted += ws.Evicted
-		st.Gaps += ws.Gaps
-		if !ws.First.IsZero() && (st.First.IsZero() || ws.First.Before(st.First)) {
-			st.First = ws.First
-		}
-		if ws.Last.After(st.Last) {
-			st.Last = ws.Last
-		}
-		for k, v := range ws.Anomalies {
-			if st.Anomalies == nil {
-				st.Anomalies = make(map[string]uint64)
-			}
-			st.Anomalies[k] += v
-		}
+		files := max(st.Files, ws.Files) // every worker saw every file
+		st.Add(ws)
+		st.Files = files
 	}
 	return st
 }

@@ -93,37 +93,9 @@ func KnownFormat(name string) bool { return slices.Contains(Formats, name) }
 func (r *Result) Totals() facts.Stats {
 	var t facts.Stats
 	for _, c := range r.Captures {
-		t = addStats(t, c.Stats)
+		t.Add(c.Stats)
 	}
 	t.Files = len(r.Captures)
-	return t
-}
-
-func addStats(t, s facts.Stats) facts.Stats {
-	t.Files += s.Files
-	t.Packets += s.Packets
-	t.Bytes += s.Bytes
-	t.NonIP += s.NonIP
-	t.NonTCP += s.NonTCP
-	t.Truncated += s.Truncated
-	t.Filtered += s.Filtered
-	t.Connections += s.Connections
-	t.Evicted += s.Evicted
-	t.Gaps += s.Gaps
-	t.KernelReceived += s.KernelReceived
-	t.KernelDropped += s.KernelDropped
-	if !s.First.IsZero() && (t.First.IsZero() || s.First.Before(t.First)) {
-		t.First = s.First
-	}
-	if s.Last.After(t.Last) {
-		t.Last = s.Last
-	}
-	for k, n := range s.Anomalies {
-		if t.Anomalies == nil {
-			t.Anomalies = make(map[string]uint64)
-		}
-		t.Anomalies[k] += n
-	}
 	return t
 }
 

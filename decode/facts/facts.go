@@ -170,3 +170,32 @@ func (s *Stats) AddAnomaly(kind string) {
 	}
 	s.Anomalies[kind]++
 }
+
+// Add adds another run's counters to s (Files too; First and Last widen).
+func (s *Stats) Add(o Stats) {
+	s.Files += o.Files
+	s.Packets += o.Packets
+	s.Bytes += o.Bytes
+	s.NonIP += o.NonIP
+	s.NonTCP += o.NonTCP
+	s.Truncated += o.Truncated
+	s.Filtered += o.Filtered
+	s.Connections += o.Connections
+	s.Empty += o.Empty
+	s.Evicted += o.Evicted
+	s.Gaps += o.Gaps
+	s.KernelReceived += o.KernelReceived
+	s.KernelDropped += o.KernelDropped
+	if !o.First.IsZero() && (s.First.IsZero() || o.First.Before(s.First)) {
+		s.First = o.First
+	}
+	if o.Last.After(s.Last) {
+		s.Last = o.Last
+	}
+	for k, n := range o.Anomalies {
+		if s.Anomalies == nil {
+			s.Anomalies = make(map[string]uint64)
+		}
+		s.Anomalies[k] += n
+	}
+}
