@@ -217,10 +217,7 @@ func (s *stream) gap(dir tls.Direction) {
 // from the first bytes when it is not known yet.
 func (s *stream) feed(dir tls.Direction, data []byte, ts time.Time) {
 	if s.kind == undecided {
-		if !s.decide(dir, data, ts) {
-			return
-		}
-		// decide replayed the held bytes, including data.
+		s.decide(dir, data, ts) // once it knows, it replays the held bytes and data
 		return
 	}
 	switch s.kind {
