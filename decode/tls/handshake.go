@@ -79,31 +79,8 @@ func ParseClientHello(body []byte) (*ClientHello, error) {
 	if r.s.Empty() {
 		return ch, nil // no extensions (SSL 3.0, early TLS)
 	}
-	var exts cryptobyte.String
-	if !r.s.ReadUint16LengthPrefixed(&exts) {
-		return ch, r.fail("extensions")
-	}
-	var first *ParseError
-	for !exts.Empty() {
-		var typ uint16
-		var data cryptobyte.String
-		off := len(body) - len(r.s) - len(exts) // where this extension starts
-		if !exts.ReadUint16(&typ) || !exts.ReadUint16LengthPrefixed(&data) {
-			if first == nil {
-				first = &ParseError{Msg: r.msg, Field: "extensions", Offset: off}
-			}
-			break
-		}
-		ch.Extensions = append(ch.Extensions, typ)
-		if !ch.parseExtension(typ, data) && first == nil {
-			first = &ParseError{Msg: r.msg, Field: "extension " + ExtensionName(typ), Offset: off}
-		}
-	}
-	if !r.s.Empty() && first == nil {
-		first = r.fail("trailing data")
-	}
-	if first != nil {
-		return ch, first
+	if err := r.extensions(&ch.Extensions, ch.parseExtension); err != nil {
+		return ch, err
 	}
 	return ch, nil
 }
@@ -293,31 +270,8 @@ func ParseServerHello(body []byte) (*ServerHello, error) {
 	if r.s.Empty() {
 		return sh, nil
 	}
-	var exts cryptobyte.String
-	if !r.s.ReadUint16LengthPrefixed(&exts) {
-		return sh, r.fail("extensions")
-	}
-	var first *ParseError
-	for !exts.Empty() {
-		var typ uint16
-		var data cryptobyte.String
-		off := len(body) - len(r.s) - len(exts) // where this extension starts
-		if !exts.ReadUint16(&typ) || !exts.ReadUint16LengthPrefixed(&data) {
-			if first == nil {
-				first = &ParseError{Msg: r.msg, Field: "extensions", Offset: off}
-			}
-			break
-		}
-		sh.Extensions = append(sh.Extensions, typ)
-		if !sh.parseExtension(typ, data) && first == nil {
-			first = &ParseError{Msg: r.msg, Field: "extension " + ExtensionName(typ), Offset: off}
-		}
-	}
-	if !r.s.Empty() && first == nil {
-		first = r.fail("trailing data")
-	}
-	if first != nil {
-		return sh, first
+	if err := r.extensions(&sh.Extensions, sh.parseExtension); err != nil {
+		return sh, err
 	}
 	return sh, nil
 }
@@ -619,4 +573,34 @@ func parseSSLv2ServerHello(msg []byte, lim Limits) (sh *ServerHello, cert []byte
 		sh.SSLv2CipherKind = uint32(specs[0])<<16 | uint32(specs[1])<<8 | uint32(specs[2])
 	}
 	return sh, c, nil
+}
+
+// extensions reads an extensions block (RFC 8446, 4.2), keeping every type
+// in wire order and handing each body to parse. A malformed extension does
+// not stop the others: the first problem is returned once all are read.
+func (r *reader) extensions(types *[]uint16, parse func(typ uint16, data cryptobyte.String) bool) *ParseError {
+	var exts cryptobyte.String
+	if !r.s.ReadUint16LengthPrefixed(&exts) {
+		return r.fail("extensions")
+	}
+	var first *ParseError
+	for !exts.Empty() {
+		var typ uint16
+		var data cryptobyte.String
+		off := len(r.body) - len(r.s) - len(exts) // where this extension starts
+		if !exts.ReadUint16(&typ) || !exts.ReadUint16LengthPrefixed(&data) {
+			if first == nil {
+				first = &ParseError{Msg: r.msg, Field: "extensions", Offset: off}
+			}
+			break
+		}
+		*types = append(*types, typ)
+		if !parse(typ, data) && first == nil {
+			first = &ParseError{Msg: r.msg, Field: "extension " + ExtensionName(typ), Offset: off}
+		}
+	}
+	if !r.s.Empty() && first == nil {
+		first = r.fail("trailing data")
+	}
+	return first
 }
