@@ -14,6 +14,7 @@ import (
 	"github.com/tlsscope/tlsscope/decode"
 	"github.com/tlsscope/tlsscope/decode/facts"
 	"github.com/tlsscope/tlsscope/decode/rules"
+	"github.com/tlsscope/tlsscope/internal/oracle"
 	"github.com/tlsscope/tlsscope/internal/testutil"
 )
 
@@ -113,6 +114,19 @@ func TestManifestCaptures(t *testing.T) {
 			for _, id := range e.Findings {
 				if !slices.Contains(got, id) {
 					t.Errorf("manifest finding %s not reported; got %v", id, got)
+				}
+			}
+			// And nowhere else: a finding the scenario was not recorded
+			// for is a false positive. Whether a client offers an old
+			// version is read off tshark's dissection instead, since
+			// OpenSSL's clients offer TLS 1.0/1.1 unasked.
+			offers := offersDeprecated(oracle.Hellos(t, filepath.Join(dir, e.Pcap)))
+			if reported := slices.Contains(got, "deprecated-version-offered"); reported != offers {
+				t.Errorf("deprecated-version-offered: reported %v, tshark shows old versions offered %v", reported, offers)
+			}
+			for _, id := range got {
+				if id != "deprecated-version-offered" && !slices.Contains(e.Findings, id) {
+					t.Errorf("%s reported, not in the manifest's %v", id, e.Findings)
 				}
 			}
 			if len(e.Findings) == 0 && e.Version != "" {
@@ -298,4 +312,24 @@ func TestCurveBallUntrusted(t *testing.T) {
 	if !has(all, "cert-untrusted", "CN=INFIGO") || !has(all, "handshake-failed", "certificate_unknown") {
 		t.Errorf("got %v", idSet(all))
 	}
+}
+
+// offersDeprecated: some ClientHello offers SSL 3.0, TLS 1.0 or 1.1, in
+// supported_versions or, without it, as its legacy version.
+func offersDeprecated(hs []oracle.Hello) bool {
+	for _, h := range hs {
+		if h.Type != 1 || h.UDP {
+			continue
+		}
+		vs := h.SupportedVersions
+		if len(vs) == 0 {
+			vs = []uint16{h.Version}
+		}
+		for _, v := range vs {
+			if v >= 0x0200 && v < 0x0303 {
+				return true
+			}
+		}
+	}
+	return false
 }

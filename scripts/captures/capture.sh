@@ -576,7 +576,7 @@ cert_case cert-wrong-host wrong-host $I no \
 cert_case cert-weak-key weak-key $I yes "Leaf with a 1024-bit RSA key (server and client at SECLEVEL=0)" \
 	cert-weak-key
 cert_case cert-sha1 sha1 $I yes "Leaf signed with SHA-1 (sha1WithRSAEncryption) by the test intermediate" \
-	cert-weak-signature
+	cert-weak-signature,cert-untrusted
 cert_case cert-validity-too-long long-validity $I no "Leaf valid for 825 days (more than 398)" \
 	cert-validity-too-long
 cert_case cert-chain-order leaf out-of-order.extra no "Chain sent out of order: leaf, root, intermediate" \
@@ -734,7 +734,8 @@ http_case http-gzip 127.0.0.1 /gzip/login --compressed &&
 		findings=plaintext-login-page secrets='type="password"' encoding=gzip
 
 http_case http-password-in-url 127.0.0.1 '/login?username=alice&password=UrlPassw0rd8' &&
-	hmeta scenario="Password in the query string of a GET" findings=plaintext-credentials secrets=UrlPassw0rd8
+	hmeta scenario="Password in the query string of a GET (the server answers with its login form)" \
+		findings=plaintext-credentials,plaintext-login-page secrets=UrlPassw0rd8
 
 if scenario http-keepalive-login; then
 	start $PY http-server "$PORT"
