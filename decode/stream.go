@@ -182,8 +182,12 @@ func (s *stream) ReassembledSG(sg reassembly.ScatterGather, ac reassembly.Assemb
 	s.offset[dir] += int64(len(data))
 }
 
-// faultHook lets tests inject a failure into a flow's parsing.
-var faultHook func(data []byte)
+// faultHook lets tests inject a failure into a flow's parsing;
+// noFingerprints lets a benchmark measure what fingerprints cost.
+var (
+	faultHook      func(data []byte)
+	noFingerprints bool
+)
 
 // recoverParser contains a panic in one flow's parser (none should ever
 // happen; should one slip through, it costs that flow, not the run): it
@@ -397,7 +401,7 @@ func (s *stream) http(m facts.HTTPMessage) {
 
 func (s *stream) fingerprint() {
 	sess := s.conn.TLS
-	if sess == nil {
+	if sess == nil || noFingerprints {
 		return
 	}
 	fp := &s.conn.Fingerprints
