@@ -52,8 +52,20 @@ type Info struct {
 	IsCA       bool // basicConstraints cA
 }
 
-// Describe fills an Info from a parsed certificate.
+// Describe fills an Info from a parsed certificate. Infos are remembered
+// per certificate (see memo): a busy server sends the same parsed
+// certificate on every connection, and describing it (two hashes, names,
+// a signature check) costs more than decoding the connection.
 func Describe(c *x509.Certificate) Info {
+	if in, ok := described.get(c); ok {
+		return in
+	}
+	in := describe(c)
+	described.put(c, in)
+	return in
+}
+
+func describe(c *x509.Certificate) Info {
 	s256 := sha256.Sum256(c.Raw)
 	s1 := sha1.Sum(c.Raw) //nolint:gosec
 	in := Info{
@@ -120,7 +132,12 @@ func SelfSigned(c *x509.Certificate) bool {
 	if len(c.RawSubject) == 0 || string(c.RawSubject) != string(c.RawIssuer) {
 		return false
 	}
-	return checkOwnSignature(c) == nil
+	if v, ok := selfSigned.get(c); ok {
+		return v
+	}
+	v := checkOwnSignature(c) == nil
+	selfSigned.put(c, v)
+	return v
 }
 
 func checkOwnSignature(c *x509.Certificate) error {
