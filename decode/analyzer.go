@@ -112,6 +112,9 @@ type Analyzer struct {
 	// FINs closeStream feeds the reassembler.
 	pairs     map[[2]netip.AddrPort]*stream
 	synthetic bool
+	// toBypass lists streams that became done during the current packet;
+	// they leave the reassembler once it returns (see bypass).
+	toBypass []*stream
 	synTCP    layers.TCP
 	synHdr    [20]byte
 	certs     tls.CertCache // certificates parsed once for every connection that sends them
@@ -200,17 +203,29 @@ func (a *Analyzer) packet(p capture.Packet) {
 			Client: a.seg.Src, Server: a.seg.Dst})
 	}
 	a.ctx.ci = p.Info
-	if t := a.seg.TCP; t.SYN && !t.ACK {
+	old := a.pairs[pairKey(a.seg.Src, a.seg.Dst)]
+	newConn := a.seg.TCP.SYN && !a.seg.TCP.ACK
+	switch {
+	case old != nil && old.bypassed && !newConn:
+		// Nothing more to parse on this connection: count the packet and
+		// watch for its close, without the reassembler.
+		a.count(old, p.Info.Timestamp)
+	case old != nil && newConn && (old.rst || old.fin || old.bypassed):
 		// A new connection on the endpoints of one that was reset or
 		// half-closed: end the old one first, or the reassembler (which
 		// starts afresh only when both halves are closed, and closes only
 		// the half a RST travels on) would drop this SYN and take the new
 		// connection's data for a gap in the old one.
-		if old := a.pairs[pairKey(a.seg.Src, a.seg.Dst)]; old != nil && (old.rst || old.fin) {
-			a.closeStream(old)
+		a.closeStream(old)
+		fallthrough
+	default:
+		a.asm.AssembleWithContext(a.seg.Net, a.seg.TCP, &a.ctx)
+		for len(a.toBypass) > 0 {
+			s := a.toBypass[len(a.toBypass)-1]
+			a.toBypass = a.toBypass[:len(a.toBypass)-1]
+			a.bypass(s)
 		}
 	}
-	a.asm.AssembleWithContext(a.seg.Net, a.seg.TCP, &a.ctx)
 	if a.nOpen > a.cfg.MaxFlows {
 		a.evict()
 	}
@@ -232,10 +247,20 @@ func (a *Analyzer) flushIdle() {
 			delete(a.closed, k)
 		}
 	}
+	cutoff := a.now.Add(-a.cfg.IdleTimeout)
 	a.asm.FlushWithOptions(reassembly.FlushOptions{
 		T:  a.now.Add(-flushEvery),
-		TC: a.now.Add(-a.cfg.IdleTimeout),
+		TC: cutoff,
 	})
+	// The reassembler no longer holds bypassed connections: close the idle
+	// ones here (the list is in order of last activity).
+	for s := a.open.oldest(); s != nil && s != &a.open.root && s.lastSeen.Before(cutoff); {
+		next := s.next
+		if s.bypassed {
+			a.finish(s, "idle")
+		}
+		s = next
+	}
 }
 
 // evict closes the least recently active connections until the table is
@@ -326,10 +351,69 @@ func pairKey(a, b netip.AddrPort) [2]netip.AddrPort {
 	return [2]netip.AddrPort{b, a}
 }
 
-// closeStream ends both halves of a stream in the reassembler by feeding
-// each a FIN at the sequence number after the last byte it sent, so the
-// reassembler completes it (and reports it) the way a real close would.
+// closeStream ends a stream for a new connection on its endpoints: in the
+// reassembler first, which completes it (and reports it) the way a real
+// close would, then here if the reassembler could not.
 func (a *Analyzer) closeStream(s *stream) {
+	if !s.bypassed { // else the reassembler let it go already
+		a.endInReassembler(s)
+	}
+	if !s.finished && !s.bypassed {
+		// The reassembler still waits for data it never got: report the
+		// connection now; the new one still loses its SYN (counted).
+		a.anomaly(s.anomalyAt(0, "tcp_port_reused", a.now, ""))
+		a.finish(s, "rst")
+	}
+	a.finish(s, "")
+}
+
+// bypass takes a stream whose parsing is over out of the reassembler: its
+// halves are ended there (endInReassembler) and its later packets are
+// only counted (count). Past the handshake that is most of a connection's
+// packets, and most of the reassembler's work.
+func (a *Analyzer) bypass(s *stream) {
+	if s.finished || s.bypassed {
+		return
+	}
+	s.bypassed = true
+	a.endInReassembler(s)
+}
+
+// count takes a packet of a bypassed stream: it counts it, keeps the
+// stream's place in the activity list and closes it on RST, or once both
+// sides have sent a FIN.
+func (a *Analyzer) count(s *stream, ts time.Time) {
+	t := a.seg.TCP
+	dir := tls.ClientToServer
+	if a.seg.Src != s.conn.Client {
+		dir = tls.ServerToClient
+	}
+	s.conn.Packets[dir]++
+	s.conn.Bytes[dir] += uint64(len(t.Payload))
+	if ts.After(s.conn.Last) {
+		s.conn.Last = ts
+	}
+	if ts.After(s.lastSeen) {
+		s.lastSeen = ts
+		a.open.moveToBack(s)
+	}
+	switch {
+	case t.RST:
+		s.rst = true
+		a.finish(s, "rst")
+	case t.FIN:
+		s.fin = true
+		s.finFrom[dir] = true
+		if s.finFrom[0] && s.finFrom[1] {
+			a.finish(s, "fin")
+		}
+	}
+}
+
+// endInReassembler ends both halves of a stream in the reassembler by
+// feeding each a FIN at the sequence number after the last byte it sent,
+// so the reassembler lets it go the way a real close would.
+func (a *Analyzer) endInReassembler(s *stream) {
 	saved := a.seg
 	defer func() { a.seg = saved }()
 	a.synthetic = true
@@ -364,11 +448,5 @@ func (a *Analyzer) closeStream(s *stream) {
 			net = gopacket.NewFlow(layers.EndpointIPv6, s16[:], d16[:])
 		}
 		a.asm.AssembleWithContext(net, &a.synTCP, &a.ctx)
-	}
-	if !s.finished {
-		// The reassembler still waits for data it never got: report the
-		// connection now; the new one still loses its SYN (counted).
-		a.anomaly(s.anomalyAt(0, "tcp_port_reused", a.now, ""))
-		a.finish(s, "rst")
 	}
 }

@@ -50,6 +50,8 @@ type stream struct {
 
 	handshakeReported bool
 	fin, rst          bool
+	finFrom           [2]bool // a FIN came from the client, the server (bypassed streams)
+	bypassed          bool    // out of the reassembler: packets are counted, not reassembled
 	evicted           bool
 	finished          bool
 	lastSeen          time.Time
@@ -196,7 +198,7 @@ var (
 func (s *stream) recoverParser(dir tls.Direction, ts time.Time) {
 	if r := recover(); r != nil {
 		s.a.anomaly(s.anomalyAt(dir, "parser_panic", ts, fmt.Sprint(r)))
-		s.done = true
+		s.stop()
 		s.text = nil
 	}
 }
@@ -284,7 +286,7 @@ func (s *stream) decide(dir tls.Direction, data []byte, ts time.Time) bool {
 		}
 		if p == "" {
 			s.kind = kindOther
-			s.done = true
+			s.stop()
 			s.pending = [2][]byte{}
 			return true
 		}
@@ -348,8 +350,17 @@ func (s *stream) feedTLS(dir tls.Direction, data []byte, ts time.Time) {
 		s.a.emit(event{kind: evHandshake, id: s.conn.ID}, &s.conn)
 	}
 	if s.tls.Done() && s.text == nil {
-		s.done = true
+		s.stop()
 	}
+}
+
+// stop ends parsing: from the next packet on, the stream is only counted,
+// outside the reassembler (Analyzer.bypass).
+func (s *stream) stop() {
+	if !s.done && !s.finished {
+		s.a.toBypass = append(s.a.toBypass, s)
+	}
+	s.done = true
 }
 
 // failed reports a fatal alert before the handshake completed.
@@ -423,6 +434,9 @@ func (s *stream) fingerprint() {
 
 // ReassemblyComplete implements reassembly.Stream.
 func (s *stream) ReassemblyComplete(ac reassembly.AssemblerContext) bool {
+	if s.bypassed {
+		return true // the Analyzer follows it now
+	}
 	reason := "idle"
 	if s.a.ending {
 		reason = "end"
