@@ -138,23 +138,16 @@ func (p *Parallel) Packet(pk capture.Packet) {
 // that are not TCP segments (counted, not analysed) and IPv4 fragments go
 // to the first worker.
 func (p *Parallel) pick(pk capture.Packet) int {
-	if len(p.workers) == 1 || p.dec.Decode(pk.LinkType, pk.Data, pk.Info, &p.seg) != flow.TCPSegment {
+	if len(p.workers) == 1 {
 		return 0
 	}
-	a, b := p.seg.Src, p.seg.Dst
-	if b.Addr().Less(a.Addr()) || a.Addr() == b.Addr() && b.Port() < a.Port() {
-		a, b = b, a
-	}
-	h := uint64(14695981039346656037)
-	mix := func(x []byte) {
-		for _, c := range x {
-			h = (h ^ uint64(c)) * 1099511628211
+	h, ok := flow.PairHash(pk.LinkType, pk.Data)
+	if !ok {
+		if p.dec.Decode(pk.LinkType, pk.Data, pk.Info, &p.seg) != flow.TCPSegment {
+			return 0
 		}
+		h = flow.HashPair(p.seg.Src, p.seg.Dst)
 	}
-	a16, b16 := a.Addr().As16(), b.Addr().As16()
-	mix(a16[:])
-	mix(b16[:])
-	mix([]byte{byte(a.Port() >> 8), byte(a.Port()), byte(b.Port() >> 8), byte(b.Port())})
 	return int(h % uint64(len(p.workers)))
 }
 

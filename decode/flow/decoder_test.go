@@ -149,7 +149,82 @@ func FuzzDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, lt uint8, data []byte) {
 		d := NewDecoder()
 		var seg Segment
-		d.Decode(layers.LinkType(lt), data, gopacket.CaptureInfo{CaptureLength: len(data), Length: len(data)}, &seg)
+		got := d.Decode(layers.LinkType(lt), data, gopacket.CaptureInfo{CaptureLength: len(data), Length: len(data)}, &seg)
+		if h, ok := PairHash(layers.LinkType(lt), data); ok && got == TCPSegment {
+			if want := HashPair(seg.Src, seg.Dst); h != want {
+				t.Fatalf("PairHash %x, HashPair(%v, %v) %x", h, seg.Src, seg.Dst, want)
+			}
+		}
+	})
+}
+
+// TestPairHash: on every frame of the repository's captures and the
+// corpus's that Decode takes as a TCP segment, PairHash, when it handles
+// the frame, equals HashPair of the decoded endpoints, and both directions
+// of a connection hash alike; so Parallel keeps a connection on one worker
+// whichever of the two computes its hash. PairHash must handle the common
+// frames (Ethernet and raw IP) for the shortcut to be worth it.
+func TestPairHash(t *testing.T) {
+	var files []string
+	for _, pat := range []string{"../../testdata/pcaps/*.pcap*", filepath.Join(testutil.Corpus(t), "ja4/pcap/*.pcap*"), filepath.Join(testutil.Corpus(t), "zeek/testing/btest/Traces/tls/*.pcap*")} {
+		m, _ := filepath.Glob(pat)
+		for _, f := range m {
+			if strings.HasSuffix(f, ".pcap") || strings.HasSuffix(f, ".pcapng") {
+				files = append(files, f)
+			}
+		}
+	}
+	if len(files) < 50 {
+		t.Fatalf("only %d captures found", len(files))
+	}
+	d := NewDecoder()
+	var seg Segment
+	var tcp, fast int
+	for _, f := range files {
+		for _, fr := range readAll(t, f) {
+			if d.Decode(fr.lt, fr.data, fr.ci, &seg) != TCPSegment {
+				continue
+			}
+			tcp++
+			want := HashPair(seg.Src, seg.Dst)
+			if rev := HashPair(seg.Dst, seg.Src); rev != want {
+				t.Fatalf("%s: HashPair not symmetric for %v %v", f, seg.Src, seg.Dst)
+			}
+			h, ok := PairHash(fr.lt, fr.data)
+			if !ok {
+				continue
+			}
+			fast++
+			if h != want {
+				t.Fatalf("%s: PairHash %x, HashPair(%v, %v) %x", f, h, seg.Src, seg.Dst, want)
+			}
+		}
+	}
+	t.Logf("%d captures, %d TCP segments, %d hashed from the bytes", len(files), tcp, fast)
+	if fast < tcp*9/10 {
+		t.Errorf("PairHash handled %d of %d TCP segments", fast, tcp)
+	}
+}
+
+// BenchmarkPairHash compares hashing a frame's endpoints from its bytes
+// with decoding it (what Parallel did before).
+func BenchmarkPairHash(b *testing.B) {
+	frames := readAll(b, filepath.Join(testutil.Corpus(b), "ja4/pcap/tls3.pcapng"))
+	b.Run("PairHash", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			fr := frames[i%len(frames)]
+			PairHash(fr.lt, fr.data)
+		}
+	})
+	b.Run("Decode+HashPair", func(b *testing.B) {
+		d := NewDecoder()
+		var seg Segment
+		for i := 0; i < b.N; i++ {
+			fr := frames[i%len(frames)]
+			if d.Decode(fr.lt, fr.data, fr.ci, &seg) == TCPSegment {
+				HashPair(seg.Src, seg.Dst)
+			}
+		}
 	})
 }
 
