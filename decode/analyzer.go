@@ -115,9 +115,9 @@ type Analyzer struct {
 	// toBypass lists streams that became done during the current packet;
 	// they leave the reassembler once it returns (see bypass).
 	toBypass []*stream
-	synTCP    layers.TCP
-	synHdr    [20]byte
-	certs     tls.CertCache // certificates parsed once for every connection that sends them
+	synTCP   layers.TCP
+	synHdr   [20]byte
+	certs    tls.CertCache // certificates parsed once for every connection that sends them
 }
 
 // New makes an Analyzer.
