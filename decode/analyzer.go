@@ -89,20 +89,20 @@ type Analyzer struct {
 	h       Handler
 	capture string
 
-	dec       *flow.Decoder
-	seg       flow.Segment
-	pool      *reassembly.StreamPool
-	asm       *reassembly.Assembler
-	ctx       assemblerContext
-	stats     facts.Stats
-	open      streamList // live streams, least recently active first
-	nOpen     int
-	lastFlush time.Time
-	now       time.Time // capture time of the current packet
-	ending    bool      // Flush is closing everything
-	seq       uint64    // index of the current packet in the run; connection ids are the index of their first packet
+	dec   *flow.Decoder
+	seg   flow.Segment
+	pool  *reassembly.StreamPool
+	asm   *reassembly.Assembler
+	ctx   assemblerContext
+	stats facts.Stats
+	open  streamList // live streams, least recently active first
+	nOpen int
+	clock
+	ending bool   // Flush is closing everything
+	seq    uint64 // index of the current packet in the run; connection ids are the index of their first packet
 
 	holding bool              // a flush is running: hold events to order them
+	idling  bool              // flushIdle is running
 	held    []event           // events held
 	collect func(evs []event) // a Parallel worker's: takes every event instead of the Handler
 	// closed remembers recently closed connections, so their trailing
@@ -161,7 +161,39 @@ func (c *assemblerContext) GetCaptureInfo() gopacket.CaptureInfo { return c.ci }
 // Packet processes one captured frame.
 func (a *Analyzer) Packet(p capture.Packet) {
 	a.seq++
+	if a.tick(p.Info.Timestamp) {
+		a.flushIdle()
+	}
 	a.packet(p)
+}
+
+// tick advances the capture clock to a frame's time and reports whether
+// an idle flush is due before the frame. Every frame counts, decoded or
+// not, so Parallel, which sees every frame before its workers decode
+// them, keeps the same clock and flushes every worker at the same frames
+// as one Analyzer would.
+func (a *Analyzer) tick(ts time.Time) bool { return a.clock.tick(ts) }
+
+// clock is capture time: the latest frame time seen, and when idle
+// connections were last flushed.
+type clock struct {
+	now       time.Time // capture time of the current packet
+	lastFlush time.Time
+}
+
+func (c *clock) tick(ts time.Time) bool {
+	if ts.After(c.now) {
+		c.now = ts
+	}
+	if c.lastFlush.IsZero() {
+		c.lastFlush = c.now
+		return false
+	}
+	if c.now.Sub(c.lastFlush) < flushEvery {
+		return false
+	}
+	c.lastFlush = c.now
+	return true
 }
 
 // packet processes a frame whose run-wide index is already in a.seq.
@@ -229,11 +261,6 @@ func (a *Analyzer) packet(p capture.Packet) {
 	if a.nOpen > a.cfg.MaxFlows {
 		a.evict()
 	}
-	if a.lastFlush.IsZero() {
-		a.lastFlush = a.now
-	} else if a.now.Sub(a.lastFlush) >= flushEvery {
-		a.flushIdle()
-	}
 }
 
 // flushIdle pushes through out-of-order data that waited too long and
@@ -241,7 +268,8 @@ func (a *Analyzer) packet(p capture.Packet) {
 func (a *Analyzer) flushIdle() {
 	a.hold()
 	defer a.release()
-	a.lastFlush = a.now
+	a.idling = true // its events come before the frame's own
+	defer func() { a.idling = false }()
 	for k, at := range a.closed {
 		if a.now.Sub(at) >= lingerTime {
 			delete(a.closed, k)

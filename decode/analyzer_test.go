@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -354,40 +355,23 @@ func BenchmarkAnalyzer(b *testing.B) {
 }
 
 // TestParallelSameFacts: spreading flows over workers changes nothing in
-// what is reported, and gives the same output on every run.
+// what is reported, nor in the order of the Handler calls: the same
+// sequence as one Analyzer's, for any number of workers.
 func TestParallelSameFacts(t *testing.T) {
 	for _, path := range captures(t) {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			want, wantStats := analyze(t, path, decode.Config{})
+			wantCalls := handlerCalls(t, path, func(h decode.Handler) decode.Engine { return decode.New(decode.Config{}, h) }, nil)
 			for _, n := range []int{1, 2, 3} {
-				var order []string
 				got := map[string]*facts.Connection{}
-				var handshakes int
-				p := decode.NewParallel(decode.Config{}, decode.Handler{
-					Handshake: func(c *facts.Connection) { handshakes++ },
-					Connection: func(c *facts.Connection) {
+				var st facts.Stats
+				calls := handlerCalls(t, path, func(h decode.Handler) decode.Engine { return decode.NewParallel(decode.Config{}, h, n) }, func(c *facts.Connection, s facts.Stats) {
+					if c != nil {
 						cp := *c
-						k := c.Client.String() + " " + c.Server.String()
-						got[k] = &cp
-						order = append(order, fmt.Sprint(c.ID, k))
-					},
-				}, n)
-				f, err := capture.Open(path)
-				if err != nil {
-					t.Fatal(err)
-				}
-				p.SetCapture(path)
-				for {
-					pk, err := f.Next()
-					if err != nil {
-						break
+						got[c.Client.String()+" "+c.Server.String()] = &cp
 					}
-					p.Packet(pk)
-				}
-				f.Close()
-				p.Flush()
-				st := p.Stats()
-				p.Close()
+					st = s
+				})
 				if diff := compareFacts(want, got); diff != "" || len(got) != len(want) {
 					t.Fatalf("%d workers: %d connections, want %d: %s", n, len(got), len(want), diff)
 				}
@@ -399,12 +383,141 @@ func TestParallelSameFacts(t *testing.T) {
 				if st.Packets != wantStats.Packets || st.Connections != wantStats.Connections {
 					t.Errorf("%d workers: stats %d packets %d connections, want %d %d", n, st.Packets, st.Connections, wantStats.Packets, wantStats.Connections)
 				}
-				if !sort.SliceIsSorted(order, func(i, j int) bool { return false }) {
-					t.Fatal("unreachable")
+				if !slices.Equal(calls, wantCalls) {
+					for i := range min(len(calls), len(wantCalls)) {
+						if calls[i] != wantCalls[i] {
+							t.Fatalf("%d workers: Handler call %d is %q, one Analyzer's %q (%d and %d calls)", n, i, calls[i], wantCalls[i], len(calls), len(wantCalls))
+						}
+					}
+					t.Fatalf("%d workers: %d Handler calls, one Analyzer %d", n, len(calls), len(wantCalls))
 				}
 			}
 		})
 	}
+}
+
+// TestParallelIdleFlushOrder: connections left open and idle for longer
+// than the idle timeout are closed by the idle flush at the same frame, and
+// reported in the same order, by any number of workers as by one
+// Analyzer. The input strings several captures together three minutes
+// apart, without their FIN and RST segments, so each one's connections are
+// still open (and idle) when the next one's frames come.
+func TestParallelIdleFlushOrder(t *testing.T) {
+	dir := testutil.Pcaps(t)
+	var pkts []capture.Packet
+	var shift time.Duration
+	for _, name := range []string{"tls13-go.pcap", "http-form-login.pcap", "tls12-chacha20-openssl.pcap", "smtp-auth-plain.pcap", "cert-good.pcap", "http-basic-auth.pcap"} {
+		f, err := capture.Open(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var first time.Time
+		for {
+			p, err := f.Next()
+			if err != nil {
+				break
+			}
+			if first.IsZero() {
+				if shift == 0 {
+					shift = time.Nanosecond // the first capture stays where it is
+				} else if d := 3*time.Minute - p.Info.Timestamp.Sub(pkts[len(pkts)-1].Info.Timestamp); d > 0 {
+					shift = d
+				}
+				first = p.Info.Timestamp
+			}
+			// Ethernet, IPv4 without options on these captures: TCP flags at 14+20+13.
+			if len(p.Data) > 47 && p.Data[47]&0x05 != 0 {
+				continue // FIN or RST
+			}
+			p.Data = append([]byte(nil), p.Data...)
+			p.Info.Timestamp = p.Info.Timestamp.Add(shift)
+			pkts = append(pkts, p)
+		}
+		f.Close()
+	}
+	want := packetCalls(pkts, func(h decode.Handler) decode.Engine { return decode.New(decode.Config{}, h) })
+	var idle int
+	for _, c := range want {
+		if strings.Contains(c, " idle ") {
+			idle++
+		}
+	}
+	if idle < 5 {
+		t.Fatalf("only %d connections closed idle: %q", idle, want)
+	}
+	for _, n := range []int{2, 3} {
+		got := packetCalls(pkts, func(h decode.Handler) decode.Engine { return decode.NewParallel(decode.Config{}, h, n) })
+		if !slices.Equal(got, want) {
+			t.Errorf("%d workers:\n%s\none Analyzer:\n%s", n, strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+	}
+}
+
+// packetCalls runs packets through an engine and lists its Handler calls.
+func packetCalls(pkts []capture.Packet, newEngine func(decode.Handler) decode.Engine) []string {
+	var calls []string
+	e := newEngine(decode.Handler{
+		Handshake: func(c *facts.Connection) { calls = append(calls, fmt.Sprint("handshake ", c.ID)) },
+		Connection: func(c *facts.Connection) {
+			calls = append(calls, fmt.Sprint("connection ", c.ID, " ", c.Closed, " ", c.Packets))
+		},
+		Secret: func(c *facts.Connection, s facts.Secret) {
+			calls = append(calls, fmt.Sprint("secret ", c.ID, " ", s.Kind))
+		},
+		Anomaly: func(a facts.Anomaly) { calls = append(calls, fmt.Sprint("anomaly ", a.ConnID, " ", a.Kind)) },
+	})
+	e.SetCapture("joined")
+	for _, p := range pkts {
+		e.Packet(p)
+	}
+	e.Flush()
+	e.Close()
+	return calls
+}
+
+// handlerCalls runs a capture through an engine and lists its Handler
+// calls in order, each as its kind, connection id and a detail; conn, when
+// set, sees each closed connection and, last, with nil, the stats.
+func handlerCalls(t *testing.T, path string, newEngine func(decode.Handler) decode.Engine, conn func(*facts.Connection, facts.Stats)) []string {
+	t.Helper()
+	var calls []string
+	e := newEngine(decode.Handler{
+		Handshake: func(c *facts.Connection) { calls = append(calls, fmt.Sprint("handshake ", c.ID)) },
+		Connection: func(c *facts.Connection) {
+			calls = append(calls, fmt.Sprint("connection ", c.ID, " ", c.Closed, " ", c.Packets, c.Bytes))
+			if conn != nil {
+				conn(c, facts.Stats{})
+			}
+		},
+		Secret: func(c *facts.Connection, s facts.Secret) {
+			calls = append(calls, fmt.Sprint("secret ", c.ID, " ", s.Kind))
+		},
+		HTTP: func(c *facts.Connection, m facts.HTTPMessage) {
+			calls = append(calls, fmt.Sprint("http ", c.ID, " ", m.Method, m.Status))
+		},
+		Anomaly: func(a facts.Anomaly) {
+			calls = append(calls, fmt.Sprint("anomaly ", a.ConnID, " ", a.Kind, " ", a.Offset))
+		},
+	})
+	f, err := capture.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.SetCapture(path)
+	for {
+		pk, err := f.Next()
+		if err != nil {
+			break
+		}
+		e.Packet(pk)
+	}
+	f.Close()
+	e.Flush()
+	if conn != nil {
+		conn(nil, e.Stats())
+	}
+	e.Close()
+	return calls
 }
 
 // TestConnectionJA4MatchesFoxIO: every TCP connection's JA4 and JA4_r, as

@@ -23,6 +23,7 @@ const (
 // of a capture the same from run to run.
 type event struct {
 	seq    uint64
+	late   bool // caused by the frame seq itself, not by the idle flush before it
 	id     uint64
 	kind   eventKind
 	conn   *facts.Connection // a copy: the stream's own is reused
@@ -34,7 +35,7 @@ type event struct {
 // emit delivers an event now, or holds it (with a copy of the connection)
 // while a flush is running or when a collector takes events.
 func (a *Analyzer) emit(ev event, conn *facts.Connection) {
-	ev.seq = a.seq
+	ev.seq, ev.late = a.seq, !a.idling
 	if a.collect == nil && !a.holding {
 		a.deliver(&a.h, &ev, conn)
 		return
@@ -95,10 +96,13 @@ func (a *Analyzer) release() {
 	// Events of one flush share their seq; order them by connection,
 	// keeping each connection's own events in the order they happened.
 	slices.SortStableFunc(a.held, func(x, y event) int {
-		if x.seq != y.seq {
-			return cmpU64(x.seq, y.seq)
+		switch {
+		case before(&x, &y):
+			return -1
+		case before(&y, &x):
+			return 1
 		}
-		return cmpU64(x.id, y.id)
+		return 0
 	})
 	if a.collect != nil {
 		a.collect(a.held)
@@ -111,12 +115,14 @@ func (a *Analyzer) release() {
 	a.held = a.held[:0]
 }
 
-func cmpU64(x, y uint64) int {
-	switch {
-	case x < y:
-		return -1
-	case x > y:
-		return 1
+// before orders events by the frame that caused them, the idle flush
+// before a frame ahead of the frame's own events, then by connection.
+func before(x, y *event) bool {
+	if x.seq != y.seq {
+		return x.seq < y.seq
 	}
-	return 0
+	if x.late != y.late {
+		return y.late
+	}
+	return x.id < y.id
 }

@@ -1,6 +1,8 @@
 package decode
 
 import (
+	"time"
+
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 
@@ -14,11 +16,10 @@ import (
 // so each connection lives on one worker with its own Analyzer and
 // reassembler; the workers' Handler calls come back to the caller's
 // goroutine merged in (packet, connection) order, so a capture gives the
-// same output on every run with the same number of workers. The facts and
-// connection ids are those one Analyzer gives; the order of Connection
-// calls can differ between worker counts (each worker closes idle
-// connections on its own packets' clock), so callers that want one order
-// for any count sort by id. It has the Analyzer's methods and, like it, is
+// same output on every run. The facts, connection ids and the order of
+// Handler calls are those one Analyzer gives (idle flushes run on every
+// worker at the frames where one Analyzer would run them), except when
+// the flow cap evicts connections: each worker evicts from its own share. It has the Analyzer's methods and, like it, is
 // not safe for concurrent use.
 type Parallel struct {
 	h       Handler
@@ -28,6 +29,7 @@ type Parallel struct {
 	seq     uint64
 	sent    uint64 // seq up to which every worker has been sent its packets
 	free    chan *batch
+	clock   clock // capture time over every frame, for idle flushes
 }
 
 // Batching: packets go to a worker in batches; every worker gets a batch,
@@ -66,11 +68,17 @@ type batchPacket struct {
 	off, n   int
 	info     gopacket.CaptureInfo
 	linkType layers.LinkType
+	idle     bool // not a frame: flush idle connections at info.Timestamp, before frame seq
 }
 
-// NewParallel starts n workers (n < 1 means 1).
+// NewParallel starts n workers (n < 1 means 1). The limits of cfg are
+// shared out: each worker tracks at most MaxFlows/n connections and holds
+// MaxBufferedTotal/n bytes.
 func NewParallel(cfg Config, h Handler, n int) *Parallel {
 	n = max(n, 1)
+	cfg.fill()
+	cfg.MaxFlows = max(1, cfg.MaxFlows/n)
+	cfg.MaxBufferedTotal = max(1, cfg.MaxBufferedTotal/int64(n))
 	p := &Parallel{h: h, dec: flow.NewDecoder(), free: make(chan *batch, n*(inFlight+2))}
 	for i := 0; i < n; i++ {
 		w := &worker{a: New(cfg, Handler{}), in: make(chan *batch, inFlight), out: make(chan *batch, inFlight+1)}
@@ -91,6 +99,13 @@ func (w *worker) run() {
 		for _, bp := range b.pkts {
 			w.a.seq = bp.seq
 			w.a.holding = true // every event goes through release to the batch
+			if bp.idle {
+				if bp.info.Timestamp.After(w.a.now) {
+					w.a.now = bp.info.Timestamp
+				}
+				w.a.flushIdle()
+				continue
+			}
 			w.a.packet(capture.Packet{Data: b.arena[bp.off : bp.off+bp.n], Info: bp.info, LinkType: bp.linkType})
 			w.a.release()
 		}
@@ -114,6 +129,15 @@ func (p *Parallel) SetCapture(name string) {
 // Packet deals one frame to the worker that owns its flow.
 func (p *Parallel) Packet(pk capture.Packet) {
 	p.seq++
+	if p.clock.tick(pk.Info.Timestamp) {
+		// Every worker flushes before this frame, as one Analyzer would.
+		for _, w := range p.workers {
+			if w.cur == nil {
+				w.cur = p.newBatch()
+			}
+			w.cur.pkts = append(w.cur.pkts, batchPacket{seq: p.seq, idle: true, info: gopacket.CaptureInfo{Timestamp: p.clock.now}})
+		}
+	}
 	w := p.workers[p.pick(pk)]
 	if w.cur == nil {
 		w.cur = p.newBatch()
@@ -240,16 +264,10 @@ func (p *Parallel) merge(all bool) {
 	}
 }
 
-func before(x, y *event) bool {
-	if x.seq != y.seq {
-		return x.seq < y.seq
-	}
-	return x.id < y.id
-}
-
 // Flush ends the current input on every worker and delivers all events.
 func (p *Parallel) Flush() {
 	p.seq++
+	p.clock.lastFlush = time.Time{}
 	for _, w := range p.workers {
 		if w.cur == nil {
 			w.cur = p.newBatch()
