@@ -80,6 +80,15 @@ type Handler struct {
 	Secret     func(*facts.Connection, facts.Secret)
 	HTTP       func(*facts.Connection, facts.HTTPMessage)
 	Anomaly    func(facts.Anomaly)
+
+	// Prepare, when set, is called with each closed connection on the
+	// goroutine that decoded it (a Parallel worker: work done here, such
+	// as judging and rendering the connection, is spread over the
+	// workers), and Prepared then takes the connection with what Prepare
+	// returned, in the place of Connection, on the caller's goroutine.
+	// Prepare must be safe for concurrent use.
+	Prepare  func(*facts.Connection) any
+	Prepared func(*facts.Connection, any)
 }
 
 // Analyzer follows every TCP connection of one or more inputs. It is not
@@ -101,10 +110,11 @@ type Analyzer struct {
 	ending bool   // Flush is closing everything
 	seq    uint64 // index of the current packet in the run; connection ids are the index of their first packet
 
-	holding bool              // a flush is running: hold events to order them
-	idling  bool              // flushIdle is running
-	held    []event           // events held
-	collect func(evs []event) // a Parallel worker's: takes every event instead of the Handler
+	holding bool                        // a flush is running: hold events to order them
+	idling  bool                        // flushIdle is running
+	held    []event                     // events held
+	collect func(evs []event)           // a Parallel worker's: takes every event instead of the Handler
+	prepare func(*facts.Connection) any // a Parallel worker's: its Handler's Prepare
 	// closed remembers recently closed connections, so their trailing
 	// packets do not start new ones; pruned as capture time passes.
 	closed map[[2]netip.AddrPort]time.Time

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -680,4 +681,57 @@ func shiftSeq(t *testing.T, data []byte, client netip.AddrPort, cs, ss uint32) [
 		t.Fatal(err)
 	}
 	return append([]byte(nil), buf.Bytes()...)
+}
+
+// TestPrepare: with Prepare and Prepared set, every closed connection
+// goes through both (Prepared in Connection's place, with what Prepare
+// made of that same connection), in the same order for one Analyzer and
+// for workers, which run Prepare themselves.
+func TestPrepare(t *testing.T) {
+	path := filepath.Join(testutil.Pcaps(t), "http-keepalive-login.pcap")
+	var want []string
+	for _, n := range []int{0, 1, 2, 3} {
+		var got []string
+		var prepares atomic.Int64
+		h := decode.Handler{
+			Connection: func(c *facts.Connection) { t.Errorf("Connection called for %d with Prepared set", c.ID) },
+			Prepare: func(c *facts.Connection) any {
+				prepares.Add(1)
+				return fmt.Sprint(c.ID, " ", c.Closed, " ", c.Packets, " ", len(c.HTTP))
+			},
+			Prepared: func(c *facts.Connection, v any) {
+				if s := fmt.Sprint(c.ID, " ", c.Closed, " ", c.Packets, " ", len(c.HTTP)); v != s {
+					t.Errorf("Prepared got %v for connection %s", v, s)
+				}
+				got = append(got, v.(string))
+			},
+		}
+		e := decode.Engine(decode.New(decode.Config{}, h))
+		if n > 0 {
+			e = decode.NewParallel(decode.Config{}, h, n)
+		}
+		f, err := capture.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.SetCapture(path)
+		for {
+			p, err := f.Next()
+			if err != nil {
+				break
+			}
+			e.Packet(p)
+		}
+		f.Close()
+		e.Flush()
+		e.Close()
+		if len(got) == 0 || prepares.Load() != int64(len(got)) {
+			t.Fatalf("%d workers: %d Prepare calls, %d Prepared", n, prepares.Load(), len(got))
+		}
+		if n == 0 {
+			want = got
+		} else if !slices.Equal(got, want) {
+			t.Errorf("%d workers: %q, one Analyzer %q", n, got, want)
+		}
+	}
 }

@@ -30,6 +30,8 @@ type event struct {
 	secret facts.Secret
 	http   facts.HTTPMessage
 	an     facts.Anomaly
+	prep   any  // what Handler.Prepare made of the connection
+	ready  bool // prep is set
 }
 
 // emit delivers an event now, or holds it (with a copy of the connection)
@@ -76,7 +78,13 @@ func (a *Analyzer) deliver(h *Handler, ev *event, conn *facts.Connection) {
 			h.Anomaly(ev.an)
 		}
 	case evConnection:
-		if h.Connection != nil {
+		switch {
+		case h.Prepare != nil && h.Prepared != nil:
+			if !ev.ready {
+				ev.prep = h.Prepare(conn)
+			}
+			h.Prepared(conn, ev.prep)
+		case h.Connection != nil:
 			h.Connection(conn)
 		}
 	}
@@ -105,6 +113,14 @@ func (a *Analyzer) release() {
 		return 0
 	})
 	if a.collect != nil {
+		if a.prepare != nil {
+			// On a Parallel worker: prepare closed connections here.
+			for i := range a.held {
+				if ev := &a.held[i]; ev.kind == evConnection {
+					ev.prep, ev.ready = a.prepare(ev.conn), true
+				}
+			}
+		}
 		a.collect(a.held)
 	} else {
 		for i := range a.held {

@@ -83,6 +83,9 @@ func NewParallel(cfg Config, h Handler, n int) *Parallel {
 	for i := 0; i < n; i++ {
 		w := &worker{a: New(cfg, Handler{}), in: make(chan *batch, inFlight), out: make(chan *batch, inFlight+1)}
 		w.a.collect = func(evs []event) { w.working.events = append(w.working.events, evs...) }
+		if h.Prepared != nil {
+			w.a.prepare = h.Prepare
+		}
 		p.workers = append(p.workers, w)
 		go w.run()
 	}
