@@ -105,6 +105,17 @@ if [[ $peers == *tshark* ]]; then
   order+=(tshark)
 fi
 
+# Memory must stay flat as the capture grows: the same capture five times
+# over (mergecap -a, from tshark's package), tlsscope's peak RSS on it.
+big=$work/$(basename "$cap" .pcap)-x5.pcap
+if [ "${BENCH_X5:-1}" = 1 ] && command -v mergecap >/dev/null; then
+  [ -s "$big" ] || mergecap -F pcap -a -w "$big" "$cap" "$cap" "$cap" "$cap" "$cap"
+  runs_saved=$runs; runs=1
+  measure tlsscope-x5 "$work/tlsscope" --format ndjson -o /dev/null "$big"
+  runs=$runs_saved
+  [ "${BENCH_KEEP_X5:-0}" = 1 ] || rm -f "$big"
+fi
+
 size=$(stat -c %s "$cap")
 pkts=$(tcpdump -r "$cap" -nq 2>/dev/null | wc -l)
 {
@@ -121,6 +132,15 @@ pkts=$(tcpdump -r "$cap" -nq 2>/dev/null | wc -l)
     awk -v n="$n" -v w="${wall[$n]}" -v r="${rss[$n]}" -v t="${wall[tlsscope]:-0}" -v d="${wall[tcpdump]:-0}" \
       'BEGIN{printf "| %s | %.2f | %.0f | %s | %s |\n", n, w, r/1024, (t>0?sprintf("%.2fx",w/t):"-"), (d>0?sprintf("%.2fx",w/d):"-")}'
   done
+  echo
+  if [ -n "${wall[suricata]:-}" ]; then
+    awk -v t="${wall[tlsscope]}" -v s="${wall[suricata]}" -v d="${wall[tcpdump]}" \
+      'BEGIN{printf "tlsscope takes %.2fx Suricata'"'"'s time (target: at most 0.33x) and %.2fx tcpdump'"'"'s (target: at most 2.5x).\n", t/s, t/d}'
+  fi
+  if [ -n "${rss[tlsscope-x5]:-}" ]; then
+    awk -v a="${rss[tlsscope]}" -v b="${rss[tlsscope-x5]}" -v w="${wall[tlsscope-x5]}" \
+      'BEGIN{printf "Peak RSS on the capture five times over (%.2f s): %.0f MB, %+.0f%% against the single capture'"'"'s %.0f MB (target: under 64 MB, within 10%%).\n", w, b/1024, (b-a)*100/a, a/1024}'
+  fi
   echo
   echo "Commands: \`cat FILE\`; \`tcpdump -r FILE -w /dev/null\`; \`tlsscope --format ndjson -o /dev/null FILE\` (full analysis: handshakes, certificates, findings, fingerprints, cleartext detectors);"
   echo "\`suricata --runmode single -S /dev/null -k none\` with EVE TLS logging, JA3 and JA4 on (scripts/bench.sh writes the config); \`ndpiReader -i FILE -q\`; \`tshark -r FILE -Y tls.handshake.type==1 -T fields -e tls.handshake.extensions_server_name -e tls.handshake.ja3\`."
