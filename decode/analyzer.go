@@ -133,7 +133,9 @@ type Analyzer struct {
 // New makes an Analyzer.
 func New(cfg Config, h Handler) *Analyzer {
 	cfg.fill()
-	a := &Analyzer{cfg: cfg, h: h, dec: flow.NewDecoder(), closed: make(map[[2]netip.AddrPort]time.Time), pairs: make(map[[2]netip.AddrPort]*stream)}
+	dec := flow.NewDecoder()
+	dec.Lazy = true // bypassed connections' segments need no header decoding
+	a := &Analyzer{cfg: cfg, h: h, dec: dec, closed: make(map[[2]netip.AddrPort]time.Time), pairs: make(map[[2]netip.AddrPort]*stream)}
 	a.pool = reassembly.NewStreamPool(a)
 	a.asm = reassembly.NewAssembler(a.pool)
 	a.asm.MaxBufferedPagesPerConnection = max(1, cfg.MaxBufferedBytes/pageSize)
@@ -246,27 +248,34 @@ func (a *Analyzer) packet(p capture.Packet) {
 	}
 	a.ctx.ci = p.Info
 	old := a.pairs[pairKey(a.seg.Src, a.seg.Dst)]
-	newConn := a.seg.TCP.SYN && !a.seg.TCP.ACK
-	switch {
-	case old != nil && old.bypassed && !newConn:
+	newConn := a.seg.Flags&(flow.SYN|flow.ACK) == flow.SYN
+	if old != nil && old.bypassed && !newConn {
 		// Nothing more to parse on this connection: count the packet and
 		// watch for its close, without the reassembler.
 		a.count(old, p.Info.Timestamp)
-	case old != nil && newConn && (old.rst || old.fin || old.bypassed):
+		if a.nOpen > a.cfg.MaxFlows {
+			a.evict()
+		}
+		return
+	}
+	if !a.dec.TCP(&a.seg) {
+		st.Truncated++
+		a.anomaly(facts.Anomaly{Kind: "malformed_packet", Offset: -1, Time: ts})
+		return
+	}
+	if old != nil && newConn && (old.rst || old.fin || old.bypassed) {
 		// A new connection on the endpoints of one that was reset or
 		// half-closed: end the old one first, or the reassembler (which
 		// starts afresh only when both halves are closed, and closes only
 		// the half a RST travels on) would drop this SYN and take the new
 		// connection's data for a gap in the old one.
 		a.closeStream(old)
-		fallthrough
-	default:
-		a.asm.AssembleWithContext(a.seg.Net, a.seg.TCP, &a.ctx)
-		for len(a.toBypass) > 0 {
-			s := a.toBypass[len(a.toBypass)-1]
-			a.toBypass = a.toBypass[:len(a.toBypass)-1]
-			a.bypass(s)
-		}
+	}
+	a.asm.AssembleWithContext(a.seg.Net, a.seg.TCP, &a.ctx)
+	for len(a.toBypass) > 0 {
+		s := a.toBypass[len(a.toBypass)-1]
+		a.toBypass = a.toBypass[:len(a.toBypass)-1]
+		a.bypass(s)
 	}
 	if a.nOpen > a.cfg.MaxFlows {
 		a.evict()
@@ -421,13 +430,12 @@ func (a *Analyzer) bypass(s *stream) {
 // stream's place in the activity list and closes it on RST, or once both
 // sides have sent a FIN.
 func (a *Analyzer) count(s *stream, ts time.Time) {
-	t := a.seg.TCP
 	dir := tls.ClientToServer
 	if a.seg.Src != s.conn.Client {
 		dir = tls.ServerToClient
 	}
 	s.conn.Packets[dir]++
-	s.conn.Bytes[dir] += uint64(len(t.Payload))
+	s.conn.Bytes[dir] += uint64(a.seg.Payload)
 	if ts.After(s.conn.Last) {
 		s.conn.Last = ts
 	}
@@ -435,11 +443,11 @@ func (a *Analyzer) count(s *stream, ts time.Time) {
 		s.lastSeen = ts
 		a.open.moveToBack(s)
 	}
-	switch {
-	case t.RST:
+	switch f := a.seg.Flags; {
+	case f.Has(flow.RST):
 		s.rst = true
 		a.finish(s, "rst")
-	case t.FIN:
+	case f.Has(flow.FIN):
 		s.fin = true
 		s.finFrom[dir] = true
 		if s.finFrom[0] && s.finFrom[1] {

@@ -30,10 +30,28 @@ const (
 // reused layers and the frame's bytes: valid until the next Decode.
 type Segment struct {
 	Net       gopacket.Flow // network endpoints, for the reassembler
-	TCP       *layers.TCP
+	TCP       *layers.TCP   // nil after a lazy Decode until Decoder.TCP
 	Src, Dst  netip.AddrPort
 	Truncated bool // the frame was cut by the snaplen: payload is partial
+	Flags     TCPFlags
+	Payload   int // TCP payload bytes
+	raw       []byte
 }
+
+// TCPFlags is the TCP header's flags byte.
+type TCPFlags uint8
+
+// The flags in TCPFlags.
+const (
+	FIN TCPFlags = 1 << iota
+	SYN
+	RST
+	PSH
+	ACK
+)
+
+// Has reports whether every flag of f2 is set in f.
+func (f TCPFlags) Has(f2 TCPFlags) bool { return f&f2 == f2 }
 
 // Decoder decodes frames of any supported link type. It is not safe for
 // concurrent use.
@@ -56,6 +74,12 @@ type Decoder struct {
 	tcpOnly  *gopacket.DecodingLayerParser
 	defrag   *ip4defrag.IPv4Defragmenter
 	noFast   bool // tests: take the general path only
+
+	// Lazy leaves the common case's TCP header undecoded: Segment has the
+	// endpoints, flags and payload length, and TCP fills in its
+	// layers.TCP when the caller needs it (a segment only counted never
+	// does). A lazy segment's options are not checked until then.
+	Lazy bool
 }
 
 // NewDecoder makes a decoder with its layers preallocated.
@@ -198,6 +222,8 @@ func (d *Decoder) finish(seg *Segment, truncated bool, ci gopacket.CaptureInfo) 
 	seg.Src = netip.AddrPortFrom(src, uint16(d.tcp.SrcPort))
 	seg.Dst = netip.AddrPortFrom(dst, uint16(d.tcp.DstPort))
 	seg.Truncated = truncated
+	seg.Flags = TCPFlags(d.tcp.Contents[13])
+	seg.Payload = len(d.tcp.Payload)
 	return TCPSegment
 }
 
@@ -331,12 +357,39 @@ func (d *Decoder) fast(lt layers.LinkType, data []byte, ci gopacket.CaptureInfo,
 	default:
 		return false
 	}
+	if len(tcp) < 20 {
+		return false
+	}
+	doff := int(tcp[12]>>4) * 4
+	if doff < 20 || doff > len(tcp) {
+		return false
+	}
+	seg.Src = netip.AddrPortFrom(src, uint16(tcp[0])<<8|uint16(tcp[1]))
+	seg.Dst = netip.AddrPortFrom(dst, uint16(tcp[2])<<8|uint16(tcp[3]))
+	seg.Flags = TCPFlags(tcp[13])
+	seg.Payload = len(tcp) - doff
+	seg.Truncated = false
+	seg.TCP, seg.raw = nil, tcp
+	if d.Lazy {
+		return true
+	}
 	if d.tcp.DecodeFromBytes(tcp, gopacket.NilDecodeFeedback) != nil {
 		return false
 	}
 	seg.TCP = &d.tcp
-	seg.Src = netip.AddrPortFrom(src, uint16(d.tcp.SrcPort))
-	seg.Dst = netip.AddrPortFrom(dst, uint16(d.tcp.DstPort))
-	seg.Truncated = false
+	return true
+}
+
+// TCP completes a segment that a lazy Decode left without its
+// layers.TCP (see Decoder.Lazy). It reports false when the header does
+// not decode (bad options): the frame is then malformed.
+func (d *Decoder) TCP(seg *Segment) bool {
+	if seg.TCP != nil {
+		return true
+	}
+	if d.tcp.DecodeFromBytes(seg.raw, gopacket.NilDecodeFeedback) != nil {
+		return false
+	}
+	seg.TCP = &d.tcp
 	return true
 }
