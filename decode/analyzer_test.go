@@ -362,11 +362,12 @@ func TestParallelSameFacts(t *testing.T) {
 	for _, path := range captures(t) {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			want, wantStats := analyze(t, path, decode.Config{})
-			wantCalls := handlerCalls(t, path, func(h decode.Handler) decode.Engine { return decode.New(decode.Config{}, h) }, nil)
+			pkts := readPackets(t, path)
+			wantCalls := packetCalls(pkts, func(h decode.Handler) decode.Engine { return decode.New(decode.Config{}, h) }, nil)
 			for _, n := range []int{1, 2, 3} {
 				got := map[string]*facts.Connection{}
 				var st facts.Stats
-				calls := handlerCalls(t, path, func(h decode.Handler) decode.Engine { return decode.NewParallel(decode.Config{}, h, n) }, func(c *facts.Connection, s facts.Stats) {
+				calls := packetCalls(pkts, func(h decode.Handler) decode.Engine { return decode.NewParallel(decode.Config{}, h, n) }, func(c *facts.Connection, s facts.Stats) {
 					if c != nil {
 						cp := *c
 						got[c.Client.String()+" "+c.Server.String()] = &cp
@@ -436,7 +437,7 @@ func TestParallelIdleFlushOrder(t *testing.T) {
 		}
 		f.Close()
 	}
-	want := packetCalls(pkts, func(h decode.Handler) decode.Engine { return decode.New(decode.Config{}, h) })
+	want := packetCalls(pkts, func(h decode.Handler) decode.Engine { return decode.New(decode.Config{}, h) }, nil)
 	var idle int
 	for _, c := range want {
 		if strings.Contains(c, " idle ") {
@@ -447,40 +448,17 @@ func TestParallelIdleFlushOrder(t *testing.T) {
 		t.Fatalf("only %d connections closed idle: %q", idle, want)
 	}
 	for _, n := range []int{2, 3} {
-		got := packetCalls(pkts, func(h decode.Handler) decode.Engine { return decode.NewParallel(decode.Config{}, h, n) })
+		got := packetCalls(pkts, func(h decode.Handler) decode.Engine { return decode.NewParallel(decode.Config{}, h, n) }, nil)
 		if !slices.Equal(got, want) {
 			t.Errorf("%d workers:\n%s\none Analyzer:\n%s", n, strings.Join(got, "\n"), strings.Join(want, "\n"))
 		}
 	}
 }
 
-// packetCalls runs packets through an engine and lists its Handler calls.
-func packetCalls(pkts []capture.Packet, newEngine func(decode.Handler) decode.Engine) []string {
-	var calls []string
-	e := newEngine(decode.Handler{
-		Handshake: func(c *facts.Connection) { calls = append(calls, fmt.Sprint("handshake ", c.ID)) },
-		Connection: func(c *facts.Connection) {
-			calls = append(calls, fmt.Sprint("connection ", c.ID, " ", c.Closed, " ", c.Packets))
-		},
-		Secret: func(c *facts.Connection, s facts.Secret) {
-			calls = append(calls, fmt.Sprint("secret ", c.ID, " ", s.Kind))
-		},
-		Anomaly: func(a facts.Anomaly) { calls = append(calls, fmt.Sprint("anomaly ", a.ConnID, " ", a.Kind)) },
-	})
-	e.SetCapture("joined")
-	for _, p := range pkts {
-		e.Packet(p)
-	}
-	e.Flush()
-	e.Close()
-	return calls
-}
-
-// handlerCalls runs a capture through an engine and lists its Handler
-// calls in order, each as its kind, connection id and a detail; conn, when
-// set, sees each closed connection and, last, with nil, the stats.
-func handlerCalls(t *testing.T, path string, newEngine func(decode.Handler) decode.Engine, conn func(*facts.Connection, facts.Stats)) []string {
-	t.Helper()
+// packetCalls runs packets through an engine and lists its Handler calls
+// in order, each as its kind, connection id and a detail; conn, when set,
+// sees each closed connection and, last, with nil, the stats.
+func packetCalls(pkts []capture.Packet, newEngine func(decode.Handler) decode.Engine, conn func(*facts.Connection, facts.Stats)) []string {
 	var calls []string
 	e := newEngine(decode.Handler{
 		Handshake: func(c *facts.Connection) { calls = append(calls, fmt.Sprint("handshake ", c.ID)) },
@@ -490,35 +468,39 @@ func handlerCalls(t *testing.T, path string, newEngine func(decode.Handler) deco
 				conn(c, facts.Stats{})
 			}
 		},
-		Secret: func(c *facts.Connection, s facts.Secret) {
-			calls = append(calls, fmt.Sprint("secret ", c.ID, " ", s.Kind))
-		},
-		HTTP: func(c *facts.Connection, m facts.HTTPMessage) {
-			calls = append(calls, fmt.Sprint("http ", c.ID, " ", m.Method, m.Status))
-		},
-		Anomaly: func(a facts.Anomaly) {
-			calls = append(calls, fmt.Sprint("anomaly ", a.ConnID, " ", a.Kind, " ", a.Offset))
-		},
+		Secret:  func(c *facts.Connection, s facts.Secret) { calls = append(calls, fmt.Sprint("secret ", c.ID, " ", s.Kind)) },
+		HTTP:    func(c *facts.Connection, m facts.HTTPMessage) { calls = append(calls, fmt.Sprint("http ", c.ID, " ", m.Method, m.Status)) },
+		Anomaly: func(a facts.Anomaly) { calls = append(calls, fmt.Sprint("anomaly ", a.ConnID, " ", a.Kind, " ", a.Offset)) },
 	})
-	f, err := capture.Open(path)
-	if err != nil {
-		t.Fatal(err)
+	e.SetCapture("input")
+	for _, p := range pkts {
+		e.Packet(p)
 	}
-	e.SetCapture(path)
-	for {
-		pk, err := f.Next()
-		if err != nil {
-			break
-		}
-		e.Packet(pk)
-	}
-	f.Close()
 	e.Flush()
 	if conn != nil {
 		conn(nil, e.Stats())
 	}
 	e.Close()
 	return calls
+}
+
+// readPackets reads a whole capture, each packet's bytes its own.
+func readPackets(t *testing.T, path string) []capture.Packet {
+	t.Helper()
+	f, err := capture.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var pkts []capture.Packet
+	for {
+		p, err := f.Next()
+		if err != nil {
+			return pkts
+		}
+		p.Data = append([]byte(nil), p.Data...)
+		pkts = append(pkts, p)
+	}
 }
 
 // TestConnectionJA4MatchesFoxIO: every TCP connection's JA4 and JA4_r, as
@@ -689,6 +671,7 @@ func shiftSeq(t *testing.T, data []byte, client netip.AddrPort, cs, ss uint32) [
 // for workers, which run Prepare themselves.
 func TestPrepare(t *testing.T) {
 	path := filepath.Join(testutil.Pcaps(t), "http-keepalive-login.pcap")
+	pkts := readPackets(t, path)
 	var want []string
 	for _, n := range []int{0, 1, 2, 3} {
 		var got []string
@@ -710,19 +693,10 @@ func TestPrepare(t *testing.T) {
 		if n > 0 {
 			e = decode.NewParallel(decode.Config{}, h, n)
 		}
-		f, err := capture.Open(path)
-		if err != nil {
-			t.Fatal(err)
-		}
 		e.SetCapture(path)
-		for {
-			p, err := f.Next()
-			if err != nil {
-				break
-			}
+		for _, p := range pkts {
 			e.Packet(p)
 		}
-		f.Close()
 		e.Flush()
 		e.Close()
 		if len(got) == 0 || prepares.Load() != int64(len(got)) {
