@@ -468,9 +468,15 @@ func packetCalls(pkts []capture.Packet, newEngine func(decode.Handler) decode.En
 				conn(c, facts.Stats{})
 			}
 		},
-		Secret:  func(c *facts.Connection, s facts.Secret) { calls = append(calls, fmt.Sprint("secret ", c.ID, " ", s.Kind)) },
-		HTTP:    func(c *facts.Connection, m facts.HTTPMessage) { calls = append(calls, fmt.Sprint("http ", c.ID, " ", m.Method, m.Status)) },
-		Anomaly: func(a facts.Anomaly) { calls = append(calls, fmt.Sprint("anomaly ", a.ConnID, " ", a.Kind, " ", a.Offset)) },
+		Secret: func(c *facts.Connection, s facts.Secret) {
+			calls = append(calls, fmt.Sprint("secret ", c.ID, " ", s.Kind))
+		},
+		HTTP: func(c *facts.Connection, m facts.HTTPMessage) {
+			calls = append(calls, fmt.Sprint("http ", c.ID, " ", m.Method, m.Status))
+		},
+		Anomaly: func(a facts.Anomaly) {
+			calls = append(calls, fmt.Sprint("anomaly ", a.ConnID, " ", a.Kind, " ", a.Offset))
+		},
 	})
 	e.SetCapture("input")
 	for _, p := range pkts {
