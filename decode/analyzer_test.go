@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"io"
 	"math/rand"
+	"net"
 	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -713,5 +715,89 @@ func TestPrepare(t *testing.T) {
 		} else if !slices.Equal(got, want) {
 			t.Errorf("%d workers: %q, one Analyzer %q", n, got, want)
 		}
+	}
+}
+
+// TestCountsMatchTshark: each connection's packets and payload bytes per
+// direction are tshark's for its TCP stream: every payload byte, and every
+// frame up to the one that closes it (the second FIN, or a RST; the last
+// ACK after them belongs to no open connection). Past its handshake a TLS
+// connection is counted outside the reassembler, so this holds the two
+// ways of counting to one independent count.
+func TestCountsMatchTshark(t *testing.T) {
+	tshark := testutil.Tool(t, "tshark")
+	files, _ := filepath.Glob(filepath.Join(testutil.Pcaps(t), "*.pcap"))
+	if len(files) < 50 {
+		t.Fatalf("only %d captures in testdata/pcaps", len(files))
+	}
+	for _, path := range files {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			t.Parallel()
+			out, err := exec.Command(tshark, "-r", path, "-Y", "tcp", "-T", "fields",
+				"-e", "tcp.stream", "-e", "ip.src", "-e", "ipv6.src", "-e", "tcp.srcport",
+				"-e", "ip.dst", "-e", "ipv6.dst", "-e", "tcp.dstport",
+				"-e", "tcp.len", "-e", "tcp.flags.syn", "-e", "tcp.flags.ack", "-e", "tcp.flags.fin", "-e", "tcp.flags.reset").Output()
+			if err != nil {
+				t.Fatalf("tshark: %v", err)
+			}
+			type count struct {
+				client, server string
+				packets, bytes [2]uint64
+				fins           map[string]bool
+				closed         bool
+			}
+			streams := map[string]*count{}
+			var order []string
+			for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+				f := strings.Split(line, "\t")
+				if len(f) != 12 {
+					t.Fatalf("tshark line %q", line)
+				}
+				src, dst := net.JoinHostPort(f[1]+f[2], f[3]), net.JoinHostPort(f[4]+f[5], f[6])
+				c := streams[f[0]]
+				if c == nil {
+					c = &count{client: src, server: dst, fins: map[string]bool{}}
+					if f[8] == "1" && f[9] == "1" { // the SYN-ACK came first
+						c.client, c.server = dst, src
+					}
+					streams[f[0]] = c
+					order = append(order, f[0])
+				}
+				if c.closed {
+					continue
+				}
+				d := 0
+				if src != c.client {
+					d = 1
+				}
+				n, _ := strconv.ParseUint(f[7], 10, 64)
+				c.packets[d]++
+				c.bytes[d] += n
+				if f[10] == "1" {
+					c.fins[src] = true
+				}
+				c.closed = f[11] == "1" || len(c.fins) == 2
+			}
+			got, _ := analyze(t, path, decode.Config{})
+			var checked int
+			for _, id := range order {
+				want := streams[id]
+				if want.bytes[0]+want.bytes[1] == 0 {
+					continue // no payload: not reported
+				}
+				c := got[want.client+" "+want.server]
+				if c == nil {
+					t.Errorf("tcp.stream %s (%s -> %s) not reported", id, want.client, want.server)
+					continue
+				}
+				checked++
+				if c.Packets != want.packets || c.Bytes != want.bytes {
+					t.Errorf("%s -> %s (%s): packets %v bytes %v, tshark %v %v", want.client, want.server, c.Closed, c.Packets, c.Bytes, want.packets, want.bytes)
+				}
+			}
+			if checked == 0 {
+				t.Error("no connection checked")
+			}
+		})
 	}
 }
