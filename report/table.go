@@ -486,7 +486,7 @@ func summaryLines(r *Result, fs []facts.Finding, width int) []string {
 			hs := CountHandshakes(c.Connections)
 			tail := fmt.Sprintf(": %d conn, %d ok, %d failed, %s", len(c.Connections), hs.Complete, hs.Failed, plural(len(c.Findings), "finding"))
 			indent := strings.Repeat(" ", 14)
-			name := truncateMiddle(c.Name, max(8, width-len(indent)-len(tail)))
+			name := truncateMiddle(printable(c.Name), max(8, width-len(indent)-len(tail)))
 			lines = append(lines, truncate(indent+name+tail, width))
 		}
 	}
