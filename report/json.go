@@ -38,13 +38,13 @@ func NewDocument(r *Result, opt Options) Document {
 		for _, a := range c.Anomalies {
 			cd.Anomalies = append(cd.Anomalies, NewAnomalyRecord(a))
 		}
-		cd.Summary = NewSummaryRecord("capture", c.Name, c.Stats, c.Connections, c.Findings)
+		cd.Summary = CaptureSummary(c)
 		d.Captures = append(d.Captures, cd)
 	}
 	for _, f := range r.Findings() {
 		d.Findings = append(d.Findings, NewFindingRecord(f))
 	}
-	d.Summary = totalSummary(r)
+	d.Summary = TotalSummary(r)
 	return d
 }
 

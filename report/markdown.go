@@ -17,7 +17,7 @@ func WriteMarkdown(w io.Writer, r *Result, opt Options) error {
 	fs := r.Findings()
 	p.line(fmt.Sprintf("## %s report", toolName(r)))
 	p.line("")
-	for _, l := range summaryLines(r, fs, 1<<20) {
+	for _, l := range summaryLines(r, 1<<20) {
 		k, v, _ := strings.Cut(strings.TrimSpace(l), " ")
 		p.line(fmt.Sprintf("- **%s** %s", k, mdEscape(strings.TrimSpace(v))))
 	}

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"io"
 
@@ -37,11 +38,11 @@ func WriteNDJSON(w io.Writer, r *Result, opt Options) error {
 				return err
 			}
 		}
-		if err := enc.Encode(NewSummaryRecord("capture", c.Name, c.Stats, c.Connections, c.Findings)); err != nil {
+		if err := enc.Encode(CaptureSummary(c)); err != nil {
 			return err
 		}
 	}
-	if err := enc.Encode(totalSummary(r)); err != nil {
+	if err := enc.Encode(TotalSummary(r)); err != nil {
 		return err
 	}
 	return bw.Flush()
@@ -64,6 +65,18 @@ func writeConnLines(enc *json.Encoder, conn *facts.Connection, fs []facts.Findin
 	return nil
 }
 
+// ConnectionLines renders a closed connection's NDJSON group, the lines
+// WriteNDJSON writes for it: its connection record, its HTTP records and
+// its findings (fs, in the order given). A streaming run renders each
+// connection as it closes, then drops it.
+func ConnectionLines(c *facts.Connection, fs []facts.Finding, opt Options) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	err := writeConnLines(enc, c, fs, opt)
+	return b.Bytes(), err
+}
+
 // connIDs is the set of a capture's connection ids.
 func connIDs(c *Capture) map[uint64]bool {
 	ids := make(map[uint64]bool, len(c.Connections))
@@ -79,8 +92,4 @@ func allConns(r *Result) []*facts.Connection {
 		all = append(all, c.Connections...)
 	}
 	return all
-}
-
-func totalSummary(r *Result) SummaryRecord {
-	return NewSummaryRecord("total", "", r.Totals(), allConns(r), r.Findings())
 }

@@ -417,36 +417,10 @@ func NewAnomalyRecord(a facts.Anomaly) AnomalyRecord {
 }
 
 // NewSummaryRecord summarises connections, findings and counters; capture
-// is "" for the whole run.
+// is "" for the whole run. It equals NewTallySummary of TallyOf(conns,
+// findings).
 func NewSummaryRecord(scope, capture string, st facts.Stats, conns []*facts.Connection, findings []facts.Finding) SummaryRecord {
-	s := SummaryRecord{
-		Type: "summary", Scope: scope, Capture: capture, Files: st.Files,
-		Packets: st.Packets, Bytes: st.Bytes, Connections: len(conns),
-		Versions: map[string]int{}, Suites: map[string]int{}, Protocols: map[string]int{},
-		Findings: map[string]int{},
-		First:    ts(st.First), Last: ts(st.Last), DurationSeconds: span(st).Seconds(),
-		Gaps: st.Gaps, TruncatedPackets: st.Truncated, Evicted: st.Evicted,
-		Filtered: st.Filtered, NonIP: st.NonIP, NonTCP: st.NonTCP,
-		KernelReceived: st.KernelReceived, KernelDropped: st.KernelDropped,
-		Anomalies: map[string]uint64{},
-	}
-	for k, n := range st.Anomalies {
-		s.Anomalies[k] = n
-	}
-	hs := CountHandshakes(conns)
-	s.TLSConnections, s.HandshakesComplete, s.HandshakesFailed = hs.TLS, hs.Complete, hs.Failed
-	s.Versions, s.Suites = hs.Versions, hs.Suites
-	for _, c := range conns {
-		p := c.Protocol
-		if p == "" {
-			p = "unknown"
-		}
-		s.Protocols[p]++
-	}
-	for _, f := range findings {
-		s.Findings[f.Severity.String()]++
-	}
-	return s
+	return NewTallySummary(scope, capture, st, TallyOf(conns, findings))
 }
 
 // Handshakes counts TLS handshakes by outcome, version and suite.
@@ -460,22 +434,27 @@ type Handshakes struct {
 func CountHandshakes(conns []*facts.Connection) Handshakes {
 	h := Handshakes{Versions: map[string]int{}, Suites: map[string]int{}}
 	for _, c := range conns {
-		s := c.TLS
-		if s == nil {
-			continue
-		}
-		h.TLS++
-		if s.Established {
-			h.Complete++
-		} else {
-			h.Failed++
-		}
-		if s.Version != 0 {
-			h.Versions[versionName(s.Version)]++
-		}
-		if s.ServerHello != nil {
-			h.Suites[suiteName(s.CipherSuite)]++
-		}
+		h.add(c)
 	}
 	return h
+}
+
+// add counts one connection's handshake (nothing for cleartext).
+func (h *Handshakes) add(c *facts.Connection) {
+	s := c.TLS
+	if s == nil {
+		return
+	}
+	h.TLS++
+	if s.Established {
+		h.Complete++
+	} else {
+		h.Failed++
+	}
+	if s.Version != 0 {
+		h.Versions[versionName(s.Version)]++
+	}
+	if s.ServerHello != nil {
+		h.Suites[suiteName(s.CipherSuite)]++
+	}
 }

@@ -34,6 +34,11 @@ type Capture struct {
 	Connections []*facts.Connection
 	Findings    []facts.Finding
 	Anomalies   []facts.Anomaly
+	// Tally, when set, is what the summary counts: a run that prints each
+	// connection as it closes keeps no Connections or Findings and counts
+	// them here instead. When nil the summary counts Connections and
+	// Findings (see Counts).
+	Tally *Tally
 }
 
 // Rule is the description of one finding id.

@@ -94,10 +94,34 @@ func (s *Stream) Finding(f facts.Finding) error {
 	return s.row([]string{f.Time.UTC().Format("15:04:05"), Endpoint(f.Server), target, "", "", "finding", f.Severity.String() + " " + f.ID})
 }
 
+// Lines writes lines already rendered (ConnectionLines) as they are.
+func (s *Stream) Lines(b []byte) error {
+	_, err := s.w.Write(b)
+	return err
+}
+
+// Anomaly prints an anomaly record; the table's summary counts anomalies
+// instead.
+func (s *Stream) Anomaly(a facts.Anomaly) error {
+	if s.enc == nil {
+		return nil
+	}
+	return s.enc.Encode(NewAnomalyRecord(a))
+}
+
+// CaptureSummary prints one capture's summary record when the stream goes
+// on to another capture; the table prints one summary at the end.
+func (s *Stream) CaptureSummary(c *Capture) error {
+	if s.enc == nil {
+		return nil
+	}
+	return s.enc.Encode(CaptureSummary(c))
+}
+
 // Summary ends the stream: the summary record, or the table's summary.
 func (s *Stream) Summary(r *Result) error {
 	if s.enc != nil {
-		return s.enc.Encode(totalSummary(r))
+		return s.enc.Encode(TotalSummary(r))
 	}
 	width := s.opt.Width
 	if width <= 0 {
@@ -106,7 +130,7 @@ func (s *Stream) Summary(r *Result) error {
 	p := &printer{w: s.w}
 	p.line("")
 	p.heading("Summary", width)
-	for _, l := range summaryLines(r, r.Findings(), width) {
+	for _, l := range summaryLines(r, width) {
 		p.line(l)
 	}
 	return p.err

@@ -227,7 +227,7 @@ func WriteTable(w io.Writer, r *Result, opt Options) error {
 		p.line("")
 	}
 	p.heading("Summary", width)
-	for _, l := range summaryLines(r, fs, width) {
+	for _, l := range summaryLines(r, width) {
 		p.line(l)
 	}
 	return p.err
@@ -464,10 +464,10 @@ func countList(m map[string]int) []string {
 	return out
 }
 
-func summaryLines(r *Result, fs []facts.Finding, width int) []string {
+func summaryLines(r *Result, width int) []string {
 	st := r.Totals()
-	conns := allConns(r)
-	hs := CountHandshakes(conns)
+	total := r.Counts()
+	hs := total.Handshakes
 	var lines []string
 	add := func(key string, items ...string) {
 		if len(items) == 0 {
@@ -483,8 +483,8 @@ func summaryLines(r *Result, fs []facts.Finding, width int) []string {
 	if len(r.Captures) > 1 {
 		// One line per capture, its name cut in the middle to fit.
 		for _, c := range r.Captures {
-			hs := CountHandshakes(c.Connections)
-			tail := fmt.Sprintf(": %d conn, %d ok, %d failed, %s", len(c.Connections), hs.Complete, hs.Failed, plural(len(c.Findings), "finding"))
+			t := c.Counts()
+			tail := fmt.Sprintf(": %d conn, %d ok, %d failed, %s", t.Connections, t.Handshakes.Complete, t.Handshakes.Failed, plural(t.FindingCount(), "finding"))
 			indent := strings.Repeat(" ", 14)
 			name := truncateMiddle(printable(c.Name), max(8, width-len(indent)-len(tail)))
 			lines = append(lines, truncate(indent+name+tail, width))
@@ -494,7 +494,7 @@ func summaryLines(r *Result, fs []facts.Finding, width int) []string {
 	if !st.First.IsZero() {
 		add("span", fmt.Sprintf("%s to %s (%s)", st.First.UTC().Format(time.RFC3339), st.Last.UTC().Format(time.RFC3339), span(st).Round(time.Millisecond)))
 	}
-	add("connections", fmt.Sprintf("%d", len(conns)), fmt.Sprintf("TLS %d", hs.TLS),
+	add("connections", fmt.Sprintf("%d", total.Connections), fmt.Sprintf("TLS %d", hs.TLS),
 		fmt.Sprintf("complete %d", hs.Complete), fmt.Sprintf("failed %d", hs.Failed))
 	add("versions", countList(hs.Versions)...)
 	suites := map[string]int{}
@@ -502,13 +502,9 @@ func summaryLines(r *Result, fs []facts.Finding, width int) []string {
 		suites[ShortSuite(k)] += n
 	}
 	add("suites", countList(suites)...)
-	bySev := map[string]int{}
-	for _, f := range fs {
-		bySev[f.Severity.String()]++
-	}
 	var sev []string
 	for s := facts.Critical; ; s-- {
-		if n := bySev[s.String()]; n > 0 {
+		if n := total.Findings[s]; n > 0 {
 			sev = append(sev, fmt.Sprintf("%s: %d", s, n))
 		}
 		if s == facts.Info {

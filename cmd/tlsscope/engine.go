@@ -113,19 +113,50 @@ func (c *collector) handler() decode.Handler {
 // progressEvery is how many packets pass between progress updates.
 const progressEvery = 4096
 
-// file analyses one capture file.
+// file analyses one capture file, keeping its whole facts.
 func (e *engine) file(path string, prog *progress) (*report.Capture, error) {
+	col := &collector{}
+	h := col.handler()
+	st, err := e.read(path, prog, h, func(a facts.Anomaly) { col.anomalies = append(col.anomalies, a) }, func() int { return len(col.conns) })
+	if err != nil {
+		return nil, err
+	}
+	col.sort()
+	c := &report.Capture{Name: path, Stats: st, Connections: col.conns, Anomalies: col.anomalies}
+	for _, conn := range col.conns {
+		c.Findings = append(c.Findings, e.rules.evaluate(conn)...)
+	}
+	return c, nil
+}
+
+// read runs one capture file through the filter and the analyzer, which
+// calls h; the file reader's anomalies go to anomaly (h.Anomaly is the
+// analyzer's), closed counts connections for the progress line. It
+// returns the capture's counters, the reader's anomalies counted.
+func (e *engine) read(path string, prog *progress, h decode.Handler, anomaly func(facts.Anomaly), closed func() int) (facts.Stats, error) {
 	f, err := capture.Open(path)
 	if err != nil {
-		return nil, captureError(path, err)
+		return facts.Stats{}, captureError(path, err)
 	}
 	defer f.Close()
-	col := &collector{}
-	an := e.newAnalyzer(col.handler())
+	// The reader's anomalies, which the Analyzer does not see and so does
+	// not count.
+	counted := map[string]uint64{}
+	count := func(a facts.Anomaly) {
+		if a.ConnID == 0 && a.Capture == path && isCaptureAnomaly(a.Kind) {
+			counted[a.Kind]++
+		}
+	}
+	if next := h.Anomaly; next != nil {
+		h.Anomaly = func(a facts.Anomaly) { count(a); next(a) }
+	}
+	an := e.newAnalyzer(h)
 	defer an.Close()
 	an.SetCapture(path)
 	f.OnAnomaly = func(a capture.Anomaly) {
-		col.anomalies = append(col.anomalies, facts.Anomaly{Kind: a.Kind, Offset: a.Offset, Detail: a.Detail, Capture: path})
+		fa := facts.Anomaly{Kind: a.Kind, Offset: a.Offset, Detail: a.Detail, Capture: path}
+		count(fa)
+		anomaly(fa)
 	}
 	prog.begin(path, f.Size())
 	var filtered uint64
@@ -136,10 +167,10 @@ func (e *engine) file(path string, prog *progress) (*report.Capture, error) {
 		}
 		if err != nil {
 			prog.end()
-			return nil, captureError(path, err)
+			return facts.Stats{}, captureError(path, err)
 		}
 		if n%progressEvery == 0 {
-			prog.update(f.Offset(), len(col.conns))
+			prog.update(f.Offset(), closed())
 		}
 		if e.filter != nil && !e.filter.MatchLength(p.LinkType, p.Data, p.Info.Length) {
 			filtered++
@@ -151,17 +182,11 @@ func (e *engine) file(path string, prog *progress) (*report.Capture, error) {
 	prog.end()
 	st := an.Stats()
 	st.Filtered += filtered
-	for _, a := range col.anomalies {
-		if a.ConnID == 0 && a.Capture == path && isCaptureAnomaly(a.Kind) {
-			st.AddAnomaly(a.Kind)
-		}
+	for k, n := range counted {
+		st.AddAnomaly(k)
+		st.Anomalies[k] += n - 1
 	}
-	col.sort()
-	c := &report.Capture{Name: path, Stats: st, Connections: col.conns, Anomalies: col.anomalies}
-	for _, conn := range col.conns {
-		c.Findings = append(c.Findings, e.rules.evaluate(conn)...)
-	}
-	return c, nil
+	return st, nil
 }
 
 // sort puts connections in id order (the order of their first packet)

@@ -110,6 +110,10 @@ Examples:
 
 // config is the parsed command line.
 type config struct {
+	// keepAll keeps every file's whole facts until the end even when the
+	// outputs could stream (no flag: tests compare both paths).
+	keepAll bool
+
 	inputs      []string
 	filter      string
 	outputs     []output

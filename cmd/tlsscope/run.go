@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"path"
-	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
@@ -92,6 +91,12 @@ func analyzeAndReport(cfg *config, stdout, stderr io.Writer) (int, error) {
 		if files, err = expandInputs(cfg.inputs); err != nil {
 			return exitUsage, err
 		}
+		if streamsFiles(cfg) {
+			if r, err = s.streamFiles(files, stdout); err != nil {
+				return exitUsage, err
+			}
+			return failOn(cfg, r), nil
+		}
 		r, err = s.analyzeFiles(files)
 	}
 	if err != nil {
@@ -106,16 +111,16 @@ func analyzeAndReport(cfg *config, stdout, stderr io.Writer) (int, error) {
 	if err := writeOutputs(cfg, r, stdout, cfg.iface != ""); err != nil {
 		return exitUsage, err
 	}
-	if cfg.failOnSet {
-		for _, c := range r.Captures {
-			for _, f := range c.Findings {
-				if f.Severity >= cfg.failOn {
-					return exitFindings, nil
-				}
-			}
-		}
+	return failOn(cfg, r), nil
+}
+
+// failOn is exitFindings when --fail-on is set and a finding is at least
+// that severe.
+func failOn(cfg *config, r *report.Result) int {
+	if w, ok := r.Worst(); ok && cfg.failOnSet && w >= cfg.failOn {
+		return exitFindings
 	}
-	return exitOK, nil
+	return exitOK
 }
 
 // session is one run's shared state: the engine (filter, rules), the
@@ -258,42 +263,15 @@ func writeOutputs(cfg *config, r *report.Result, stdout io.Writer, streamed bool
 }
 
 func writeFile(name string, write func(io.Writer) error) error {
-	// A device or a pipe (-o /dev/stdout, a FIFO) is written in place.
-	if st, err := os.Stat(name); err == nil && !st.Mode().IsRegular() {
-		f, err := os.OpenFile(name, os.O_WRONLY, 0)
-		if err != nil {
-			return usagef("writing %s: %v", name, unwrapPathError(err))
-		}
-		if err := write(f); err != nil {
-			f.Close()
-			return usagef("writing %s: %v", name, err)
-		}
-		return f.Close()
-	}
-	if dir := filepath.Dir(name); dir != "." {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return usagef("writing %s: %v", name, unwrapPathError(err))
-		}
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*")
+	o, err := createOutput(name)
 	if err != nil {
-		return usagef("writing %s: %v", name, unwrapPathError(err))
+		return err
 	}
-	defer os.Remove(tmp.Name())
-	if err := write(tmp); err != nil {
-		tmp.Close()
+	if err := write(o.f); err != nil {
+		o.abort()
 		return usagef("writing %s: %v", name, err)
 	}
-	if err := tmp.Close(); err != nil {
-		return usagef("writing %s: %v", name, err)
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return usagef("writing %s: %v", name, err)
-	}
-	if err := os.Rename(tmp.Name(), name); err != nil {
-		return usagef("writing %s: %v", name, unwrapPathError(err))
-	}
-	return nil
+	return o.commit()
 }
 
 // tableWidth: --width, else the terminal's width when standard output is
