@@ -1,13 +1,29 @@
-// Package live captures packets from a network interface: AF_PACKET
-// sockets through gopacket's pcapgo.EthernetHandle (pure Go, Linux only),
-// with a classic BPF filter attached in the kernel so unwanted packets
-// never reach user space.
+// Package live captures packets from a network interface on Linux, in
+// pure Go, through one of two backends behind the same Handle:
+//
+//   - BackendSocket (the default): an AF_PACKET socket read with one
+//     recvmsg per packet, through gopacket's pcapgo.EthernetHandle. The
+//     kernel queues packets in the socket's receive buffer
+//     (net.core.rmem_default, about 200 KiB), so a burst the reader cannot
+//     keep up with is dropped early.
+//   - BackendRing: a memory-mapped TPACKET_V3 ring (gopacket's afpacket)
+//     of Options.RingSize bytes (DefaultRingSize, 32 MiB), which the kernel
+//     fills in blocks and the reader walks without a system call per
+//     packet. Next copies each packet out of the ring (see Handle.Next).
+//
+// Both attach the classic BPF filter in the kernel so unwanted packets never
+// reach user space, drop the outgoing copy of every packet on a loopback
+// interface (the kernel delivers packets there twice), cut packets to the
+// snap length and read the kernel's counters (Stats). The socket backend
+// filters packets queued before the filter was attached in user space; the
+// ring backend receives nothing until its filter is in place.
 //
 // A Handle is read with Next, like a capture.File. To stop a Next that is
 // waiting for a packet, call Close from another goroutine: Next then
-// returns ErrClosed, within milliseconds (the socket is non-blocking and
-// waits in Go's network poller, which Close wakes). There is no read
-// timeout.
+// returns ErrClosed, within milliseconds for the socket backend (its socket
+// waits in Go's network poller, which Close wakes) and within
+// ringPollTimeout (100 ms) for the ring backend (whose poll wakes up that
+// often to look at Close). There is no read timeout.
 //
 // It does not compile filters (capture/filter does) or decode packets.
 // On other systems Open returns ErrUnsupported; Interfaces works everywhere.
@@ -15,6 +31,7 @@ package live
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 
@@ -35,12 +52,57 @@ type Options struct {
 	// There is no read timeout: Next waits until a packet arrives or Close
 	// is called (pcapgo.EthernetHandle does not expose its socket, so no
 	// deadline can be set on it).
+
+	// Backend reads the interface; "" means BackendSocket.
+	Backend Backend
+	// RingSize is the ring backend's buffer in bytes, rounded down to whole
+	// blocks; 0 means DefaultRingSize. It must lie within
+	// [MinRingSize, MaxRingSize]. The socket backend ignores it.
+	RingSize int
+}
+
+// Backend is how a Handle reads its interface. ParseBackend reads one from
+// a flag.
+type Backend string
+
+// Backends.
+const (
+	// BackendSocket reads an AF_PACKET socket, one recvmsg per packet.
+	BackendSocket Backend = "socket"
+	// BackendRing reads a memory-mapped TPACKET_V3 ring of Options.RingSize
+	// bytes.
+	BackendRing Backend = "ring"
+)
+
+// Bounds of Options.RingSize. The kernel allocates the ring up front,
+// unswappable; 1 GiB is far beyond what a 10 Gb/s link fills in a second of
+// stalled reading, 1 MiB still holds a couple of default-snaplen blocks.
+const (
+	DefaultRingSize = 32 << 20
+	MinRingSize     = 1 << 20
+	MaxRingSize     = 1 << 30
+)
+
+// ParseBackend reads a backend name as a --capture-backend flag would give
+// it: "socket" or "ring" ("" is the default, socket).
+func ParseBackend(s string) (Backend, error) {
+	switch Backend(s) {
+	case "", BackendSocket:
+		return BackendSocket, nil
+	case BackendRing:
+		return BackendRing, nil
+	}
+	return "", fmt.Errorf("unknown capture backend %q: want %q or %q", s, BackendSocket, BackendRing)
 }
 
 // Stats are the kernel's counters for a Handle since it was opened.
 type Stats struct {
 	Received uint64 // packets that passed the filter, including those dropped
-	Dropped  uint64 // packets the kernel dropped because the socket buffer was full
+	Dropped  uint64 // packets the kernel dropped because the socket buffer (or ring) was full
+	// Freezes counts the times the ring backend's kernel side found the
+	// ring full and stopped filling it until the reader released a block
+	// (TPACKET_V3's tp_freeze_q_cnt); always 0 for the socket backend.
+	Freezes uint64
 }
 
 var (

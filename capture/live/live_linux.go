@@ -26,7 +26,8 @@ import (
 // Handle is an open live capture. Next must not be called concurrently;
 // Close and Stats may be called from any goroutine.
 type Handle struct {
-	eh   *pcapgo.EthernetHandle
+	eh   *pcapgo.EthernetHandle // the socket backend, or nil
+	ring *ring                  // the ring backend, or nil
 	name string
 	lt   layers.LinkType
 
@@ -86,8 +87,15 @@ func Open(iface string, opts Options) (*Handle, error) {
 	if err != nil {
 		return nil, err
 	}
+	backend, err := ParseBackend(string(opts.Backend))
+	if err != nil {
+		return nil, fmt.Errorf("cannot capture on %s: %w", iface, err)
+	}
 	if err := checkPermission(iface); err != nil {
 		return nil, err
+	}
+	if backend == BackendRing {
+		return openRing(ifc, lt, opts)
 	}
 	eh, err := pcapgo.NewEthernetHandle(iface)
 	if err != nil {
@@ -96,15 +104,9 @@ func Open(iface string, opts Options) (*Handle, error) {
 	h := &Handle{eh: eh, name: iface, lt: lt}
 	fail := func(what string, err error) (*Handle, error) {
 		eh.Close()
-		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
-			return nil, fmt.Errorf("cannot capture on %s: %s: %w; %s", iface, what, ErrPermission, permissionHint)
-		}
-		return nil, fmt.Errorf("cannot capture on %s: %s: %w", iface, what, err)
+		return nil, openError(iface, what, err)
 	}
-	snap := opts.Snaplen
-	if snap <= 0 {
-		snap = DefaultSnaplen
-	}
+	snap := snaplen(opts)
 	if err := eh.SetCaptureLength(snap); err != nil {
 		return fail("setting the snap length", err)
 	}
@@ -131,6 +133,23 @@ func Open(iface string, opts Options) (*Handle, error) {
 		}
 	}
 	return h, nil
+}
+
+// openError is Open's error for a step that failed, with the setcap hint
+// when the kernel refused permission.
+func openError(iface, what string, err error) error {
+	if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
+		return fmt.Errorf("cannot capture on %s: %s: %w; %s", iface, what, ErrPermission, permissionHint)
+	}
+	return fmt.Errorf("cannot capture on %s: %s: %w", iface, what, err)
+}
+
+// snaplen is Options.Snaplen or its default.
+func snaplen(opts Options) int {
+	if opts.Snaplen <= 0 {
+		return DefaultSnaplen
+	}
+	return opts.Snaplen
 }
 
 // checkPermission opens (and closes) a packet socket that receives
@@ -191,9 +210,14 @@ func (h *Handle) Name() string { return h.name }
 // LinkType of every packet Next returns.
 func (h *Handle) LinkType() layers.LinkType { return h.lt }
 
-// Next waits for the next packet. Packet.Data is valid until the next call.
+// Next waits for the next packet. Packet.Data is valid until the next call
+// (also after Close: the ring backend copies each packet out of the ring,
+// which Close unmaps, into a buffer of the Handle).
 // After Close (also one made while Next waits) it returns ErrClosed.
 func (h *Handle) Next() (capture.Packet, error) {
+	if h.ring != nil {
+		return h.ring.next(h)
+	}
 	for {
 		if h.closed.Load() {
 			return capture.Packet{}, ErrClosed
@@ -221,7 +245,7 @@ func (h *Handle) Next() (capture.Packet, error) {
 }
 
 // Stats returns the kernel's counters since Open (the kernel resets them
-// on every read; Handle sums them). After Close it returns the last
+// on every read; Handle, or afpacket for the ring, sums them). After Close it returns the last
 // counters read, which Close reads.
 func (h *Handle) Stats() (Stats, error) {
 	h.mu.Lock()
@@ -233,6 +257,9 @@ func (h *Handle) Stats() (Stats, error) {
 }
 
 func (h *Handle) readStats() (Stats, error) {
+	if h.ring != nil {
+		return h.ring.readStats(h)
+	}
 	s, err := h.eh.Stats()
 	if err != nil {
 		return h.stats, fmt.Errorf("reading capture statistics of %s: %w", h.name, err)
@@ -252,6 +279,9 @@ func (h *Handle) Close() error {
 	}
 	h.readStats()
 	h.closed.Store(true)
+	if h.ring != nil {
+		return h.ring.close()
+	}
 	return h.eh.Close()
 }
 

@@ -142,6 +142,16 @@ func send(t *testing.T, port uint16, payload []byte) {
 	c.Close()
 }
 
+// backends are the capture backends every behaviour test runs on.
+var backends = []live.Backend{live.BackendSocket, live.BackendRing}
+
+// forBackends runs test once per backend, as a subtest named after it.
+func forBackends(t *testing.T, test func(t *testing.T, b live.Backend)) {
+	for _, b := range backends {
+		t.Run(string(b), func(t *testing.T) { test(t, b) })
+	}
+}
+
 // TestLoopbackCaptureFiltered captures on lo with a kernel filter for one
 // port: the payload sent to that port is seen exactly once (lo delivers
 // every packet twice to packet sockets; the outgoing copy is dropped), a
@@ -149,9 +159,13 @@ func send(t *testing.T, port uint16, payload []byte) {
 // every frame has lo's fake Ethernet header, and Stats counts what passed.
 func TestLoopbackCaptureFiltered(t *testing.T) {
 	needRoot(t)
+	forBackends(t, testLoopbackCaptureFiltered)
+}
+
+func testLoopbackCaptureFiltered(t *testing.T, backend live.Backend) {
 	_, port := listen(t)
 	_, other := listen(t)
-	h, err := live.Open("lo", live.Options{Filter: tcpPortFilter(t, port), Promisc: true})
+	h, err := live.Open("lo", live.Options{Filter: tcpPortFilter(t, port), Promisc: true, Backend: backend})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,6 +225,9 @@ wait:
 		if p.ts.IsZero() || time.Since(p.ts) > time.Minute || time.Until(p.ts) > time.Second {
 			t.Errorf("packet %d: timestamp %v", i, p.ts)
 		}
+		if i > 0 && p.ts.Before(got[i-1].ts) {
+			t.Errorf("packet %d: timestamp %v before the previous one's %v", i, p.ts, got[i-1].ts)
+		}
 	}
 	// A TCP connection is at least SYN, SYN-ACK, ACK, data, and FINs.
 	if len(got) < 5 {
@@ -232,8 +249,12 @@ wait:
 // ErrClosed within a second of Close from another goroutine.
 func TestCloseInterruptsNext(t *testing.T) {
 	needRoot(t)
+	forBackends(t, testCloseInterruptsNext)
+}
+
+func testCloseInterruptsNext(t *testing.T, backend live.Backend) {
 	nothing, _ := bpf.Assemble([]bpf.Instruction{bpf.RetConstant{Val: 0}})
-	h, err := live.Open("lo", live.Options{Filter: nothing})
+	h, err := live.Open("lo", live.Options{Filter: nothing, Backend: backend})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -336,22 +357,15 @@ func dropChild(t *testing.T) {
 	}
 	defer ln.Close()
 	port := ln.LocalAddr().(*net.UDPAddr).Port
-	udp, _ := bpf.Assemble([]bpf.Instruction{
-		bpf.LoadAbsolute{Off: 12, Size: 2},
-		bpf.JumpIf{Cond: bpf.JumpEqual, Val: 0x0800, SkipFalse: 6},
-		bpf.LoadAbsolute{Off: 23, Size: 1},
-		bpf.JumpIf{Cond: bpf.JumpEqual, Val: 17, SkipFalse: 4},
-		bpf.LoadMemShift{Off: 14},
-		bpf.LoadIndirect{Off: 16, Size: 2},
-		bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(port), SkipFalse: 1},
-		bpf.RetConstant{Val: 262144},
-		bpf.RetConstant{Val: 0},
-	})
-	h, err := live.Open("lo", live.Options{Filter: udp})
-	if err != nil {
-		t.Fatal(err)
+	hs := map[live.Backend]*live.Handle{}
+	for _, b := range backends {
+		h, err := live.Open("lo", live.Options{Filter: udpPortFilter(t, uint16(port)), Backend: b})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer h.Close()
+		hs[b] = h
 	}
-	defer h.Close()
 	if err := live.DropPrivileges("nobody"); err != nil {
 		t.Fatal(err)
 	}
@@ -364,9 +378,11 @@ func dropChild(t *testing.T) {
 	if groups, _ := os.Getgroups(); len(groups) > 0 && strconv.Itoa(groups[0]) != nobody.Gid {
 		t.Errorf("supplementary groups %v", groups)
 	}
-	_, err = live.Open("lo", live.Options{})
-	if !errors.Is(err, live.ErrPermission) || !strings.Contains(err.Error(), "setcap cap_net_raw,cap_net_admin=eip") {
-		t.Fatalf("Open as nobody: %v, want ErrPermission with the setcap hint", err)
+	for _, b := range backends {
+		_, err = live.Open("lo", live.Options{Backend: b})
+		if !errors.Is(err, live.ErrPermission) || !strings.Contains(err.Error(), "setcap cap_net_raw,cap_net_admin=eip") {
+			t.Fatalf("Open %s as nobody: %v, want ErrPermission with the setcap hint", b, err)
+		}
 	}
 	c, err := net.Dial("udp", ln.LocalAddr().String())
 	if err != nil {
@@ -374,23 +390,49 @@ func dropChild(t *testing.T) {
 	}
 	c.Write([]byte("still capturing"))
 	c.Close()
-	pkts, _ := collect(h)
-	select {
-	case p := <-pkts:
-		if !bytes.Contains(p.data, []byte("still capturing")) {
-			t.Errorf("captured % x", p.data)
+	for _, b := range backends {
+		pkts, _ := collect(hs[b])
+		select {
+		case p := <-pkts:
+			if !bytes.Contains(p.data, []byte("still capturing")) {
+				t.Errorf("%s captured % x", b, p.data)
+			}
+		case <-time.After(3 * time.Second):
+			t.Fatalf("%s: nothing captured on the socket opened before dropping privileges", b)
 		}
-	case <-time.After(3 * time.Second):
-		t.Fatal("nothing captured on the socket opened before dropping privileges")
 	}
+}
+
+// udpPortFilter is "ip and udp dst port P" for Ethernet frames.
+func udpPortFilter(t *testing.T, port uint16) []bpf.RawInstruction {
+	t.Helper()
+	prog, err := bpf.Assemble([]bpf.Instruction{
+		bpf.LoadAbsolute{Off: 12, Size: 2},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: 0x0800, SkipFalse: 6},
+		bpf.LoadAbsolute{Off: 23, Size: 1},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: 17, SkipFalse: 4},
+		bpf.LoadMemShift{Off: 14},
+		bpf.LoadIndirect{Off: 16, Size: 2},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(port), SkipFalse: 1},
+		bpf.RetConstant{Val: 262144},
+		bpf.RetConstant{Val: 0},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return prog
 }
 
 // TestSnaplen: packets are cut to the snap length; Info.Length keeps the
 // length on the wire.
 func TestSnaplen(t *testing.T) {
 	needRoot(t)
+	forBackends(t, testSnaplen)
+}
+
+func testSnaplen(t *testing.T, backend live.Backend) {
 	_, port := listen(t)
-	h, err := live.Open("lo", live.Options{Snaplen: 64, Filter: tcpPortFilter(t, port)})
+	h, err := live.Open("lo", live.Options{Snaplen: 64, Filter: tcpPortFilter(t, port), Backend: backend})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,223 @@
+//go:build linux
+
+package live
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"reflect"
+	"sync"
+	"time"
+
+	"github.com/gopacket/gopacket/afpacket"
+	"github.com/gopacket/gopacket/layers"
+	"golang.org/x/net/bpf"
+	"golang.org/x/sys/unix"
+
+	"github.com/tlsscope/tlsscope/capture"
+)
+
+// Timing of the ring backend.
+const (
+	// ringPollTimeout bounds how long Next waits in poll(2) before looking
+	// at whether Close was called: afpacket polls the socket itself, so
+	// Close cannot wake it.
+	ringPollTimeout = 100 * time.Millisecond
+	// ringBlockTimeout is TPACKET_V3's tp_retire_blk_tov: the kernel hands
+	// a block that is not full to the reader after this long, so a packet
+	// on a quiet link waits at most that long.
+	ringBlockTimeout = 64 * time.Millisecond
+	// ringMinBlock is the smallest block. A block holds at least one
+	// packet of the snap length; larger blocks mean fewer hand-overs.
+	ringMinBlock = 128 << 10
+	// ringFrameSize is tp_frame_size. TPACKET_V3 packs packets of any
+	// size into a block, but the kernel still wants a frame size that
+	// divides the block size.
+	ringFrameSize = 4096
+	// ringPacketOverhead is what the kernel puts in a block besides the
+	// packet bytes: the block descriptor (48 bytes), and per packet the
+	// tpacket3_hdr and sockaddr_ll, aligned, in front of the data (at most
+	// 96 bytes before the network header), rounded up generously.
+	ringPacketOverhead = 256
+)
+
+// ring is the TPACKET_V3 backend of a Handle.
+type ring struct {
+	tp   *afpacket.TPacket
+	snap int
+
+	// readMu is held by Next while it uses the ring, and by Close to unmap
+	// it: afpacket's Close does not wait for a read in progress.
+	readMu sync.Mutex
+	buf    []byte // the last packet, copied out of the ring
+}
+
+// ringGeometry is the block size and count of a ring of about size bytes
+// holding packets of snap bytes: blocks are a power of two of pages, at
+// least ringMinBlock and large enough for one packet.
+func ringGeometry(size, snap int) (blockSize, numBlocks int, err error) {
+	if size == 0 {
+		size = DefaultRingSize
+	}
+	if size < MinRingSize || size > MaxRingSize {
+		return 0, 0, fmt.Errorf("ring size %d bytes is outside [%d, %d] (1 MiB to 1 GiB)", size, MinRingSize, MaxRingSize)
+	}
+	blockSize = max(ringMinBlock, os.Getpagesize(), ringFrameSize)
+	for blockSize < snap+ringPacketOverhead {
+		blockSize *= 2
+	}
+	numBlocks = size / blockSize
+	if numBlocks < 2 {
+		return 0, 0, fmt.Errorf("ring size %d bytes holds fewer than two blocks of %d bytes, which a snap length of %d needs: raise the ring size or lower the snap length", size, blockSize, snap)
+	}
+	return blockSize, numBlocks, nil
+}
+
+// openRing opens the ring backend. The socket is created and bound with
+// protocol 0, which receives nothing; once the filter is attached it is
+// bound again for every protocol. So no packet reaches the ring unfiltered
+// (the socket backend has to filter early packets in user space, and
+// cannot drop early outgoing duplicates on loopback there).
+func openRing(ifc *net.Interface, lt layers.LinkType, opts Options) (*Handle, error) {
+	iface := ifc.Name
+	snap := snaplen(opts)
+	blockSize, numBlocks, err := ringGeometry(opts.RingSize, snap)
+	if err != nil {
+		return nil, fmt.Errorf("cannot capture on %s: %w", iface, err)
+	}
+	prog, err := program(opts.Filter, ifc.Flags&net.FlagLoopback != 0, snap)
+	if err != nil {
+		return nil, fmt.Errorf("cannot capture on %s: building the filter: %w", iface, err)
+	}
+	prog, err = clampReturns(prog, snap)
+	if err != nil {
+		return nil, fmt.Errorf("cannot capture on %s: building the filter: %w", iface, err)
+	}
+	tp, err := afpacket.NewTPacket(
+		afpacket.OptInterface(iface),
+		afpacket.OptProtocol(0),
+		afpacket.OptTPacketVersion(afpacket.TPacketVersion3),
+		afpacket.OptFrameSize(ringFrameSize),
+		afpacket.OptBlockSize(blockSize),
+		afpacket.OptNumBlocks(numBlocks),
+		afpacket.OptBlockTimeout(ringBlockTimeout),
+		afpacket.OptPollTimeout(ringPollTimeout),
+	)
+	if err != nil {
+		return nil, openError(iface, fmt.Sprintf("setting up a TPACKET_V3 ring of %d blocks of %d bytes", numBlocks, blockSize), err)
+	}
+	fail := func(what string, err error) (*Handle, error) {
+		tp.Close()
+		return nil, openError(iface, what, err)
+	}
+	if err := tp.SetBPF(prog); err != nil {
+		return fail("attaching the filter", err)
+	}
+	if opts.Promisc {
+		if err := tp.SetPromiscuous(true); err != nil {
+			return fail("enabling promiscuous mode", err)
+		}
+	}
+	fd, ok := ringFD(tp)
+	if !ok {
+		return fail("binding the ring", errors.New("this version of gopacket's afpacket.TPacket has no fd field; use the socket backend"))
+	}
+	sa := &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: ifc.Index}
+	if err := unix.Bind(fd, sa); err != nil {
+		return fail("binding the ring", err)
+	}
+	return &Handle{
+		ring: &ring{tp: tp, snap: snap, buf: make([]byte, 0, min(snap, 1<<16))},
+		name: iface,
+		lt:   lt,
+	}, nil
+}
+
+// ringFD is the socket of tp. afpacket does not export it, and it is
+// needed to bind the socket again once the filter is on; reflect reads an
+// unexported field without unsafe. A gopacket without that field makes
+// Open fail (TestRingOpens would say so) rather than capture unfiltered.
+func ringFD(tp *afpacket.TPacket) (int, bool) {
+	v := reflect.ValueOf(tp).Elem().FieldByName("fd")
+	if !v.IsValid() || v.Kind() != reflect.Int {
+		return -1, false
+	}
+	return int(v.Int()), true
+}
+
+// htons is the network-order protocol number bind(2) wants.
+func htons(v uint16) uint16 { return v<<8 | v>>8 }
+
+// clampReturns returns prog with every constant return value above snap
+// lowered to snap, so the kernel copies at most snap bytes of a packet
+// into the ring (it truncates to the filter's result), and with a program
+// accepting everything when prog is empty. Instructions keep their places,
+// so no jump changes. "ret a" is left alone: Next cuts packets too.
+func clampReturns(prog []bpf.RawInstruction, snap int) ([]bpf.RawInstruction, error) {
+	if len(prog) == 0 {
+		return bpf.Assemble([]bpf.Instruction{bpf.RetConstant{Val: uint32(snap)}})
+	}
+	const retK = unix.BPF_RET | unix.BPF_K
+	out := append([]bpf.RawInstruction(nil), prog...)
+	for i, ins := range out {
+		if ins.Op == retK && ins.K > uint32(snap) {
+			out[i].K = uint32(snap)
+		}
+	}
+	return out, nil
+}
+
+// next is Handle.Next for the ring. The bytes afpacket returns are the
+// ring's own, which the kernel may overwrite once the reader moves on and
+// which Close unmaps; Close may run while the caller still works on the
+// packet, so the packet is copied into r.buf (one memmove, no allocation
+// once buf has grown to the largest packet).
+func (r *ring) next(h *Handle) (capture.Packet, error) {
+	r.readMu.Lock()
+	defer r.readMu.Unlock()
+	for {
+		if h.closed.Load() {
+			return capture.Packet{}, ErrClosed
+		}
+		data, ci, err := r.tp.ZeroCopyReadPacketData()
+		if err != nil {
+			if errors.Is(err, afpacket.ErrTimeout) {
+				continue
+			}
+			if h.closed.Load() {
+				return capture.Packet{}, ErrClosed
+			}
+			return capture.Packet{}, fmt.Errorf("capturing on %s: %w", h.name, err)
+		}
+		if len(data) > r.snap {
+			data = data[:r.snap]
+		}
+		r.buf = append(r.buf[:0], data...)
+		ci.CaptureLength = len(r.buf)
+		ci.Timestamp = ci.Timestamp.UTC()
+		ci.AncillaryData = nil
+		return capture.Packet{Data: r.buf, Info: ci, LinkType: h.lt}, nil
+	}
+}
+
+// readStats reads the ring's counters, which afpacket sums over reads.
+// h.mu is held.
+func (r *ring) readStats(h *Handle) (Stats, error) {
+	_, s, err := r.tp.SocketStats()
+	if err != nil {
+		return h.stats, fmt.Errorf("reading capture statistics of %s: %w", h.name, err)
+	}
+	h.stats = Stats{Received: uint64(s.Packets()), Dropped: uint64(s.Drops()), Freezes: uint64(s.QueueFreezes())}
+	return h.stats, nil
+}
+
+// close unmaps the ring and closes the socket once a Next in progress has
+// seen that the Handle is closed (within ringPollTimeout).
+func (r *ring) close() error {
+	r.readMu.Lock()
+	defer r.readMu.Unlock()
+	r.tp.Close()
+	return nil
+}
