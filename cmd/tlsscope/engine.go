@@ -98,7 +98,6 @@ const maxWorkers = 8
 type collector struct {
 	conns     []*facts.Connection
 	anomalies []facts.Anomaly
-	findings  []facts.Finding // live capture: judged at close
 }
 
 func (c *collector) handler() decode.Handler {

@@ -12,7 +12,6 @@ import (
 	"github.com/tlsscope/tlsscope/capture"
 	"github.com/tlsscope/tlsscope/decode"
 	"github.com/tlsscope/tlsscope/decode/facts"
-	"github.com/tlsscope/tlsscope/decode/tls"
 	"github.com/tlsscope/tlsscope/report"
 )
 
@@ -56,14 +55,14 @@ func (s *session) stream(name string, src packetSource, stdout io.Writer) (*repo
 	// show prints the connection's line the first time, then any finding
 	// of it not printed yet: findings as they become known, each once, the
 	// same set a later read of the capture reports.
-	show := func(c *facts.Connection) {
-		if out == nil || !s.keep(c) {
-			return
-		}
+	judge := func(c *facts.Connection) []facts.Finding {
 		fs := e.rules.evaluate(c)
 		if s.pol != nil {
 			fs = s.pol.Apply(append(fs, s.pol.Check(c)...), s.now).Kept
 		}
+		return fs
+	}
+	show := func(c *facts.Connection, fs []facts.Finding) {
 		seen := shown[c.ID]
 		if seen == nil {
 			seen = map[string]bool{}
@@ -86,25 +85,42 @@ func (s *session) stream(name string, src packetSource, stdout io.Writer) (*repo
 		}
 	}
 	h := col.handler()
-	h.Handshake = show
+	h.Handshake = func(c *facts.Connection) {
+		if out != nil && s.keep(c) {
+			show(c, judge(c))
+		}
+	}
 	// A secret is judged as soon as it is seen.
-	h.Secret = func(c *facts.Connection, _ facts.Secret) { show(c) }
+	h.Secret = func(c *facts.Connection, _ facts.Secret) { h.Handshake(c) }
 	// At close: the line of a connection without a handshake (cleartext,
 	// or TLS cut short), and findings only the final facts show.
 	//
-	// A capture may run for days: unless a file output or a policy needs
-	// the whole facts at the end, a closed connection is judged now and
-	// only what the summary counts is kept of it.
-	keep := h.Connection
-	lean := s.pol == nil && !hasFileOutputs(s.cfg)
+	// A capture may run for days: unless a file output needs the whole
+	// facts at the end, a closed connection is judged now (the policy
+	// too), counted in the tally, and nothing of it is kept. Anomaly
+	// records are then not kept either: the stream does not print them
+	// and the summary counts them from the analyzer's counters.
+	keepFacts := h.Connection
+	lean := !hasFileOutputs(s.cfg)
+	tally := report.NewTally()
+	if lean {
+		h.Anomaly = nil
+	}
 	h.Connection = func(c *facts.Connection) {
-		if lean {
-			col.findings = append(col.findings, e.rules.evaluate(c)...)
-			col.conns = append(col.conns, summaryFacts(c))
-		} else {
-			keep(c)
+		kept := s.keep(c)
+		var fs []facts.Finding
+		if kept && (out != nil || lean) {
+			fs = judge(c)
 		}
-		show(c)
+		if !lean {
+			keepFacts(c)
+		} else if kept {
+			tally.AddConnection(c)
+			tally.AddFindings(fs)
+		}
+		if out != nil && kept {
+			show(c, fs)
+		}
 		delete(printed, c.ID)
 		delete(shown, c.ID)
 	}
@@ -155,11 +171,10 @@ func (s *session) stream(name string, src packetSource, stdout io.Writer) (*repo
 	an.Flush()
 	st := an.Stats()
 	st.Filtered += filtered
-	c := &report.Capture{Name: name, Stats: st, Connections: col.conns, Anomalies: col.anomalies}
 	if lean {
-		c.Findings = col.findings
-		return c, nil
+		return &report.Capture{Name: name, Stats: st, Tally: tally}, nil
 	}
+	c := &report.Capture{Name: name, Stats: st, Connections: col.conns, Anomalies: col.anomalies}
 	for _, conn := range col.conns {
 		c.Findings = append(c.Findings, e.rules.evaluate(conn)...)
 	}
@@ -175,28 +190,6 @@ func hasFileOutputs(cfg *config) bool {
 		}
 	}
 	return false
-}
-
-// sawServerHello stands for any ServerHello in summaryFacts.
-var sawServerHello = &tls.ServerHello{}
-
-// summaryFacts keeps of a closed connection what the live summary and the
-// --ja4/--sni selection read (about a tenth of the whole facts).
-func summaryFacts(c *facts.Connection) *facts.Connection {
-	k := &facts.Connection{ID: c.ID, Capture: c.Capture, Client: c.Client, Server: c.Server,
-		First: c.First, Last: c.Last, Packets: c.Packets, Bytes: c.Bytes, Protocol: c.Protocol,
-		StartTLS: c.StartTLS, Closed: c.Closed, Fingerprints: c.Fingerprints}
-	if t := c.TLS; t != nil {
-		k.TLS = &tls.Session{Version: t.Version, CipherSuite: t.CipherSuite, Established: t.Established,
-			Resumed: t.Resumed, Resumption: t.Resumption, Alerts: t.Alerts}
-		if t.ServerHello != nil {
-			k.TLS.ServerHello = sawServerHello
-		}
-		if t.ClientHello != nil {
-			k.TLS.ClientHello = &tls.ClientHello{ServerName: t.ClientHello.ServerName}
-		}
-	}
-	return k
 }
 
 // streamFile streams a capture file as if it were live (tests, and a
