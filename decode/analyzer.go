@@ -158,6 +158,7 @@ func (a *Analyzer) Close() {}
 type Engine interface {
 	SetCapture(name string)
 	Packet(p capture.Packet)
+	Note(an facts.Anomaly)
 	Flush()
 	Stats() facts.Stats
 	Close()
@@ -177,6 +178,20 @@ func (a *Analyzer) Packet(p capture.Packet) {
 		a.flushIdle()
 	}
 	a.packet(p)
+}
+
+// Note takes an anomaly found outside decoding, by the packet reader
+// before the next frame (a cut record, time going backwards): it is
+// counted like the Analyzer's own and handed to the Handler in order with
+// the other calls, ahead of the next frame's, for any number of Parallel
+// workers.
+func (a *Analyzer) Note(an facts.Anomaly) { a.note(an, a.seq+1) }
+
+func (a *Analyzer) note(an facts.Anomaly, seq uint64) {
+	saved := a.seq
+	a.seq, a.idling = seq, true
+	a.anomaly(an)
+	a.seq, a.idling = saved, false
 }
 
 // tick advances the capture clock to a frame's time and reports whether

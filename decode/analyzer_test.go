@@ -365,7 +365,7 @@ func TestParallelSameFacts(t *testing.T) {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			want, wantStats := analyze(t, path, decode.Config{})
 			pkts := readPackets(t, path)
-			wantCalls := packetCalls(pkts, func(h decode.Handler) decode.Engine { return decode.New(decode.Config{}, h) }, nil)
+			wantCalls := packetCalls(pkts, func(h decode.Handler) decode.Engine { return decode.New(decode.Config{}, h) }, nil, 0)
 			for _, n := range []int{1, 2, 3} {
 				got := map[string]*facts.Connection{}
 				var st facts.Stats
@@ -375,7 +375,7 @@ func TestParallelSameFacts(t *testing.T) {
 						got[c.Client.String()+" "+c.Server.String()] = &cp
 					}
 					st = s
-				})
+				}, 0)
 				if diff := compareFacts(want, got); diff != "" || len(got) != len(want) {
 					t.Fatalf("%d workers: %d connections, want %d: %s", n, len(got), len(want), diff)
 				}
@@ -439,7 +439,7 @@ func TestParallelIdleFlushOrder(t *testing.T) {
 		}
 		f.Close()
 	}
-	want := packetCalls(pkts, func(h decode.Handler) decode.Engine { return decode.New(decode.Config{}, h) }, nil)
+	want := packetCalls(pkts, func(h decode.Handler) decode.Engine { return decode.New(decode.Config{}, h) }, nil, 7)
 	var idle int
 	for _, c := range want {
 		if strings.Contains(c, " idle ") {
@@ -450,7 +450,7 @@ func TestParallelIdleFlushOrder(t *testing.T) {
 		t.Fatalf("only %d connections closed idle: %q", idle, want)
 	}
 	for _, n := range []int{2, 3} {
-		got := packetCalls(pkts, func(h decode.Handler) decode.Engine { return decode.NewParallel(decode.Config{}, h, n) }, nil)
+		got := packetCalls(pkts, func(h decode.Handler) decode.Engine { return decode.NewParallel(decode.Config{}, h, n) }, nil, 7)
 		if !slices.Equal(got, want) {
 			t.Errorf("%d workers:\n%s\none Analyzer:\n%s", n, strings.Join(got, "\n"), strings.Join(want, "\n"))
 		}
@@ -460,7 +460,10 @@ func TestParallelIdleFlushOrder(t *testing.T) {
 // packetCalls runs packets through an engine and lists its Handler calls
 // in order, each as its kind, connection id and a detail; conn, when set,
 // sees each closed connection and, last, with nil, the stats.
-func packetCalls(pkts []capture.Packet, newEngine func(decode.Handler) decode.Engine, conn func(*facts.Connection, facts.Stats)) []string {
+//
+// With noteEvery > 0, an anomaly is noted (Engine.Note, as the packet
+// reader does) before every noteEvery-th packet.
+func packetCalls(pkts []capture.Packet, newEngine func(decode.Handler) decode.Engine, conn func(*facts.Connection, facts.Stats), noteEvery int) []string {
 	var calls []string
 	e := newEngine(decode.Handler{
 		Handshake: func(c *facts.Connection) { calls = append(calls, fmt.Sprint("handshake ", c.ID)) },
@@ -481,10 +484,18 @@ func packetCalls(pkts []capture.Packet, newEngine func(decode.Handler) decode.En
 		},
 	})
 	e.SetCapture("input")
-	for _, p := range pkts {
+	for i, p := range pkts {
+		if noteEvery > 0 && i%noteEvery == 0 {
+			e.Note(facts.Anomaly{Kind: "reader_note", Offset: int64(i)})
+		}
 		e.Packet(p)
 	}
 	e.Flush()
+	if noteEvery > 0 {
+		if n := e.Stats().Anomalies["reader_note"]; n != uint64((len(pkts)+noteEvery-1)/noteEvery) {
+			calls = append(calls, fmt.Sprint("notes counted: ", n))
+		}
+	}
 	if conn != nil {
 		conn(nil, e.Stats())
 	}

@@ -68,7 +68,8 @@ type batchPacket struct {
 	off, n   int
 	info     gopacket.CaptureInfo
 	linkType layers.LinkType
-	idle     bool // not a frame: flush idle connections at info.Timestamp, before frame seq
+	idle     bool           // not a frame: flush idle connections at info.Timestamp, before frame seq
+	note     *facts.Anomaly // not a frame: the reader's anomaly, before frame seq
 }
 
 // NewParallel starts n workers (n < 1 means 1). The limits of cfg are
@@ -102,6 +103,11 @@ func (w *worker) run() {
 		for _, bp := range b.pkts {
 			w.a.seq = bp.seq
 			w.a.holding = true // every event goes through release to the batch
+			if bp.note != nil {
+				w.a.note(*bp.note, bp.seq)
+				w.a.release()
+				continue
+			}
 			if bp.idle {
 				if bp.info.Timestamp.After(w.a.now) {
 					w.a.now = bp.info.Timestamp
@@ -159,6 +165,16 @@ func (p *Parallel) Packet(pk capture.Packet) {
 		p.sent = p.seq
 		p.merge(false)
 	}
+}
+
+// Note takes the packet reader's anomaly (see Analyzer.Note); the first
+// worker counts it and delivers it in order.
+func (p *Parallel) Note(an facts.Anomaly) {
+	w := p.workers[0]
+	if w.cur == nil {
+		w.cur = p.newBatch()
+	}
+	w.cur.pkts = append(w.cur.pkts, batchPacket{seq: p.seq + 1, note: &an})
 }
 
 // pick hashes a frame's endpoints, in either order, to a worker. Frames
