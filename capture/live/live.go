@@ -14,9 +14,9 @@
 // Both attach the classic BPF filter in the kernel so unwanted packets never
 // reach user space, drop the outgoing copy of every packet on a loopback
 // interface (the kernel delivers packets there twice), cut packets to the
-// snap length and read the kernel's counters (Stats). The socket backend
-// filters packets queued before the filter was attached in user space; the
-// ring backend receives nothing until its filter is in place.
+// snap length and read the kernel's counters (Stats). Neither returns a
+// packet that arrived before the filter was attached: the ring receives
+// nothing until then, the socket backend discards what it queued.
 //
 // A Handle is read with Next, like a capture.File. To stop a Next that is
 // waiting for a packet, call Close from another goroutine: Next then

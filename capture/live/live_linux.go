@@ -13,7 +13,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
-	"time"
 
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
@@ -33,11 +32,9 @@ type Handle struct {
 
 	closed atomic.Bool
 
-	// Packets queued on the socket between bind and SO_ATTACH_FILTER were
-	// not filtered by the kernel: those stamped before the filter went on
-	// are run through the same program here.
-	vm         *bpf.VM
-	attachedAt time.Time
+	// early is the number of packets the socket queued before its filter
+	// was attached, which Next discards (see discardEarly).
+	early uint64
 
 	mu    sync.Mutex
 	stats Stats
@@ -115,17 +112,14 @@ func Open(iface string, opts Options) (*Handle, error) {
 		return fail("building the filter", err)
 	}
 	if len(prog) > 0 {
+		early, err := discardEarly(eh)
+		if err != nil {
+			return fail("attaching the filter", err)
+		}
 		if err := eh.SetBPF(prog); err != nil {
 			return fail("attaching the filter", err)
 		}
-		h.attachedAt = time.Now()
-		if len(opts.Filter) > 0 {
-			if insns, ok := bpf.Disassemble(opts.Filter); ok {
-				if vm, err := bpf.NewVM(insns); err == nil {
-					h.vm = vm
-				}
-			}
-		}
+		h.early = early
 	}
 	if opts.Promisc {
 		if err := eh.SetPromiscuous(true); err != nil {
@@ -133,6 +127,33 @@ func Open(iface string, opts Options) (*Handle, error) {
 		}
 	}
 	return h, nil
+}
+
+// rejectAll is a filter that accepts nothing.
+var rejectAll = []bpf.RawInstruction{{Op: unix.BPF_RET | unix.BPF_K, K: 0}}
+
+// discardEarly closes the socket of eh to every packet with a filter
+// accepting none and returns how many it queued until then, unfiltered
+// (on loopback both copies of each packet). Next skips that many, the
+// first in the queue, once the real filter is on. The kernel's counters
+// are read (which resets them) while nothing can be queued, so they count
+// exactly the early packets (tp_packets includes tp_drops, which were not
+// queued), and Stats starts from zero. Filtering them in user space
+// instead would need the direction of each packet, which pcapgo does not
+// give, and their timestamps, which the kernel sets at read time when it
+// had not yet turned timestamping on.
+func discardEarly(eh *pcapgo.EthernetHandle) (uint64, error) {
+	if err := eh.SetBPF(rejectAll); err != nil {
+		return 0, err
+	}
+	s, err := eh.Stats()
+	if err != nil {
+		return 0, err
+	}
+	if s.Drops > s.Packets {
+		return 0, nil
+	}
+	return uint64(s.Packets - s.Drops), nil
 }
 
 // openError is Open's error for a step that failed, with the setcap hint
@@ -229,14 +250,9 @@ func (h *Handle) Next() (capture.Packet, error) {
 			}
 			return capture.Packet{}, fmt.Errorf("capturing on %s: %w", h.name, err)
 		}
-		if h.vm != nil {
-			if ci.Timestamp.Before(h.attachedAt) {
-				if n, err := h.vm.Run(data); err == nil && n == 0 {
-					continue
-				}
-			} else {
-				h.vm = nil // from here on, the kernel filtered everything
-			}
+		if h.early > 0 {
+			h.early--
+			continue
 		}
 		ci.Timestamp = ci.Timestamp.UTC()
 		ci.AncillaryData = nil
@@ -245,8 +261,8 @@ func (h *Handle) Next() (capture.Packet, error) {
 }
 
 // Stats returns the kernel's counters since Open (the kernel resets them
-// on every read; Handle, or afpacket for the ring, sums them). After Close it returns the last
-// counters read, which Close reads.
+// on every read; Handle, or afpacket for the ring, sums them). After Close
+// it returns the last counters read, which Close reads.
 func (h *Handle) Stats() (Stats, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()

@@ -78,8 +78,7 @@ func ringGeometry(size, snap int) (blockSize, numBlocks int, err error) {
 // openRing opens the ring backend. The socket is created and bound with
 // protocol 0, which receives nothing; once the filter is attached it is
 // bound again for every protocol. So no packet reaches the ring unfiltered
-// (the socket backend has to filter early packets in user space, and
-// cannot drop early outgoing duplicates on loopback there).
+// (the socket backend, bound by pcapgo, counts and skips such packets).
 func openRing(ifc *net.Interface, lt layers.LinkType, opts Options) (*Handle, error) {
 	iface := ifc.Name
 	snap := snaplen(opts)
