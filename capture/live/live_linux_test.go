@@ -404,7 +404,7 @@ func dropChild(t *testing.T) {
 }
 
 // udpPortFilter is "ip and udp dst port P" for Ethernet frames.
-func udpPortFilter(t *testing.T, port uint16) []bpf.RawInstruction {
+func udpPortFilter(t testing.TB, port uint16) []bpf.RawInstruction {
 	t.Helper()
 	prog, err := bpf.Assemble([]bpf.Instruction{
 		bpf.LoadAbsolute{Off: 12, Size: 2},

@@ -52,6 +52,11 @@ type ring struct {
 	// it: afpacket's Close does not wait for a read in progress.
 	readMu sync.Mutex
 	buf    []byte // the last packet, copied out of the ring
+
+	// last are afpacket's running sums at the previous read: they are
+	// uint32 and wrap (after 4.3 billion packets), so Stats adds their
+	// differences, modulo 2^32, to Handle.stats. Guarded by Handle.mu.
+	last struct{ packets, drops, freezes uint32 }
 }
 
 // ringGeometry is the block size and count of a ring of about size bytes
@@ -201,14 +206,17 @@ func (r *ring) next(h *Handle) (capture.Packet, error) {
 	}
 }
 
-// readStats reads the ring's counters, which afpacket sums over reads.
-// h.mu is held.
+// readStats reads the ring's counters. h.mu is held.
 func (r *ring) readStats(h *Handle) (Stats, error) {
 	_, s, err := r.tp.SocketStats()
 	if err != nil {
 		return h.stats, fmt.Errorf("reading capture statistics of %s: %w", h.name, err)
 	}
-	h.stats = Stats{Received: uint64(s.Packets()), Dropped: uint64(s.Drops()), Freezes: uint64(s.QueueFreezes())}
+	p, d, f := uint32(s.Packets()), uint32(s.Drops()), uint32(s.QueueFreezes())
+	h.stats.Received += uint64(p - r.last.packets)
+	h.stats.Dropped += uint64(d - r.last.drops)
+	h.stats.Freezes += uint64(f - r.last.freezes)
+	r.last.packets, r.last.drops, r.last.freezes = p, d, f
 	return h.stats, nil
 }
 
