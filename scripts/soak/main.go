@@ -35,6 +35,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -89,6 +90,7 @@ type result struct {
 	exitCode            int
 	command             string
 	loadStart, loadEnd  string
+	heapEnd             string         // live Go heap when tlsscope ended, from its --memprofile
 	printedClients      map[string]int // connection lines per client address
 	missing             map[string]int // driven connections without a line, by kind
 	missingReused       int            // of those, on a client address used before in the run
@@ -142,6 +144,18 @@ func soak(o options) error {
 
 	args := []string{"-i", o.iface, "-f", fmt.Sprintf("tcp port %d", port), "--format", "ndjson", "-q"}
 	args = append(args, strings.Fields(o.extra)...)
+	// The live heap at the end (after a GC) tells retained memory from the
+	// runtime's slack in RSS.
+	prof := ""
+	if !strings.Contains(o.extra, "--memprofile") {
+		dir, err := os.MkdirTemp("", "soakheap")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		prof = filepath.Join(dir, "heap.prof")
+		args = append(args, "--memprofile", prof)
+	}
 	r := &result{opts: o, command: "tlsscope " + strings.Join(quoteArgs(args), " "), printedClients: map[string]int{}}
 	cmd := exec.Command(o.bin, args...)
 	stdout, err := cmd.StdoutPipe()
@@ -290,12 +304,29 @@ func soak(o options) error {
 		return fmt.Errorf("no summary from tlsscope: %s", stderr.String())
 	}
 	r.missed(cl)
+	if prof != "" {
+		r.heapEnd = heapInUse(o.bin, prof)
+	}
 	text := r.markdown()
 	fmt.Print(text)
 	if o.benchmarks != "" {
 		return rewriteSection(o.benchmarks, text)
 	}
 	return nil
+}
+
+// heapInUse is the in-use total of a heap profile as go tool pprof prints
+// it ("" when it cannot be read).
+func heapInUse(bin, prof string) string {
+	out, err := exec.Command("go", "tool", "pprof", "-sample_index=inuse_space", "-top", bin, prof).Output()
+	if err != nil {
+		return ""
+	}
+	m := regexp.MustCompile(`of ([0-9.]+[kMG]?B) total`).FindSubmatch(out)
+	if m == nil {
+		return ""
+	}
+	return string(m[1])
 }
 
 // build compiles tlsscope from the module this program is run in.
@@ -603,6 +634,9 @@ func (r *result) markdown() string {
 		float64(at10.rss)/1024, float64(last.rss)/1024, 100*float64(last.rss-at10.rss)/float64(max(at10.rss, 1)))
 	if dc := last.conns - at10.conns; dc > 0 {
 		w("| RSS growth from %.0f s to the end | %.1f KiB per connection printed (%d connections) |\n", at10.at.Seconds(), float64(last.rss-at10.rss)/float64(dc), dc)
+	}
+	if r.heapEnd != "" {
+		w("| Go heap in use at the end (after a GC, --memprofile) | %s after %d connections |\n", r.heapEnd, s.Connections)
 	}
 	w("\nRSS every 10 s (MiB):")
 	for d := 10 * time.Second; d <= last.at+time.Second; d += 10 * time.Second {
