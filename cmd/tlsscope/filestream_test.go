@@ -286,3 +286,44 @@ func BenchmarkNDJSONRetained(b *testing.B) {
 		})
 	}
 }
+
+// TestLiveSummaryFromTally: the live path (a capture replayed as an
+// interface), which keeps nothing of a closed connection, ends with the
+// same summary as a file run that keeps the whole facts, with a --sni
+// selection and a policy too.
+func TestLiveSummaryFromTally(t *testing.T) {
+	needRules(t)
+	ca := caFile(t)
+	policy := filepath.Join(t.TempDir(), "p.yaml")
+	os.WriteFile(policy, []byte("min_version: TLS 1.3\n"), 0o644)
+	for _, tc := range []struct {
+		pcap string
+		args []string
+	}{
+		{"cert-expired.pcap", nil},
+		{"http-basic-auth.pcap", nil},
+		{"tls12-ecdhe-rsa-openssl.pcap", []string{"--policy", policy}},
+		{"cert-good.pcap", []string{"--sni", "nothing.invalid"}},
+	} {
+		in := pcap(t, tc.pcap)
+		args := append([]string{"-q", "--ca-file", ca, "--format", "ndjson"}, tc.args...)
+		_, whole, _ := runPaths(t, append(args, in)...)
+		cfg, err := parseArgs(append(args, "-i", "replay"), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stderr, out bytes.Buffer
+		s, err := newSession(cfg, &stderr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.streamFile(in, &out); err != nil {
+			t.Fatal(err)
+		}
+		live, file := records(t, out.String()), records(t, whole)
+		got, want := live[len(live)-1], file[len(file)-1]
+		if fmt.Sprint(got) != fmt.Sprint(want) || want["connections"] == nil {
+			t.Errorf("%s %q: live summary\n%v\nfile summary\n%v", tc.pcap, tc.args, got, want)
+		}
+	}
+}

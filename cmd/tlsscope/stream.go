@@ -95,13 +95,13 @@ func (s *session) stream(name string, src packetSource, stdout io.Writer) (*repo
 	// At close: the line of a connection without a handshake (cleartext,
 	// or TLS cut short), and findings only the final facts show.
 	//
-	// A capture may run for days: unless a file output needs the whole
-	// facts at the end, a closed connection is judged now (the policy
+	// A capture may run for days: unless a file output or --ladder needs
+	// the whole facts at the end, a closed connection is judged now (the policy
 	// too), counted in the tally, and nothing of it is kept. Anomaly
 	// records are then not kept either: the stream does not print them
 	// and the summary counts them from the analyzer's counters.
 	keepFacts := h.Connection
-	lean := !hasFileOutputs(s.cfg)
+	lean := !hasFileOutputs(s.cfg) && s.cfg.ladder == ""
 	tally := report.NewTally()
 	if lean {
 		h.Anomaly = nil
