@@ -10,6 +10,8 @@
 //     of Options.RingSize bytes (DefaultRingSize, 32 MiB), which the kernel
 //     fills in blocks and the reader walks without a system call per
 //     packet. Next copies each packet out of the ring (see Handle.Next).
+//     The kernel hands over a block when it is full or its timer (64 ms)
+//     fires, so on a quiet link packets arrive in batches, that much later.
 //
 // Both attach the classic BPF filter in the kernel so unwanted packets never
 // reach user space, drop the outgoing copy of every packet on a loopback
@@ -21,9 +23,9 @@
 // A Handle is read with Next, like a capture.File. To stop a Next that is
 // waiting for a packet, call Close from another goroutine: Next then
 // returns ErrClosed, within milliseconds for the socket backend (its socket
-// waits in Go's network poller, which Close wakes) and within
-// ringPollTimeout (100 ms) for the ring backend (whose poll wakes up that
-// often to look at Close). There is no read timeout.
+// waits in Go's network poller, which Close wakes) and within 100 ms for
+// the ring backend (whose poll(2) wakes up that often to look at Close).
+// There is no read timeout.
 //
 // It does not compile filters (capture/filter does) or decode packets.
 // On other systems Open returns ErrUnsupported; Interfaces works everywhere.
