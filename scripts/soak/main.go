@@ -144,8 +144,9 @@ func soak(o options) error {
 
 	args := []string{"-i", o.iface, "-f", fmt.Sprintf("tcp port %d", port), "--format", "ndjson", "-q"}
 	args = append(args, strings.Fields(o.extra)...)
+	r := &result{opts: o, command: "tlsscope " + strings.Join(quoteArgs(args), " "), printedClients: map[string]int{}}
 	// The live heap at the end (after a GC) tells retained memory from the
-	// runtime's slack in RSS.
+	// runtime's slack in RSS; the profile is left out of the command shown.
 	prof := ""
 	if !strings.Contains(o.extra, "--memprofile") {
 		dir, err := os.MkdirTemp("", "soakheap")
@@ -156,7 +157,6 @@ func soak(o options) error {
 		prof = filepath.Join(dir, "heap.prof")
 		args = append(args, "--memprofile", prof)
 	}
-	r := &result{opts: o, command: "tlsscope " + strings.Join(quoteArgs(args), " "), printedClients: map[string]int{}}
 	cmd := exec.Command(o.bin, args...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -643,6 +643,9 @@ func (r *result) markdown() string {
 		x := r.at(d)
 		w(" %.0fs %.1f", x.at.Seconds(), float64(x.rss)/1024)
 	}
+	w("\n\nRSS follows the flows still open, not the connections closed (nothing of a closed connection is kept): a connection whose\n")
+	w("FIN or RST the kernel dropped stays open until --idle-timeout (2 min by default), and decode remembers a closed address pair\n")
+	w("for 30 s to recognise its late packets; once both windows have filled, RSS is flat.")
 	w("\n\nA driven connection without a line was lost to kernel drops or merged into another: clients bind 127.0.0.2-%d and the kernel\n", 1+max(r.opts.sources, 1))
 	w("hands a port out again as soon as the last connection on it is closed, so the same address pair comes back within milliseconds;\n")
 	w("`tlsscope -r` of a `-w` copy of the same traffic, set beside tshark's tcp.stream count, tells the two apart.")
