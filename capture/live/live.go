@@ -22,10 +22,8 @@
 //
 // A Handle is read with Next, like a capture.File. To stop a Next that is
 // waiting for a packet, call Close from another goroutine: Next then
-// returns ErrClosed, within milliseconds for the socket backend (its socket
-// waits in Go's network poller, which Close wakes) and within 100 ms for
-// the ring backend (whose poll(2) wakes up that often to look at Close).
-// There is no read timeout.
+// returns ErrClosed within milliseconds (both wait in Go's network poller,
+// which Close wakes). There is no read timeout.
 //
 // It does not compile filters (capture/filter does) or decode packets.
 // On other systems Open returns ErrUnsupported; Interfaces works everywhere.

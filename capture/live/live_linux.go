@@ -261,8 +261,8 @@ func (h *Handle) Next() (capture.Packet, error) {
 }
 
 // Stats returns the kernel's counters since Open (the kernel resets them
-// on every read; Handle, or afpacket for the ring, sums them). After Close
-// it returns the last counters read, which Close reads.
+// on every read, afpacket keeps 32-bit sums; Handle sums them in 64 bits).
+// After Close it returns the last counters read, which Close reads.
 func (h *Handle) Stats() (Stats, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
