@@ -13,6 +13,7 @@ import (
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/afpacket"
+	"github.com/gopacket/gopacket/endian"
 	"github.com/gopacket/gopacket/layers"
 	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
@@ -147,7 +148,7 @@ func openRing(ifc *net.Interface, lt layers.LinkType, opts Options) (*Handle, er
 		return fail("duplicating the ring's socket", err)
 	}
 	wait := os.NewFile(uintptr(wfd), "packet ring "+iface)
-	sa := &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: ifc.Index}
+	sa := &unix.SockaddrLinklayer{Protocol: endian.Htons(unix.ETH_P_ALL), Ifindex: ifc.Index}
 	if err := unix.Bind(fd, sa); err != nil {
 		wait.Close()
 		return fail("binding the ring", err)
@@ -160,9 +161,10 @@ func openRing(ifc *net.Interface, lt layers.LinkType, opts Options) (*Handle, er
 }
 
 // ringFD is the socket of tp. afpacket does not export it, and it is
-// needed to bind the socket again once the filter is on; reflect reads an
-// unexported field without unsafe. A gopacket without that field makes
-// Open fail (TestRingOpens would say so) rather than capture unfiltered.
+// needed to bind the socket again once the filter is on and to wait for
+// blocks in the network poller; reflect reads an unexported field without
+// unsafe. A gopacket without that field makes
+// Open fail (every ring test would say so) rather than capture unfiltered.
 func ringFD(tp *afpacket.TPacket) (int, bool) {
 	v := reflect.ValueOf(tp).Elem().FieldByName("fd")
 	if !v.IsValid() || v.Kind() != reflect.Int {
@@ -171,8 +173,6 @@ func ringFD(tp *afpacket.TPacket) (int, bool) {
 	return int(v.Int()), true
 }
 
-// htons is the network-order protocol number bind(2) wants.
-func htons(v uint16) uint16 { return v<<8 | v>>8 }
 
 // clampReturns returns prog with every constant return value above snap
 // lowered to snap, so the kernel copies at most snap bytes of a packet
