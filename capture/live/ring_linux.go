@@ -173,7 +173,6 @@ func ringFD(tp *afpacket.TPacket) (int, bool) {
 	return int(v.Int()), true
 }
 
-
 // clampReturns returns prog with every constant return value above snap
 // lowered to snap, so the kernel copies at most snap bytes of a packet
 // into the ring (it truncates to the filter's result), and with a program
