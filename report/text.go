@@ -182,6 +182,7 @@ func wrapItems(prefix string, items []string, width int) []string {
 	line := prefix
 	empty := true
 	for i, it := range items {
+		it = printable(it) // as printed: a control character takes a column
 		if i < len(items)-1 {
 			it += ","
 		}

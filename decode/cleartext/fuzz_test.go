@@ -54,7 +54,10 @@ func feedTwo(t *testing.T, p Protocol, client, server []byte, which int, cut int
 	st := NewStream(p, Config{ShowSecrets: true, MaxBody: 4096}, Handler{
 		Secret: func(s facts.Secret) {
 			r.secrets = append(r.secrets, s.Kind+"|"+s.Type+"|"+s.User+"|"+s.Value+"|"+s.Field)
-			if s.Value != "" && len(s.Value) > 3 && strings.Contains(s.Masked, s.Value) {
+			// The masked form names the secret's type (an Authorization
+			// scheme, say), which a value may happen to be part of.
+			shown := strings.ReplaceAll(strings.ToLower(s.Masked), strings.ToLower(s.Type), "")
+			if s.Value != "" && len(s.Value) > 3 && strings.Contains(shown, strings.ToLower(s.Value)) {
 				t.Fatalf("masked %q shows the value %q", s.Masked, s.Value)
 			}
 		},
