@@ -68,6 +68,7 @@ func (e *engine) decodeConfig() decode.Config {
 type analyzer interface {
 	SetCapture(name string)
 	Packet(p capture.Packet)
+	Note(an facts.Anomaly)
 	Flush()
 	Stats() facts.Stats
 	Close()
@@ -116,7 +117,7 @@ const progressEvery = 4096
 func (e *engine) file(path string, prog *progress) (*report.Capture, error) {
 	col := &collector{}
 	h := col.handler()
-	st, err := e.read(path, prog, h, func(a facts.Anomaly) { col.anomalies = append(col.anomalies, a) }, func() int { return len(col.conns) })
+	st, err := e.read(path, prog, h, func() int { return len(col.conns) })
 	if err != nil {
 		return nil, err
 	}
@@ -129,33 +130,22 @@ func (e *engine) file(path string, prog *progress) (*report.Capture, error) {
 }
 
 // read runs one capture file through the filter and the analyzer, which
-// calls h; the file reader's anomalies go to anomaly (h.Anomaly is the
-// analyzer's), closed counts connections for the progress line. It
-// returns the capture's counters, the reader's anomalies counted.
-func (e *engine) read(path string, prog *progress, h decode.Handler, anomaly func(facts.Anomaly), closed func() int) (facts.Stats, error) {
+// calls h (the file reader's anomalies included, through Note); closed
+// counts connections for the progress line. It returns the capture's
+// counters.
+func (e *engine) read(path string, prog *progress, h decode.Handler, closed func() int) (facts.Stats, error) {
 	f, err := capture.Open(path)
 	if err != nil {
 		return facts.Stats{}, captureError(path, err)
 	}
 	defer f.Close()
-	// The reader's anomalies, which the Analyzer does not see and so does
-	// not count.
-	counted := map[string]uint64{}
-	count := func(a facts.Anomaly) {
-		if a.ConnID == 0 && a.Capture == path && isCaptureAnomaly(a.Kind) {
-			counted[a.Kind]++
-		}
-	}
-	if next := h.Anomaly; next != nil {
-		h.Anomaly = func(a facts.Anomaly) { count(a); next(a) }
-	}
 	an := e.newAnalyzer(h)
 	defer an.Close()
 	an.SetCapture(path)
+	// The reader's anomalies go through the analyzer, which counts them and
+	// hands them on in order with its own, for any number of workers.
 	f.OnAnomaly = func(a capture.Anomaly) {
-		fa := facts.Anomaly{Kind: a.Kind, Offset: a.Offset, Detail: a.Detail, Capture: path}
-		count(fa)
-		anomaly(fa)
+		an.Note(facts.Anomaly{Kind: a.Kind, Offset: a.Offset, Detail: a.Detail, Capture: path})
 	}
 	prog.begin(path, f.Size())
 	var filtered uint64
@@ -181,10 +171,6 @@ func (e *engine) read(path string, prog *progress, h decode.Handler, anomaly fun
 	prog.end()
 	st := an.Stats()
 	st.Filtered += filtered
-	for k, n := range counted {
-		st.AddAnomaly(k)
-		st.Anomalies[k] += n - 1
-	}
 	return st, nil
 }
 
@@ -205,17 +191,6 @@ func (c *collector) sort() {
 		}
 		return cmp.Compare(a.Kind, b.Kind)
 	})
-}
-
-// isCaptureAnomaly: the file reader's anomalies, which the Analyzer does
-// not see and so does not count.
-func isCaptureAnomaly(kind string) bool {
-	switch kind {
-	case capture.AnomalyTruncated, capture.AnomalyBadBlock, capture.AnomalyTimeBackwards,
-		capture.AnomalyCaplenTooLarge, capture.AnomalyUnsupportedLinkType:
-		return true
-	}
-	return false
 }
 
 // captureError words a capture error as "reading FILE: what is wrong".

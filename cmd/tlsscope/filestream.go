@@ -151,7 +151,7 @@ func (s *session) streamCapture(path string, out *report.Stream, opt report.Opti
 			}
 		},
 	}
-	st, err := e.read(path, s.prog, h, anomaly, func() int { return closed })
+	st, err := e.read(path, s.prog, h, func() int { return closed })
 	if err != nil {
 		return nil, err
 	}
