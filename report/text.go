@@ -71,6 +71,7 @@ func truncate(s string, n int) string {
 	if n <= 0 {
 		return ""
 	}
+	s = printable(s) // measured as printed: a control character takes a column
 	if textWidth(s) <= n {
 		return s
 	}
@@ -80,6 +81,7 @@ func truncate(s string, n int) string {
 // truncateMiddle keeps both ends of s (useful where the end carries
 // meaning, like a port or a domain).
 func truncateMiddle(s string, n int) string {
+	s = printable(s)
 	if textWidth(s) <= n {
 		return s
 	}
