@@ -298,27 +298,8 @@ func (d *Decoder) fast(lt layers.LinkType, data []byte, ci gopacket.CaptureInfo,
 	if ci.Length > ci.CaptureLength && ci.CaptureLength > 0 {
 		return false
 	}
-	off := 0
-	switch {
-	case lt == layers.LinkTypeEthernet:
-		off = 12
-		for {
-			if len(data) < off+2 {
-				return false
-			}
-			et := uint16(data[off])<<8 | uint16(data[off+1])
-			if et == 0x8100 || et == 0x88a8 { // 802.1Q, 802.1ad (QinQ)
-				off += 4
-				continue
-			}
-			if et != 0x0800 && et != 0x86dd {
-				return false
-			}
-			off += 2
-			break
-		}
-	case rawIP(lt):
-	default:
+	off, ok := ipOffset(lt, data)
+	if !ok {
 		return false
 	}
 	ip := data[off:]
@@ -392,4 +373,31 @@ func (d *Decoder) TCP(seg *Segment) bool {
 	}
 	seg.TCP = &d.tcp
 	return true
+}
+
+// ipOffset is where the IP header starts in a frame of the fast paths'
+// link types: Ethernet with any 802.1Q/802.1ad tags in front of IPv4 or
+// IPv6, or raw IP. It reports false for anything else.
+func ipOffset(lt layers.LinkType, data []byte) (int, bool) {
+	switch {
+	case lt == layers.LinkTypeEthernet:
+		off := 12
+		for {
+			if len(data) < off+2 {
+				return 0, false
+			}
+			et := uint16(data[off])<<8 | uint16(data[off+1])
+			if et == 0x8100 || et == 0x88a8 { // 802.1Q, 802.1ad (QinQ)
+				off += 4
+				continue
+			}
+			if et != 0x0800 && et != 0x86dd {
+				return 0, false
+			}
+			return off + 2, true
+		}
+	case rawIP(lt):
+		return 0, true
+	}
+	return 0, false
 }

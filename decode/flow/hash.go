@@ -16,27 +16,8 @@ import (
 // caller decodes and hashes with HashPair. Both give the same value for
 // the same endpoints.
 func PairHash(lt layers.LinkType, data []byte) (uint64, bool) {
-	off := 0
-	switch {
-	case lt == layers.LinkTypeEthernet:
-		off = 12
-		for {
-			if len(data) < off+2 {
-				return 0, false
-			}
-			et := binary.BigEndian.Uint16(data[off:])
-			if et == 0x8100 || et == 0x88a8 {
-				off += 4
-				continue
-			}
-			if et != 0x0800 && et != 0x86dd {
-				return 0, false
-			}
-			off += 2
-			break
-		}
-	case rawIP(lt):
-	default:
+	off, ok := ipOffset(lt, data)
+	if !ok {
 		return 0, false
 	}
 	ip := data[off:]
