@@ -16,6 +16,7 @@ package capture
 import (
 	"bufio"
 	"compress/gzip"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -28,11 +29,15 @@ import (
 )
 
 // Packet is one captured frame. Data is valid until the next call to Next
-// on the source it came from; copy it to keep it.
+// on the source it came from; to keep it longer, copy it or, when Block is
+// set, retain the Block.
 type Packet struct {
 	Data     []byte
 	Info     gopacket.CaptureInfo
 	LinkType layers.LinkType
+	// Block, when not nil, holds Data: Data stays valid while the Block
+	// is retained (see Block.Retain).
+	Block *Block
 }
 
 // Anomaly is damage in a capture file that reading survived. Offset is the
@@ -97,12 +102,16 @@ type File struct {
 	src    *bufio.Reader  // what pcapgo reads: fileBr, or a buffer over gz
 	srcN   *countingReader
 
-	format   format
-	pcap     *pcapgo.Reader
-	ng       *pcapgo.NgReader
-	ngBig    bool // byte order of the current pcapng section
-	linkType layers.LinkType
-	snaplen  int
+	format     format
+	pcap       *pcapgo.Reader
+	blocks     *blockReader     // an uncompressed pcap's records, read in place; pcap is then used only for the file header
+	order      binary.ByteOrder // of an uncompressed pcap's records
+	pcapBE     bool
+	nanoFactor uint32 // pcap record fraction to nanoseconds
+	ng         *pcapgo.NgReader
+	ngBig      bool // byte order of the current pcapng section
+	linkType   layers.LinkType
+	snaplen    int
 
 	ifaces    []ngIface // interfaces of the current pcapng section, as checkBlocks saw them
 	unchecked bool      // checkBlocks could not see the blocks pcapgo is about to read
@@ -284,6 +293,7 @@ func (f *File) openPcap() error {
 	// The header is checked here so errors speak to the user; pcapgo then
 	// reads it again.
 	be := hdr[0] == 0xa1
+	f.pcapBE = be
 	u16 := func(b []byte) uint16 {
 		if be {
 			return uint16(b[0])<<8 | uint16(b[1])
@@ -317,8 +327,16 @@ func (f *File) openPcap() error {
 		// make it read (and hold) megabytes of garbage as one packet.
 		r.SetSnaplen(MaxCaptureLength)
 	}
+	if f.gz == nil && !pcapgoRecords {
+		f.openBlocks()
+	}
 	return nil
 }
+
+// pcapgoRecords makes an uncompressed pcap file read its records through
+// pcapgo, as a gzip'd one does, rather than in place (for tests that hold
+// the two readers to the same packets and anomalies).
+var pcapgoRecords = false
 
 func (f *File) openPcapng() error {
 	// The section header is validated here, where errors can name what is
@@ -349,12 +367,18 @@ func (f *File) Size() int64 { return f.size }
 // Offset is how many bytes of the file have been consumed (compressed bytes
 // for a gzip file), for progress against Size.
 func (f *File) Offset() int64 {
+	if f.blocks != nil {
+		return f.file.n - int64(f.blocks.buffered())
+	}
 	return f.file.n - int64(f.fileBr.Buffered())
 }
 
 // streamPos is the offset in the capture stream (decompressed for gzip) of
 // the next byte pcapgo will read.
 func (f *File) streamPos() int64 {
+	if f.blocks != nil {
+		return f.file.n - int64(f.blocks.buffered())
+	}
 	return f.srcN.n - int64(f.src.Buffered())
 }
 
@@ -389,9 +413,12 @@ func (f *File) Next() (Packet, error) {
 	}
 	var p Packet
 	var err error
-	if f.format == formatPcap {
+	switch {
+	case f.blocks != nil:
+		p, err = f.nextBlock()
+	case f.format == formatPcap:
 		p, err = f.nextPcap()
-	} else {
+	default:
 		p, err = f.nextPcapng()
 	}
 	if err != nil {

@@ -53,9 +53,11 @@ type worker struct {
 }
 
 // batch carries packets to a worker and its events back. The packets'
-// bytes live in one reused arena.
+// bytes live in one reused arena or, for packets read in place from a
+// capture file, in the file's blocks, retained while the batch is out.
 type batch struct {
 	arena   []byte
+	blocks  []*capture.Block
 	pkts    []batchPacket
 	events  []event
 	upTo    uint64
@@ -65,7 +67,8 @@ type batch struct {
 
 type batchPacket struct {
 	seq      uint64
-	off, n   int
+	off, n   int    // in the arena, unless data is set
+	data     []byte // the packet's bytes in a retained block
 	info     gopacket.CaptureInfo
 	linkType layers.LinkType
 	idle     bool           // not a frame: flush idle connections at info.Timestamp, before frame seq
@@ -115,7 +118,11 @@ func (w *worker) run() {
 				w.a.flushIdle()
 				continue
 			}
-			w.a.packet(capture.Packet{Data: b.arena[bp.off : bp.off+bp.n], Info: bp.info, LinkType: bp.linkType})
+			data := bp.data
+			if data == nil {
+				data = b.arena[bp.off : bp.off+bp.n]
+			}
+			w.a.packet(capture.Packet{Data: data, Info: bp.info, LinkType: bp.linkType})
 			w.a.release()
 		}
 		if b.flush {
@@ -152,9 +159,20 @@ func (p *Parallel) Packet(pk capture.Packet) {
 		w.cur = p.newBatch()
 	}
 	b := w.cur
-	off := len(b.arena)
-	b.arena = append(b.arena, pk.Data...)
-	b.pkts = append(b.pkts, batchPacket{seq: p.seq, off: off, n: len(pk.Data), info: pk.Info, linkType: pk.LinkType})
+	bp := batchPacket{seq: p.seq, info: pk.Info, linkType: pk.LinkType}
+	if pk.Block != nil && pk.Data != nil {
+		// No copy: the worker reads the bytes where the file reader put
+		// them, and the batch holds their block until it comes back.
+		if k := len(b.blocks); k == 0 || b.blocks[k-1] != pk.Block {
+			pk.Block.Retain()
+			b.blocks = append(b.blocks, pk.Block)
+		}
+		bp.data = pk.Data
+	} else {
+		bp.off, bp.n = len(b.arena), len(pk.Data)
+		b.arena = append(b.arena, pk.Data...)
+	}
+	b.pkts = append(b.pkts, bp)
 	if len(b.pkts) >= batchPackets {
 		p.send(w)
 	}
@@ -239,8 +257,13 @@ func (p *Parallel) collect(w *worker, b *batch) {
 	if b.flush {
 		w.upTo = ^uint64(0)
 	}
+	for _, blk := range b.blocks {
+		blk.Release()
+	}
+	clear(b.blocks)
 	clear(b.events)
-	b.events, b.pkts, b.arena = b.events[:0], b.pkts[:0], b.arena[:0]
+	clear(b.pkts) // no slice into a released block stays reachable
+	b.events, b.pkts, b.arena, b.blocks = b.events[:0], b.pkts[:0], b.arena[:0], b.blocks[:0]
 	b.capture, b.flush = "", false
 	select {
 	case p.free <- b:
