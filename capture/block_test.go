@@ -223,4 +223,3 @@ func firstDiff(a, b string) string {
 	}
 	return fmt.Sprintf("%d lines against %d", len(al), len(bl))
 }
-
