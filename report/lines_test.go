@@ -169,6 +169,19 @@ func BenchmarkConnectionLines(b *testing.B) {
 			}
 		}
 	})
+	b.Run("append", func(b *testing.B) {
+		b.SetBytes(size)
+		b.ReportAllocs()
+		var buf []byte
+		for b.Loop() {
+			for _, g := range groups {
+				var err error
+				if buf, err = AppendConnectionLines(buf[:0], g.conn, g.fs, opt); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
 	b.Run("records", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {

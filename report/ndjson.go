@@ -2,7 +2,6 @@ package report
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"io"
 
@@ -70,11 +69,26 @@ func writeConnLines(enc *json.Encoder, conn *facts.Connection, fs []facts.Findin
 // its findings (fs, in the order given). A streaming run renders each
 // connection as it closes, then drops it.
 func ConnectionLines(c *facts.Connection, fs []facts.Finding, opt Options) ([]byte, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
+	return AppendConnectionLines(nil, c, fs, opt)
+}
+
+// AppendConnectionLines appends ConnectionLines to dst and returns the
+// extended buffer: a caller rendering many connections hands back the
+// same buffer, which then stops growing.
+func AppendConnectionLines(dst []byte, c *facts.Connection, fs []facts.Finding, opt Options) ([]byte, error) {
+	w := appendWriter{dst}
+	enc := json.NewEncoder(&w)
 	enc.SetEscapeHTML(false)
 	err := writeConnLines(enc, c, fs, opt)
-	return b.Bytes(), err
+	return w.b, err
+}
+
+// appendWriter is an io.Writer appending to a slice it owns.
+type appendWriter struct{ b []byte }
+
+func (w *appendWriter) Write(p []byte) (int, error) {
+	w.b = append(w.b, p...)
+	return len(p), nil
 }
 
 // connIDs is the set of a capture's connection ids.

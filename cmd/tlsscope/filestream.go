@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/tlsscope/tlsscope/decode"
 	"github.com/tlsscope/tlsscope/decode/facts"
@@ -31,10 +32,18 @@ func streamsFiles(cfg *config) bool {
 // and its findings (keep false when --ja4/--sni leave it out).
 type prepared struct {
 	keep  bool
-	lines []byte
+	lines *[]byte // from linesPool; back to it once written
 	err   error
 	fs    []facts.Finding // the connection's findings, for the tally
 }
+
+// linesPool holds the buffers connections are rendered into: a worker
+// takes one, the writer returns it, so in steady state rendering does not
+// grow new buffers. A buffer grown past maxPooledLines (a connection with
+// thousands of HTTP requests) is left to the collector.
+var linesPool = sync.Pool{New: func() any { return new([]byte) }}
+
+const maxPooledLines = 256 << 10
 
 // streamFiles analyses files writing NDJSON as it goes. Per capture: each
 // connection's group (connection, HTTP, findings) in the order the
@@ -131,7 +140,9 @@ func (s *session) streamCapture(path string, out *report.Stream, opt report.Opti
 				return prepared{}
 			}
 			fs := s.findings(c)
-			b, err := report.ConnectionLines(c, fs, opt)
+			b := linesPool.Get().(*[]byte)
+			var err error
+			*b, err = report.AppendConnectionLines((*b)[:0], c, fs, opt)
 			return prepared{keep: true, lines: b, err: err, fs: fs}
 		},
 		Prepared: func(c *facts.Connection, v any) {
@@ -145,7 +156,10 @@ func (s *session) streamCapture(path string, out *report.Stream, opt report.Opti
 			tally.AddConnection(c)
 			tally.AddFindings(p.fs)
 			write(p.err)
-			write(out.Lines(p.lines))
+			write(out.Lines(*p.lines))
+			if cap(*p.lines) <= maxPooledLines {
+				linesPool.Put(p.lines)
+			}
 			for _, a := range as {
 				write(out.Anomaly(a))
 			}
