@@ -137,6 +137,14 @@ func (s *Stream) Feed(dir tls.Direction, data []byte, ts time.Time) (startTLS bo
 	return startTLS
 }
 
+// Done reports that nothing more on the connection can be parsed: an
+// HTTP response's unread body answers the client's last request, or TLS
+// took over (see Feed). The caller may stop feeding bytes; Close still
+// reports what is pending.
+func (s *Stream) Done() bool {
+	return s.upgraded || s.http != nil && s.http.finished
+}
+
 // Gap says bytes were lost in one direction: partial messages are dropped
 // and parsing resumes where it safely can.
 func (s *Stream) Gap(dir tls.Direction) {

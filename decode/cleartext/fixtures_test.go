@@ -473,3 +473,68 @@ func TestTokenLike(t *testing.T) {
 		}
 	}
 }
+
+// TestHTTPDoneAtLastResponse: once the response to the client's last
+// request (RFC 9112: "Connection: close", or HTTP/1.0 without keep-alive)
+// has a body that is not read, the stream is Done at its headers, reports
+// the exchange with the body's declared length, and ignores what follows.
+func TestHTTPDoneAtLastResponse(t *testing.T) {
+	const body = "0123456789"
+	resp := func(ct string) string {
+		return crlf("HTTP/1.1 200 OK\nContent-Type: " + ct + "\nContent-Length: 10\n\n")
+	}
+	for _, tc := range []struct {
+		name string
+		reqs []string
+		ct   string
+		done bool // after the headers of the response to the last request
+	}{
+		{"close", []string{"GET / HTTP/1.1\nHost: h\nConnection: close\n\n"}, "application/octet-stream", true},
+		{"close among tokens", []string{"GET / HTTP/1.1\nHost: h\nConnection: keep-alive, Close\n\n"}, "image/png", true},
+		{"HTTP/1.0", []string{"GET / HTTP/1.0\nHost: h\n\n"}, "application/octet-stream", true},
+		{"keep-alive", []string{"GET / HTTP/1.1\nHost: h\n\n"}, "application/octet-stream", false},
+		{"HTTP/1.0 keep-alive", []string{"GET / HTTP/1.0\nHost: h\nConnection: keep-alive\n\n"}, "application/octet-stream", false},
+		{"body read (JSON)", []string{"GET / HTTP/1.1\nHost: h\nConnection: close\n\n"}, "application/json", false},
+		{"body read (no type)", []string{"GET / HTTP/1.1\nHost: h\nConnection: close\n\n"}, "", false},
+		{"pipelined", []string{"GET /a HTTP/1.1\nHost: h\n\n", "GET /b HTTP/1.1\nHost: h\nConnection: close\n\n"}, "application/octet-stream", true},
+	} {
+		var msgs []facts.HTTPMessage
+		var kinds []string
+		st := NewStream(HTTP, Config{}, Handler{
+			HTTP:    func(m facts.HTTPMessage) { msgs = append(msgs, m) },
+			Anomaly: func(k string, _ tls.Direction, _ string) { kinds = append(kinds, k) },
+		})
+		for _, r := range tc.reqs {
+			st.Feed(tls.ClientToServer, []byte(crlf(r)), time.Time{})
+		}
+		head := resp(tc.ct)
+		if tc.ct == "" {
+			head = crlf("HTTP/1.1 200 OK\nContent-Length: 10\n\n")
+		}
+		for i := range tc.reqs {
+			if st.Done() {
+				t.Errorf("%s: Done before response %d", tc.name, i+1)
+			}
+			st.Feed(tls.ServerToClient, []byte(head), time.Time{})
+			if i < len(tc.reqs)-1 {
+				st.Feed(tls.ServerToClient, []byte(body), time.Time{})
+			}
+		}
+		if st.Done() != tc.done {
+			t.Errorf("%s: Done = %v after the last response's headers, want %v", tc.name, st.Done(), tc.done)
+		}
+		// What follows is the body, then bytes no parser should see.
+		st.Feed(tls.ServerToClient, []byte(body+"garbage\r\n\r\n"), time.Time{})
+		st.Close()
+		if len(msgs) != len(tc.reqs) {
+			t.Fatalf("%s: %d exchanges reported, want %d", tc.name, len(msgs), len(tc.reqs))
+		}
+		last := msgs[len(msgs)-1]
+		if want := int64(len(head) + len(body)); last.ResponseBytes != want || last.Status != 200 {
+			t.Errorf("%s: last exchange status %d, %d response bytes, want 200 and %d", tc.name, last.Status, last.ResponseBytes, want)
+		}
+		if tc.done && len(kinds) > 0 {
+			t.Errorf("%s: anomalies %v after the stream was done", tc.name, kinds)
+		}
+	}
+}

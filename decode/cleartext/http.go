@@ -75,13 +75,15 @@ type exchange struct {
 	method string
 	host   string
 	path   string
+	last   bool // the client will send no request after this one
 }
 
 type httpConn struct {
-	s       *Stream
-	dir     [2]httpDir
-	pending []*exchange // requests in order, awaiting responses
-	cur     *exchange   // the exchange the response being read answers
+	s        *Stream
+	dir      [2]httpDir
+	pending  []*exchange // requests in order, awaiting responses
+	cur      *exchange   // the exchange the response being read answers
+	finished bool        // nothing more on the connection can be read (see finishEarly)
 }
 
 func newHTTPConn(s *Stream) *httpConn { return &httpConn{s: s} }
@@ -307,6 +309,10 @@ func (c *httpConn) headersDone(d *httpDir, dir tls.Direction) bool {
 		ex.path = m.target
 		ex.fact = facts.HTTPMessage{Time: m.start, Method: m.method, Host: ex.host, Path: sanitizePath(m.target),
 			Version: m.version, ContentType: m.get("Content-Type"), UserAgent: m.get("User-Agent")}
+		// RFC 9112, 9.6 and 9.3: a client that sends "close", or speaks
+		// HTTP/1.0 without keep-alive, sends no further request.
+		conn := m.get("Connection")
+		ex.last = hasToken(conn, "close") || m.version == "HTTP/1.0" && !hasToken(conn, "keep-alive")
 		if len(c.pending) >= maxPipelined {
 			c.report(c.pending[0])
 			c.pending = c.pending[1:]
@@ -355,13 +361,45 @@ func (c *httpConn) headersDone(d *httpDir, dir tls.Direction) bool {
 		}
 		if n == 0 {
 			c.messageDone(d, dir)
-		} else {
+		} else if !c.finishEarly(d, n) {
 			d.state, d.remaining = stBody, n
 		}
 	case m.request:
 		c.messageDone(d, dir)
 	default:
 		d.state = stUntilClose
+	}
+	return false
+}
+
+// finishEarly ends the connection's parsing at the headers of a response
+// whose body of n bytes would not be read (not HTML or JSON), when it is
+// the answer to the client's last request (see exchange.last) and nothing
+// else is outstanding: nothing that follows on the connection can be
+// parsed, so the caller may stop feeding it (Stream.Done). The exchange
+// is reported with the body's declared length.
+func (c *httpConn) finishEarly(d *httpDir, n int64) bool {
+	client := &c.dir[tls.ClientToServer]
+	if !d.msg.skip || d.msg.status < 200 || c.cur == nil || !c.cur.last || len(c.pending) > 0 ||
+		client.state != stHeaders || client.msg != nil || len(client.buf) > 0 {
+		return false
+	}
+	d.msg.bodySize = n
+	c.messageDone(d, tls.ServerToClient)
+	c.stop()
+	c.finished = true
+	return true
+}
+
+// hasToken reports whether a comma-separated header value lists token
+// (case-insensitive), as in "Connection: keep-alive, Close".
+func hasToken(value, token string) bool {
+	for value != "" {
+		var t string
+		t, value, _ = strings.Cut(value, ",")
+		if strings.EqualFold(strings.TrimSpace(t), token) {
+			return true
+		}
 	}
 	return false
 }
