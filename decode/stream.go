@@ -232,6 +232,8 @@ func (s *stream) feed(dir tls.Direction, data []byte, ts time.Time) {
 	case kindCleartext:
 		if s.text.Feed(dir, data, ts) {
 			s.startTLS()
+		} else if s.text.Done() {
+			s.stop() // e.g. an HTTP body nobody reads, then the close
 		}
 	}
 }
