@@ -47,9 +47,10 @@ type worker struct {
 	out     chan *batch
 	cur     *batch  // the reader's batch being filled
 	working *batch  // the worker goroutine's batch being processed
-	queue   []event // events returned, not yet merged
-	upTo    uint64  // every event of packets up to here has been returned
-	busy    int     // batches sent and not yet returned
+	queue   []event // events returned; queue[head:] are not yet merged
+	head    int
+	upTo    uint64 // every event of packets up to here has been returned
+	busy    int    // batches sent and not yet returned
 }
 
 // batch carries packets to a worker and its events back. The packets'
@@ -252,6 +253,13 @@ func (p *Parallel) send(w *worker) {
 // collect takes a returned batch's events into its worker's queue.
 func (p *Parallel) collect(w *worker, b *batch) {
 	w.busy--
+	if w.head > 0 && w.head >= len(w.queue)/2 {
+		// Move what is left to the front, so the array does not grow
+		// when the queue never quite empties.
+		n := copy(w.queue, w.queue[w.head:])
+		clear(w.queue[n:])
+		w.queue, w.head = w.queue[:n], 0
+	}
 	w.queue = append(w.queue, b.events...)
 	w.upTo = b.upTo
 	if b.flush {
@@ -286,22 +294,22 @@ func (p *Parallel) merge(all bool) {
 		safe := ^uint64(0)
 		for _, w := range p.workers {
 			safe = min(safe, w.upTo)
-			if len(w.queue) == 0 {
+			if w.head == len(w.queue) {
 				continue
 			}
-			if best == nil || before(&w.queue[0], &best.queue[0]) {
+			if best == nil || before(&w.queue[w.head], &best.queue[best.head]) {
 				best = w
 			}
 		}
-		if best == nil || best.queue[0].seq > safe {
+		if best == nil || best.queue[best.head].seq > safe {
 			return
 		}
-		ev := &best.queue[0]
+		ev := &best.queue[best.head]
 		best.a.deliver(&p.h, ev, nil)
 		*ev = event{}
-		best.queue = best.queue[1:]
-		if len(best.queue) == 0 {
-			best.queue = best.queue[:0:0]
+		best.head++
+		if best.head == len(best.queue) {
+			best.queue, best.head = best.queue[:0], 0 // keep the array
 		}
 	}
 }

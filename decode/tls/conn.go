@@ -169,6 +169,10 @@ func (c *Conn) anomaly(kind string, d *direction, off int64, format string, args
 
 func (c *Conn) event(e Event) {
 	if len(c.s.Events) < MaxEvents {
+		if c.s.Events == nil {
+			// A handshake takes about a dozen: grow once, not five times.
+			c.s.Events = make([]Event, 0, 16)
+		}
 		c.s.Events = append(c.s.Events, e)
 	}
 }
