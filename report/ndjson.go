@@ -16,18 +16,23 @@ func WriteNDJSON(w io.Writer, r *Result, opt Options) error {
 	bw := bufio.NewWriter(w)
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
+	var buf []byte
 	for _, c := range r.Captures {
 		idx := byConn(c.Findings)
 		ids := connIDs(c)
 		for _, conn := range c.Connections {
-			fs := idx[conn.ID]
-			if err := writeConnLines(enc, conn, fs, opt); err != nil {
+			var err error
+			if buf, err = AppendConnectionLines(buf[:0], conn, idx[conn.ID], opt); err != nil {
+				return err
+			}
+			if _, err := bw.Write(buf); err != nil {
 				return err
 			}
 		}
 		for _, f := range c.Findings {
 			if !ids[f.ConnID] {
-				if err := enc.Encode(NewFindingRecord(f)); err != nil {
+				buf = appendFindingLines(buf[:0], []facts.Finding{f})
+				if _, err := bw.Write(buf); err != nil {
 					return err
 				}
 			}
@@ -47,23 +52,6 @@ func WriteNDJSON(w io.Writer, r *Result, opt Options) error {
 	return bw.Flush()
 }
 
-func writeConnLines(enc *json.Encoder, conn *facts.Connection, fs []facts.Finding, opt Options) error {
-	if err := enc.Encode(NewConnectionRecord(conn, fs, opt)); err != nil {
-		return err
-	}
-	for _, m := range conn.HTTP {
-		if err := enc.Encode(NewHTTPRecord(conn, m)); err != nil {
-			return err
-		}
-	}
-	for _, f := range fs {
-		if err := enc.Encode(NewFindingRecord(f)); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // ConnectionLines renders a closed connection's NDJSON group, the lines
 // WriteNDJSON writes for it: its connection record, its HTTP records and
 // its findings (fs, in the order given). A streaming run renders each
@@ -74,21 +62,33 @@ func ConnectionLines(c *facts.Connection, fs []facts.Finding, opt Options) ([]by
 
 // AppendConnectionLines appends ConnectionLines to dst and returns the
 // extended buffer: a caller rendering many connections hands back the
-// same buffer, which then stops growing.
+// same buffer, which then stops growing. The lines are those
+// encoding/json writes (see jsonappend.go); on error dst is returned as
+// given.
 func AppendConnectionLines(dst []byte, c *facts.Connection, fs []facts.Finding, opt Options) ([]byte, error) {
-	w := appendWriter{dst}
-	enc := json.NewEncoder(&w)
-	enc.SetEscapeHTML(false)
-	err := writeConnLines(enc, c, fs, opt)
-	return w.b, err
+	r := NewConnectionRecord(c, fs, opt)
+	b, ok := appendConnectionJSON(dst, &r)
+	if !ok {
+		_, err := json.Marshal(r) // the error encoding/json gives
+		return dst, err
+	}
+	b = append(b, '\n')
+	for _, m := range c.HTTP {
+		h := NewHTTPRecord(c, m)
+		b = appendHTTPJSON(b, &h)
+		b = append(b, '\n')
+	}
+	return appendFindingLines(b, fs), nil
 }
 
-// appendWriter is an io.Writer appending to a slice it owns.
-type appendWriter struct{ b []byte }
-
-func (w *appendWriter) Write(p []byte) (int, error) {
-	w.b = append(w.b, p...)
-	return len(p), nil
+// appendFindingLines appends one finding record per line.
+func appendFindingLines(b []byte, fs []facts.Finding) []byte {
+	for _, f := range fs {
+		r := NewFindingRecord(f)
+		b = appendFindingJSON(b, &r)
+		b = append(b, '\n')
+	}
+	return b
 }
 
 // connIDs is the set of a capture's connection ids.

@@ -17,6 +17,7 @@ type Stream struct {
 	format string
 	opt    Options
 	enc    *json.Encoder
+	buf    []byte // lines rendered by the appenders, reused
 	widths []int
 	header bool
 }
@@ -61,15 +62,14 @@ func streamWidths(width int) []int {
 // Connection prints one connection (at handshake time) and its findings.
 func (s *Stream) Connection(c *facts.Connection, fs []facts.Finding) error {
 	if s.enc != nil {
-		if err := s.enc.Encode(NewConnectionRecord(c, fs, s.opt)); err != nil {
-			return err
+		r := NewConnectionRecord(c, fs, s.opt)
+		b, ok := appendConnectionJSON(s.buf[:0], &r)
+		if !ok {
+			return s.enc.Encode(r) // the error encoding/json gives
 		}
-		for _, f := range fs {
-			if err := s.enc.Encode(NewFindingRecord(f)); err != nil {
-				return err
-			}
-		}
-		return nil
+		s.buf = appendFindingLines(append(b, '\n'), fs)
+		_, err := s.w.Write(s.buf)
+		return err
 	}
 	if !s.header {
 		s.header = true
@@ -85,7 +85,10 @@ func (s *Stream) Connection(c *facts.Connection, fs []facts.Finding) error {
 // after the handshake, say).
 func (s *Stream) Finding(f facts.Finding) error {
 	if s.enc != nil {
-		return s.enc.Encode(NewFindingRecord(f))
+		r := NewFindingRecord(f)
+		s.buf = append(appendFindingJSON(s.buf[:0], &r), '\n')
+		_, err := s.w.Write(s.buf)
+		return err
 	}
 	target := f.SNI
 	if target == "" {
