@@ -66,11 +66,11 @@ func Describe(c *x509.Certificate) Info {
 }
 
 func describe(c *x509.Certificate) Info {
-	s256 := sha256.Sum256(c.Raw)
+	s256 := Fingerprint(c)
 	s1 := sha1.Sum(c.Raw) //nolint:gosec
 	in := Info{
-		Subject:    Name(c.RawSubject),
-		Issuer:     Name(c.RawIssuer),
+		Subject:    SubjectName(c),
+		Issuer:     IssuerName(c),
 		NotBefore:  c.NotBefore.UTC(),
 		NotAfter:   c.NotAfter.UTC(),
 		DNSNames:   c.DNSNames,

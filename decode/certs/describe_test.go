@@ -1,6 +1,7 @@
 package certs
 
 import (
+	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
@@ -176,4 +177,28 @@ func hexString(b []byte) string {
 		out[2*i], out[2*i+1] = digits[c>>4], digits[c&15]
 	}
 	return string(out)
+}
+
+// TestRememberedPerCertificate: SubjectName, IssuerName and Fingerprint
+// equal what they remember (Name of the DER names, SHA-256 of the DER),
+// computed and then remembered.
+func TestRememberedPerCertificate(t *testing.T) {
+	p := certtest.NewPKI(t)
+	for round := range 2 {
+		for _, c := range []*certtest.Cert{p.Root, p.Intermediate, p.Leaf} {
+			x := c.Cert
+			if got, want := SubjectName(x), Name(x.RawSubject); got != want {
+				t.Errorf("round %d: SubjectName %q, Name %q", round, got, want)
+			}
+			if got, want := IssuerName(x), Name(x.RawIssuer); got != want {
+				t.Errorf("round %d: IssuerName %q, Name %q", round, got, want)
+			}
+			if got, want := Fingerprint(x), sha256.Sum256(x.Raw); got != want {
+				t.Errorf("round %d: Fingerprint %x, SHA-256 %x", round, got, want)
+			}
+		}
+	}
+	if SubjectName(p.Leaf.Cert) == IssuerName(p.Leaf.Cert) {
+		t.Error("leaf: subject and issuer names equal")
+	}
 }

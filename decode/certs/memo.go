@@ -1,6 +1,7 @@
 package certs
 
 import (
+	"crypto/sha256"
 	"crypto/x509"
 	"sync"
 )
@@ -21,7 +22,37 @@ type memo[V any] struct {
 var (
 	described  memo[Info]
 	selfSigned memo[bool]
+	named      memo[[2]string] // Name of the subject, of the issuer
+	digests    memo[[sha256.Size]byte]
 )
+
+// Fingerprint is the SHA-256 of the certificate's DER, remembered per
+// certificate (caches of verdicts key chains by it on every connection).
+func Fingerprint(c *x509.Certificate) [sha256.Size]byte {
+	if d, ok := digests.get(c); ok {
+		return d
+	}
+	d := sha256.Sum256(c.Raw)
+	digests.put(c, d)
+	return d
+}
+
+// SubjectName is Name(c.RawSubject), remembered per certificate: rules
+// name the subject and issuer in findings on every connection, and the
+// same few certificates recur.
+func SubjectName(c *x509.Certificate) string { return names(c)[0] }
+
+// IssuerName is Name(c.RawIssuer), remembered per certificate.
+func IssuerName(c *x509.Certificate) string { return names(c)[1] }
+
+func names(c *x509.Certificate) [2]string {
+	if n, ok := named.get(c); ok {
+		return n
+	}
+	n := [2]string{Name(c.RawSubject), Name(c.RawIssuer)}
+	named.put(c, n)
+	return n
+}
 
 func (m *memo[V]) get(c *x509.Certificate) (V, bool) {
 	m.mu.Lock()

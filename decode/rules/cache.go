@@ -43,17 +43,17 @@ type verdictCache struct {
 	verified  int // verifications done (tests and benchmarks read it)
 }
 
+// chainKey hashes the certificates' own SHA-256 digests (remembered per
+// certificate by decode/certs) in order: as unique as hashing their DER,
+// without hashing every certificate again on every connection.
 func chainKey(chain []*x509.Certificate, t time.Time) cacheKey {
-	h := sha256.New()
-	var n [4]byte
+	var buf [4 * sha256.Size]byte // chains longer than 4 spill to the heap
+	b := buf[:0]
 	for _, c := range chain {
-		l := len(c.Raw)
-		n[0], n[1], n[2], n[3] = byte(l>>24), byte(l>>16), byte(l>>8), byte(l)
-		h.Write(n[:])
-		h.Write(c.Raw)
+		d := certs.Fingerprint(c)
+		b = append(b, d[:]...)
 	}
-	var k cacheKey
-	h.Sum(k.chain[:0])
+	k := cacheKey{chain: sha256.Sum256(b)}
 	k.bucket = t.Unix() / int64(cacheBucket/time.Second)
 	return k
 }
@@ -114,4 +114,50 @@ func (c *verdictCache) put(k cacheKey, e *cacheEntry) {
 		c.prev, c.cur = c.cur, make(map[cacheKey]*cacheEntry)
 	}
 	c.cur[k] = e
+}
+
+// hostKey: whether a certificate matches a host name depends on nothing
+// else, and a capture asks the same question of the same certificate on
+// every connection to a server.
+type hostKey struct {
+	cert *x509.Certificate
+	host string
+}
+
+// hostCache remembers x509.Certificate.VerifyHostname's verdicts, bounded
+// in two generations like verdictCache.
+type hostCache struct {
+	mu        sync.Mutex
+	cur, prev map[hostKey]bool
+}
+
+// matches is leaf.VerifyHostname(host) == nil.
+func (c *hostCache) matches(leaf *x509.Certificate, host string) bool {
+	k := hostKey{leaf, host}
+	c.mu.Lock()
+	ok, hit := c.cur[k]
+	if !hit {
+		if ok, hit = c.prev[k]; hit {
+			c.put(k, ok)
+		}
+	}
+	c.mu.Unlock()
+	if hit {
+		return ok
+	}
+	ok = leaf.VerifyHostname(host) == nil
+	c.mu.Lock()
+	c.put(k, ok)
+	c.mu.Unlock()
+	return ok
+}
+
+func (c *hostCache) put(k hostKey, ok bool) {
+	if c.cur == nil {
+		c.cur = make(map[hostKey]bool)
+	}
+	if len(c.cur) >= cacheEntries {
+		c.prev, c.cur = c.cur, make(map[hostKey]bool)
+	}
+	c.cur[k] = ok
 }

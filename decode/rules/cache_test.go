@@ -112,3 +112,51 @@ func TestEvaluateConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// TestHostCacheEqualsVerifyHostname: the remembered verdicts are
+// crypto/x509's, asked twice (computed, then remembered), for names that
+// match, names that do not, wildcards and IP addresses.
+func TestHostCacheEqualsVerifyHostname(t *testing.T) {
+	p := certtest.NewPKI(t)
+	wild := certtest.New(t, certtest.Options{CN: "wild", DNS: []string{"*.example.org", "example.org"}, IPs: []string{"192.0.2.7"}}, p.Intermediate)
+	hosts := []string{"www.example.com", "example.com", "WWW.EXAMPLE.COM", "a.example.org", "b.a.example.org", "example.org",
+		"192.0.2.7", "192.0.2.8", "", "www.example.com.", "x"}
+	var c hostCache
+	for round := range 2 {
+		for _, leaf := range []*x509.Certificate{p.Leaf.Cert, wild.Cert, p.Root.Cert} {
+			for _, h := range hosts {
+				if got, want := c.matches(leaf, h), leaf.VerifyHostname(h) == nil; got != want {
+					t.Errorf("round %d: %s for %q: %v, VerifyHostname %v", round, leaf.Subject.CommonName, h, got, want)
+				}
+			}
+		}
+	}
+	if n := len(c.cur) + len(c.prev); n != 3*len(hosts) {
+		t.Errorf("%d entries for %d questions", n, 3*len(hosts))
+	}
+}
+
+// TestChainKeyOrderAndContent: chains differing in order or in one
+// certificate have different keys; the same chain in the same hour the
+// same key.
+func TestChainKeyOrderAndContent(t *testing.T) {
+	p := certtest.NewPKI(t)
+	at := certtest.Base
+	a := chainKey(certtest.Chain(p.Leaf, p.Intermediate), at)
+	if b := chainKey(certtest.Chain(p.Leaf, p.Intermediate), at.Add(time.Minute)); a != b {
+		t.Error("same chain, same hour: different keys")
+	}
+	for _, other := range [][]*x509.Certificate{
+		certtest.Chain(p.Intermediate, p.Leaf),
+		certtest.Chain(p.Leaf),
+		certtest.Chain(p.Leaf, p.Intermediate, p.Root),
+		certtest.Chain(p.Leaf, p.Root),
+	} {
+		if chainKey(other, at) == a {
+			t.Errorf("chain of %d certificates has the key of leaf+intermediate", len(other))
+		}
+	}
+	if chainKey(certtest.Chain(p.Leaf, p.Intermediate), at.Add(cacheBucket)) == a {
+		t.Error("next hour: same key")
+	}
+}

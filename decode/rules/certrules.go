@@ -41,9 +41,9 @@ func (e *eval) certRules() {
 	at := e.stepTime(tls.TypeCertificate, tls.ServerToClient)
 	subj := func(i int) string {
 		if i == 0 {
-			return "server certificate " + certs.Name(chain[0].RawSubject)
+			return "server certificate " + certs.SubjectName(chain[0])
 		}
-		return fmt.Sprintf("certificate %d of %d (%s)", i+1, len(chain), certs.Name(chain[i].RawSubject))
+		return fmt.Sprintf("certificate %d of %d (%s)", i+1, len(chain), certs.SubjectName(chain[i]))
 	}
 
 	// Dates (RFC 5280, 4.1.2.5), every certificate sent.
@@ -78,18 +78,18 @@ func (e *eval) certRules() {
 	if leafKnown && selfSigned && !v.Trusted && !v.DatesOnly {
 		e.add("cert-self-signed", nil, "certificate", at, "",
 			fmt.Sprintf("%s is self-signed and not a trusted root", subj(0)),
-			fmt.Sprintf("subject = issuer = %s, signature verifies with its own %s key", certs.Name(leaf.RawSubject), keyName(leaf)))
+			fmt.Sprintf("subject = issuer = %s, signature verifies with its own %s key", certs.SubjectName(leaf), keyName(leaf)))
 	}
 	if e.cfg.pool != nil && !v.Trusted && !v.DatesOnly {
 		e.add("cert-untrusted", nil, "certificate", at, "",
 			"certificate chain not trusted: "+v.Reason,
-			fmt.Sprintf("%d certificate(s) sent, issuer of the first: %s; %v", len(chain), certs.Name(leaf.RawIssuer), v.Err))
+			fmt.Sprintf("%d certificate(s) sent, issuer of the first: %s; %v", len(chain), certs.IssuerName(leaf), v.Err))
 	}
 
 	// Host name (RFC 6125, 6.4): the SNI; without one there is nothing
 	// the client asked for, so nothing to mismatch.
 	if ch := s.ClientHello; ch != nil && ch.ServerName != "" && leafKnown {
-		if err := leaf.VerifyHostname(ch.ServerName); err != nil {
+		if !e.cfg.hosts.matches(leaf, ch.ServerName) {
 			e.add("cert-hostname-mismatch", nil, "certificate", at, "",
 				fmt.Sprintf("certificate does not match server name %q", ch.ServerName),
 				fmt.Sprintf("SNI %s; certificate names: %s", ch.ServerName, sanList(leaf)))
@@ -128,7 +128,7 @@ func (e *eval) certRules() {
 		}
 		e.add("cert-weak-signature", sevp(sev), "certificate", at, "",
 			fmt.Sprintf("%s is signed with %s", subj(i), c.SignatureAlgorithm),
-			fmt.Sprintf("signature algorithm %s, issuer %s", c.SignatureAlgorithm, certs.Name(c.RawIssuer)))
+			fmt.Sprintf("signature algorithm %s, issuer %s", c.SignatureAlgorithm, certs.IssuerName(c)))
 		break
 	}
 
@@ -148,7 +148,7 @@ func (e *eval) certRules() {
 	} else if len(v.Supplied) > 0 {
 		var names []string
 		for _, c := range v.Supplied {
-			names = append(names, certs.Name(c.RawSubject))
+			names = append(names, certs.SubjectName(c))
 		}
 		e.add("cert-chain-order", nil, "certificate", at, "",
 			"certificate chain incomplete: the server does not send its intermediate",
@@ -183,7 +183,7 @@ func sanList(c *x509.Certificate) string {
 func chainSubjects(chain []*x509.Certificate) string {
 	parts := make([]string, len(chain))
 	for i, c := range chain {
-		parts[i] = fmt.Sprintf("%d. %s", i+1, certs.Name(c.RawSubject))
+		parts[i] = fmt.Sprintf("%d. %s", i+1, certs.SubjectName(c))
 	}
 	return strings.Join(parts, " | ")
 }

@@ -30,8 +30,10 @@
 package rules
 
 import (
+	"cmp"
 	"crypto/x509"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -86,6 +88,7 @@ type Config struct {
 	pool    *x509.CertPool // nil: no anchors
 	loadErr error
 	cache   verdictCache
+	hosts   hostCache
 }
 
 // DefaultConfig trusts the system store and judges at capture time.
@@ -201,18 +204,17 @@ func Evaluate(c *facts.Connection, cfg *Config) []facts.Finding {
 		e.certRules()
 	}
 	e.secretRules()
-	sort.SliceStable(e.out, func(i, j int) bool {
-		a, b := e.out[i], e.out[j]
+	slices.SortStableFunc(e.out, func(a, b facts.Finding) int {
 		if a.Severity != b.Severity {
-			return a.Severity > b.Severity
+			return cmp.Compare(b.Severity, a.Severity)
 		}
 		if a.ID != b.ID {
-			return a.ID < b.ID
+			return strings.Compare(a.ID, b.ID)
 		}
-		if !a.Time.Equal(b.Time) {
-			return a.Time.Before(b.Time)
+		if c := a.Time.Compare(b.Time); c != 0 {
+			return c
 		}
-		return a.Evidence < b.Evidence
+		return strings.Compare(a.Evidence, b.Evidence)
 	})
 	return e.out
 }
