@@ -365,11 +365,11 @@ func TestParallelSameFacts(t *testing.T) {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			want, wantStats := analyze(t, path, decode.Config{})
 			pkts := readPackets(t, path)
-			wantCalls := packetCalls(pkts, func(h decode.Handler) decode.Engine { return decode.New(decode.Config{}, h) }, nil, 0)
+			wantCalls := packetCalls(slicePackets(pkts), func(h decode.Handler) decode.Engine { return decode.New(decode.Config{}, h) }, nil, 0)
 			for _, n := range []int{1, 2, 3} {
 				got := map[string]*facts.Connection{}
 				var st facts.Stats
-				calls := packetCalls(pkts, func(h decode.Handler) decode.Engine { return decode.NewParallel(decode.Config{}, h, n) }, func(c *facts.Connection, s facts.Stats) {
+				calls := packetCalls(slicePackets(pkts), func(h decode.Handler) decode.Engine { return decode.NewParallel(decode.Config{}, h, n) }, func(c *facts.Connection, s facts.Stats) {
 					if c != nil {
 						cp := *c
 						got[c.Client.String()+" "+c.Server.String()] = &cp
@@ -439,7 +439,7 @@ func TestParallelIdleFlushOrder(t *testing.T) {
 		}
 		f.Close()
 	}
-	want := packetCalls(pkts, func(h decode.Handler) decode.Engine { return decode.New(decode.Config{}, h) }, nil, 7)
+	want := packetCalls(slicePackets(pkts), func(h decode.Handler) decode.Engine { return decode.New(decode.Config{}, h) }, nil, 7)
 	var idle int
 	for _, c := range want {
 		if strings.Contains(c, " idle ") {
@@ -450,7 +450,7 @@ func TestParallelIdleFlushOrder(t *testing.T) {
 		t.Fatalf("only %d connections closed idle: %q", idle, want)
 	}
 	for _, n := range []int{2, 3} {
-		got := packetCalls(pkts, func(h decode.Handler) decode.Engine { return decode.NewParallel(decode.Config{}, h, n) }, nil, 7)
+		got := packetCalls(slicePackets(pkts), func(h decode.Handler) decode.Engine { return decode.NewParallel(decode.Config{}, h, n) }, nil, 7)
 		if !slices.Equal(got, want) {
 			t.Errorf("%d workers:\n%s\none Analyzer:\n%s", n, strings.Join(got, "\n"), strings.Join(want, "\n"))
 		}
@@ -463,7 +463,7 @@ func TestParallelIdleFlushOrder(t *testing.T) {
 //
 // With noteEvery > 0, an anomaly is noted (Engine.Note, as the packet
 // reader does) before every noteEvery-th packet.
-func packetCalls(pkts []capture.Packet, newEngine func(decode.Handler) decode.Engine, conn func(*facts.Connection, facts.Stats), noteEvery int) []string {
+func packetCalls(next func() (capture.Packet, bool), newEngine func(decode.Handler) decode.Engine, conn func(*facts.Connection, facts.Stats), noteEvery int) []string {
 	var calls []string
 	e := newEngine(decode.Handler{
 		Handshake: func(c *facts.Connection) { calls = append(calls, fmt.Sprint("handshake ", c.ID)) },
@@ -484,7 +484,12 @@ func packetCalls(pkts []capture.Packet, newEngine func(decode.Handler) decode.En
 		},
 	})
 	e.SetCapture("input")
-	for i, p := range pkts {
+	var i int
+	for ; ; i++ {
+		p, ok := next()
+		if !ok {
+			break
+		}
 		if noteEvery > 0 && i%noteEvery == 0 {
 			e.Note(facts.Anomaly{Kind: "reader_note", Offset: int64(i)})
 		}
@@ -492,7 +497,7 @@ func packetCalls(pkts []capture.Packet, newEngine func(decode.Handler) decode.En
 	}
 	e.Flush()
 	if noteEvery > 0 {
-		if n := e.Stats().Anomalies["reader_note"]; n != uint64((len(pkts)+noteEvery-1)/noteEvery) {
+		if n := e.Stats().Anomalies["reader_note"]; n != uint64((i+noteEvery-1)/noteEvery) {
 			calls = append(calls, fmt.Sprint("notes counted: ", n))
 		}
 	}
@@ -518,7 +523,29 @@ func readPackets(t *testing.T, path string) []capture.Packet {
 			return pkts
 		}
 		p.Data = append([]byte(nil), p.Data...)
+		p.Block = nil // the bytes are the copy's
 		pkts = append(pkts, p)
+	}
+}
+
+// slicePackets yields pkts one by one.
+func slicePackets(pkts []capture.Packet) func() (capture.Packet, bool) {
+	return func() (capture.Packet, bool) {
+		if len(pkts) == 0 {
+			return capture.Packet{}, false
+		}
+		p := pkts[0]
+		pkts = pkts[1:]
+		return p, true
+	}
+}
+
+// filePackets yields a capture's packets as its reader hands them out:
+// in place, valid until the next one unless their Block is retained.
+func filePackets(f *capture.File) func() (capture.Packet, bool) {
+	return func() (capture.Packet, bool) {
+		p, err := f.Next()
+		return p, err == nil
 	}
 }
 
