@@ -2,7 +2,9 @@
 // order, micro- or nanosecond timestamps), pcapng (several sections and
 // interfaces, per-interface link types and timestamp resolution), and
 // either of them gzip-compressed. The format is recognised by its magic
-// bytes, never by the file name.
+// bytes, never by the file name. pcapgo reads the file headers, pcapng
+// and gzip'd files; the records of an uncompressed pcap are read in place
+// into blocks (see Block), so a packet's bytes need never be copied.
 //
 // Damage that leaves the rest of a file readable (a file cut mid-packet, a
 // pcapng block with a bad length, timestamps going backwards) is reported
