@@ -37,6 +37,7 @@ type Parallel struct {
 // how far each has come.
 const (
 	batchPackets = 256
+	batchBytes   = 1 << 20 // a batch of big frames goes early: this bounds the bytes held per batch
 	tickPackets  = 2048
 	inFlight     = 4 // batches per worker between the reader and the worker
 )
@@ -59,6 +60,7 @@ type worker struct {
 type batch struct {
 	arena   []byte
 	blocks  []*capture.Block
+	bytes   int // of the packets, in the arena or in blocks
 	pkts    []batchPacket
 	events  []event
 	upTo    uint64
@@ -174,7 +176,8 @@ func (p *Parallel) Packet(pk capture.Packet) {
 		b.arena = append(b.arena, pk.Data...)
 	}
 	b.pkts = append(b.pkts, bp)
-	if len(b.pkts) >= batchPackets {
+	b.bytes += len(pk.Data)
+	if len(b.pkts) >= batchPackets || b.bytes >= batchBytes {
 		p.send(w)
 	}
 	if p.seq-p.sent >= tickPackets {
@@ -271,7 +274,7 @@ func (p *Parallel) collect(w *worker, b *batch) {
 	clear(b.blocks)
 	clear(b.events)
 	clear(b.pkts) // no slice into a released block stays reachable
-	b.events, b.pkts, b.arena, b.blocks = b.events[:0], b.pkts[:0], b.arena[:0], b.blocks[:0]
+	b.events, b.pkts, b.arena, b.blocks, b.bytes = b.events[:0], b.pkts[:0], b.arena[:0], b.blocks[:0], 0
 	b.capture, b.flush = "", false
 	select {
 	case p.free <- b:

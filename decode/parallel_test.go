@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"testing"
 
@@ -127,4 +128,70 @@ func FuzzParallel(f *testing.F) {
 			t.Fatalf("3 workers:\n%q\none Analyzer:\n%q", got, want)
 		}
 	})
+}
+
+// TestParallelBigFramesBounded: frames of 200 KiB (a hostile capture's,
+// up to the 256 KiB a record may hold) are dealt out in batches bounded by
+// bytes as well as by count, so the blocks the workers' batches hold stay
+// a few MiB, not the 2048 frames between merges (400 MiB of such frames).
+func TestParallelBigFramesBounded(t *testing.T) {
+	const frames, size = 400, 200 << 10
+	path := filepath.Join(t.TempDir(), "big-frames.pcap")
+	out, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	le := binary.LittleEndian
+	hdr := le.AppendUint32(nil, 0xa1b2c3d4)
+	hdr = le.AppendUint16(hdr, 2)
+	hdr = le.AppendUint16(hdr, 4)
+	hdr = append(hdr, make([]byte, 8)...)
+	hdr = le.AppendUint32(hdr, 262144)
+	hdr = le.AppendUint32(hdr, 1) // Ethernet
+	out.Write(hdr)
+	frame := make([]byte, size)
+	copy(frame[12:], []byte{0x08, 0x00, 0x45, 0, 0xff, 0xff, 0, 0, 0, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2})
+	for i := range frames {
+		frame[14+12+3] = byte(i % 50) // 50 connections
+		binary.BigEndian.PutUint16(frame[34:], 40000)
+		binary.BigEndian.PutUint16(frame[36:], 443)
+		binary.BigEndian.PutUint32(frame[38:], uint32(i*size))
+		frame[46], frame[47] = 0x50, 0x18 // data offset 5, PSH ACK
+		rec := le.AppendUint32(nil, uint32(1000+i))
+		rec = le.AppendUint32(rec, 0)
+		rec = le.AppendUint32(rec, size)
+		rec = le.AppendUint32(rec, size)
+		out.Write(rec)
+		out.Write(frame)
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	f, err := capture.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var base, peak uint64
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	base = ms.HeapInuse
+	next := filePackets(f)
+	var n int
+	packetCalls(func() (capture.Packet, bool) {
+		if n++; n%10 == 0 {
+			runtime.ReadMemStats(&ms)
+			peak = max(peak, ms.HeapInuse-min(base, ms.HeapInuse))
+		}
+		return next()
+	}, func(h decode.Handler) decode.Engine { return decode.NewParallel(decode.Config{}, h, 3) }, nil, 0)
+	if n < frames {
+		t.Fatalf("%d frames read, want %d", n, frames)
+	}
+	t.Logf("peak heap in use over the start: %.1f MiB for %d MiB of frames", float64(peak)/(1<<20), frames*size>>20)
+	if peak > 48<<20 {
+		t.Errorf("heap in use rose by %.1f MiB: batches hold the frames' blocks far beyond their bound", float64(peak)/(1<<20))
+	}
 }
