@@ -7,7 +7,6 @@
 package decode
 
 import (
-	"net/netip"
 	"time"
 
 	"github.com/gopacket/gopacket"
@@ -117,10 +116,10 @@ type Analyzer struct {
 	prepare func(*facts.Connection) any // a Parallel worker's: its Handler's Prepare
 	// closed remembers recently closed connections, so their trailing
 	// packets do not start new ones; pruned as capture time passes.
-	closed map[[2]netip.AddrPort]time.Time
+	closed map[flow.Pair]time.Time
 	// pairs finds the open stream of two endpoints; synthetic marks the
 	// FINs closeStream feeds the reassembler.
-	pairs     map[[2]netip.AddrPort]*stream
+	pairs     map[flow.Pair]*stream
 	synthetic bool
 	// toBypass lists streams that became done during the current packet;
 	// they leave the reassembler once it returns (see bypass).
@@ -135,7 +134,7 @@ func New(cfg Config, h Handler) *Analyzer {
 	cfg.fill()
 	dec := flow.NewDecoder()
 	dec.Lazy = true // bypassed connections' segments need no header decoding
-	a := &Analyzer{cfg: cfg, h: h, dec: dec, closed: make(map[[2]netip.AddrPort]time.Time), pairs: make(map[[2]netip.AddrPort]*stream)}
+	a := &Analyzer{cfg: cfg, h: h, dec: dec, closed: make(map[flow.Pair]time.Time), pairs: make(map[flow.Pair]*stream)}
 	a.pool = reassembly.NewStreamPool(a)
 	a.asm = reassembly.NewAssembler(a.pool)
 	a.asm.MaxBufferedPagesPerConnection = max(1, cfg.MaxBufferedBytes/pageSize)
@@ -262,7 +261,7 @@ func (a *Analyzer) packet(p capture.Packet) {
 			Client: a.seg.Src, Server: a.seg.Dst})
 	}
 	a.ctx.ci = p.Info
-	old := a.pairs[pairKey(a.seg.Src, a.seg.Dst)]
+	old := a.pairs[a.seg.Pair]
 	newConn := a.seg.Flags&(flow.SYN|flow.ACK) == flow.SYN
 	if old != nil && old.bypassed && !newConn {
 		// Nothing more to parse on this connection: count the packet and
@@ -393,24 +392,17 @@ func (a *Analyzer) New(netFlow, tcpFlow gopacket.Flow, tcp *layers.TCP, ac reass
 	if !tcp.SYN {
 		// Data on a connection that closed moments ago (a retransmission,
 		// a late alert) belongs to it, not to a new one.
-		if at, ok := a.closed[pairKey(a.seg.Src, a.seg.Dst)]; ok && a.now.Sub(at) < lingerTime {
+		if at, ok := a.closed[a.seg.Pair]; ok && a.now.Sub(at) < lingerTime {
 			return nil
 		}
 	}
 	a.stats.Connections++
 	s := newStream(a, a.seq, ac.GetCaptureInfo().Timestamp, tcp)
-	a.pairs[pairKey(a.seg.Src, a.seg.Dst)] = s
+	s.pair = a.seg.Pair
+	a.pairs[s.pair] = s
 	a.open.pushBack(s)
 	a.nOpen++
 	return s
-}
-
-// pairKey names a connection by its endpoints, in either direction.
-func pairKey(a, b netip.AddrPort) [2]netip.AddrPort {
-	if a.Addr().Less(b.Addr()) || a.Addr() == b.Addr() && a.Port() < b.Port() {
-		return [2]netip.AddrPort{a, b}
-	}
-	return [2]netip.AddrPort{b, a}
 }
 
 // closeStream ends a stream for a new connection on its endpoints: in the

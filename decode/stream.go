@@ -12,6 +12,7 @@ import (
 	"github.com/tlsscope/tlsscope/decode/cleartext"
 	"github.com/tlsscope/tlsscope/decode/facts"
 	"github.com/tlsscope/tlsscope/decode/fingerprint"
+	"github.com/tlsscope/tlsscope/decode/flow"
 	"github.com/tlsscope/tlsscope/decode/tls"
 )
 
@@ -34,6 +35,7 @@ const (
 type stream struct {
 	a    *Analyzer
 	conn facts.Connection
+	pair flow.Pair // the endpoints, the key of Analyzer.pairs and closed
 
 	// The client is decided from the SYN, or from the first bytes when the
 	// handshake was not captured; flipped says the reassembler's first
@@ -454,8 +456,8 @@ func (a *Analyzer) finish(s *stream, reason string) {
 	}
 	s.finished = true
 	a.open.remove(s)
-	if a.pairs[pairKey(s.conn.Client, s.conn.Server)] == s {
-		delete(a.pairs, pairKey(s.conn.Client, s.conn.Server))
+	if a.pairs[s.pair] == s {
+		delete(a.pairs, s.pair)
 	}
 	a.nOpen--
 	s.done = true // packets still in flight for it are only counted
@@ -471,7 +473,7 @@ func (a *Analyzer) finish(s *stream, reason string) {
 	}
 	s.conn.Closed = reason
 	if !a.ending {
-		a.closed[pairKey(s.conn.Client, s.conn.Server)] = a.now
+		a.closed[s.pair] = a.now
 	}
 	if s.text != nil {
 		s.text.Close()

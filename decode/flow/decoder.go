@@ -6,6 +6,7 @@
 package flow
 
 import (
+	"encoding/binary"
 	"errors"
 	"net/netip"
 
@@ -29,13 +30,15 @@ const (
 // Segment is one decoded TCP segment. Its fields point into the decoder's
 // reused layers and the frame's bytes: valid until the next Decode.
 type Segment struct {
-	Net       gopacket.Flow // network endpoints, for the reassembler
+	Net       gopacket.Flow // network endpoints, for the reassembler; unset after a lazy Decode until Decoder.TCP
 	TCP       *layers.TCP   // nil after a lazy Decode until Decoder.TCP
 	Src, Dst  netip.AddrPort
+	Pair      Pair // PairOf(Src, Dst)
 	Truncated bool // the frame was cut by the snaplen: payload is partial
 	Flags     TCPFlags
 	Payload   int // TCP payload bytes
 	raw       []byte
+	ip        []byte // the IP header, for Net after a lazy Decode
 }
 
 // TCPFlags is the TCP header's flags byte.
@@ -77,8 +80,9 @@ type Decoder struct {
 
 	// Lazy leaves the common case's TCP header undecoded: Segment has the
 	// endpoints, flags and payload length, and TCP fills in its
-	// layers.TCP when the caller needs it (a segment only counted never
-	// does). A lazy segment's options are not checked until then.
+	// layers.TCP and Net when the caller needs them (a segment only
+	// counted never does). A lazy segment's options are not checked until
+	// then.
 	Lazy bool
 }
 
@@ -221,6 +225,7 @@ func (d *Decoder) finish(seg *Segment, truncated bool, ci gopacket.CaptureInfo) 
 	seg.TCP = &d.tcp
 	seg.Src = netip.AddrPortFrom(src, uint16(d.tcp.SrcPort))
 	seg.Dst = netip.AddrPortFrom(dst, uint16(d.tcp.DstPort))
+	seg.Pair = PairOf(seg.Src, seg.Dst)
 	seg.Truncated = truncated
 	seg.Flags = TCPFlags(d.tcp.Contents[13])
 	seg.Payload = len(d.tcp.Payload)
@@ -308,6 +313,10 @@ func (d *Decoder) fast(lt layers.LinkType, data []byte, ci gopacket.CaptureInfo,
 	}
 	var src, dst netip.Addr
 	var tcp []byte
+	// The endpoints as Pair takes them: each address as 128 bits, the port
+	// and the family go in once the ports are known.
+	var srcHi, srcLo, dstHi, dstLo uint64
+	var family uint32
 	switch ip[0] >> 4 {
 	case 4:
 		if len(ip) < 20 || ip[9] != 6 {
@@ -321,7 +330,9 @@ func (d *Decoder) fast(lt layers.LinkType, data []byte, ci gopacket.CaptureInfo,
 		}
 		src = netip.AddrFrom4([4]byte(ip[12:16]))
 		dst = netip.AddrFrom4([4]byte(ip[16:20]))
-		seg.Net = gopacket.NewFlow(layers.EndpointIPv4, ip[12:16], ip[16:20])
+		srcLo = v4InV6 | uint64(binary.BigEndian.Uint32(ip[12:16]))
+		dstLo = v4InV6 | uint64(binary.BigEndian.Uint32(ip[16:20]))
+		family = 4
 		tcp = ip[ihl:total] // trims Ethernet padding
 	case 6:
 		if len(ip) < 40 || ip[6] != 6 {
@@ -333,7 +344,9 @@ func (d *Decoder) fast(lt layers.LinkType, data []byte, ci gopacket.CaptureInfo,
 		}
 		src = netip.AddrFrom16([16]byte(ip[8:24]))
 		dst = netip.AddrFrom16([16]byte(ip[24:40]))
-		seg.Net = gopacket.NewFlow(layers.EndpointIPv6, ip[8:24], ip[24:40])
+		srcHi, srcLo = binary.BigEndian.Uint64(ip[8:16]), binary.BigEndian.Uint64(ip[16:24])
+		dstHi, dstLo = binary.BigEndian.Uint64(ip[24:32]), binary.BigEndian.Uint64(ip[32:40])
+		family = 6
 		tcp = ip[40 : 40+plen]
 	default:
 		return false
@@ -345,25 +358,37 @@ func (d *Decoder) fast(lt layers.LinkType, data []byte, ci gopacket.CaptureInfo,
 	if doff < 20 || doff > len(tcp) {
 		return false
 	}
-	seg.Src = netip.AddrPortFrom(src, uint16(tcp[0])<<8|uint16(tcp[1]))
-	seg.Dst = netip.AddrPortFrom(dst, uint16(tcp[2])<<8|uint16(tcp[3]))
+	sport, dport := binary.BigEndian.Uint16(tcp[0:2]), binary.BigEndian.Uint16(tcp[2:4])
+	seg.Src = netip.AddrPortFrom(src, sport)
+	seg.Dst = netip.AddrPortFrom(dst, dport)
+	seg.Pair = pairOf(srcHi, srcLo, uint32(sport)<<8|family, dstHi, dstLo, uint32(dport)<<8|family)
 	seg.Flags = TCPFlags(tcp[13])
 	seg.Payload = len(tcp) - doff
 	seg.Truncated = false
-	seg.TCP, seg.raw = nil, tcp
+	seg.TCP, seg.raw, seg.ip = nil, tcp, ip
 	if d.Lazy {
-		return true
+		return true // Net and TCP wait for Decoder.TCP
 	}
 	if d.tcp.DecodeFromBytes(tcp, gopacket.NilDecodeFeedback) != nil {
 		return false
 	}
+	seg.Net = netFlow(ip)
 	seg.TCP = &d.tcp
 	return true
 }
 
+// netFlow is the reassembler's name for the network endpoints of an IP
+// header that fast has checked.
+func netFlow(ip []byte) gopacket.Flow {
+	if ip[0]>>4 == 4 {
+		return gopacket.NewFlow(layers.EndpointIPv4, ip[12:16], ip[16:20])
+	}
+	return gopacket.NewFlow(layers.EndpointIPv6, ip[8:24], ip[24:40])
+}
+
 // TCP completes a segment that a lazy Decode left without its
-// layers.TCP (see Decoder.Lazy). It reports false when the header does
-// not decode (bad options): the frame is then malformed.
+// layers.TCP and Net (see Decoder.Lazy). It reports false when the
+// header does not decode (bad options): the frame is then malformed.
 func (d *Decoder) TCP(seg *Segment) bool {
 	if seg.TCP != nil {
 		return true
@@ -371,6 +396,7 @@ func (d *Decoder) TCP(seg *Segment) bool {
 	if d.tcp.DecodeFromBytes(seg.raw, gopacket.NilDecodeFeedback) != nil {
 		return false
 	}
+	seg.Net = netFlow(seg.ip)
 	seg.TCP = &d.tcp
 	return true
 }

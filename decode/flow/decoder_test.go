@@ -98,16 +98,25 @@ func TestTCPSegmentsMatchTshark(t *testing.T) {
 				n, _ := strconv.Atoi(f[0])
 				want[n] = f[1] + ">" + f[2]
 			}
-			d, general := NewDecoder(), NewDecoder()
+			d, general, lazy := NewDecoder(), NewDecoder(), NewDecoder()
 			general.noFast = true
-			var seg, gseg Segment
+			lazy.Lazy = true
+			var seg, gseg, lseg Segment
 			got := map[int]string{}
 			for i, fr := range readAll(t, path) {
 				v := d.Decode(fr.lt, fr.data, fr.ci, &seg)
 				if gv := general.Decode(fr.lt, fr.data, fr.ci, &gseg); gv != v ||
-					v == TCPSegment && (seg.Src != gseg.Src || seg.Dst != gseg.Dst || seg.Net != gseg.Net ||
+					v == TCPSegment && (seg.Src != gseg.Src || seg.Dst != gseg.Dst || seg.Net != gseg.Net || seg.Pair != gseg.Pair ||
 						!bytes.Equal(seg.TCP.Payload, gseg.TCP.Payload) || seg.TCP.Seq != gseg.TCP.Seq) {
 					t.Fatalf("frame %d: fast path and general path disagree", i+1)
+				}
+				if lv := lazy.Decode(fr.lt, fr.data, fr.ci, &lseg); lv != v ||
+					v == TCPSegment && (!lazy.TCP(&lseg) || lseg.Src != seg.Src || lseg.Dst != seg.Dst || lseg.Net != seg.Net || lseg.Pair != seg.Pair ||
+						lseg.Flags != seg.Flags || lseg.Payload != len(seg.TCP.Payload) || lseg.TCP.Seq != seg.TCP.Seq) {
+					t.Fatalf("frame %d: lazy and eager decoding disagree", i+1)
+				}
+				if v == TCPSegment && seg.Pair != PairOf(seg.Dst, seg.Src) {
+					t.Fatalf("frame %d: Pair is not PairOf(Dst, Src)", i+1)
 				}
 				if v == TCPSegment {
 					got[i+1] = strconv.Itoa(int(seg.Src.Port())) + ">" + strconv.Itoa(int(seg.Dst.Port()))
@@ -150,6 +159,9 @@ func FuzzDecode(f *testing.F) {
 		d := NewDecoder()
 		var seg Segment
 		got := d.Decode(layers.LinkType(lt), data, gopacket.CaptureInfo{CaptureLength: len(data), Length: len(data)}, &seg)
+		if got == TCPSegment && seg.Pair != PairOf(seg.Src, seg.Dst) {
+			t.Fatalf("Pair %v, PairOf(%v, %v) %v", seg.Pair, seg.Src, seg.Dst, PairOf(seg.Src, seg.Dst))
+		}
 		if h, ok := PairHash(layers.LinkType(lt), data); ok && got == TCPSegment {
 			if want := HashPair(seg.Src, seg.Dst); h != want {
 				t.Fatalf("PairHash %x, HashPair(%v, %v) %x", h, seg.Src, seg.Dst, want)

@@ -33,7 +33,6 @@ func PairHash(lt layers.LinkType, data []byte) (uint64, bool) {
 		if ihl < 20 || len(ip) < ihl+4 || binary.BigEndian.Uint16(ip[6:])&0x3fff != 0 {
 			return 0, false
 		}
-		const v4InV6 = 0xffff << 32
 		src := endpointHash(0, v4InV6|uint64(binary.BigEndian.Uint32(ip[12:])), binary.BigEndian.Uint16(ip[ihl:]))
 		dst := endpointHash(0, v4InV6|uint64(binary.BigEndian.Uint32(ip[16:])), binary.BigEndian.Uint16(ip[ihl+2:]))
 		return src ^ dst, true
