@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"io"
+	"net/netip"
 
 	"github.com/tlsscope/tlsscope/decode/facts"
 )
@@ -31,7 +32,7 @@ func WriteNDJSON(w io.Writer, r *Result, opt Options) error {
 		}
 		for _, f := range c.Findings {
 			if !ids[f.ConnID] {
-				buf = appendFindingLines(buf[:0], []facts.Finding{f})
+				buf = appendFindingLines(buf[:0], []facts.Finding{f}, &formatted{})
 				if _, err := bw.Write(buf); err != nil {
 					return err
 				}
@@ -73,18 +74,19 @@ func AppendConnectionLines(dst []byte, c *facts.Connection, fs []facts.Finding, 
 		return dst, err
 	}
 	b = append(b, '\n')
+	fm := formatted{ep: [2]netip.AddrPort{c.Client, c.Server}, epStr: [2]string{r.Client, r.Server}, n: 2}
 	for _, m := range c.HTTP {
-		h := NewHTTPRecord(c, m)
+		h := newHTTPRecord(c, m, &fm)
 		b = appendHTTPJSON(b, &h)
 		b = append(b, '\n')
 	}
-	return appendFindingLines(b, fs), nil
+	return appendFindingLines(b, fs, &fm), nil
 }
 
 // appendFindingLines appends one finding record per line.
-func appendFindingLines(b []byte, fs []facts.Finding) []byte {
+func appendFindingLines(b []byte, fs []facts.Finding, fm *formatted) []byte {
 	for _, f := range fs {
-		r := NewFindingRecord(f)
+		r := newFindingRecord(f, fm)
 		b = appendFindingJSON(b, &r)
 		b = append(b, '\n')
 	}

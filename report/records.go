@@ -285,6 +285,9 @@ func NewConnectionRecord(c *facts.Connection, findings []facts.Finding, opt Opti
 			r.Findings = append(r.Findings, f.ID)
 		}
 	}
+	if len(c.Secrets) > 0 {
+		r.Secrets = make([]SecretRecord, 0, len(c.Secrets))
+	}
 	for _, s := range c.Secrets {
 		v, masked := secretValue(s, opt)
 		r.Secrets = append(r.Secrets, SecretRecord{
@@ -321,6 +324,9 @@ func NewConnectionRecord(c *facts.Connection, findings []facts.Finding, opt Opti
 	if !s.Start.IsZero() && !s.EstablishedAt.IsZero() {
 		r.HandshakeMillis = float64(s.EstablishedAt.Sub(s.Start).Microseconds()) / 1000
 	}
+	if len(s.Alerts) > 0 {
+		r.Alerts = make([]AlertRecord, 0, len(s.Alerts))
+	}
 	for _, a := range s.Alerts {
 		ar := AlertRecord{From: a.From.String(), Encrypted: a.Encrypted, TS: ts(a.Time), Code: -1}
 		if !a.Encrypted {
@@ -330,8 +336,14 @@ func NewConnectionRecord(c *facts.Connection, findings []facts.Finding, opt Opti
 		}
 		r.Alerts = append(r.Alerts, ar)
 	}
+	if len(s.Certificates) > 0 {
+		r.Certificates = make([]CertRecord, 0, len(s.Certificates))
+	}
 	for _, x := range s.Certificates {
 		r.Certificates = append(r.Certificates, certRecord(x))
+	}
+	if len(s.ClientCertificates) > 0 {
+		r.ClientCerts = make([]CertRecord, 0, len(s.ClientCertificates))
 	}
 	for _, x := range s.ClientCertificates {
 		r.ClientCerts = append(r.ClientCerts, certRecord(x))
@@ -339,6 +351,7 @@ func NewConnectionRecord(c *facts.Connection, findings []facts.Finding, opt Opti
 	if ch := s.ClientHello; ch != nil {
 		r.ALPNOffered = nonNil(slices.Clone(ch.ALPNProtocols))
 		if len(ch.SupportedVersions) > 0 {
+			r.VersionsOffered = make([]string, 0, len(ch.SupportedVersions))
 			for _, v := range ch.SupportedVersions {
 				if !isGREASE(v) {
 					r.VersionsOffered = append(r.VersionsOffered, versionName(v))
@@ -347,16 +360,19 @@ func NewConnectionRecord(c *facts.Connection, findings []facts.Finding, opt Opti
 		} else if ch.LegacyVersion != 0 {
 			r.VersionsOffered = append(r.VersionsOffered, versionName(ch.LegacyVersion))
 		}
+		r.SuitesOffered = make([]string, 0, len(ch.CipherSuites))
 		for _, v := range ch.CipherSuites {
 			if !isGREASE(v) {
 				r.SuitesOffered = append(r.SuitesOffered, suiteName(v))
 			}
 		}
+		r.Groups = make([]string, 0, len(ch.SupportedGroups))
 		for _, v := range ch.SupportedGroups {
 			if !isGREASE(v) {
 				r.Groups = append(r.Groups, groupName(v))
 			}
 		}
+		r.KeyShare = make([]string, 0, len(ch.KeyShareGroups))
 		for _, v := range ch.KeyShareGroups {
 			if !isGREASE(v) {
 				r.KeyShare = append(r.KeyShare, groupName(v))
@@ -388,23 +404,69 @@ func alertLevel(l uint8) string {
 
 // NewFindingRecord builds the finding record.
 func NewFindingRecord(f facts.Finding) FindingRecord {
+	var fm formatted
+	return newFindingRecord(f, &fm)
+}
+
+func newFindingRecord(f facts.Finding, fm *formatted) FindingRecord {
 	return FindingRecord{
 		Type: "finding", ID: f.ID, Severity: f.Severity.String(),
-		Client: Endpoint(f.Client), Server: Endpoint(f.Server), SNI: f.SNI,
+		Client: fm.endpoint(f.Client), Server: fm.endpoint(f.Server), SNI: f.SNI,
 		Message: f.Message, Evidence: f.Evidence, Reference: f.Reference,
-		Capture: f.Capture, Connection: f.ConnID, TS: ts(f.Time), Step: f.Step,
+		Capture: f.Capture, Connection: f.ConnID, TS: fm.ts(f.Time), Step: f.Step,
 	}
 }
 
 // NewHTTPRecord builds the record of one cleartext HTTP request.
 func NewHTTPRecord(c *facts.Connection, m facts.HTTPMessage) HTTPRecord {
+	var fm formatted
+	return newHTTPRecord(c, m, &fm)
+}
+
+func newHTTPRecord(c *facts.Connection, m facts.HTTPMessage, fm *formatted) HTTPRecord {
 	return HTTPRecord{
-		Type: "http", TS: ts(m.Time), Capture: c.Capture, Connection: c.ID,
-		Client: Endpoint(c.Client), Server: Endpoint(c.Server),
+		Type: "http", TS: fm.ts(m.Time), Capture: c.Capture, Connection: c.ID,
+		Client: fm.endpoint(c.Client), Server: fm.endpoint(c.Server),
 		Method: m.Method, Host: m.Host, Path: m.Path, Version: m.Version,
 		Status: m.Status, ContentType: m.ContentType,
 		RequestBytes: m.RequestBytes, ResponseBytes: m.ResponseBytes, UserAgent: m.UserAgent,
 	}
+}
+
+// formatted remembers the endpoints and the last time formatted for one
+// connection's group of records: its HTTP and finding records repeat the
+// connection's two endpoints, and its findings often one time. The
+// strings are those of Endpoint and ts.
+type formatted struct {
+	ep    [2]netip.AddrPort
+	epStr [2]string
+	n     int // endpoints remembered
+	t     time.Time
+	tStr  string
+	tSet  bool
+}
+
+func (fm *formatted) endpoint(ap netip.AddrPort) string {
+	for i := range fm.n {
+		if fm.ep[i] == ap {
+			return fm.epStr[i]
+		}
+	}
+	s := Endpoint(ap)
+	if fm.n < len(fm.ep) {
+		fm.ep[fm.n], fm.epStr[fm.n] = ap, s
+		fm.n++
+	}
+	return s
+}
+
+// ts is ts(t): equal instants print the same in UTC.
+func (fm *formatted) ts(t time.Time) string {
+	if fm.tSet && fm.t.Equal(t) {
+		return fm.tStr
+	}
+	fm.t, fm.tStr, fm.tSet = t, ts(t), true
+	return fm.tStr
 }
 
 // NewAnomalyRecord builds the anomaly record.

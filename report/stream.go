@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/netip"
 	"strings"
 
 	"github.com/tlsscope/tlsscope/decode/facts"
@@ -67,7 +68,8 @@ func (s *Stream) Connection(c *facts.Connection, fs []facts.Finding) error {
 		if !ok {
 			return s.enc.Encode(r) // the error encoding/json gives
 		}
-		s.buf = appendFindingLines(append(b, '\n'), fs)
+		fm := formatted{ep: [2]netip.AddrPort{c.Client, c.Server}, epStr: [2]string{r.Client, r.Server}, n: 2}
+		s.buf = appendFindingLines(append(b, '\n'), fs, &fm)
 		_, err := s.w.Write(s.buf)
 		return err
 	}
