@@ -280,6 +280,9 @@ func NewConnectionRecord(c *facts.Connection, findings []facts.Finding, opt Opti
 		Truncated:       c.Truncated,
 		Secrets:         []SecretRecord{},
 	}
+	if len(findings) > 0 {
+		r.Findings = make([]string, 0, len(findings))
+	}
 	for _, f := range findings {
 		if !slices.Contains(r.Findings, f.ID) {
 			r.Findings = append(r.Findings, f.ID)
