@@ -204,21 +204,24 @@ func (a *Analyzer) tick(ts time.Time) bool { return a.clock.tick(ts) }
 // connections were last flushed.
 type clock struct {
 	now       time.Time // capture time of the current packet
-	lastFlush time.Time
+	lastFlush time.Time // zero: none yet (the next tick starts counting)
+	due       time.Time // lastFlush + flushEvery, set with lastFlush
 }
 
+// tick runs for every frame: a comparison with the precomputed due time
+// costs a fraction of now.Sub(lastFlush) (overflow checks, a Duration).
 func (c *clock) tick(ts time.Time) bool {
 	if ts.After(c.now) {
 		c.now = ts
 	}
 	if c.lastFlush.IsZero() {
-		c.lastFlush = c.now
+		c.lastFlush, c.due = c.now, c.now.Add(flushEvery)
 		return false
 	}
-	if c.now.Sub(c.lastFlush) < flushEvery {
+	if c.now.Before(c.due) {
 		return false
 	}
-	c.lastFlush = c.now
+	c.lastFlush, c.due = c.now, c.now.Add(flushEvery)
 	return true
 }
 
@@ -260,6 +263,9 @@ func (a *Analyzer) packet(p capture.Packet) {
 		a.anomaly(facts.Anomaly{Kind: "packet_truncated", Offset: -1, Time: ts,
 			Client: a.seg.Src, Server: a.seg.Dst})
 	}
+	// Set for every TCP segment, counted ones too: pages the reassembler
+	// queued keep &a.ctx, and a flush between packets (idle, eviction)
+	// hands them to the stream with the latest segment's time.
 	a.ctx.ci = p.Info
 	old := a.pairs[a.seg.Pair]
 	newConn := a.seg.Flags&(flow.SYN|flow.ACK) == flow.SYN
