@@ -58,7 +58,9 @@ func WriteNDJSON(w io.Writer, r *Result, opt Options) error {
 // its findings (fs, in the order given). A streaming run renders each
 // connection as it closes, then drops it.
 func ConnectionLines(c *facts.Connection, fs []facts.Finding, opt Options) ([]byte, error) {
-	return AppendConnectionLines(nil, c, fs, opt)
+	// A TLS connection's line is 1 to 3 KiB: start there rather than
+	// grow from nothing.
+	return AppendConnectionLines(make([]byte, 0, 4<<10), c, fs, opt)
 }
 
 // AppendConnectionLines appends ConnectionLines to dst and returns the
