@@ -116,7 +116,7 @@ type Analyzer struct {
 	prepare func(*facts.Connection) any // a Parallel worker's: its Handler's Prepare
 	// closed remembers recently closed connections, so their trailing
 	// packets do not start new ones; pruned as capture time passes.
-	closed map[flow.Pair]time.Time
+	closed map[flow.Pair]instant
 	// pairs finds the open stream of two endpoints; synthetic marks the
 	// FINs closeStream feeds the reassembler.
 	pairs     map[flow.Pair]*stream
@@ -141,7 +141,7 @@ func New(cfg Config, h Handler) *Analyzer {
 	cfg.fill()
 	dec := flow.NewDecoder()
 	dec.Lazy = true // bypassed connections' segments need no header decoding
-	a := &Analyzer{cfg: cfg, h: h, dec: dec, closed: make(map[flow.Pair]time.Time), pairs: make(map[flow.Pair]*stream)}
+	a := &Analyzer{cfg: cfg, h: h, dec: dec, closed: make(map[flow.Pair]instant), pairs: make(map[flow.Pair]*stream)}
 	a.pool = reassembly.NewStreamPool(a)
 	a.asm = reassembly.NewAssembler(a.pool)
 	a.asm.MaxBufferedPagesPerConnection = max(1, cfg.MaxBufferedBytes/pageSize)
@@ -206,6 +206,18 @@ func (a *Analyzer) note(an facts.Anomaly, seq uint64) {
 // them, keeps the same clock and flushes every worker at the same frames
 // as one Analyzer would.
 func (a *Analyzer) tick(ts time.Time) bool { return a.clock.tick(ts) }
+
+// instant is a capture time without time.Time's Location pointer, so a
+// map of them (Analyzer.closed: one entry per connection closed in the
+// last lingerTime) holds no pointers for the garbage collector to scan.
+type instant struct {
+	sec  int64
+	nsec int32
+}
+
+func instantOf(t time.Time) instant { return instant{t.Unix(), int32(t.Nanosecond())} }
+
+func (i instant) time() time.Time { return time.Unix(i.sec, int64(i.nsec)) }
 
 // clock is capture time: the latest frame time seen, and when idle
 // connections were last flushed.
@@ -323,7 +335,7 @@ func (a *Analyzer) flushIdle() {
 	a.idling = true // its events come before the frame's own
 	defer func() { a.idling = false }()
 	for k, at := range a.closed {
-		if a.now.Sub(at) >= lingerTime {
+		if a.now.Sub(at.time()) >= lingerTime {
 			delete(a.closed, k)
 		}
 	}
@@ -415,7 +427,7 @@ func (a *Analyzer) New(netFlow, tcpFlow gopacket.Flow, tcp *layers.TCP, ac reass
 	if !tcp.SYN {
 		// Data on a connection that closed moments ago (a retransmission,
 		// a late alert) belongs to it, not to a new one.
-		if at, ok := a.closed[a.seg.Pair]; ok && a.now.Sub(at) < lingerTime {
+		if at, ok := a.closed[a.seg.Pair]; ok && a.now.Sub(at.time()) < lingerTime {
 			return nil
 		}
 	}

@@ -44,9 +44,10 @@ func (a *Analyzer) emit(ev event, conn *facts.Connection) {
 	}
 	if conn != nil {
 		cp := *conn
-		if cp.TLS != nil && a.collect != nil {
+		if cp.TLS != nil && a.collect != nil && ev.kind != evConnection {
 			// A Parallel worker goes on filling the session while the
-			// caller reads this event: give it a snapshot.
+			// caller reads this event: give it a snapshot. A closed
+			// connection's session is final (finish drops its parser).
 			sess := *cp.TLS
 			cp.TLS = &sess
 		}

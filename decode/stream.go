@@ -511,7 +511,7 @@ func (a *Analyzer) finish(s *stream, reason string) {
 	}
 	s.conn.Closed = reason
 	if !a.ending {
-		a.closed[s.pair] = a.now
+		a.closed[s.pair] = instantOf(a.now)
 	}
 	if s.text != nil {
 		s.text.Close()
