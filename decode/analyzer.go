@@ -109,11 +109,12 @@ type Analyzer struct {
 	ending bool   // Flush is closing everything
 	seq    uint64 // index of the current packet in the run; connection ids are the index of their first packet
 
-	holding bool                        // a flush is running: hold events to order them
-	idling  bool                        // flushIdle is running
-	held    []event                     // events held
-	collect func(evs []event)           // a Parallel worker's: takes every event instead of the Handler
-	prepare func(*facts.Connection) any // a Parallel worker's: its Handler's Prepare
+	unwanted [evConnection + 1]bool      // kinds of events emit drops (see deliverFor)
+	holding  bool                        // a flush is running: hold events to order them
+	idling   bool                        // flushIdle is running
+	held     []event                     // events held
+	collect  func(evs []event)           // a Parallel worker's: takes every event instead of the Handler
+	prepare  func(*facts.Connection) any // a Parallel worker's: its Handler's Prepare
 	// closed remembers recently closed connections, so their trailing
 	// packets do not start new ones; pruned as capture time passes.
 	closed map[flow.Pair]instant

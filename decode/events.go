@@ -37,6 +37,9 @@ type event struct {
 // emit delivers an event now, or holds it (with a copy of the connection)
 // while a flush is running or when a collector takes events.
 func (a *Analyzer) emit(ev event, conn *facts.Connection) {
+	if a.unwanted[ev.kind] {
+		return
+	}
 	ev.seq, ev.late = a.seq, !a.idling
 	if a.collect == nil && !a.holding {
 		a.deliver(&a.h, &ev, conn)
@@ -54,6 +57,19 @@ func (a *Analyzer) emit(ev event, conn *facts.Connection) {
 		ev.conn = &cp
 	}
 	a.held = append(a.held, ev)
+}
+
+// deliverFor tells an Analyzer whose events go to another Handler than its
+// own (a Parallel worker's, by way of its collector) which kinds that
+// Handler takes: emit drops the others instead of holding them with a copy
+// of the connection (a TLS connection's handshake event copies its
+// session too), since deliver would make no call for them.
+func (a *Analyzer) deliverFor(h *Handler) {
+	a.unwanted[evHandshake] = h.Handshake == nil
+	a.unwanted[evSecret] = h.Secret == nil
+	a.unwanted[evHTTP] = h.HTTP == nil
+	a.unwanted[evAnomaly] = h.Anomaly == nil
+	a.unwanted[evConnection] = h.Connection == nil && (h.Prepare == nil || h.Prepared == nil)
 }
 
 // deliver makes the Handler call for an event.

@@ -52,18 +52,25 @@ func readPackets(b *testing.B) []capture.Packet {
 // the connection table, reassembly, the stream parsers) in steady state:
 // one op is one packet. Every pass over the capture uses a fresh Analyzer,
 // its Flush included. "worker" runs the Analyzer as a Parallel worker does
-// (events held and collected), "handler" delivers them to a Handler.
+// (events held and collected), "worker-file" as one told by deliverFor
+// that the caller takes only connections and anomalies (cmd/tlsscope
+// reading files), "handler" delivers them to a Handler.
 // allocs/packet and B/packet are exact (allocs/op rounds down);
 // cpu-ns/packet is the process's CPU time, GC included.
 func BenchmarkPacket(b *testing.B) {
 	pkts := benchPackets(b)
-	for _, mode := range []string{"handler", "worker"} {
+	for _, mode := range []string{"handler", "worker", "worker-file"} {
 		b.Run(mode, func(b *testing.B) {
 			var n int
 			mk := func() *Analyzer {
 				a := New(Config{}, Handler{Connection: func(*facts.Connection) { n++ }})
-				if mode == "worker" {
+				if mode != "handler" {
 					a.collect = func(evs []event) { n += len(evs) }
+				}
+				if mode == "worker-file" {
+					// The Handler of cmd/tlsscope reading files: no
+					// handshake, secret or HTTP calls.
+					a.deliverFor(&Handler{Anomaly: func(facts.Anomaly) {}, Prepare: func(*facts.Connection) any { return nil }, Prepared: func(*facts.Connection, any) {}})
 				}
 				return a
 			}
@@ -78,7 +85,7 @@ func BenchmarkPacket(b *testing.B) {
 					a.Flush()
 					a, j = mk(), 0
 				}
-				if mode == "worker" {
+				if mode != "handler" {
 					if a.tick(pkts[j].Info.Timestamp) {
 						a.flushIdle()
 					}
