@@ -122,13 +122,6 @@ type Analyzer struct {
 	// FINs closeStream feeds the reassembler.
 	pairs     map[flow.Pair]*stream
 	synthetic bool
-	// stale lists streams with ACKs skipAck kept from the reassembler
-	// that are later than anything it took (see refresh). noSkipAck
-	// (tests) feeds every segment to the reassembler; skippedAcks counts
-	// those skipAck kept.
-	stale       []*stream
-	noSkipAck   bool
-	skippedAcks int
 	// toBypass lists streams that became done during the current packet;
 	// they leave the reassembler once it returns (see bypass).
 	toBypass []*stream
@@ -311,12 +304,6 @@ func (a *Analyzer) packet(p capture.Packet) {
 		// connection's data for a gap in the old one.
 		a.closeStream(old)
 	}
-	if old != nil && a.skipAck(old) {
-		if a.nOpen > a.cfg.MaxFlows {
-			a.evict()
-		}
-		return
-	}
 	a.asm.AssembleWithContext(a.seg.Net, a.seg.TCP, &a.ctx)
 	for len(a.toBypass) > 0 {
 		s := a.toBypass[len(a.toBypass)-1]
@@ -341,7 +328,6 @@ func (a *Analyzer) flushIdle() {
 		}
 	}
 	cutoff := a.now.Add(-a.cfg.IdleTimeout)
-	a.refresh()
 	a.asm.FlushWithOptions(reassembly.FlushOptions{
 		T:  a.now.Add(-flushEvery),
 		TC: cutoff,
@@ -379,7 +365,6 @@ func (a *Analyzer) evict() {
 		if len(marked) == 0 {
 			return
 		}
-		a.refresh()
 		a.asm.FlushWithOptions(reassembly.FlushOptions{T: cutoff.Add(time.Nanosecond), TC: cutoff.Add(time.Nanosecond)})
 		for _, s := range marked {
 			// The assembler did not close it (already half-closed and
@@ -396,9 +381,7 @@ func (a *Analyzer) Flush() {
 	defer a.release()
 	a.seq++ // what the end of input closes comes after every packet
 	a.ending = true
-	a.asm.FlushAll() // closes whatever the times: nothing to refresh
-	clear(a.stale)
-	a.stale = a.stale[:0]
+	a.asm.FlushAll()
 	a.ending = false
 	for s := a.open.oldest(); s != nil; s = a.open.oldest() {
 		a.finish(s, "end")
@@ -499,121 +482,43 @@ func (a *Analyzer) count(s *stream, ts time.Time) {
 	}
 }
 
-// skipAck counts, in the reassembler's place, a segment that would change
-// nothing there but its idea of when the connection was last active: no
-// payload, no SYN, FIN or RST, in a direction the reassembler has already
-// started (its next sequence number is set), and not past that next
-// sequence number (s.low bounds it from below). The reassembler then does
-// nothing with it (its overlap checks find an empty range; it queues
-// nothing and delivers nothing) but call Accept, which seen does here,
-// and note the time, which only its idle close reads: refresh hands it
-// over before any flush that closes by time. Such ACKs are most of the
-// packets without payload of a connection still parsed.
-func (a *Analyzer) skipAck(s *stream) bool {
-	if a.noSkipAck || s.bypassed || a.seg.Payload != 0 || a.seg.Flags&(flow.SYN|flow.FIN|flow.RST) != 0 || s.conn.Client == s.conn.Server {
-		return false
-	}
-	dir := tls.ClientToServer
-	if a.seg.Src != s.conn.Client {
-		dir = tls.ServerToClient
-	}
-	// The reassembler's direction: 0 for its first packet's (s.dir).
-	i, d := 0, reassembly.TCPDirClientToServer
-	if (dir == tls.ClientToServer) == s.flipped {
-		i, d = 1, reassembly.TCPDirServerToClient
-	}
-	seq := a.seg.TCP.Seq
-	if !s.endKnown[i] || s.sender[i] != a.seg.Src || int32(seq-s.low[i]) > 0 {
-		return false
-	}
-	a.skippedAcks++
-	ts := a.ctx.ci.Timestamp
-	s.seen(i, d, seq, 0, false, ts)
-	if ts.After(s.ackSeen) {
-		s.ackSeen = ts
-		if !s.stale && s.ackSeen.After(s.asmSeen) {
-			s.stale = true
-			a.stale = append(a.stale, s)
-		}
-	}
-	return true
-}
-
-// refresh gives the reassembler the time of the ACKs skipAck kept from it,
-// before a flush that closes connections idle since a given time: for each
-// stream whose latest skipped ACK is later than anything the reassembler
-// took, it feeds one empty ACK at a sequence number the reassembler has
-// already passed (a no-op there, as for skipAck) with that ACK's time.
-func (a *Analyzer) refresh() {
-	if len(a.stale) == 0 {
-		return
-	}
-	savedCI := a.ctx.ci
-	for _, s := range a.stale {
-		s.stale = false
-		if s.finished || s.bypassed || !s.ackSeen.After(s.asmSeen) {
-			continue
-		}
-		for i := 0; i < 2; i++ {
-			if s.endKnown[i] {
-				a.ctx.ci.Timestamp = s.ackSeen
-				a.feedSynthetic(s, i, s.low[i], 0x10) // ACK
-				s.asmSeen = s.ackSeen
-				break
-			}
-		}
-	}
-	a.ctx.ci = savedCI
-	clear(a.stale)
-	a.stale = a.stale[:0]
-}
-
 // endInReassembler ends both halves of a stream in the reassembler by
 // feeding each a FIN at the sequence number after the last byte it sent,
 // so the reassembler lets it go the way a real close would.
 func (a *Analyzer) endInReassembler(s *stream) {
-	for i := 0; i < 2 && !s.finished; i++ {
-		if !s.endKnown[i] {
-			continue
-		}
-		if !a.feedSynthetic(s, i, s.end[i], 0x11) { // FIN, ACK
-			return
-		}
-	}
-}
-
-// feedSynthetic feeds the reassembler a segment of stream s without
-// payload, from the sender of its direction i, with the given sequence
-// number and flags. Accept knows it for one of ours (a.synthetic).
-func (a *Analyzer) feedSynthetic(s *stream, i int, seq uint32, flags byte) bool {
 	saved := a.seg
 	defer func() { a.seg = saved }()
 	a.synthetic = true
 	defer func() { a.synthetic = false }()
-	src := s.sender[i]
-	dst := s.conn.Client
-	if dst == src {
-		dst = s.conn.Server
+	for i := 0; i < 2 && !s.finished; i++ {
+		if !s.endKnown[i] {
+			continue
+		}
+		src := s.sender[i]
+		dst := s.conn.Client
+		if dst == src {
+			dst = s.conn.Server
+		}
+		h := a.synHdr[:]
+		clear(h)
+		h[0], h[1] = byte(src.Port()>>8), byte(src.Port())
+		h[2], h[3] = byte(dst.Port()>>8), byte(dst.Port())
+		seq := s.end[i]
+		h[4], h[5], h[6], h[7] = byte(seq>>24), byte(seq>>16), byte(seq>>8), byte(seq)
+		h[12] = 5 << 4
+		h[13] = 0x11 // FIN, ACK
+		h[14] = 0xff
+		if a.synTCP.DecodeFromBytes(h, gopacket.NilDecodeFeedback) != nil {
+			return
+		}
+		var net gopacket.Flow
+		if src.Addr().Is4() {
+			s4, d4 := src.Addr().As4(), dst.Addr().As4()
+			net = gopacket.NewFlow(layers.EndpointIPv4, s4[:], d4[:])
+		} else {
+			s16, d16 := src.Addr().As16(), dst.Addr().As16()
+			net = gopacket.NewFlow(layers.EndpointIPv6, s16[:], d16[:])
+		}
+		a.asm.AssembleWithContext(net, &a.synTCP, &a.ctx)
 	}
-	h := a.synHdr[:]
-	clear(h)
-	h[0], h[1] = byte(src.Port()>>8), byte(src.Port())
-	h[2], h[3] = byte(dst.Port()>>8), byte(dst.Port())
-	h[4], h[5], h[6], h[7] = byte(seq>>24), byte(seq>>16), byte(seq>>8), byte(seq)
-	h[12] = 5 << 4
-	h[13] = flags
-	h[14] = 0xff
-	if a.synTCP.DecodeFromBytes(h, gopacket.NilDecodeFeedback) != nil {
-		return false
-	}
-	var net gopacket.Flow
-	if src.Addr().Is4() {
-		s4, d4 := src.Addr().As4(), dst.Addr().As4()
-		net = gopacket.NewFlow(layers.EndpointIPv4, s4[:], d4[:])
-	} else {
-		s16, d16 := src.Addr().As16(), dst.Addr().As16()
-		net = gopacket.NewFlow(layers.EndpointIPv6, s16[:], d16[:])
-	}
-	a.asm.AssembleWithContext(net, &a.synTCP, &a.ctx)
-	return true
 }

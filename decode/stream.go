@@ -66,18 +66,10 @@ type stream struct {
 	sender   [2]netip.AddrPort
 	end      [2]uint32
 	endKnown [2]bool
-	// low is a lower bound of the reassembler's next sequence number per
-	// direction (see Accept). asmSeen is the time of the latest segment
-	// the reassembler took, ackSeen that of the latest one skipAck kept
-	// from it: while ackSeen is later, the stream is listed in
-	// Analyzer.stale (see refresh).
-	low              [2]uint32
-	asmSeen, ackSeen time.Time
-	stale            bool
 }
 
 func newStream(a *Analyzer, id uint64, ts time.Time, tcp *layers.TCP) *stream {
-	s := &stream{a: a, lastSeen: ts, asmSeen: ts}
+	s := &stream{a: a, lastSeen: ts}
 	s.conn.ID = id
 	s.conn.Capture = a.capture
 	s.conn.First, s.conn.Last = ts, ts
@@ -110,34 +102,31 @@ func (s *stream) dir(d reassembly.TCPFlowDirection) tls.Direction {
 func (s *stream) Accept(tcp *layers.TCP, ci gopacket.CaptureInfo, d reassembly.TCPFlowDirection, nextSeq reassembly.Sequence, start *bool, ac reassembly.AssemblerContext) bool {
 	*start = true // take connections whose start was not captured
 	if s.a.synthetic {
-		return true // closeStream's FIN, or a refresh: not traffic
+		return true // closeStream's FIN: not traffic
 	}
 	i := 0
 	if d == reassembly.TCPDirServerToClient {
 		i = 1
 	}
-	if ci.Timestamp.After(s.asmSeen) {
-		s.asmSeen = ci.Timestamp
+	end := tcp.Seq + uint32(len(tcp.Payload))
+	if tcp.SYN || tcp.FIN {
+		end++
 	}
-	// low[i]: what the reassembler's next sequence number in this
-	// direction is at least once it has taken this segment. nextSeq only
-	// grows: in-order bytes are delivered at once, a SYN starts the half
-	// one past its sequence number, a segment without start forces one
-	// (start above); anything else leaves it where it was (or a flush
-	// moves it on).
-	seq, n := tcp.Seq, uint32(len(tcp.Payload))
-	switch {
-	case nextSeq < 0:
-		s.low[i] = seq + n
-		if tcp.SYN {
-			s.low[i]++
-		}
-	case !tcp.SYN && !tcp.FIN && !tcp.RST && int32(seq-uint32(nextSeq)) <= 0 && int32(seq+n-uint32(nextSeq)) > 0:
-		s.low[i] = seq + n
-	default:
-		s.low[i] = uint32(nextSeq)
+	if !s.endKnown[i] || int32(end-s.end[i]) > 0 {
+		s.end[i], s.endKnown[i] = end, true
 	}
-	dir := s.seen(i, d, tcp.Seq, len(tcp.Payload), tcp.SYN || tcp.FIN, ci.Timestamp)
+	s.sender[i] = s.a.seg.Src
+	ts := ci.Timestamp
+	if ts.After(s.conn.Last) {
+		s.conn.Last = ts
+	}
+	if ts.After(s.lastSeen) {
+		s.lastSeen = ts
+		s.a.open.moveToBack(s)
+	}
+	dir := s.dir(d)
+	s.conn.Packets[dir]++
+	s.conn.Bytes[dir] += uint64(len(tcp.Payload))
 	if tcp.SYN && !tcp.ACK && !s.roleKnown {
 		dir = s.setClient(dir == tls.ServerToClient, dir)
 	}
@@ -151,33 +140,6 @@ func (s *stream) Accept(tcp *layers.TCP, ci gopacket.CaptureInfo, d reassembly.T
 	// learnt all it can: it keeps the sequence numbers, so FIN and RST
 	// close the connection promptly and a reused port starts a new one.
 	return true
-}
-
-// seen counts a segment the reassembler takes in direction d (i is 0 for
-// the direction of its first packet, 1 for the other): where that
-// direction ends (a SYN or FIN counts one), its sender, the times and the
-// counters. It returns the segment's client/server direction. Accept and
-// Analyzer.skipAck share it.
-func (s *stream) seen(i int, d reassembly.TCPFlowDirection, seq uint32, payload int, synOrFin bool, ts time.Time) tls.Direction {
-	end := seq + uint32(payload)
-	if synOrFin {
-		end++
-	}
-	if !s.endKnown[i] || int32(end-s.end[i]) > 0 {
-		s.end[i], s.endKnown[i] = end, true
-	}
-	s.sender[i] = s.a.seg.Src
-	if ts.After(s.conn.Last) {
-		s.conn.Last = ts
-	}
-	if ts.After(s.lastSeen) {
-		s.lastSeen = ts
-		s.a.open.moveToBack(s)
-	}
-	dir := s.dir(d)
-	s.conn.Packets[dir]++
-	s.conn.Bytes[dir] += uint64(payload)
-	return dir
 }
 
 // setClient fixes the roles; swap says the endpoint taken as client so far
