@@ -2,6 +2,7 @@ package decode
 
 import (
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tlsscope/tlsscope/capture"
 	"github.com/tlsscope/tlsscope/decode/facts"
 	"github.com/tlsscope/tlsscope/internal/testutil"
 )
@@ -17,6 +19,7 @@ import (
 // events the caller's Handler takes (deliverFor) make the same Handler
 // calls, in the same order, as workers that hold every event, for
 // Handlers that take some kinds and not others; and they hold fewer.
+// (NewParallel tells its workers; the reference run takes it back.)
 func TestDeliverForChangesNothing(t *testing.T) {
 	var files []string
 	own, _ := filepath.Glob(filepath.Join(testutil.Pcaps(t), "*.pcap"))
@@ -58,8 +61,8 @@ func TestDeliverForChangesNothing(t *testing.T) {
 				p := NewParallel(Config{}, h, 2)
 				defer p.Close()
 				for _, w := range p.workers {
-					if tell {
-						w.a.deliverFor(&h)
+					if !tell { // NewParallel told them: undo it
+						clear(w.a.unwanted[:])
 					}
 					collect := w.a.collect
 					w.a.collect = func(evs []event) { events += len(evs); collect(evs) }
@@ -82,5 +85,26 @@ func TestDeliverForChangesNothing(t *testing.T) {
 	t.Logf("events held: %d, %d with deliverFor", held, heldFor)
 	if heldFor >= held {
 		t.Error("deliverFor dropped no event")
+	}
+}
+
+// readFile reads a whole capture, each packet's bytes its own.
+func readFile(t *testing.T, path string) []capture.Packet {
+	t.Helper()
+	f, err := capture.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var pkts []capture.Packet
+	for {
+		p, err := f.Next()
+		if err == io.EOF {
+			return pkts
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		pkts = append(pkts, capture.Packet{Data: append([]byte(nil), p.Data...), Info: p.Info, LinkType: p.LinkType})
 	}
 }

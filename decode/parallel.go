@@ -93,6 +93,7 @@ func NewParallel(cfg Config, h Handler, n int) *Parallel {
 		if h.Prepared != nil {
 			w.a.prepare = h.Prepare
 		}
+		w.a.deliverFor(&h) // events h makes no call for are not held
 		p.workers = append(p.workers, w)
 		go w.run()
 	}
