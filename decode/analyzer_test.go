@@ -511,21 +511,7 @@ func packetCalls(next func() (capture.Packet, bool), newEngine func(decode.Handl
 // readPackets reads a whole capture, each packet's bytes its own.
 func readPackets(t *testing.T, path string) []capture.Packet {
 	t.Helper()
-	f, err := capture.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var pkts []capture.Packet
-	for {
-		p, err := f.Next()
-		if err != nil {
-			return pkts
-		}
-		p.Data = append([]byte(nil), p.Data...)
-		p.Block = nil // the bytes are the copy's
-		pkts = append(pkts, p)
-	}
+	return decode.ReadCapture(t, path)
 }
 
 // slicePackets yields pkts one by one.

@@ -33,7 +33,7 @@ func TestDeliverForChangesNothing(t *testing.T) {
 	sort.Strings(files)
 	var held, heldFor int
 	for _, path := range files {
-		pkts := readFile(t, path)
+		pkts := readCapture(t, path)
 		for _, kinds := range []string{"connection anomaly", "prepared anomaly", "handshake secret http", "connection"} {
 			run := func(tell bool) (calls []string, events int) {
 				rec := func(kind string, v ...any) {
@@ -88,8 +88,9 @@ func TestDeliverForChangesNothing(t *testing.T) {
 	}
 }
 
-// readFile reads a whole capture, each packet's bytes its own.
-func readFile(t *testing.T, path string) []capture.Packet {
+// readCapture reads a whole capture, each packet's bytes its own (the
+// external tests use it as ReadCapture).
+func readCapture(t testing.TB, path string) []capture.Packet {
 	t.Helper()
 	f, err := capture.Open(path)
 	if err != nil {

@@ -1,7 +1,6 @@
 package decode
 
 import (
-	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -29,23 +28,7 @@ func readPackets(b *testing.B) []capture.Packet {
 	if path == "" {
 		path = filepath.Join(testutil.Corpus(b), "ja4/pcap/tls3.pcapng")
 	}
-	f, err := capture.Open(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer f.Close()
-	var pkts []capture.Packet
-	for {
-		p, err := f.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			b.Fatal(err)
-		}
-		pkts = append(pkts, capture.Packet{Data: append([]byte(nil), p.Data...), Info: p.Info, LinkType: p.LinkType})
-	}
-	return pkts
+	return readCapture(b, path)
 }
 
 // BenchmarkPacket measures the per-packet path of one Analyzer (headers,

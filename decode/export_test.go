@@ -1,0 +1,4 @@
+package decode
+
+// ReadCapture reads a whole capture, each packet's bytes its own.
+var ReadCapture = readCapture
