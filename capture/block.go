@@ -113,7 +113,7 @@ func (br *blockReader) fill(n int) {
 		}
 		br.cur, br.pos, br.end = nb, 0, k
 	}
-	for br.end-br.pos < n && !br.eof && br.err == nil {
+	for empty := 0; br.end-br.pos < n && !br.eof && br.err == nil; {
 		m, err := br.r.Read(br.cur.buf[br.end:])
 		br.end += m
 		switch {
@@ -121,11 +121,19 @@ func (br *blockReader) fill(n int) {
 			br.eof = true
 		case err != nil:
 			br.err = err
-		case m == 0:
-			br.err = io.ErrNoProgress
+		case m > 0:
+			empty = 0
+		default:
+			if empty++; empty == maxEmptyReads {
+				br.err = io.ErrNoProgress
+			}
 		}
 	}
 }
+
+// maxEmptyReads is how many reads in a row may return nothing before the
+// stream counts as stuck (as bufio.Reader allows).
+const maxEmptyReads = 100
 
 // openBlocks switches a pcap file from pcapgo to the block reader, after
 // pcapgo has read the file header: what the read buffer already holds

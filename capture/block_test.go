@@ -113,6 +113,7 @@ func TestBlocksMatchPcapgo(t *testing.T) {
 				{"whole", func(r io.Reader) io.Reader { return r }},
 				{"half reads", iotest.HalfReader},
 				{"one byte reads", iotest.OneByteReader},
+				{"empty reads between", func(r io.Reader) io.Reader { return &stutter{r: r} }},
 			} {
 				if mode.name == "one byte reads" && len(b) > 64<<10 {
 					continue
@@ -189,6 +190,20 @@ func TestBlockRetain(t *testing.T) {
 	if len(blocks) > 3 {
 		t.Errorf("%d blocks used without retaining: released blocks are not reused", len(blocks))
 	}
+}
+
+// stutter returns nothing, without an error, on every other read (which
+// io.Reader allows, if it discourages it).
+type stutter struct {
+	r    io.Reader
+	skip bool
+}
+
+func (s *stutter) Read(p []byte) (int, error) {
+	if s.skip = !s.skip; s.skip {
+		return 0, nil
+	}
+	return s.r.Read(p)
 }
 
 func byteOrder(raw []byte) binary.ByteOrder {
