@@ -33,14 +33,46 @@ type cacheEntry struct {
 	bounds []time.Time // NotBefore/NotAfter of every certificate involved
 }
 
-// verdictCache is a bounded two-generation map: lookups hit the current
+// generations is a bounded two-generation map: lookups hit the current
 // generation or promote from the previous one; when the current one is
-// full it becomes the previous and the oldest is dropped. That keeps the
-// recently used entries at O(1) cost without LRU bookkeeping.
+// full (cacheEntries) it becomes the previous and the oldest is dropped.
+// That keeps the recently used entries at O(1) cost without LRU
+// bookkeeping. It is not safe for concurrent use.
+type generations[K comparable, V any] struct {
+	cur, prev map[K]V
+}
+
+// get returns k's value when keep (nil: any) accepts it.
+func (g *generations[K, V]) get(k K, keep func(V) bool) (V, bool) {
+	if v, ok := g.cur[k]; ok && (keep == nil || keep(v)) {
+		return v, true
+	}
+	if v, ok := g.prev[k]; ok && (keep == nil || keep(v)) {
+		g.put(k, v)
+		return v, true
+	}
+	var zero V
+	return zero, false
+}
+
+func (g *generations[K, V]) put(k K, v V) {
+	if g.cur == nil {
+		g.cur = make(map[K]V)
+	}
+	if len(g.cur) >= cacheEntries {
+		g.prev, g.cur = g.cur, make(map[K]V)
+	}
+	g.cur[k] = v
+}
+
+// len is how many entries the two generations hold.
+func (g *generations[K, V]) len() int { return len(g.cur) + len(g.prev) }
+
+// verdictCache holds chain verdicts.
 type verdictCache struct {
-	mu        sync.Mutex
-	cur, prev map[cacheKey]*cacheEntry
-	verified  int // verifications done (tests and benchmarks read it)
+	mu       sync.Mutex
+	entries  generations[cacheKey, *cacheEntry]
+	verified int // verifications done (tests and benchmarks read it)
 }
 
 // chainKey hashes the certificates' own SHA-256 digests (remembered per
@@ -81,12 +113,7 @@ func (e *cacheEntry) reusable(t time.Time) bool {
 func (c *verdictCache) verify(chain []*x509.Certificate, pool *x509.CertPool, t time.Time) (certs.Verdict, bool) {
 	k := chainKey(chain, t)
 	c.mu.Lock()
-	if e, ok := c.cur[k]; ok && e.reusable(t) {
-		c.mu.Unlock()
-		return e.v, e.self
-	}
-	if e, ok := c.prev[k]; ok && e.reusable(t) {
-		c.put(k, e)
+	if e, ok := c.entries.get(k, func(e *cacheEntry) bool { return e.reusable(t) }); ok {
 		c.mu.Unlock()
 		return e.v, e.self
 	}
@@ -101,19 +128,9 @@ func (c *verdictCache) verify(chain []*x509.Certificate, pool *x509.CertPool, t 
 		}
 	}
 	c.mu.Lock()
-	c.put(k, e)
+	c.entries.put(k, e)
 	c.mu.Unlock()
 	return v, e.self
-}
-
-func (c *verdictCache) put(k cacheKey, e *cacheEntry) {
-	if c.cur == nil {
-		c.cur = make(map[cacheKey]*cacheEntry)
-	}
-	if len(c.cur) >= cacheEntries {
-		c.prev, c.cur = c.cur, make(map[cacheKey]*cacheEntry)
-	}
-	c.cur[k] = e
 }
 
 // hostKey: whether a certificate matches a host name depends on nothing
@@ -124,40 +141,24 @@ type hostKey struct {
 	host string
 }
 
-// hostCache remembers x509.Certificate.VerifyHostname's verdicts, bounded
-// in two generations like verdictCache.
+// hostCache remembers x509.Certificate.VerifyHostname's verdicts.
 type hostCache struct {
-	mu        sync.Mutex
-	cur, prev map[hostKey]bool
+	mu      sync.Mutex
+	entries generations[hostKey, bool]
 }
 
 // matches is leaf.VerifyHostname(host) == nil.
 func (c *hostCache) matches(leaf *x509.Certificate, host string) bool {
 	k := hostKey{leaf, host}
 	c.mu.Lock()
-	ok, hit := c.cur[k]
-	if !hit {
-		if ok, hit = c.prev[k]; hit {
-			c.put(k, ok)
-		}
-	}
+	ok, hit := c.entries.get(k, nil)
 	c.mu.Unlock()
 	if hit {
 		return ok
 	}
 	ok = leaf.VerifyHostname(host) == nil
 	c.mu.Lock()
-	c.put(k, ok)
+	c.entries.put(k, ok)
 	c.mu.Unlock()
 	return ok
-}
-
-func (c *hostCache) put(k hostKey, ok bool) {
-	if c.cur == nil {
-		c.cur = make(map[hostKey]bool)
-	}
-	if len(c.cur) >= cacheEntries {
-		c.prev, c.cur = c.cur, make(map[hostKey]bool)
-	}
-	c.cur[k] = ok
 }

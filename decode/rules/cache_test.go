@@ -57,7 +57,7 @@ func TestVerdictCacheBounded(t *testing.T) {
 	for i := 0; i < 3*cacheEntries; i++ {
 		c.verify(chain, nil, certtest.Base.Add(time.Duration(i)*cacheBucket))
 	}
-	if n := len(c.cur) + len(c.prev); n > 2*cacheEntries {
+	if n := c.entries.len(); n > 2*cacheEntries {
 		t.Errorf("%d entries", n)
 	}
 }
@@ -131,7 +131,7 @@ func TestHostCacheEqualsVerifyHostname(t *testing.T) {
 			}
 		}
 	}
-	if n := len(c.cur) + len(c.prev); n != 3*len(hosts) {
+	if n := c.entries.len(); n != 3*len(hosts) {
 		t.Errorf("%d entries for %d questions", n, 3*len(hosts))
 	}
 }
