@@ -3,18 +3,16 @@ package report
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
-	"io"
 	"io/fs"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/tlsscope/tlsscope/capture"
 	"github.com/tlsscope/tlsscope/decode"
 	"github.com/tlsscope/tlsscope/decode/facts"
 	"github.com/tlsscope/tlsscope/decode/rules"
+	"github.com/tlsscope/tlsscope/internal/decodetest"
 	"github.com/tlsscope/tlsscope/internal/testutil"
 )
 
@@ -37,13 +35,8 @@ type captured struct {
 // struct copied: what it points to is never reused).
 func decodeCapture(tb testing.TB, path string, rc *rules.Config) captured {
 	tb.Helper()
-	f, err := capture.Open(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer f.Close()
 	var out captured
-	an := decode.New(decode.Config{}, decode.Handler{
+	decodetest.Run(tb, path, path, decode.Config{}, decode.Handler{
 		Connection: func(c *facts.Connection) {
 			fs := rules.Evaluate(c, rc)
 			SortFindings(fs)
@@ -52,19 +45,6 @@ func decodeCapture(tb testing.TB, path string, rc *rules.Config) captured {
 		},
 		Anomaly: func(a facts.Anomaly) { out.anomalies = append(out.anomalies, a) },
 	})
-	an.SetCapture(path)
-	for {
-		p, err := f.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			// A cut capture ends where it is cut, as the CLI reads it.
-			break
-		}
-		an.Packet(p)
-	}
-	an.Flush()
 	return out
 }
 

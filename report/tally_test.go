@@ -1,17 +1,15 @@
 package report
 
 import (
-	"errors"
-	"io"
 	"path/filepath"
 	"reflect"
 	"testing"
 
-	"github.com/tlsscope/tlsscope/capture"
 	"github.com/tlsscope/tlsscope/decode"
 	"github.com/tlsscope/tlsscope/decode/facts"
 	"github.com/tlsscope/tlsscope/decode/rules"
 	"github.com/tlsscope/tlsscope/decode/tls"
+	"github.com/tlsscope/tlsscope/internal/decodetest"
 	"github.com/tlsscope/tlsscope/internal/testutil"
 )
 
@@ -26,14 +24,9 @@ type analysed struct {
 
 func analyse(t *testing.T, path string, rc *rules.Config) analysed {
 	t.Helper()
-	f, err := capture.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
 	whole := &Capture{Name: path}
 	tally := NewTally()
-	an := decode.New(decode.Config{}, decode.Handler{
+	whole.Stats = decodetest.Run(t, path, path, decode.Config{}, decode.Handler{
 		Connection: func(c *facts.Connection) {
 			fs := rules.Evaluate(c, rc)
 			tally.AddConnection(c)
@@ -43,19 +36,6 @@ func analyse(t *testing.T, path string, rc *rules.Config) analysed {
 			whole.Findings = append(whole.Findings, fs...)
 		},
 	})
-	an.SetCapture(path)
-	for {
-		p, err := f.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		an.Packet(p)
-	}
-	an.Flush()
-	whole.Stats = an.Stats()
 	whole.Stats.Files = 1
 	return analysed{whole, &Capture{Name: path, Stats: whole.Stats, Tally: tally}}
 }

@@ -2,7 +2,6 @@ package rules_test
 
 import (
 	"encoding/json"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -10,10 +9,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tlsscope/tlsscope/capture"
-	"github.com/tlsscope/tlsscope/decode"
 	"github.com/tlsscope/tlsscope/decode/facts"
 	"github.com/tlsscope/tlsscope/decode/rules"
+	"github.com/tlsscope/tlsscope/internal/decodetest"
 	"github.com/tlsscope/tlsscope/internal/oracle"
 	"github.com/tlsscope/tlsscope/internal/testutil"
 )
@@ -22,29 +20,7 @@ import (
 // connections in order.
 func analyze(t testing.TB, path string) []*facts.Connection {
 	t.Helper()
-	f, err := capture.Open(path)
-	if err != nil {
-		t.Fatalf("open %s: %v", path, err)
-	}
-	defer f.Close()
-	var conns []*facts.Connection
-	a := decode.New(decode.Config{}, decode.Handler{Connection: func(c *facts.Connection) {
-		cp := *c
-		conns = append(conns, &cp)
-	}})
-	a.SetCapture(filepath.Base(path))
-	for {
-		p, err := f.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatalf("read %s: %v", path, err)
-		}
-		a.Packet(p)
-	}
-	a.Flush()
-	return conns
+	return decodetest.Connections(t, path, filepath.Base(path))
 }
 
 // byServer maps "ip:port of the server" to the ids found on connections

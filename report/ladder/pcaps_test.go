@@ -16,11 +16,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tlsscope/tlsscope/capture"
-	"github.com/tlsscope/tlsscope/decode"
 	"github.com/tlsscope/tlsscope/decode/facts"
 	"github.com/tlsscope/tlsscope/decode/rules"
 	"github.com/tlsscope/tlsscope/decode/tls"
+	"github.com/tlsscope/tlsscope/internal/decodetest"
 	"github.com/tlsscope/tlsscope/internal/testutil"
 )
 
@@ -46,28 +45,7 @@ func analyze(t testing.TB, name string) []*facts.Connection {
 // analyzePath runs any capture through the Analyzer.
 func analyzePath(t testing.TB, path, name string) []*facts.Connection {
 	t.Helper()
-	f, err := capture.Open(path)
-	if err != nil {
-		t.Fatalf("open %s: %v", path, err)
-	}
-	defer f.Close()
-	var conns []*facts.Connection
-	a := decode.New(decode.Config{}, decode.Handler{Connection: func(c *facts.Connection) {
-		cp := *c
-		conns = append(conns, &cp)
-	}})
-	a.SetCapture(name)
-	for {
-		p, err := f.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatalf("read %s: %v", path, err)
-		}
-		a.Packet(p)
-	}
-	a.Flush()
+	conns := decodetest.Connections(t, path, name)
 	slices.SortFunc(conns, func(a, b *facts.Connection) int { return int(a.ID) - int(b.ID) })
 	return conns
 }
