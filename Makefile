@@ -4,7 +4,7 @@ GO       ?= go
 BIN      := bin/tlsscope
 PKGS     := ./...
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS  := -X main.version=$(VERSION)
+LDFLAGS  := -X github.com/tlsscope/tlsscope.version=$(VERSION)
 export CGO_ENABLED ?= 0
 
 .PHONY: all build run test test-short bench bench-capture soak fuzz fuzz-short lint clean

@@ -15,7 +15,7 @@ work=$(mktemp -d /tmp/samecheck.XXXXXX)
 trap 'git worktree remove --force "$work/base-src" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 
 git worktree add --detach "$work/base-src" "$base" >/dev/null 2>&1
-ld='-X main.version=samecheck'
+ld='-X main.version=samecheck -X github.com/tlsscope/tlsscope.version=samecheck'
 (cd "$work/base-src" && CGO_ENABLED=0 go build -trimpath -ldflags "$ld" -o "$work/base" ./cmd/tlsscope)
 CGO_ENABLED=0 go build -trimpath -ldflags "$ld" -o "$work/new" ./cmd/tlsscope
 

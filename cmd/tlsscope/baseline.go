@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/tlsscope/tlsscope/report/policy"
 )
@@ -45,15 +46,15 @@ func baseline(cfg *config, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	s, err := newSession(cfg, stderr)
+	an, err := newAnalyzer(cfg, stderr)
 	if err != nil {
 		return err
 	}
-	r, err := s.analyzeFiles(files)
+	r, err := analyzeFiles(an, cfg, files, stderr)
 	if err != nil {
 		return err
 	}
-	p := policy.Baseline(r, s.now)
+	p := policy.Baseline(r, time.Now())
 	b, err := p.Marshal()
 	if err != nil {
 		return err

@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 	"unicode/utf8"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -52,15 +51,6 @@ func pcap(t *testing.T, name string) string {
 func caFile(t *testing.T) string {
 	dir, m := loadManifest(t)
 	return filepath.Join(dir, m.CAFile)
-}
-
-// needRules skips a test that needs findings while decode/rules is not
-// wired in (rules_glue.go).
-func needRules(t *testing.T) {
-	rs, _ := newRuleSet(&config{}, time.Now())
-	if len(rs.definitions()) == 0 {
-		t.Skip("decode/rules not wired in yet")
-	}
 }
 
 // records parses NDJSON output into objects, failing on a bad line.
@@ -115,7 +105,6 @@ func TestExitCodes(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.stderr == "needs rules" {
-				needRules(t)
 				tc.stderr = ""
 			}
 			code, _, stderr := runCLI(t, tc.args...)
@@ -134,7 +123,6 @@ func TestExitCodes(t *testing.T) {
 
 // TestFormatsWrittenToFiles writes every format in one run and parses each.
 func TestFormatsWrittenToFiles(t *testing.T) {
-	needRules(t)
 	dir := t.TempDir()
 	in := pcap(t, "cert-expired.pcap")
 	code, stdout, stderr := runCLI(t, "-q", "--ca-file", caFile(t), "--output-dir", dir,
@@ -228,7 +216,6 @@ func TestJA4Filter(t *testing.T) {
 // TestBaselineRoundTrip: a baseline of a capture makes a re-run pass; a
 // capture with a new problem then fails naming only the new finding.
 func TestBaselineRoundTrip(t *testing.T) {
-	needRules(t)
 	_, m := loadManifest(t)
 	var expired []string
 	for _, c := range m.Captures {
@@ -281,7 +268,6 @@ func withDecoded(secrets []string) []string {
 // cleartext secrets (values from the manifest, recorded with them): none
 // appears unless --show-secrets, which also warns on stderr.
 func TestSecretsMaskedUnlessShown(t *testing.T) {
-	needRules(t)
 	_, m := loadManifest(t)
 	for _, name := range []string{"ftp-login.pcap", "http-form-login.pcap", "http-basic-auth.pcap"} {
 		var secrets []string
@@ -333,7 +319,6 @@ func TestWorkersGiveTheSameOutput(t *testing.T) {
 // TestCheckTime: cert-good.pcap has no findings at capture time
 // (manifest); judged in 2100 its certificate has expired.
 func TestCheckTime(t *testing.T) {
-	needRules(t)
 	in, ca := pcap(t, "cert-good.pcap"), caFile(t)
 	_, out, _ := runCLI(t, "-q", "--ca-file", ca, "--format", "ndjson", in)
 	if ids := findingIDs(records(t, out)); len(ids) != 0 {

@@ -106,7 +106,6 @@ func checkGroups(t *testing.T, name string, recs []map[string]any) {
 // end (only the order of groups may differ), with --sni selections and a
 // policy too, on the recorded captures and corpus files.
 func TestStreamedNDJSONEqualsWhole(t *testing.T) {
-	needRules(t)
 	dir, m := loadManifest(t)
 	var all []string
 	for _, c := range m.Captures {
@@ -169,7 +168,6 @@ func TestStreamedNDJSONEqualsWhole(t *testing.T) {
 // capture against the severities of the findings its manifest lists
 // (decode/rules' definitions): 1 at the worst one, 0 above it.
 func TestStreamedFailOn(t *testing.T) {
-	needRules(t)
 	dir, m := loadManifest(t)
 	ca := caFile(t)
 	tried := 0
@@ -259,7 +257,7 @@ func BenchmarkNDJSONRetained(b *testing.B) {
 					b.Fatal(err)
 				}
 				cfg.keepAll = keepAll
-				s, err := newSession(cfg, os.Stderr)
+				an, err := newAnalyzer(cfg, os.Stderr)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -268,11 +266,11 @@ func BenchmarkNDJSONRetained(b *testing.B) {
 				runtime.ReadMemStats(&ms0)
 				var r *report.Result
 				if keepAll {
-					if r, err = s.analyzeFiles(many); err == nil {
+					if r, err = analyzeFiles(an, cfg, many, os.Stderr); err == nil {
 						err = writeOutputs(cfg, r, io.Discard, false)
 					}
 				} else {
-					r, err = s.streamFiles(many, io.Discard)
+					r, err = streamFiles(an, cfg, many, io.Discard, os.Stderr)
 				}
 				if err != nil {
 					b.Fatal(err)
@@ -292,7 +290,6 @@ func BenchmarkNDJSONRetained(b *testing.B) {
 // same summary as a file run that keeps the whole facts, with a --sni
 // selection and a policy too.
 func TestLiveSummaryFromTally(t *testing.T) {
-	needRules(t)
 	ca := caFile(t)
 	policy := filepath.Join(t.TempDir(), "p.yaml")
 	os.WriteFile(policy, []byte("min_version: TLS 1.3\n"), 0o644)
@@ -313,11 +310,7 @@ func TestLiveSummaryFromTally(t *testing.T) {
 			t.Fatal(err)
 		}
 		var stderr, out bytes.Buffer
-		s, err := newSession(cfg, &stderr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := s.streamFile(in, &out); err != nil {
+		if _, err := streamFile(cfg, in, &out, &stderr); err != nil {
 			t.Fatal(err)
 		}
 		live, file := records(t, out.String()), records(t, whole)

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/tlsscope/tlsscope"
+
 	"bytes"
 	"strings"
 	"testing"
@@ -61,9 +63,7 @@ func TestHelpAndVersion(t *testing.T) {
 			t.Errorf("--help line wider than 80 columns: %q", l)
 		}
 	}
-	version = "v9.9.9-test"
-	defer func() { version = "" }()
-	if code, out, _ := runCLI(t, "--version"); code != 0 || !strings.HasPrefix(out, "tlsscope v9.9.9-test") {
+	if code, out, _ := runCLI(t, "--version"); code != 0 || !strings.HasPrefix(out, "tlsscope "+tlsscope.Version()+" ") {
 		t.Errorf("--version: exit %d, %q", code, out)
 	}
 }

@@ -16,7 +16,6 @@ import (
 // with a warning. tls10-openssl.pcap negotiates TLS 1.0 with
 // ECDHE-RSA-AES256-CBC-SHA (manifest and tshark).
 func TestPolicyChecksAndOverrides(t *testing.T) {
-	needRules(t)
 	in := pcap(t, "tls10-openssl.pcap")
 	dir := t.TempDir()
 	write := func(name, body string) string {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/mattn/go-isatty"
 
+	"github.com/tlsscope/tlsscope"
 	"github.com/tlsscope/tlsscope/report"
 )
 
@@ -30,6 +31,19 @@ func newProgress(stderr io.Writer, quiet bool) *progress {
 		p.on = isatty.IsTerminal(f.Fd())
 	}
 	return p
+}
+
+// show takes the pipeline's progress reports.
+func (p *progress) show(pr tlsscope.Progress) {
+	switch {
+	case pr.Done:
+		p.end()
+		p.name = ""
+	case pr.Name != p.name:
+		p.begin(pr.Name, pr.Size)
+	default:
+		p.update(pr.Offset, pr.Connections)
+	}
 }
 
 func (p *progress) begin(name string, size int64) {

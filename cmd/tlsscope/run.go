@@ -1,45 +1,24 @@
 package main
 
 import (
+	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path"
 	"runtime"
-	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
 	"strings"
-	"time"
 
+	"github.com/tlsscope/tlsscope"
+	"github.com/tlsscope/tlsscope/capture"
+	"github.com/tlsscope/tlsscope/capture/filter"
 	"github.com/tlsscope/tlsscope/decode/facts"
 	"github.com/tlsscope/tlsscope/report"
 	"github.com/tlsscope/tlsscope/report/policy"
 )
-
-// version is set at link time: go build -ldflags "-X main.version=v1.2.3".
-var version string
-
-func versionString() string {
-	if version != "" {
-		return version
-	}
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "unknown"
-	}
-	v := bi.Main.Version
-	for _, s := range bi.Settings {
-		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-			v += " (" + s.Value[:12] + ")"
-		}
-	}
-	if v == "" {
-		v = "(devel)"
-	}
-	return v
-}
 
 // run is the whole program but the exit: it returns the exit status.
 func run(args []string, stdout, stderr io.Writer) int {
@@ -56,7 +35,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		io.WriteString(stdout, usageText)
 		return exitOK
 	case cfg.version:
-		fmt.Fprintf(stdout, "tlsscope %s %s/%s %s\n", versionString(), runtime.GOOS, runtime.GOARCH, runtime.Version())
+		fmt.Fprintf(stdout, "tlsscope %s %s/%s %s\n", tlsscope.Version(), runtime.GOOS, runtime.GOARCH, runtime.Version())
 		return exitOK
 	}
 	code, err := analyzeAndReport(cfg, stdout, stderr)
@@ -76,7 +55,7 @@ func analyzeAndReport(cfg *config, stdout, stderr io.Writer) (int, error) {
 	if cfg.listIfaces {
 		return exitOK, listInterfaces(stdout)
 	}
-	s, err := newSession(cfg, stderr)
+	an, err := newAnalyzer(cfg, stderr)
 	if err != nil {
 		return exitUsage, err
 	}
@@ -84,20 +63,22 @@ func analyzeAndReport(cfg *config, stdout, stderr io.Writer) (int, error) {
 		warnf(stderr, "--show-secrets: cleartext secrets will be printed unmasked")
 	}
 	var r *report.Result
-	if cfg.iface != "" {
-		r, err = s.live(stdout)
-	} else {
+	switch {
+	case cfg.iface != "":
+		r, err = captureLive(an, cfg, stdout, stderr)
+	default:
 		var files []string
 		if files, err = expandInputs(cfg.inputs); err != nil {
 			return exitUsage, err
 		}
 		if streamsFiles(cfg) {
-			if r, err = s.streamFiles(files, stdout); err != nil {
+			r, err = streamFiles(an, cfg, files, stdout, stderr)
+			if err != nil {
 				return exitUsage, err
 			}
 			return failOn(cfg, r), nil
 		}
-		r, err = s.analyzeFiles(files)
+		r, err = analyzeFiles(an, cfg, files, stderr)
 	}
 	if err != nil {
 		return exitUsage, err
@@ -123,65 +104,182 @@ func failOn(cfg *config, r *report.Result) int {
 	return exitOK
 }
 
-// session is one run's shared state: the engine (filter, rules), the
-// policy and the progress display.
-type session struct {
-	cfg    *config
-	eng    *engine
-	pol    *policy.Policy
-	stderr io.Writer
-	prog   *progress
-	now    time.Time
-}
-
-func newSession(cfg *config, stderr io.Writer) (*session, error) {
-	s := &session{cfg: cfg, stderr: stderr, prog: newProgress(stderr, cfg.quiet), now: time.Now()}
+// newAnalyzer turns the command line into a tlsscope.Config: the policy
+// is read first, then the filter, CA files and check time, so each bad
+// input is reported in the words of its flag.
+func newAnalyzer(cfg *config, stderr io.Writer) (*tlsscope.Analyzer, error) {
+	tc := tlsscope.Config{
+		Filter:           cfg.filter,
+		CAFiles:          cfg.caFiles,
+		CheckTime:        cfg.checkTime,
+		ExpiryWarn:       cfg.expiryWarn,
+		JA4:              cfg.ja4,
+		SNI:              cfg.sni,
+		ShowSecrets:      cfg.showSecrets,
+		Workers:          cfg.workers,
+		MaxFlows:         cfg.maxFlows,
+		MaxBufferedBytes: int(cfg.maxBuffer),
+		IdleTimeout:      cfg.idleTimeout,
+		Progress:         newProgress(stderr, cfg.quiet).show,
+	}
+	if cfg.iface != "" {
+		// One worker, so each handshake is printed as its packet arrives.
+		tc.Workers, tc.MaxPackets = 1, cfg.count
+	}
 	if cfg.policy != "" {
 		p, err := policy.Load(cfg.policy)
 		if err != nil {
 			return nil, usagef("%s", strings.TrimPrefix(err.Error(), "open ")).withHint("the policy format is described in report/policy/policy.schema.json")
 		}
-		s.pol = p
+		tc.Policy = p
 	}
-	eng, err := newEngine(cfg, s.now)
-	if err != nil {
-		return nil, err
+	an, err := tlsscope.New(tc)
+	var ce *tlsscope.ConfigError
+	if !errors.As(err, &ce) {
+		return an, err
 	}
-	s.eng = eng
-	return s, nil
+	var fe *filter.Error
+	switch {
+	case errors.As(err, &fe):
+		ue := usagef("bad filter %q: %s (column %d)", cfg.filter, fe.Msg, fe.Column)
+		ue.hint = fe.Hint
+		return nil, ue
+	case ce.Field == "Filter":
+		return nil, usagef("bad filter %q: %v", cfg.filter, ce.Err)
+	case ce.Field == "CAFiles":
+		return nil, usagef("--ca-file: %v", ce.Err)
+	case ce.Field == "CheckTime":
+		return nil, usagef("--check-time: %v", ce.Err)
+	}
+	return nil, usagef("--%s: %v", strings.ToLower(ce.Field), ce.Err)
 }
 
-func (s *session) analyzeFiles(files []string) (*report.Result, error) {
-	r := &report.Result{Tool: "tlsscope", Version: versionString(), Rules: s.eng.rules.definitions()}
-	if s.pol != nil {
-		r.Rules = append(r.Rules, policy.Definitions()...)
-	}
+// analyzeFiles reads every file whole.
+func analyzeFiles(an *tlsscope.Analyzer, cfg *config, files []string, stderr io.Writer) (*report.Result, error) {
+	r := an.NewResult()
 	for _, f := range files {
-		c, err := s.eng.file(f, s.prog)
+		res, err := an.AnalyzeFile(context.Background(), f)
 		if err != nil {
-			return nil, err
+			return nil, runError(f, err)
 		}
-		r.Captures = append(r.Captures, c)
+		r.Captures = append(r.Captures, res.Captures...)
 	}
-	s.judge(r)
+	warnExpired(an, cfg, stderr)
 	return r, nil
 }
 
-// judge keeps the connections --ja4 and --sni select, adds the policy's
-// findings and applies its overrides and suppressions.
-func (s *session) judge(r *report.Result) {
-	for _, c := range r.Captures {
-		s.judgeCapture(c)
+// streamsFiles: every output is NDJSON and nothing needs the whole result
+// at the end (no --ladder), so files are analysed with each connection's
+// lines written as it closes and nothing of it kept afterwards; memory
+// stays flat however large the capture.
+func streamsFiles(cfg *config) bool {
+	if cfg.keepAll || cfg.ladder != "" || len(cfg.outputs) == 0 {
+		return false
 	}
-	if s.pol != nil && !s.cfg.quiet {
-		var all []facts.Finding
-		for _, c := range r.Captures {
-			all = append(all, c.Findings...)
+	for _, o := range cfg.outputs {
+		if o.format != "ndjson" {
+			return false
 		}
-		a := s.pol.Apply(all, s.now)
-		for _, e := range a.Expired {
-			warnf(s.stderr, "%s: suppression of %s expired on %s (reason: %s)", s.cfg.policy, describeSuppression(e), e.Expires, e.Reason)
+	}
+	return true
+}
+
+// streamFiles analyses files writing NDJSON as it goes. Per capture: each
+// connection's group (connection, HTTP, findings) in the order the
+// connections close, anomalies as they are seen, then the capture's
+// summary; the run's summary last. Files are written beside and renamed
+// when the run succeeds, as writeFile does.
+func streamFiles(an *tlsscope.Analyzer, cfg *config, files []string, stdout, stderr io.Writer) (*report.Result, error) {
+	opt := reportOptions(cfg)
+	var outs []*outFile
+	defer func() {
+		for _, o := range outs {
+			o.abort()
 		}
+	}()
+	var ws []io.Writer
+	var bufs []*bufio.Writer
+	for _, o := range cfg.outputs {
+		var w io.Writer = stdout
+		if o.path != "" {
+			of, err := createOutput(o.path)
+			if err != nil {
+				return nil, err
+			}
+			outs = append(outs, of)
+			w = of.f
+		}
+		bw := bufio.NewWriterSize(w, 64<<10)
+		bufs = append(bufs, bw)
+		ws = append(ws, bw)
+	}
+	out, err := report.NewStream(io.MultiWriter(ws...), "ndjson", opt)
+	if err != nil {
+		return nil, err
+	}
+	sink := &tlsscope.LinesSink{Out: out, Options: opt}
+	r := an.NewResult()
+	for _, name := range files {
+		f, err := tlsscope.OpenFile(name)
+		if err != nil {
+			return nil, captureError(name, err)
+		}
+		c, err := an.Run(context.Background(), f, sink)
+		f.Close()
+		if err != nil {
+			return nil, runError(name, err)
+		}
+		if err := out.CaptureSummary(c); err != nil {
+			return nil, writeError(err)
+		}
+		r.Captures = append(r.Captures, c)
+	}
+	warnExpired(an, cfg, stderr)
+	if err := out.Summary(r); err != nil {
+		return nil, writeError(err)
+	}
+	for _, bw := range bufs {
+		if err := bw.Flush(); err != nil {
+			return nil, writeError(err)
+		}
+	}
+	for _, o := range outs {
+		if err := o.commit(); err != nil {
+			return nil, err
+		}
+	}
+	outs = nil
+	return r, nil
+}
+
+func writeError(err error) error { return usagef("writing ndjson: %v", err) }
+
+// runError words an error of Run: the sink's is a write error, any other
+// the input's.
+func runError(name string, err error) error {
+	var se *tlsscope.SinkError
+	if errors.As(err, &se) {
+		return writeError(se.Err)
+	}
+	return captureError(name, err)
+}
+
+// captureError words a capture error as "reading FILE: what is wrong".
+func captureError(path string, err error) error {
+	var ce *capture.Error
+	if errors.As(err, &ce) {
+		return usagef("reading %s: %s", ce.Path, strings.TrimPrefix(ce.Msg, "is "))
+	}
+	return usagef("reading %s: %v", path, err)
+}
+
+// warnExpired names the policy's expired suppressions.
+func warnExpired(an *tlsscope.Analyzer, cfg *config, stderr io.Writer) {
+	if cfg.quiet {
+		return
+	}
+	for _, e := range an.ExpiredSuppressions() {
+		warnf(stderr, "%s: suppression of %s expired on %s (reason: %s)", cfg.policy, describeSuppression(e), e.Expires, e.Reason)
 	}
 }
 
@@ -195,56 +293,14 @@ func describeSuppression(e policy.Suppression) string {
 	return strings.Join(parts, " ")
 }
 
-func (s *session) keep(c *facts.Connection) bool {
-	if s.cfg.ja4 != "" && !strings.HasPrefix(c.Fingerprints.JA4, s.cfg.ja4) {
-		return false
-	}
-	if s.cfg.sni != "" {
-		ok, _ := path.Match(strings.ToLower(s.cfg.sni), strings.ToLower(report.SNI(c)))
-		return ok
-	}
-	return true
-}
-
-func (s *session) judgeCapture(c *report.Capture) {
-	if s.cfg.ja4 != "" || s.cfg.sni != "" {
-		kept := map[uint64]bool{}
-		var conns []*facts.Connection
-		for _, conn := range c.Connections {
-			if s.keep(conn) {
-				conns = append(conns, conn)
-				kept[conn.ID] = true
-			}
-		}
-		c.Connections = conns
-		var fs []facts.Finding
-		for _, f := range c.Findings {
-			if kept[f.ConnID] {
-				fs = append(fs, f)
-			}
-		}
-		c.Findings = fs
-		var as []facts.Anomaly
-		for _, a := range c.Anomalies {
-			if a.ConnID == 0 || kept[a.ConnID] {
-				as = append(as, a)
-			}
-		}
-		c.Anomalies = as
-	}
-	if s.pol != nil {
-		for _, conn := range c.Connections {
-			c.Findings = append(c.Findings, s.pol.Check(conn)...)
-		}
-		c.Findings = s.pol.Apply(c.Findings, s.now).Kept
-	}
-	report.SortFindings(c.Findings)
+func reportOptions(cfg *config) report.Options {
+	return report.Options{ShowSecrets: cfg.showSecrets, Width: tableWidth(cfg), FailOn: junitFailOn(cfg)}
 }
 
 // writeOutputs writes every requested format; files are written whole or
 // not at all (written beside and renamed).
 func writeOutputs(cfg *config, r *report.Result, stdout io.Writer, streamed bool) error {
-	opt := report.Options{ShowSecrets: cfg.showSecrets, Width: tableWidth(cfg), FailOn: junitFailOn(cfg)}
+	opt := reportOptions(cfg)
 	for _, o := range cfg.outputs {
 		if o.path == "" {
 			if streamed {
@@ -326,8 +382,6 @@ func startProfiles(cfg *config) (func(), error) {
 	}
 	return stop, nil
 }
-
-var errNoLive = errors.New("live capture is not available in this build")
 
 // fileOutputs drops the outputs bound for standard output.
 func fileOutputs(outs []output) []output {

@@ -2,11 +2,14 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/tlsscope/tlsscope"
 	"github.com/tlsscope/tlsscope/internal/testutil"
+	"github.com/tlsscope/tlsscope/report"
 )
 
 // TestStreamingPrintsAsItGoes replays a capture through the live path:
@@ -28,11 +31,7 @@ func TestStreamingPrintsAsItGoes(t *testing.T) {
 			t.Fatal(err)
 		}
 		var stderr, out bytes.Buffer
-		s, err := newSession(cfg, &stderr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := s.streamFile(in, &out); err != nil {
+		if _, err := streamFile(cfg, in, &out, &stderr); err != nil {
 			t.Fatal(err)
 		}
 		recs := records(t, out.String())
@@ -49,10 +48,23 @@ func TestStreamingPrintsAsItGoes(t *testing.T) {
 	}
 	cfg, _ := parseArgs([]string{"-i", "replay", "--width", "80"}, false)
 	var out bytes.Buffer
-	s, _ := newSession(cfg, &out)
-	s.streamFile(in, &out)
+	streamFile(cfg, in, &out, &out)
 	lines := strings.Split(out.String(), "\n")
 	if !strings.HasPrefix(lines[0], "TIME") || !strings.Contains(lines[1], "RSA-RC4") || !strings.Contains(out.String(), "Summary") {
 		t.Errorf("table stream:\n%s", out.String())
 	}
+}
+
+// streamFile replays a capture file through the live path.
+func streamFile(cfg *config, path string, stdout, stderr io.Writer) (*report.Result, error) {
+	an, err := newAnalyzer(cfg, stderr)
+	if err != nil {
+		return nil, err
+	}
+	f, err := tlsscope.OpenFile(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return stream(an, cfg, f, stdout, stderr)
 }

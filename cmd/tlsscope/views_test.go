@@ -11,7 +11,6 @@ import (
 // wire order with its finding on the Certificate arrow, instead of the
 // table; a query matching nothing is a usage error.
 func TestLadderFlag(t *testing.T) {
-	needRules(t)
 	p := pcap(t, "cert-expired.pcap")
 	code, out, errOut := runCLI(t, "--ladder", "localhost", "--ca-file", caFile(t), p)
 	if code != 0 {

@@ -1,0 +1,287 @@
+// Package tlsscope is the analysis pipeline of the tlsscope command, for Go
+// programs: it reads captures (files or a live interface), reassembles the
+// flows, rebuilds every TLS handshake and cleartext exchange, judges each
+// connection once (the rules, then a policy, then the --ja4/--sni style
+// selection) and hands the results to the caller.
+//
+// Two ways in:
+//
+//   - AnalyzeFile (and AnalyzeFiles) read whole captures and return a
+//     Result: per capture its connections with their findings, its
+//     anomalies and its counters, as the NDJSON contract of the README
+//     describes them.
+//   - Run reads any Source (a capture file from OpenFile, a live interface
+//     from capture/live, or anything with Next and Close) and hands each
+//     connection to a Sink as it closes, keeping nothing of it; live
+//     capture and huge files go this way.
+//
+// The stages it joins are the packages below it: capture (packets),
+// capture/filter (tcpdump expressions), decode (flows, reassembly, TLS and
+// cleartext parsers, fingerprints), decode/rules (findings), decode/policy
+// (site policy) and report (formats). The command's outputs are report's
+// formats written from a Result.
+//
+// An Analyzer may be used for any number of inputs, one at a time.
+package tlsscope
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/tlsscope/tlsscope/capture/filter"
+	"github.com/tlsscope/tlsscope/decode"
+	"github.com/tlsscope/tlsscope/decode/facts"
+	"github.com/tlsscope/tlsscope/decode/rules"
+	"github.com/tlsscope/tlsscope/report"
+	"github.com/tlsscope/tlsscope/report/policy"
+)
+
+// Config says what an Analyzer does. The zero Config is usable: no
+// filter, the system roots, certificates judged at each connection's
+// capture time, no policy, every connection kept, one worker per CPU (at
+// most MaxDefaultWorkers) and decode's default limits.
+type Config struct {
+	// Filter is a tcpdump filter expression ("" keeps every packet).
+	Filter string
+
+	// CAFiles are PEM bundles of trusted CA certificates, used beside the
+	// system roots (unless NoSystemRoots).
+	CAFiles       []string
+	NoSystemRoots bool
+	// CheckTime is when certificate validity is judged: "" or "capture"
+	// (each connection's own capture time), "now" (Now), or an RFC 3339
+	// time.
+	CheckTime string
+	// ExpiryWarn is cert-expiring-soon's window (0: 30 days; negative
+	// turns the rule off).
+	ExpiryWarn time.Duration
+	// Now is the wall clock for CheckTime "now" and for policy
+	// suppressions' expiry dates (nil: the time New ran).
+	Now func() time.Time
+
+	// Policy, when set, adds its findings, overrides severities and
+	// suppresses findings (see decode/policy).
+	Policy *policy.Policy
+
+	// JA4 keeps only the connections whose JA4 starts with it, SNI only
+	// those whose SNI matches it (a path.Match glob, case-insensitive);
+	// "" keeps all.
+	JA4, SNI string
+
+	// ShowSecrets keeps cleartext secrets' values in the facts (they are
+	// masked otherwise, and every format prints the masked form).
+	ShowSecrets bool
+
+	// Workers is the number of decoding goroutines for a Source read by
+	// AnalyzeFile or Run (0: one per CPU, at most MaxDefaultWorkers; the
+	// results are the same for any number). Live capture wants 1, so each
+	// handshake is reported as its packet arrives.
+	Workers int
+
+	// Limits: MaxFlows flows tracked at once, MaxBufferedBytes of
+	// out-of-order data per flow, IdleTimeout of capture time before a
+	// silent flow is closed; 0 takes decode's defaults.
+	MaxFlows         int
+	MaxBufferedBytes int
+	IdleTimeout      time.Duration
+
+	// MaxPackets stops a Source after that many packets (0: no limit).
+	MaxPackets int
+
+	// Progress, when set, is called every ProgressEvery packets while a
+	// Source is read, and once at its end with Done set.
+	Progress func(Progress)
+}
+
+// MaxDefaultWorkers caps the default number of workers: past it, reading
+// the file is the bottleneck.
+const MaxDefaultWorkers = 8
+
+// ProgressEvery is how many packets pass between Progress calls.
+const ProgressEvery = 4096
+
+// Progress is how far reading a Source has got.
+type Progress struct {
+	Name        string
+	Offset      int64 // bytes read, for a file (else 0)
+	Size        int64 // the file's size when known (else 0)
+	Connections int   // connections closed so far
+	Done        bool  // the Source has ended
+}
+
+// ConfigError is a Config field that cannot be used; Field is the Go
+// field's name.
+type ConfigError struct {
+	Field string
+	Err   error
+}
+
+func (e *ConfigError) Error() string { return e.Field + ": " + e.Err.Error() }
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// Result is what a run produced: per capture its counters, connections,
+// findings and anomalies (report's formats write it).
+type Result = report.Result
+
+// Capture is one input and what it held.
+type Capture = report.Capture
+
+// Analyzer runs the pipeline. It is not safe for concurrent use.
+type Analyzer struct {
+	cfg    Config
+	filter *filter.Filter
+	rules  *rules.Config
+	now    time.Time
+}
+
+// New checks cfg (the filter parses, the CA files load, the check time
+// reads) and returns an Analyzer for it. A *ConfigError names the field
+// at fault; a bad filter is a *filter.Error inside it.
+func New(cfg Config) (*Analyzer, error) {
+	a := &Analyzer{cfg: cfg, now: time.Now()}
+	if cfg.Now != nil {
+		a.now = cfg.Now()
+	}
+	if cfg.Filter != "" {
+		f, err := filter.Parse(cfg.Filter)
+		if err != nil {
+			return nil, &ConfigError{Field: "Filter", Err: err}
+		}
+		a.filter = f
+	}
+	if cfg.SNI != "" {
+		if _, err := path.Match(cfg.SNI, ""); err != nil {
+			return nil, &ConfigError{Field: "SNI", Err: fmt.Errorf("bad pattern %q", cfg.SNI)}
+		}
+	}
+	// The CA files are read before any work, so a bad one is reported
+	// first.
+	for _, f := range cfg.CAFiles {
+		if _, err := os.Stat(f); err != nil {
+			var pe *os.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			return nil, &ConfigError{Field: "CAFiles", Err: fmt.Errorf("reading %s: %v", f, err)}
+		}
+	}
+	rc := rules.DefaultConfig()
+	rc.UseSystemRoots = !cfg.NoSystemRoots
+	rc.CAFiles = cfg.CAFiles
+	if err := rc.SetCheckTime(cfg.CheckTime); err != nil {
+		return nil, &ConfigError{Field: "CheckTime", Err: err}
+	}
+	now := a.now
+	rc.Now = func() time.Time { return now }
+	rc.ExpiryWarn = cfg.ExpiryWarn
+	if err := rc.Load(); err != nil {
+		return nil, &ConfigError{Field: "CAFiles", Err: err}
+	}
+	a.rules = rc
+	return a, nil
+}
+
+// Filter is the compiled Config.Filter (nil when there is none), for a
+// live Source that runs it in the kernel.
+func (a *Analyzer) Filter() *filter.Filter { return a.filter }
+
+// Rules describes every finding id the Analyzer can report (the rules',
+// and the policy's when there is one), for formats that carry rule
+// metadata such as SARIF.
+func (a *Analyzer) Rules() []report.Rule {
+	var out []report.Rule
+	for _, d := range rules.Definitions() {
+		out = append(out, report.Rule{ID: d.ID, Severity: d.Severity, Title: d.Title, Help: d.Help, Reference: d.Reference})
+	}
+	if a.cfg.Policy != nil {
+		out = append(out, policy.Definitions()...)
+	}
+	return out
+}
+
+// ExpiredSuppressions lists the policy's suppressions whose expiry date
+// has passed (they no longer suppress anything).
+func (a *Analyzer) ExpiredSuppressions() []policy.Suppression {
+	if a.cfg.Policy == nil {
+		return nil
+	}
+	return a.cfg.Policy.Apply(nil, a.now).Expired
+}
+
+// selected reports whether Config.JA4 and Config.SNI keep a connection.
+func (a *Analyzer) selected(c *facts.Connection) bool {
+	if a.cfg.JA4 != "" && !strings.HasPrefix(c.Fingerprints.JA4, a.cfg.JA4) {
+		return false
+	}
+	if a.cfg.SNI != "" {
+		ok, _ := path.Match(strings.ToLower(a.cfg.SNI), strings.ToLower(report.SNI(c)))
+		return ok
+	}
+	return true
+}
+
+// Judge is the one place a connection is judged: the rules, then the
+// policy's checks, overrides and suppressions, most severe first (the
+// order every format lists them in). It is safe for concurrent use.
+func (a *Analyzer) Judge(c *facts.Connection) []facts.Finding {
+	fs := rules.Evaluate(c, a.rules)
+	if p := a.cfg.Policy; p != nil {
+		fs = p.Apply(append(fs, p.Check(c)...), a.now).Kept
+	}
+	report.SortFindings(fs)
+	return fs
+}
+
+// newResult starts a Result with the tool's name, version and rules.
+func (a *Analyzer) newResult() *Result {
+	return &Result{Tool: "tlsscope", Version: Version(), Rules: a.Rules()}
+}
+
+// workers is Config.Workers with its default.
+func (a *Analyzer) workers() int {
+	if n := a.cfg.Workers; n > 0 {
+		return n
+	}
+	return min(runtime.GOMAXPROCS(0), MaxDefaultWorkers)
+}
+
+func (a *Analyzer) decodeConfig() decode.Config {
+	return decode.Config{
+		MaxFlows:         a.cfg.MaxFlows,
+		MaxBufferedBytes: a.cfg.MaxBufferedBytes,
+		IdleTimeout:      a.cfg.IdleTimeout,
+		ShowSecrets:      a.cfg.ShowSecrets,
+	}
+}
+
+// version is set at link time: go build -ldflags "-X
+// github.com/tlsscope/tlsscope.version=v1.2.3".
+var version string
+
+// Version is the program's version: the one set at link time, else the
+// module version and VCS revision Go recorded in the binary.
+func Version() string {
+	if version != "" {
+		return version
+	}
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	v := bi.Main.Version
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			v += " (" + s.Value[:12] + ")"
+		}
+	}
+	if v == "" {
+		v = "(devel)"
+	}
+	return v
+}
