@@ -34,6 +34,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strings"
 
 	"golang.org/x/net/bpf"
 )
@@ -130,6 +131,26 @@ type Interface struct {
 	Loopback     bool
 	Running      bool
 	Flags        net.Flags
+}
+
+// String is the interface as tcpdump -D prints it: index, name, state
+// and addresses ("1.lo [Up, Running, Loopback] 127.0.0.1/8 ::1/128").
+func (i Interface) String() string {
+	var flags []string
+	if i.Up {
+		flags = append(flags, "Up")
+	}
+	if i.Running {
+		flags = append(flags, "Running")
+	}
+	if i.Loopback {
+		flags = append(flags, "Loopback")
+	}
+	s := fmt.Sprintf("%d.%s [%s]", i.Index, i.Name, strings.Join(flags, ", "))
+	for _, a := range i.Addrs {
+		s += " " + a.String()
+	}
+	return s
 }
 
 // Interfaces lists the system's network interfaces in index order.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	_ "embed"
 	"fmt"
 	"path"
 	"path/filepath"
@@ -13,100 +14,10 @@ import (
 	"github.com/tlsscope/tlsscope/decode/facts"
 )
 
-const usageText = `tlsscope: is the TLS in this capture actually secure?
-
-Usage:
-  tlsscope [flags] FILE...            analyse capture files (pcap, pcapng, gzip)
-  tlsscope [flags] -i IFACE           analyse live traffic
-  tlsscope baseline [flags] FILE... -o policy.yaml
-                                      write a policy accepting today's findings
-  tlsscope -D                         list interfaces
-
-Inputs:
-  -r, --read FILE         capture to read (repeatable); FILE... works too.
-                          Globs and directories expand to the captures inside
-                          (*.pcap, *.pcapng, *.cap and their .gz), sorted
-  -f, --filter EXPR       tcpdump filter, applied to files and live capture
-      --ja4 PREFIX        keep only connections whose JA4 starts with PREFIX
-      --sni GLOB          keep only connections whose SNI matches GLOB
-      --ladder QUERY      draw the handshake ladder of the connections QUERY
-                          selects (id like #12, SNI glob, ip or ip:port)
-                          instead of the table
-
-Output:
-      --format FMT[=FILE] output format (repeatable): table (default), ndjson,
-                          json, csv, sarif, junit, markdown, html (one
-                          self-contained file). Without =FILE a
-                          format goes to standard output (one at most), or to
-                          --output-dir, or to -o; FILE - is standard output
-  -o, --output FILE       file for the one --format given without =FILE; with
-                          no --format the format follows FILE's extension
-                          (.ndjson .json .csv .sarif .xml .md .html, else
-                          table)
-      --output-dir DIR    write every --format without =FILE to
-                          DIR/tlsscope.<ext>
-  -q, --quiet             no progress or warnings on standard error
-      --width N           table width (default: the terminal's, else
-                          $COLUMNS, else 80)
-      --show-secrets      print cleartext secrets unmasked (warns)
-
-Judgement:
-      --fail-on SEVERITY  exit 1 when a finding at or above SEVERITY (info,
-                          low, medium, high, critical) remains after the
-                          policy's suppressions
-      --policy FILE       policy YAML (report/policy/policy.schema.json):
-                          minimum version, allowed and denied suites,
-                          severity overrides, expected SNIs, certificate
-                          pins, suppressions with reasons and expiry dates
-      --ca-file FILE      trusted CA certificates, PEM (repeatable); the
-                          system roots are used as well
-      --check-time WHEN   judge certificate validity at: now, capture (the
-                          time of each connection, default) or an RFC 3339 time
-      --expiry-warn DUR   warn about certificates expiring within DUR
-                          (e.g. 30d, 720h; default 30d)
-
-Limits:
-      --max-flows N       flows tracked at once (0: default)
-      --max-buffer SIZE   bytes buffered per flow for reassembly (e.g. 4MiB)
-      --idle-timeout DUR  close flows idle this long in capture time
-      --workers N         decoding goroutines for files (default: CPUs, at
-                          most 8; the output is the same for any N)
-
-Live capture:
-  -i, --interface IFACE   capture on IFACE; NDJSON lines or table rows are
-                          printed as handshakes happen, the summary on
-                          SIGINT/SIGTERM, --duration or --count
-  -D, --list-interfaces   list interfaces and exit
-  -s, --snaplen N         bytes captured per packet (default 262144)
-      --no-promisc        do not put the interface in promiscuous mode
-      --duration DUR      stop after DUR
-  -c, --count N           stop after N packets
-  -w, --write FILE        also write the packets to FILE (pcapng)
-      --user NAME         drop privileges to NAME once capture has started
-
-Other:
-      --cpuprofile FILE   write a CPU profile
-      --memprofile FILE   write a heap profile at exit
-      --version           print the version
-  -h, --help              this help
-
-Exit status:
-  0  success (and no finding at or above --fail-on)
-  1  a finding at or above --fail-on remained
-  2  usage error, or an input that cannot be used (the message names it)
-
-Examples:
-  tlsscope capture.pcap
-  tlsscope -f 'tcp port 443' --fail-on high captures/
-  tlsscope --format sarif=tlsscope.sarif --format markdown=summary.md \
-      --fail-on medium ci-traffic.pcapng
-  tlsscope --format ndjson trace.pcap | jq 'select(.type=="finding")'
-  tlsscope --format junit -o junit.xml --fail-on high *.pcap
-  tlsscope --ja4 t13d1516h2_8daaf6152771 --sni '*.example.com' trace.pcap
-  tlsscope baseline -r today.pcap -o policy.yaml
-  tlsscope --policy policy.yaml --fail-on low tomorrow.pcap
-  sudo tlsscope -i eth0 -f 'port 443' --format ndjson --duration 60s
-`
+// usageText is --help: every flag, with worked examples.
+//
+//go:embed usage.txt
+var usageText string
 
 // config is the parsed command line.
 type config struct {

@@ -3,89 +3,17 @@ package main
 import (
 	"errors"
 	"io/fs"
-	"os"
-	"path/filepath"
-	"slices"
-	"strings"
+
+	"github.com/tlsscope/tlsscope/capture"
 )
 
-// captureExts are the file names a directory contributes.
-var captureExts = []string{".pcap", ".pcapng", ".cap", ".pcap.gz", ".pcapng.gz", ".cap.gz"}
-
-func isCaptureName(name string) bool {
-	name = strings.ToLower(name)
-	for _, e := range captureExts {
-		if strings.HasSuffix(name, e) {
-			return true
-		}
-	}
-	return false
-}
-
-// expandInputs turns the arguments into capture files: a file as named, a
-// glob into its matches, a directory into the captures below it; each group
-// sorted, duplicates dropped. A missing file is an error before any work.
+// expandInputs is capture.Expand, its errors usage errors.
 func expandInputs(args []string) ([]string, error) {
-	var out []string
-	add := func(p string) {
-		if !slices.Contains(out, p) {
-			out = append(out, p)
-		}
+	files, err := capture.Expand(args)
+	if err != nil {
+		return nil, usagef("%v", err)
 	}
-	for _, a := range args {
-		st, err := os.Stat(a)
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) && strings.ContainsAny(a, "*?[") {
-				matches, gerr := filepath.Glob(a)
-				if gerr != nil {
-					return nil, usagef("bad pattern %q", a)
-				}
-				if len(matches) == 0 {
-					return nil, usagef("no files match %s", a)
-				}
-				slices.Sort(matches)
-				for _, m := range matches {
-					sub, err := expandInputs([]string{m})
-					if err != nil {
-						return nil, err
-					}
-					for _, s := range sub {
-						add(s)
-					}
-				}
-				continue
-			}
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil, usagef("reading %s: no such file", a)
-			}
-			return nil, usagef("reading %s: %v", a, unwrapPathError(err))
-		}
-		if !st.IsDir() {
-			add(a)
-			continue
-		}
-		var found []string
-		err = filepath.WalkDir(a, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if !d.IsDir() && isCaptureName(d.Name()) {
-				found = append(found, p)
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, usagef("reading %s: %v", a, unwrapPathError(err))
-		}
-		if len(found) == 0 {
-			return nil, usagef("%s holds no captures (%s)", a, strings.Join(captureExts, " "))
-		}
-		slices.Sort(found)
-		for _, f := range found {
-			add(f)
-		}
-	}
-	return out, nil
+	return files, nil
 }
 
 func unwrapPathError(err error) error {

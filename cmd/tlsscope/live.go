@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"github.com/tlsscope/tlsscope"
@@ -55,7 +54,7 @@ func captureLive(an *tlsscope.Analyzer, cfg *config, stdout, stderr io.Writer) (
 			return nil, usagef("-w %s: %v", cfg.writeFile, err)
 		}
 		defer w.Flush()
-		src = &teeSource{Handle: h, w: w}
+		src = tlsscope.Tee(h, w)
 	}
 	return stream(an, cfg, src, stdout, stderr)
 }
@@ -74,27 +73,18 @@ func stream(an *tlsscope.Analyzer, cfg *config, src tlsscope.Source, stdout, std
 		ctx, cancel = context.WithTimeout(ctx, cfg.duration)
 		defer cancel()
 	}
-	sink := &tlsscope.LiveSink{}
 	format := streamOutput(cfg)
+	var out *report.Stream
 	if format != "" {
-		out, err := report.NewStream(stdout, format, reportOptions(cfg))
-		if err != nil {
+		var err error
+		if out, err = report.NewStream(stdout, format, reportOptions(cfg)); err != nil {
 			return nil, usagef("%v", err)
 		}
-		sink.Out = out
 	}
-	if hasFileOutputs(cfg) || cfg.ladder != "" {
-		sink.Keep = &tlsscope.Collector{}
-	}
-	c, err := an.Run(ctx, src, sink)
+	r, err := an.StreamLive(ctx, src, out, hasFileOutputs(cfg) || cfg.ladder != "")
 	if err != nil {
 		return nil, runError(src.Name(), err)
 	}
-	if sink.Keep != nil {
-		sink.Keep.Fill(c)
-	}
-	r := an.NewResult()
-	r.Captures = []*report.Capture{c}
 	warnExpired(an, cfg, stderr)
 	if format != "" {
 		out, _ := report.NewStream(stdout, format, report.Options{Width: tableWidth(cfg)})
@@ -127,22 +117,6 @@ func hasFileOutputs(cfg *config) bool {
 	return false
 }
 
-// teeSource writes every packet read to a capture file.
-type teeSource struct {
-	*live.Handle
-	w *capture.PcapngWriter
-}
-
-func (t *teeSource) Next() (capture.Packet, error) {
-	p, err := t.Handle.Next()
-	if err == nil {
-		if werr := t.w.Write(p); werr != nil {
-			return p, werr
-		}
-	}
-	return p, err
-}
-
 func liveError(iface string, err error) error {
 	ue := usagef("capturing on %s: %v", iface, err)
 	switch {
@@ -154,33 +128,16 @@ func liveError(iface string, err error) error {
 	return ue
 }
 
-// listInterfaces prints -D: index, name, state and addresses, like
-// tcpdump -D.
+// listInterfaces prints -D, a line an interface, like tcpdump -D.
 func listInterfaces(w io.Writer) error {
 	ifs, err := live.Interfaces()
 	if err != nil {
 		return usagef("listing interfaces: %v", err)
 	}
 	for _, i := range ifs {
-		var flags []string
-		if i.Up {
-			flags = append(flags, "Up")
+		if _, err := fmt.Fprintln(w, i); err != nil {
+			return err
 		}
-		if i.Running {
-			flags = append(flags, "Running")
-		}
-		if i.Loopback {
-			flags = append(flags, "Loopback")
-		}
-		var addrs []string
-		for _, a := range i.Addrs {
-			addrs = append(addrs, a.String())
-		}
-		fmt.Fprintf(w, "%d.%s [%s]", i.Index, i.Name, strings.Join(flags, ", "))
-		if len(addrs) > 0 {
-			fmt.Fprintf(w, " %s", strings.Join(addrs, " "))
-		}
-		fmt.Fprintln(w)
 	}
 	return nil
 }

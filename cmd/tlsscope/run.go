@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"runtime"
-	"runtime/pprof"
 	"strconv"
 	"strings"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/tlsscope/tlsscope/capture"
 	"github.com/tlsscope/tlsscope/capture/filter"
 	"github.com/tlsscope/tlsscope/decode/facts"
+	"github.com/tlsscope/tlsscope/internal/profile"
 	"github.com/tlsscope/tlsscope/report"
 	"github.com/tlsscope/tlsscope/report/policy"
 )
@@ -47,9 +47,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 func analyzeAndReport(cfg *config, stdout, stderr io.Writer) (int, error) {
-	stop, err := startProfiles(cfg)
+	stop, err := profile.Start(cfg.cpuprofile, cfg.memprofile)
 	if err != nil {
-		return exitUsage, err
+		return exitUsage, usagef("%v", err)
 	}
 	defer stop()
 	if cfg.listIfaces {
@@ -184,68 +184,41 @@ func streamsFiles(cfg *config) bool {
 	return true
 }
 
-// streamFiles analyses files writing NDJSON as it goes. Per capture: each
-// connection's group (connection, HTTP, findings) in the order the
-// connections close, anomalies as they are seen, then the capture's
-// summary; the run's summary last. Files are written beside and renamed
-// when the run succeeds, as writeFile does.
+// streamFiles analyses files writing NDJSON as it goes
+// (tlsscope.StreamFiles) to every output at once; files are written
+// beside and renamed when the run succeeds, as writeFile does.
 func streamFiles(an *tlsscope.Analyzer, cfg *config, files []string, stdout, stderr io.Writer) (*report.Result, error) {
-	opt := reportOptions(cfg)
-	var outs []*outFile
+	var outs []*report.File
 	defer func() {
 		for _, o := range outs {
-			o.abort()
+			o.Abort()
 		}
 	}()
 	var ws []io.Writer
-	var bufs []*bufio.Writer
 	for _, o := range cfg.outputs {
 		var w io.Writer = stdout
 		if o.path != "" {
-			of, err := createOutput(o.path)
+			of, err := report.CreateFile(o.path)
 			if err != nil {
-				return nil, err
+				return nil, usagef("%v", err)
 			}
 			outs = append(outs, of)
-			w = of.f
+			w = of
 		}
-		bw := bufio.NewWriterSize(w, 64<<10)
-		bufs = append(bufs, bw)
-		ws = append(ws, bw)
+		ws = append(ws, w)
 	}
-	out, err := report.NewStream(io.MultiWriter(ws...), "ndjson", opt)
+	bw := bufio.NewWriterSize(io.MultiWriter(ws...), 64<<10)
+	r, err := an.StreamFiles(context.Background(), bw, reportOptions(cfg), files...)
+	if err == nil {
+		err = bw.Flush()
+	}
 	if err != nil {
-		return nil, err
-	}
-	sink := &tlsscope.LinesSink{Out: out, Options: opt}
-	r := an.NewResult()
-	for _, name := range files {
-		f, err := tlsscope.OpenFile(name)
-		if err != nil {
-			return nil, captureError(name, err)
-		}
-		c, err := an.Run(context.Background(), f, sink)
-		f.Close()
-		if err != nil {
-			return nil, runError(name, err)
-		}
-		if err := out.CaptureSummary(c); err != nil {
-			return nil, writeError(err)
-		}
-		r.Captures = append(r.Captures, c)
+		return nil, runError("", err)
 	}
 	warnExpired(an, cfg, stderr)
-	if err := out.Summary(r); err != nil {
-		return nil, writeError(err)
-	}
-	for _, bw := range bufs {
-		if err := bw.Flush(); err != nil {
-			return nil, writeError(err)
-		}
-	}
 	for _, o := range outs {
-		if err := o.commit(); err != nil {
-			return nil, err
+		if err := o.Commit(); err != nil {
+			return nil, usagef("%v", err)
 		}
 	}
 	outs = nil
@@ -254,12 +227,18 @@ func streamFiles(an *tlsscope.Analyzer, cfg *config, files []string, stdout, std
 
 func writeError(err error) error { return usagef("writing ndjson: %v", err) }
 
-// runError words an error of Run: the sink's is a write error, any other
-// the input's.
+// runError words an error of the pipeline: the sink's is a write error,
+// any other the input's.
 func runError(name string, err error) error {
 	var se *tlsscope.SinkError
 	if errors.As(err, &se) {
 		return writeError(se.Err)
+	}
+	if name == "" {
+		var ce *capture.Error
+		if !errors.As(err, &ce) {
+			return usagef("%v", err)
+		}
 	}
 	return captureError(name, err)
 }
@@ -319,15 +298,19 @@ func writeOutputs(cfg *config, r *report.Result, stdout io.Writer, streamed bool
 }
 
 func writeFile(name string, write func(io.Writer) error) error {
-	o, err := createOutput(name)
+	o, err := report.CreateFile(name)
+	if err == nil {
+		if err = write(o); err != nil {
+			o.Abort()
+			err = fmt.Errorf("writing %s: %v", name, err)
+		} else {
+			err = o.Commit()
+		}
+	}
 	if err != nil {
-		return err
+		return usagef("%v", err)
 	}
-	if err := write(o.f); err != nil {
-		o.abort()
-		return usagef("writing %s: %v", name, err)
-	}
-	return o.commit()
+	return nil
 }
 
 // tableWidth: --width, else the terminal's width when standard output is
@@ -352,35 +335,6 @@ func junitFailOn(cfg *config) facts.Severity {
 		return cfg.failOn
 	}
 	return facts.Low
-}
-
-func startProfiles(cfg *config) (func(), error) {
-	stop := func() {}
-	if cfg.cpuprofile != "" {
-		f, err := os.Create(cfg.cpuprofile)
-		if err != nil {
-			return nil, usagef("--cpuprofile: %v", unwrapPathError(err))
-		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			f.Close()
-			return nil, usagef("--cpuprofile: %v", err)
-		}
-		stop = func() { pprof.StopCPUProfile(); f.Close() }
-	}
-	if cfg.memprofile != "" {
-		f, err := os.Create(cfg.memprofile)
-		if err != nil {
-			return nil, usagef("--memprofile: %v", unwrapPathError(err))
-		}
-		prev := stop
-		stop = func() {
-			prev()
-			runtime.GC()
-			pprof.WriteHeapProfile(f)
-			f.Close()
-		}
-	}
-	return stop, nil
 }
 
 // fileOutputs drops the outputs bound for standard output.

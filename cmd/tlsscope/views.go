@@ -1,12 +1,12 @@
 package main
 
 import (
+	"errors"
 	"io"
 	"os"
 
 	"github.com/mattn/go-isatty"
 
-	"github.com/tlsscope/tlsscope/decode/facts"
 	"github.com/tlsscope/tlsscope/report"
 	"github.com/tlsscope/tlsscope/report/html"
 	"github.com/tlsscope/tlsscope/report/ladder"
@@ -47,35 +47,17 @@ func writeFormat(w io.Writer, format string, r *report.Result, opt report.Option
 // writeLadders draws the handshake ladder of every connection the --ladder
 // query selects, in colour when stdout is a terminal.
 func writeLadders(cfg *config, r *report.Result, stdout io.Writer) error {
-	var conns []*facts.Connection
-	byConn := map[uint64][]facts.Finding{}
-	for _, c := range r.Captures {
-		conns = append(conns, c.Connections...)
-		for _, f := range c.Findings {
-			byConn[f.ConnID] = append(byConn[f.ConnID], f)
-		}
-	}
-	sel, err := ladder.Select(conns, cfg.ladder)
-	if err != nil {
-		return usagef("--ladder: %v", err)
-	}
-	if len(sel) == 0 {
-		return usagef("--ladder %q: no connection matches", cfg.ladder).withHint("select by id (#12), SNI (glob) or address (ip or ip:port); the table or ndjson output shows them")
-	}
 	color := false
 	if f, ok := stdout.(*os.File); ok {
 		color = isatty.IsTerminal(f.Fd())
 	}
 	opt := ladder.Options{Color: color, Width: tableWidth(cfg), ShowSecrets: cfg.showSecrets}
-	for i, c := range sel {
-		if i > 0 {
-			if _, err := io.WriteString(stdout, "\n"); err != nil {
-				return err
-			}
-		}
-		if err := ladder.Write(stdout, c, byConn[c.ID], opt); err != nil {
-			return err
-		}
+	err := ladder.WriteResult(stdout, r, cfg.ladder, opt)
+	switch {
+	case errors.Is(err, ladder.ErrNoMatch):
+		return usagef("--ladder %q: no connection matches", cfg.ladder).withHint("select by id (#12), SNI (glob) or address (ip or ip:port); the table or ndjson output shows them")
+	case err != nil:
+		return usagef("--ladder: %v", err)
 	}
 	return nil
 }

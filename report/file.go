@@ -1,0 +1,88 @@
+package report
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// File is an output being written: a temporary file beside the named
+// one, renamed over it by Commit, so a reader never sees half a report
+// and a failed run leaves none; or a device or pipe written in place.
+type File struct {
+	name string
+	f    *os.File
+	tmp  bool
+}
+
+// CreateFile starts writing the output file name (its directory is
+// made if need be). Its errors say "writing NAME: ...".
+func CreateFile(name string) (*File, error) {
+	// A device or a pipe (-o /dev/stdout, a FIFO) is written in place.
+	if st, err := os.Stat(name); err == nil && !st.Mode().IsRegular() {
+		f, err := os.OpenFile(name, os.O_WRONLY, 0)
+		if err != nil {
+			return nil, fmt.Errorf("writing %s: %v", name, pathError(err))
+		}
+		return &File{name: name, f: f}, nil
+	}
+	if dir := filepath.Dir(name); dir != "." {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("writing %s: %v", name, pathError(err))
+		}
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*")
+	if err != nil {
+		return nil, fmt.Errorf("writing %s: %v", name, pathError(err))
+	}
+	return &File{name: name, f: tmp, tmp: true}, nil
+}
+
+// Commit closes the output and, for a temporary file, renames it over the
+// named one.
+func (o *File) Commit() error {
+	f := o.f
+	o.f = nil
+	if err := f.Close(); err != nil {
+		if o.tmp {
+			os.Remove(f.Name())
+		}
+		return fmt.Errorf("writing %s: %v", o.name, err)
+	}
+	if !o.tmp {
+		return nil
+	}
+	defer os.Remove(f.Name()) // gone once renamed
+	if err := os.Chmod(f.Name(), 0o644); err != nil {
+		return fmt.Errorf("writing %s: %v", o.name, err)
+	}
+	if err := os.Rename(f.Name(), o.name); err != nil {
+		return fmt.Errorf("writing %s: %v", o.name, pathError(err))
+	}
+	return nil
+}
+
+// Abort closes an output not committed and removes its temporary file.
+func (o *File) Abort() {
+	if o.f == nil {
+		return
+	}
+	o.f.Close()
+	if o.tmp {
+		os.Remove(o.f.Name())
+	}
+	o.f = nil
+}
+
+// Write writes to the file.
+func (o *File) Write(b []byte) (int, error) { return o.f.Write(b) }
+
+func pathError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
