@@ -16,53 +16,10 @@ func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	return code, o.String(), e.String()
 }
 
-// TestUsageErrors: bad flags and bad combinations exit 2 before any work,
-// with a tlsscope: error line that says what is wrong.
-func TestUsageErrors(t *testing.T) {
-	for _, tc := range []struct {
-		args []string
-		want string
-	}{
-		{nil, "tlsscope: error: no input"},
-		{[]string{"--bogus", "x.pcap"}, "unknown flag: --bogus"},
-		{[]string{"--format", "yaml", "x.pcap"}, `unknown format "yaml"`},
-		{[]string{"--format", "sarif", "--format", "csv", "x.pcap"}, "2 formats would go to standard output"},
-		{[]string{"-o", "a.json", "--output-dir", "d", "x.pcap"}, "-o and --output-dir cannot be used together"},
-		{[]string{"--format", "csv", "--format", "json", "-o", "a", "x.pcap"}, "-o a: 2 formats have no file"},
-		{[]string{"--fail-on", "urgent", "x.pcap"}, `--fail-on: unknown severity "urgent"`},
-		{[]string{"--check-time", "yesterday", "x.pcap"}, "--check-time"},
-		{[]string{"--expiry-warn", "soon", "x.pcap"}, `--expiry-warn: "soon" is not a duration`},
-		{[]string{"-c", "10", "x.pcap"}, "--count applies to live capture only"},
-		{[]string{"-i", "eth0", "x.pcap"}, "cannot read capture files and capture on -i eth0 at once"},
-		{[]string{"--max-buffer", "lots", "x.pcap"}, "--max-buffer"},
-		{[]string{"-i", "eth0", "--format", "sarif"}, "--format sarif needs a file"},
-		{[]string{"testdata/does-not-exist.pcap"}, "tlsscope: error: reading testdata/does-not-exist.pcap: no such file"},
-		{[]string{"testdata/nomatch-*.pcap"}, "no files match testdata/nomatch-*.pcap"},
-		{[]string{"-f", "tcp port", "x.pcap"}, `bad filter "tcp port": port needs a number`},
-	} {
-		code, _, stderr := runCLI(t, tc.args...)
-		if code != exitUsage {
-			t.Errorf("%q: exit %d, want 2", tc.args, code)
-		}
-		if !strings.Contains(stderr, tc.want) {
-			t.Errorf("%q: stderr %q, want it to contain %q", tc.args, stderr, tc.want)
-		}
-		if !strings.HasPrefix(stderr, "tlsscope: error: ") || strings.HasSuffix(strings.SplitN(stderr, "\n", 2)[0], ".") {
-			t.Errorf("%q: %q is not in the house style", tc.args, stderr)
-		}
-	}
-}
-
-func TestHelpAndVersion(t *testing.T) {
-	code, out, _ := runCLI(t, "--help")
-	if code != 0 || !strings.Contains(out, "Exit status:") || !strings.Contains(out, "Examples:") {
-		t.Errorf("--help: exit %d\n%s", code, out)
-	}
-	for _, l := range strings.Split(out, "\n") {
-		if len(l) > 80 {
-			t.Errorf("--help line wider than 80 columns: %q", l)
-		}
-	}
+// TestVersion: --version prints the library's version; the usage errors,
+// --help and the rest of the --version line are scripts
+// (testdata/script/usage.txtar, help.txtar).
+func TestVersion(t *testing.T) {
 	if code, out, _ := runCLI(t, "--version"); code != 0 || !strings.HasPrefix(out, "tlsscope "+tlsscope.Version()+" ") {
 		t.Errorf("--version: exit %d, %q", code, out)
 	}
