@@ -13,10 +13,6 @@ import (
 // scsvRenegotiation is TLS_EMPTY_RENEGOTIATION_INFO_SCSV (RFC 5746, 3.3).
 const scsvRenegotiation uint16 = 0x00ff
 
-// tls13AlertLen is an encrypted TLS 1.3 alert record's length (2 bytes,
-// the inner content type and a 16-byte tag): not a Finished flight.
-const tls13AlertLen = 19
-
 // stepTime is when a handshake message of a type was first seen from a
 // side, or a nearby time when the event list does not have it.
 func (e *eval) stepTime(htype uint8, from tls.Direction) time.Time {
@@ -364,17 +360,8 @@ func (e *eval) handshakeFailed(s *tls.Session) {
 		fmt.Sprintf("closed by %s after %s; no Finished from both sides", strings.ToUpper(e.c.Closed), last))
 }
 
-// handshakeDone13: in TLS 1.3 the client's Finished is encrypted; a
-// client record after the ServerHello that is not alert-sized is its
-// Finished flight.
+// handshakeDone13: in TLS 1.3 the client's Finished is encrypted;
+// decode/tls says which record it takes for it (Session.ClientFinished13).
 func handshakeDone13(s *tls.Session) bool {
-	if !s.Hidden {
-		return false
-	}
-	for _, ev := range s.Events {
-		if ev.From == tls.ClientToServer && ev.Content == tls.ContentApplicationData && ev.Length != tls13AlertLen {
-			return true
-		}
-	}
-	return false
+	return s.Hidden && s.ClientFinished13
 }

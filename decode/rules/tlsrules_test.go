@@ -85,9 +85,10 @@ func TestVersionAndExtensionRules(t *testing.T) {
 			s.Events = []tls.Event{
 				{From: tls.ClientToServer, Content: tls.ContentHandshake, Handshake: tls.TypeClientHello},
 				{From: tls.ServerToClient, Content: tls.ContentHandshake, Handshake: tls.TypeServerHello},
-				{From: tls.ServerToClient, Content: tls.ContentApplicationData, Encrypted: true, Length: 2000},
-				{From: tls.ClientToServer, Content: tls.ContentApplicationData, Encrypted: true, Length: 53},
+				{From: tls.ServerToClient, Content: tls.ContentApplicationData, Encrypted: true, Length: 2000, Hidden13: tls.Hidden13Handshake},
+				{From: tls.ClientToServer, Content: tls.ContentApplicationData, Encrypted: true, Length: 53, Hidden13: tls.Hidden13ClientFinished},
 			}
+			s.ClientFinished13 = true // what decode/tls makes of the 53-byte record
 		}, nil, 0, ""},
 		{"TLS 1.3 client answers with an encrypted alert and closes", func(c *facts.Connection) {
 			s := c.TLS
@@ -95,8 +96,8 @@ func TestVersionAndExtensionRules(t *testing.T) {
 			s.ClientHello.SupportedVersions = []uint16{tls.VersionTLS13}
 			s.Hidden, s.Established, s.Finished = true, false, [2]bool{}
 			s.Events = []tls.Event{
-				{From: tls.ServerToClient, Content: tls.ContentApplicationData, Encrypted: true, Length: 2000},
-				{From: tls.ClientToServer, Content: tls.ContentApplicationData, Encrypted: true, Length: 19},
+				{From: tls.ServerToClient, Content: tls.ContentApplicationData, Encrypted: true, Length: 2000, Hidden13: tls.Hidden13Handshake},
+				{From: tls.ClientToServer, Content: tls.ContentApplicationData, Encrypted: true, Length: 19, Hidden13: tls.Hidden13Alert},
 			}
 		}, []string{"handshake-failed"}, facts.Medium, "FIN"},
 	} {

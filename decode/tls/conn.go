@@ -126,13 +126,12 @@ type Conn struct {
 	s         Session
 	d         [2]direction
 
-	tls13       bool // TLS 1.3 negotiated: the rest is hidden
-	clientFin13 bool // TLS 1.3: the client's encrypted Finished flight was seen
-	nullCipher  bool
-	macLen      int  // NULL-cipher suites: record MAC length
-	failed      bool // a fatal alert was read
-	sslv2       bool // an SSLv2 SERVER-HELLO: the rest is SSLv2, not followed
-	serverCert  bool // the server sent a Certificate
+	tls13      bool // TLS 1.3 negotiated: the rest is hidden
+	nullCipher bool
+	macLen     int  // NULL-cipher suites: record MAC length
+	failed     bool // a fatal alert was read
+	sslv2      bool // an SSLv2 SERVER-HELLO: the rest is SSLv2, not followed
+	serverCert bool // the server sent a Certificate
 }
 
 // NewConn returns a Conn with the given limits (zero fields take the
@@ -446,13 +445,18 @@ func (c *Conn) applicationData(d *direction, ts time.Time) {
 	if c.tls13 {
 		// RFC 8446, 5.2: every record after ServerHello is
 		// application_data on the outside. The server's first ones carry
-		// its handshake flight, the client's first its Finished flight;
-		// what follows the client's Finished is application data.
-		if !c.clientFin13 {
+		// its handshake flight; the client's first that is not
+		// alert-sized its Finished flight; what follows is application
+		// data. This is the one place the guess is made (Hidden13).
+		if !c.s.ClientFinished13 {
+			g := Hidden13Handshake
 			if d.from == ClientToServer {
-				c.clientFin13 = true
+				g = Hidden13Alert
+				if d.length != tls13AlertSize {
+					g, c.s.ClientFinished13 = Hidden13ClientFinished, true
+				}
 			}
-			c.event(Event{Time: ts, From: d.from, Content: ContentApplicationData, Encrypted: true, Length: d.length})
+			c.event(Event{Time: ts, From: d.from, Content: ContentApplicationData, Encrypted: true, Length: d.length, Hidden13: g})
 			return
 		}
 		if !c.s.Established && d.length != tls13AlertSize {

@@ -120,6 +120,45 @@ type Event struct {
 	Handshake uint8
 	Encrypted bool
 	Length    int
+	Hidden13  Hidden13 // TLS 1.3: what a hidden record is taken to carry
+}
+
+// Hidden13 is what decode/tls takes a TLS 1.3 record it cannot decrypt to
+// carry (RFC 8446, 5.2: after the ServerHello every record is
+// application_data on the outside), from its place in the connection and
+// its length. It is the one guess made about such records, made here as
+// the records are read: rules and the ladder read it and guess nothing.
+type Hidden13 uint8
+
+const (
+	// NotHidden13: a readable record, TLS 1.2 or older, or application
+	// data after the client's Finished flight.
+	NotHidden13 Hidden13 = iota
+	// Hidden13Handshake: a record of the server's encrypted flight
+	// (EncryptedExtensions to Finished, RFC 8446, 2), sent before the
+	// client's Finished flight.
+	Hidden13Handshake
+	// Hidden13Alert: a client record before its Finished flight, of the
+	// length of an encrypted alert (tls13AlertSize): taken as an alert,
+	// not as the Finished.
+	Hidden13Alert
+	// Hidden13ClientFinished: the client's Finished flight (RFC 8446,
+	// 4.4.4), its first record after the ServerHello that is not
+	// alert-sized. It ends the hidden handshake and sets
+	// Session.ClientFinished13.
+	Hidden13ClientFinished
+)
+
+func (h Hidden13) String() string {
+	switch h {
+	case Hidden13Handshake:
+		return "handshake"
+	case Hidden13Alert:
+		return "alert"
+	case Hidden13ClientFinished:
+		return "client_finished"
+	}
+	return "none"
 }
 
 // Session is everything visible about one TLS connection. Fields stay at
@@ -152,6 +191,10 @@ type Session struct {
 	Alerts               []Alert
 	AppData              [2]uint64 // application_data bytes per direction
 	Hidden               bool      // TLS 1.3: the rest of the handshake is encrypted
+	// ClientFinished13 (TLS 1.3) says the client's Finished flight was
+	// seen, as far as a passive observer can tell: the record marked
+	// Hidden13ClientFinished in Events.
+	ClientFinished13 bool
 
 	Established    bool // both Finished seen, or (TLS 1.3) application data both ways
 	Start          time.Time

@@ -95,7 +95,6 @@ func Arrows(c *facts.Connection, findings []facts.Finding, showSecrets bool) (ar
 func tlsArrows(s *tls.Session) []Arrow {
 	var out []Arrow
 	var nCH, nSH, nAlert int
-	clientFin13 := false // TLS 1.3: the client's first encrypted record seen
 	for _, e := range s.Events {
 		a := Arrow{Time: e.Time, From: e.From}
 		switch {
@@ -147,13 +146,11 @@ func tlsArrows(s *tls.Session) []Arrow {
 				}
 			}
 			nAlert++
-		case e.Content == tls.ContentApplicationData && s.Hidden && !clientFin13:
+		case e.Content == tls.ContentApplicationData && e.Hidden13 != tls.NotHidden13:
 			// RFC 8446, 5.2: after ServerHello every record is
-			// application_data on the outside; up to and including the
-			// client's first one they carry the rest of the handshake.
-			if e.From == tls.ClientToServer {
-				clientFin13 = true
-			}
+			// application_data on the outside; decode/tls says which
+			// carry the rest of the handshake, up to and including the
+			// client's Finished flight.
 			if n := len(out); n > 0 && out[n-1].Kind == KindHidden && out[n-1].From == e.From {
 				out[n-1].Records++
 				out[n-1].Details = []string{hiddenDetail(out[n-1].Records)}
