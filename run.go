@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
 	"slices"
 
 	"github.com/tlsscope/tlsscope/capture"
@@ -28,9 +29,15 @@ type Source interface {
 }
 
 // OpenFile opens a capture file (pcap or pcapng, gzip'd or not,
-// recognised by its first bytes). A file that cannot be used is a
-// *capture.Error naming it and what is wrong.
-func OpenFile(path string) (*capture.File, error) { return capture.Open(path) }
+// recognised by its first bytes), or standard input for "-" (tcpdump -w -
+// | tlsscope -r -). A file that cannot be used is a *capture.Error naming
+// it and what is wrong.
+func OpenFile(path string) (*capture.File, error) {
+	if path == "-" {
+		return capture.NewReader(os.Stdin, "-")
+	}
+	return capture.Open(path)
+}
 
 // Sink takes what Run finds. Connection is called with each connection
 // when it closes (FIN, RST, idle, evicted, or the end of the input), in

@@ -265,7 +265,9 @@ func (a *Analyzer) decodeConfig() decode.Config {
 var version string
 
 // Version is the program's version: the one set at link time, else the
-// module version and VCS revision Go recorded in the binary.
+// module version Go recorded in the binary ("(devel)" for a plain go
+// build) followed by the VCS revision, its date and "dirty" when the tree
+// had changes.
 func Version() string {
 	if version != "" {
 		return version
@@ -275,13 +277,24 @@ func Version() string {
 		return "unknown"
 	}
 	v := bi.Main.Version
-	for _, s := range bi.Settings {
-		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-			v += " (" + s.Value[:12] + ")"
-		}
-	}
 	if v == "" {
 		v = "(devel)"
+	}
+	var rev, at, dirty string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value[:min(12, len(s.Value))]
+		case "vcs.time":
+			at = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				dirty = " dirty"
+			}
+		}
+	}
+	if rev != "" {
+		v += " (" + rev + " " + at + dirty + ")"
 	}
 	return v
 }

@@ -23,7 +23,8 @@ func isCaptureName(name string) bool {
 	return false
 }
 
-// Expand turns command-line arguments into capture files: a file as named, a
+// Expand turns command-line arguments into capture files (and "-",
+// standard input): a file as named, a
 // glob into its matches, a directory into the captures below it; each group
 // sorted, duplicates dropped. A missing file is an error before any work.
 func Expand(args []string) ([]string, error) {
@@ -34,6 +35,10 @@ func Expand(args []string) ([]string, error) {
 		}
 	}
 	for _, a := range args {
+		if a == "-" { // standard input, read by OpenFile
+			add(a)
+			continue
+		}
 		st, err := os.Stat(a)
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) && strings.ContainsAny(a, "*?[") {

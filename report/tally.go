@@ -18,11 +18,14 @@ type Tally struct {
 	Protocols   map[string]int // by facts.Connection.Protocol, "unknown" when unset
 	Handshakes  Handshakes
 	Findings    [facts.Critical + 1]int // by severity
+	// ByID counts findings by id and severity (for the --fail-on line on
+	// standard error; the summary records do not carry it).
+	ByID map[string]*[facts.Critical + 1]int
 }
 
 // NewTally returns an empty tally.
 func NewTally() *Tally {
-	return &Tally{Protocols: map[string]int{}, Handshakes: Handshakes{Versions: map[string]int{}, Suites: map[string]int{}}}
+	return &Tally{Protocols: map[string]int{}, ByID: map[string]*[facts.Critical + 1]int{}, Handshakes: Handshakes{Versions: map[string]int{}, Suites: map[string]int{}}}
 }
 
 // TallyOf counts whole connections and findings, as a capture that keeps
@@ -50,7 +53,14 @@ func (t *Tally) AddConnection(c *facts.Connection) {
 // AddFindings counts findings by severity.
 func (t *Tally) AddFindings(fs []facts.Finding) {
 	for _, f := range fs {
-		t.Findings[sevIndex(f.Severity)]++
+		i := sevIndex(f.Severity)
+		t.Findings[i]++
+		n := t.ByID[f.ID]
+		if n == nil {
+			n = new([facts.Critical + 1]int)
+			t.ByID[f.ID] = n
+		}
+		n[i]++
 	}
 }
 
@@ -77,6 +87,29 @@ func (t *Tally) Merge(o *Tally) {
 	for i, n := range o.Findings {
 		t.Findings[i] += n
 	}
+	for id, o := range o.ByID {
+		n := t.ByID[id]
+		if n == nil {
+			n = new([facts.Critical + 1]int)
+			t.ByID[id] = n
+		}
+		for i, c := range o {
+			n[i] += c
+		}
+	}
+}
+
+// AtLeast counts, by id, the findings at or above severity s.
+func (t *Tally) AtLeast(s facts.Severity) map[string]int {
+	out := map[string]int{}
+	for id, n := range t.ByID {
+		for i := sevIndex(s); i < len(n); i++ {
+			if n[i] > 0 {
+				out[id] += n[i]
+			}
+		}
+	}
+	return out
 }
 
 // FindingCount is the number of findings counted.

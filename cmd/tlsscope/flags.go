@@ -124,7 +124,11 @@ func parseArgs(args []string, baseline bool) (*config, error) {
 	fv := &flagValues{}
 	fs := newFlagSet(cfg, fv, baseline)
 	if err := fs.Parse(args); err != nil {
-		return nil, usagef("%s", strings.TrimSuffix(err.Error(), ".")).withHint("run tlsscope --help for usage")
+		ue := usagef("%s", strings.TrimSuffix(err.Error(), ".")).withHint("run tlsscope --help for usage")
+		if strings.Contains(err.Error(), "'Y'") || strings.Contains(err.Error(), "-Y") {
+			ue.hint = "-Y is a tshark display filter; tlsscope takes a tcpdump capture filter with -f (e.g. -f 'tcp port 443') and selects connections with --sni and --ja4"
+		}
+		return nil, ue
 	}
 	if cfg.help || cfg.version {
 		return cfg, nil
@@ -208,11 +212,11 @@ func parseArgs(args []string, baseline bool) (*config, error) {
 // (repeatable); a format without a file goes to -o FILE, or to
 // --output-dir, or to standard output, and at most one goes to standard
 // output. With no --format: table, or the format -o's extension names.
-func (cfg *config) parseOutputs(formats []string, baseline bool) error {
+func (cfg *config) parseOutputs(specs []string, baseline bool) error {
 	if baseline {
 		return nil
 	}
-	for _, f := range formats {
+	for _, f := range specs {
 		for _, one := range strings.Split(f, ",") {
 			name, file, _ := strings.Cut(one, "=")
 			name = strings.ToLower(strings.TrimSpace(name))

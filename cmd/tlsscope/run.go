@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -76,7 +78,7 @@ func analyzeAndReport(cfg *config, stdout, stderr io.Writer) (int, error) {
 			if err != nil {
 				return exitUsage, err
 			}
-			return failOn(cfg, r), nil
+			return failOn(cfg, r, stderr), nil
 		}
 		r, err = analyzeFiles(an, cfg, files, stderr)
 	}
@@ -92,16 +94,49 @@ func analyzeAndReport(cfg *config, stdout, stderr io.Writer) (int, error) {
 	if err := writeOutputs(cfg, r, stdout, cfg.iface != ""); err != nil {
 		return exitUsage, err
 	}
-	return failOn(cfg, r), nil
+	return failOn(cfg, r, stderr), nil
 }
 
 // failOn is exitFindings when --fail-on is set and a finding is at least
-// that severe.
-func failOn(cfg *config, r *report.Result) int {
-	if w, ok := r.Worst(); ok && cfg.failOnSet && w >= cfg.failOn {
+// that severe; it then says on standard error (unless -q) which findings
+// crossed the threshold, so a CI log explains the red build.
+func failOn(cfg *config, r *report.Result, stderr io.Writer) int {
+	w, ok := r.Worst()
+	if !ok || !cfg.failOnSet || w < cfg.failOn {
+		return exitOK
+	}
+	if cfg.quiet {
 		return exitFindings
 	}
-	return exitOK
+	by := r.Counts().AtLeast(cfg.failOn)
+	ids := slices.Sorted(maps.Keys(by))
+	n, parts := 0, make([]string, len(ids))
+	for i, id := range ids {
+		n += by[id]
+		parts[i] = fmt.Sprintf("%s %d", id, by[id])
+	}
+	fmt.Fprintf(stderr, "tlsscope: --fail-on %s: %d %s at or above %s: %s\n", cfg.failOn, n, plural(n, "finding"), cfg.failOn, strings.Join(parts, ", "))
+	return exitFindings
+}
+
+func plural(n int, s string) string {
+	if n == 1 {
+		return s
+	}
+	return s + "s"
+}
+
+// warnTruncated says on standard error that a capture ended inside a
+// packet, as tcpdump and tshark do; the analysis covers what came before.
+func warnTruncated(cfg *config, r *report.Result, stderr io.Writer) {
+	if cfg.quiet {
+		return
+	}
+	for _, c := range r.Captures {
+		if c.Stats.Anomalies[capture.AnomalyTruncated] > 0 {
+			warnf(stderr, "%s is cut short in the middle of a packet; analysed up to there (%d packets)", c.Name, c.Stats.Packets)
+		}
+	}
 }
 
 // newAnalyzer turns the command line into a tlsscope.Config: the policy
@@ -165,6 +200,7 @@ func analyzeFiles(an *tlsscope.Analyzer, cfg *config, files []string, stderr io.
 		r.Captures = append(r.Captures, res.Captures...)
 	}
 	warnExpired(an, cfg, stderr)
+	warnTruncated(cfg, r, stderr)
 	return r, nil
 }
 
@@ -216,6 +252,7 @@ func streamFiles(an *tlsscope.Analyzer, cfg *config, files []string, stdout, std
 		return nil, runError("", err)
 	}
 	warnExpired(an, cfg, stderr)
+	warnTruncated(cfg, r, stderr)
 	for _, o := range outs {
 		if err := o.Commit(); err != nil {
 			return nil, usagef("%v", err)
