@@ -8,7 +8,6 @@ import (
 	"github.com/tlsscope/tlsscope"
 	"github.com/tlsscope/tlsscope/decode/facts"
 	"github.com/tlsscope/tlsscope/decode/tls"
-	"github.com/tlsscope/tlsscope/report"
 )
 
 // Analyse a capture whole and print, per connection, its SNI and the ids
@@ -26,7 +25,7 @@ func Example() {
 	}
 	c := res.Captures[0]
 	for _, conn := range c.Connections {
-		fmt.Println(conn.Server.Port(), report.SNI(conn), tls.VersionName(conn.TLS.Version))
+		fmt.Println(conn.Server.Port(), conn.SNI(), tls.VersionName(conn.TLS.Version))
 	}
 	for _, f := range c.Findings {
 		fmt.Println(f.Severity, f.ID)

@@ -29,7 +29,6 @@ import (
 	"os"
 
 	"github.com/tlsscope/tlsscope"
-	"github.com/tlsscope/tlsscope/report"
 )
 
 func main() {
@@ -47,7 +46,7 @@ func main() {
 		}
 		for _, c := range res.Captures[0].Connections {
 			rec := map[string]any{"type": "connection", "capture": path, "id": c.ID,
-				"client": c.Client.String(), "server": c.Server.String(), "sni": report.SNI(c),
+				"client": c.Client.String(), "server": c.Server.String(), "sni": c.SNI(),
 				"ja4": c.Fingerprints.JA4, "ja3": c.Fingerprints.JA3}
 			enc.Encode(rec)
 		}

@@ -88,7 +88,7 @@ func (s *LiveSink) Handshake(c *facts.Connection, fs []facts.Finding) error {
 	}
 	var fresh []facts.Finding
 	for _, f := range fs {
-		if fp := report.FindingFingerprint(f); !seen[fp] {
+		if fp := f.Fingerprint(); !seen[fp] {
 			seen[fp] = true
 			fresh = append(fresh, f)
 		}

@@ -37,9 +37,9 @@ import (
 	"github.com/tlsscope/tlsscope/capture/filter"
 	"github.com/tlsscope/tlsscope/decode"
 	"github.com/tlsscope/tlsscope/decode/facts"
+	"github.com/tlsscope/tlsscope/decode/policy"
 	"github.com/tlsscope/tlsscope/decode/rules"
 	"github.com/tlsscope/tlsscope/report"
-	"github.com/tlsscope/tlsscope/report/policy"
 )
 
 // Config says what an Analyzer does. The zero Config is usable: no
@@ -194,11 +194,8 @@ func (a *Analyzer) Filter() *filter.Filter { return a.filter }
 // Rules describes every finding id the Analyzer can report (the rules',
 // and the policy's when there is one), for formats that carry rule
 // metadata such as SARIF.
-func (a *Analyzer) Rules() []report.Rule {
-	var out []report.Rule
-	for _, d := range rules.Definitions() {
-		out = append(out, report.Rule{ID: d.ID, Severity: d.Severity, Title: d.Title, Help: d.Help, Reference: d.Reference})
-	}
+func (a *Analyzer) Rules() []rules.Definition {
+	out := rules.Definitions()
 	if a.cfg.Policy != nil {
 		out = append(out, policy.Definitions()...)
 	}
@@ -220,7 +217,7 @@ func (a *Analyzer) selected(c *facts.Connection) bool {
 		return false
 	}
 	if a.cfg.SNI != "" {
-		ok, _ := path.Match(strings.ToLower(a.cfg.SNI), strings.ToLower(report.SNI(c)))
+		ok, _ := path.Match(strings.ToLower(a.cfg.SNI), strings.ToLower(c.SNI()))
 		return ok
 	}
 	return true

@@ -4,6 +4,8 @@ import (
 	"encoding/csv"
 	"io"
 	"strconv"
+
+	"github.com/tlsscope/tlsscope/decode/facts"
 )
 
 // CSVHeader is the first row of the csv format: one row per finding.
@@ -18,7 +20,7 @@ func WriteCSV(w io.Writer, r *Result, _ Options) error {
 	for _, f := range r.Findings() {
 		row := []string{
 			f.Capture, strconv.FormatUint(f.ConnID, 10), ts(f.Time), f.Severity.String(), f.ID,
-			Endpoint(f.Client), Endpoint(f.Server), csvSafe(f.SNI), csvSafe(f.Message), csvSafe(f.Evidence), f.Reference,
+			facts.Endpoint(f.Client), facts.Endpoint(f.Server), csvSafe(f.SNI), csvSafe(f.Message), csvSafe(f.Evidence), f.Reference,
 		}
 		if err := cw.Write(row); err != nil {
 			return err

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tlsscope/tlsscope/decode/facts"
+	"github.com/tlsscope/tlsscope/decode/rules"
 	"github.com/tlsscope/tlsscope/decode/tls"
 )
 
@@ -144,7 +145,7 @@ func testResult(t testing.TB) *Result {
 	}
 	return &Result{
 		Tool: "tlsscope", Version: "v0.0.0-test",
-		Rules: []Rule{
+		Rules: []rules.Definition{
 			{ID: "cert-expired", Severity: facts.High, Title: "Server certificate expired", Help: "The server presented a certificate whose notAfter is before the check time.", Reference: "https://www.rfc-editor.org/rfc/rfc5280#section-4.1.2.5"},
 			{ID: "plaintext-credentials", Severity: facts.Critical, Title: "Credentials in cleartext", Help: "A password crossed the network unencrypted.", Reference: "RFC 4217"},
 			{ID: "plaintext-session-cookie", Severity: facts.High, Title: "Session cookie in cleartext", Help: "A session cookie crossed the network unencrypted.", Reference: "https://www.rfc-editor.org/rfc/rfc6265#section-8.3"},

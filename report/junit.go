@@ -62,7 +62,7 @@ func NewJUnit(r *Result, opt Options) JUnitSuites {
 		class := "tlsscope." + c.Name
 		for _, conn := range c.Connections {
 			tc := JUnitCase{
-				Name:      fmt.Sprintf("#%d %s", conn.ID, ConnectionLabel(Endpoint(conn.Client), Endpoint(conn.Server), SNI(conn))),
+				Name:      fmt.Sprintf("#%d %s", conn.ID, ConnectionLabel(facts.Endpoint(conn.Client), facts.Endpoint(conn.Server), conn.SNI())),
 				ClassName: class,
 				Time:      fmt.Sprintf("%.3f", conn.Last.Sub(conn.First).Seconds()),
 				SystemOut: connSummary(conn),

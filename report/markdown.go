@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/tlsscope/tlsscope/decode/facts"
 )
 
 // maxMarkdownRows keeps a PR comment under the size limits of forges
@@ -34,7 +36,7 @@ func WriteMarkdown(w io.Writer, r *Result, opt Options) error {
 				p.line(fmt.Sprintf("\n%d more findings not shown.", len(fs)-i))
 				break
 			}
-			target := Endpoint(f.Server)
+			target := facts.Endpoint(f.Server)
 			if f.SNI != "" {
 				target = f.SNI + " (" + target + ")"
 			}

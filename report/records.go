@@ -210,27 +210,11 @@ func ts(t time.Time) string {
 	return t.UTC().Format(time.RFC3339Nano)
 }
 
-// Endpoint prints an address as ip:port, IPv6 as [addr]:port, "" when unset.
-func Endpoint(ap netip.AddrPort) string {
-	if !ap.IsValid() {
-		return ""
-	}
-	return ap.String()
-}
-
 func nonNil[T any](s []T) []T {
 	if s == nil {
 		return []T{}
 	}
 	return s
-}
-
-// SNI is the server name the client asked for, "" when none.
-func SNI(c *facts.Connection) string {
-	if c.TLS != nil && c.TLS.ClientHello != nil {
-		return c.TLS.ClientHello.ServerName
-	}
-	return ""
 }
 
 func secretValue(s facts.Secret, opt Options) (string, bool) {
@@ -249,11 +233,11 @@ func NewConnectionRecord(c *facts.Connection, findings []facts.Finding, opt Opti
 		End:             ts(c.Last),
 		Capture:         c.Capture,
 		ID:              c.ID,
-		Client:          Endpoint(c.Client),
-		Server:          Endpoint(c.Server),
+		Client:          facts.Endpoint(c.Client),
+		Server:          facts.Endpoint(c.Server),
 		Protocol:        c.Protocol,
 		StartTLS:        c.StartTLS,
-		SNI:             SNI(c),
+		SNI:             c.SNI(),
 		ALPNOffered:     []string{},
 		Alerts:          []AlertRecord{},
 		Certificates:    []CertRecord{},
@@ -455,7 +439,7 @@ func (fm *formatted) endpoint(ap netip.AddrPort) string {
 			return fm.epStr[i]
 		}
 	}
-	s := Endpoint(ap)
+	s := facts.Endpoint(ap)
 	if fm.n < len(fm.ep) {
 		fm.ep[fm.n], fm.epStr[fm.n] = ap, s
 		fm.n++
@@ -476,7 +460,7 @@ func (fm *formatted) ts(t time.Time) string {
 func NewAnomalyRecord(a facts.Anomaly) AnomalyRecord {
 	return AnomalyRecord{
 		Type: "anomaly", Kind: a.Kind, Connection: a.ConnID, Offset: a.Offset,
-		TS: ts(a.Time), Client: Endpoint(a.Client), Server: Endpoint(a.Server),
+		TS: ts(a.Time), Client: facts.Endpoint(a.Client), Server: facts.Endpoint(a.Server),
 		Detail: a.Detail, Capture: a.Capture,
 	}
 }

@@ -24,7 +24,7 @@ type Result struct {
 	// Rules describes the finding ids (title, help, reference) for formats
 	// that carry rule metadata (SARIF). An id missing here is taken from
 	// decode/rules' table, else described from its findings.
-	Rules []Rule
+	Rules []rules.Definition
 }
 
 // Capture is one input (a file or an interface) and what it held.
@@ -39,15 +39,6 @@ type Capture struct {
 	// them here instead. When nil the summary counts Connections and
 	// Findings (see Counts).
 	Tally *Tally
-}
-
-// Rule is the description of one finding id.
-type Rule struct {
-	ID        string
-	Severity  facts.Severity
-	Title     string
-	Help      string
-	Reference string
 }
 
 // Options shape the output; none changes which facts are reported.
@@ -146,16 +137,16 @@ func Worst(fs []facts.Finding) (facts.Severity, bool) {
 
 // rule returns the description of id: from r.Rules, else decode/rules'
 // table, else made up from the first finding with that id.
-func (r *Result) rule(id string, f *facts.Finding) Rule {
+func (r *Result) rule(id string, f *facts.Finding) rules.Definition {
 	for _, d := range r.Rules {
 		if d.ID == id {
 			return d
 		}
 	}
 	if d, ok := rules.Lookup(id); ok {
-		return Rule{ID: d.ID, Severity: d.Severity, Title: d.Title, Help: d.Help, Reference: d.Reference}
+		return d
 	}
-	ru := Rule{ID: id}
+	ru := rules.Definition{ID: id}
 	if f != nil {
 		ru.Severity = f.Severity
 		ru.Title = f.Message

@@ -1,8 +1,6 @@
 package report
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -164,13 +162,6 @@ func artifactURI(name string) string {
 	return (&url.URL{Path: p}).EscapedPath()
 }
 
-// FindingFingerprint identifies a finding across runs and captures: the
-// rule, the server, the SNI and the evidence, not the capture or time.
-func FindingFingerprint(f facts.Finding) string {
-	h := sha256.Sum256([]byte(strings.Join([]string{f.ID, Endpoint(f.Server), f.SNI, f.Evidence}, "\x00")))
-	return hex.EncodeToString(h[:16])
-}
-
 // WriteSARIF writes a SARIF 2.1.0 log with one run.
 func WriteSARIF(w io.Writer, r *Result, _ Options) error {
 	fs := r.Findings()
@@ -216,7 +207,7 @@ func WriteSARIF(w io.Writer, r *Result, _ Options) error {
 		run.Artifacts = append(run.Artifacts, sarifArtifact{Location: sarifArtifactLocation{URI: artifactURI(c.Name)}})
 	}
 	for _, f := range fs {
-		client, server := Endpoint(f.Client), Endpoint(f.Server)
+		client, server := facts.Endpoint(f.Client), facts.Endpoint(f.Server)
 		loc := sarifLocation{
 			PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifactLocation{URI: artifactURI(f.Capture)}, Region: sarifRegion{StartLine: 1}},
 			LogicalLocations: []sarifLogical{},
@@ -241,7 +232,7 @@ func WriteSARIF(w io.Writer, r *Result, _ Options) error {
 			RuleID: f.ID, RuleIndex: ruleIndex[f.ID], Level: SARIFLevel(f.Severity),
 			Message:             sarifText{Text: msg},
 			Locations:           []sarifLocation{loc},
-			PartialFingerprints: map[string]string{"tlsscopeFinding/v1": FindingFingerprint(f)},
+			PartialFingerprints: map[string]string{"tlsscopeFinding/v1": f.Fingerprint()},
 			Properties: sarifResultProps{
 				Severity: f.Severity.String(), Connection: f.ConnID, Client: client, Server: server,
 				SNI: f.SNI, Evidence: f.Evidence, Time: ts(f.Time),

@@ -94,9 +94,9 @@ func (s *Stream) Finding(f facts.Finding) error {
 	}
 	target := f.SNI
 	if target == "" {
-		target = Endpoint(f.Server)
+		target = facts.Endpoint(f.Server)
 	}
-	return s.row([]string{f.Time.UTC().Format("15:04:05"), Endpoint(f.Server), target, "", "", "finding", f.Severity.String() + " " + f.ID})
+	return s.row([]string{f.Time.UTC().Format("15:04:05"), facts.Endpoint(f.Server), target, "", "", "finding", f.Severity.String() + " " + f.ID})
 }
 
 // Lines writes lines already rendered (ConnectionLines) as they are.

@@ -298,7 +298,7 @@ func connRow(c *facts.Connection, fs []facts.Finding) []string {
 		SortFindings(top)
 		worst = top[0].Severity.String() + " " + top[0].ID
 	}
-	return []string{Endpoint(c.Client), Endpoint(c.Server), SNI(c), version, suite, alpn, cert, Status(c), worst}
+	return []string{facts.Endpoint(c.Client), facts.Endpoint(c.Server), c.SNI(), version, suite, alpn, cert, Status(c), worst}
 }
 
 // Status is a connection's outcome in a word or two: "ok", "resumed",
@@ -337,7 +337,7 @@ func findingRows(fs []facts.Finding) [][]string {
 	for _, f := range fs {
 		target := f.SNI
 		if target == "" {
-			target = Endpoint(f.Server)
+			target = facts.Endpoint(f.Server)
 		}
 		rows = append(rows, []string{f.Severity.String(), f.ID, target, oneLine(f.Message), oneLine(f.Evidence)})
 	}
@@ -409,7 +409,7 @@ func fingerprintRows(r *Result) [][]string {
 			m[fp.JA4] = a
 		}
 		a.n++
-		if sni := SNI(c); sni != "" && !slices.Contains(a.snis, sni) {
+		if sni := c.SNI(); sni != "" && !slices.Contains(a.snis, sni) {
 			a.snis = append(a.snis, sni)
 		}
 		if fp.JA3 != "" && !slices.Contains(a.ja3s, fp.JA3) {

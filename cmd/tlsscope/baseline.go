@@ -5,7 +5,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/tlsscope/tlsscope/report/policy"
+	"github.com/tlsscope/tlsscope/decode/policy"
 )
 
 const baselineUsage = `Usage: tlsscope baseline [flags] FILE... [-o policy.yaml]
@@ -54,7 +54,7 @@ func baseline(cfg *config, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	p := policy.Baseline(r, time.Now())
+	p := policy.Baseline(r.Findings(), time.Now())
 	b, err := p.Marshal()
 	if err != nil {
 		return err

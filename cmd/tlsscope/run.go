@@ -17,9 +17,9 @@ import (
 	"github.com/tlsscope/tlsscope/capture"
 	"github.com/tlsscope/tlsscope/capture/filter"
 	"github.com/tlsscope/tlsscope/decode/facts"
+	"github.com/tlsscope/tlsscope/decode/policy"
 	"github.com/tlsscope/tlsscope/internal/profile"
 	"github.com/tlsscope/tlsscope/report"
-	"github.com/tlsscope/tlsscope/report/policy"
 )
 
 // run is the whole program but the exit: it returns the exit status.
@@ -164,7 +164,7 @@ func newAnalyzer(cfg *config, stderr io.Writer) (*tlsscope.Analyzer, error) {
 	if cfg.policy != "" {
 		p, err := policy.Load(cfg.policy)
 		if err != nil {
-			return nil, usagef("%s", strings.TrimPrefix(err.Error(), "open ")).withHint("the policy format is described in report/policy/policy.schema.json")
+			return nil, usagef("%s", strings.TrimPrefix(err.Error(), "open ")).withHint("the policy format is described in decode/policy/policy.schema.json")
 		}
 		tc.Policy = p
 	}

@@ -6,7 +6,10 @@
 package facts
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/tlsscope/tlsscope/decode/tls"
@@ -39,6 +42,22 @@ type Connection struct {
 	StartSeen  bool   // the SYN was captured
 	Truncated  bool   // limits stopped the parser before the stream ended
 	FindingIDs []string
+}
+
+// SNI is the server name the client asked for, "" when none.
+func (c *Connection) SNI() string {
+	if c.TLS != nil && c.TLS.ClientHello != nil {
+		return c.TLS.ClientHello.ServerName
+	}
+	return ""
+}
+
+// Endpoint prints an address as ip:port, IPv6 as [addr]:port, "" when unset.
+func Endpoint(ap netip.AddrPort) string {
+	if !ap.IsValid() {
+		return ""
+	}
+	return ap.String()
 }
 
 // Fingerprints of the TLS handshake (empty when not computable).
@@ -142,6 +161,14 @@ type Finding struct {
 	// that caused it, for the ladder: "certificate", "server_hello",
 	// "client_hello", "alert", "http", ...
 	Step string
+}
+
+// Fingerprint identifies a finding across runs and captures: the rule, the
+// server, the SNI and the evidence, not the capture or time. SARIF's
+// partialFingerprints and policy suppressions carry it.
+func (f Finding) Fingerprint() string {
+	h := sha256.Sum256([]byte(strings.Join([]string{f.ID, Endpoint(f.Server), f.SNI, f.Evidence}, "\x00")))
+	return hex.EncodeToString(h[:16])
 }
 
 // Stats are the run's counters.

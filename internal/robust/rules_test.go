@@ -3,7 +3,6 @@ package robust
 import (
 	"github.com/tlsscope/tlsscope/decode/facts"
 	"github.com/tlsscope/tlsscope/decode/rules"
-	"github.com/tlsscope/tlsscope/report"
 )
 
 // evaluator runs the rules on one connection, with a rules.Config of its
@@ -16,10 +15,6 @@ func evaluator() func(c *facts.Connection) []facts.Finding {
 
 // ruleDescriptions are the finding definitions for formats that carry
 // them.
-func ruleDescriptions() []report.Rule {
-	var rs []report.Rule
-	for _, d := range rules.Definitions() {
-		rs = append(rs, report.Rule{ID: d.ID, Severity: d.Severity, Title: d.Title, Help: d.Help, Reference: d.Reference})
-	}
-	return rs
+func ruleDescriptions() []rules.Definition {
+	return rules.Definitions()
 }

@@ -87,9 +87,9 @@ func leafCerts(caps []*report.Capture) []leafCert {
 			}
 			leaf := c.TLS.Certificates[0]
 			key := sha256.Sum256(leaf.Raw)
-			server := report.SNI(c)
+			server := c.SNI()
 			if server == "" {
-				server = report.Endpoint(c.Server)
+				server = facts.Endpoint(c.Server)
 			}
 			if i, ok := idx[key]; ok {
 				if !slices.Contains(out[i].Servers, server) {
@@ -134,7 +134,7 @@ func serversByWorst(fs []facts.Finding) []serverWorst {
 	for _, f := range fs {
 		s := f.SNI
 		if s == "" {
-			s = report.Endpoint(f.Server)
+			s = facts.Endpoint(f.Server)
 		}
 		if s == "" {
 			continue
@@ -173,7 +173,7 @@ func topSNIs(conns []*facts.Connection) []count {
 		if c.TLS == nil {
 			continue
 		}
-		s := report.SNI(c)
+		s := c.SNI()
 		if s == "" {
 			s = "(no SNI)"
 		}

@@ -7,6 +7,7 @@ import (
 	xhtml "golang.org/x/net/html"
 
 	"github.com/tlsscope/tlsscope/decode/facts"
+	"github.com/tlsscope/tlsscope/decode/rules"
 	"github.com/tlsscope/tlsscope/decode/tls"
 	"github.com/tlsscope/tlsscope/report"
 )
@@ -25,7 +26,7 @@ func FuzzWrite(f *testing.F) {
 			HTTP:    []facts.HTTPMessage{{Method: msg, Path: path, Host: sni, Status: 200, ContentType: alpn}},
 			Secrets: []facts.Secret{{Protocol: "http", Masked: evidence, Field: path}}}
 		r := &report.Result{Tool: sni, Version: alpn,
-			Rules: []report.Rule{{ID: msg, Title: msg, Help: evidence, Reference: ref}},
+			Rules: []rules.Definition{{ID: msg, Title: msg, Help: evidence, Reference: ref}},
 			Captures: []*report.Capture{{Name: path, Connections: []*facts.Connection{c},
 				Findings: []facts.Finding{{ID: msg, ConnID: 1, SNI: sni, Message: msg, Evidence: evidence, Reference: ref, Step: "client_hello"}},
 				Stats:    facts.Stats{Anomalies: map[string]uint64{msg: 1}},

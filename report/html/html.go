@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/tlsscope/tlsscope/decode/facts"
+	"github.com/tlsscope/tlsscope/decode/rules"
 	"github.com/tlsscope/tlsscope/decode/tls"
 	"github.com/tlsscope/tlsscope/report"
 	"github.com/tlsscope/tlsscope/report/ladder"
@@ -64,7 +65,7 @@ type view struct {
 	Conns    []connRow
 	Multi    bool // more than one capture: show the capture column
 	Findings []findingRow
-	Rules    []report.Rule
+	Rules    []rules.Definition
 	Summary  []captureSummary
 	Anomaly  []count // anomalies by kind, over every capture
 }
@@ -187,9 +188,9 @@ func build(r *report.Result, opt report.Options) *view {
 	for _, f := range fs {
 		target := f.SNI
 		if target == "" {
-			target = report.Endpoint(f.Server)
+			target = facts.Endpoint(f.Server)
 		} else {
-			target += " (" + report.Endpoint(f.Server) + ")"
+			target += " (" + facts.Endpoint(f.Server) + ")"
 		}
 		conn := ""
 		if f.ConnID != 0 {
@@ -258,8 +259,8 @@ func expiring(l []leafCert, days int) []leafCert {
 
 func newConnRow(c *facts.Connection, fs []facts.Finding) connRow {
 	row := connRow{
-		ID: c.ID, Capture: c.Capture, Client: report.Endpoint(c.Client), Server: report.Endpoint(c.Server),
-		SNI: report.SNI(c), Status: report.Status(c), WorstSev: -1, NFindings: len(fs),
+		ID: c.ID, Capture: c.Capture, Client: facts.Endpoint(c.Client), Server: facts.Endpoint(c.Server),
+		SNI: c.SNI(), Status: report.Status(c), WorstSev: -1, NFindings: len(fs),
 		Start: c.First.UTC().Format("15:04:05.000"),
 	}
 	if s := c.TLS; s != nil {

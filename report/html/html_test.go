@@ -122,7 +122,7 @@ func TestOneRowPerConnection(t *testing.T) {
 	for i, row := range rows {
 		c := conns[i]
 		txt := text(row)
-		if !strings.Contains(txt, report.Endpoint(c.Client)) || !strings.Contains(txt, report.Endpoint(c.Server)) {
+		if !strings.Contains(txt, facts.Endpoint(c.Client)) || !strings.Contains(txt, facts.Endpoint(c.Server)) {
 			t.Errorf("row %d %q lacks its endpoints", i, txt)
 		}
 		detail := row.NextSibling

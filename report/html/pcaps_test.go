@@ -170,7 +170,7 @@ func TestBrowser(t *testing.T) {
 	servers := map[string]string{}
 	for _, c := range r.Captures {
 		if len(c.Connections) > 0 {
-			servers[c.Name] = report.Endpoint(c.Connections[0].Server)
+			servers[c.Name] = facts.Endpoint(c.Connections[0].Server)
 		}
 	}
 	resumption := servers["tls12-session-id-resumption-openssl.pcap"]

@@ -642,7 +642,7 @@ func closedText(closed string) string {
 
 // header: who talked to whom, the outcome and the timings that matter.
 func header(p *painter, c *facts.Connection, width int) {
-	title := fmt.Sprintf("connection #%d  %s", c.ID, report.ConnectionLabel(report.Endpoint(c.Client), report.Endpoint(c.Server), report.SNI(c)))
+	title := fmt.Sprintf("connection #%d  %s", c.ID, report.ConnectionLabel(facts.Endpoint(c.Client), facts.Endpoint(c.Server), c.SNI()))
 	if c.Capture != "" {
 		title += "  [" + c.Capture + "]"
 	}

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/tlsscope/tlsscope/decode/facts"
-	"github.com/tlsscope/tlsscope/report"
 )
 
 // Select picks the connections a query names, in their input order:
@@ -41,8 +40,8 @@ func Select(conns []*facts.Connection, query string) ([]*facts.Connection, error
 			return nil, fmt.Errorf("connection selector %q: bad SNI pattern: %w", query, err)
 		}
 		match = func(c *facts.Connection) bool {
-			ok, _ := path.Match(glob, strings.ToLower(report.SNI(c)))
-			return ok && report.SNI(c) != ""
+			ok, _ := path.Match(glob, strings.ToLower(c.SNI()))
+			return ok && c.SNI() != ""
 		}
 	}
 	var out []*facts.Connection

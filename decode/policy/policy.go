@@ -23,8 +23,8 @@ import (
 
 	"github.com/tlsscope/tlsscope/decode/certs"
 	"github.com/tlsscope/tlsscope/decode/facts"
+	"github.com/tlsscope/tlsscope/decode/rules"
 	"github.com/tlsscope/tlsscope/decode/tls"
-	"github.com/tlsscope/tlsscope/report"
 )
 
 // Policy is the file's content. Every field is optional.
@@ -275,8 +275,8 @@ const (
 )
 
 // Definitions describe the policy's finding ids.
-func Definitions() []report.Rule {
-	return []report.Rule{
+func Definitions() []rules.Definition {
+	return []rules.Definition{
 		{ID: IDMinVersion, Severity: facts.High, Title: "Version below the policy minimum",
 			Help: "The connection negotiated a protocol version older than the policy's min_version."},
 		{ID: IDDeniedSuite, Severity: facts.High, Title: "Cipher suite denied by policy",
@@ -290,13 +290,13 @@ func Definitions() []report.Rule {
 	}
 }
 
-func definition(id string) report.Rule {
+func definition(id string) rules.Definition {
 	for _, d := range Definitions() {
 		if d.ID == id {
 			return d
 		}
 	}
-	return report.Rule{ID: id}
+	return rules.Definition{ID: id}
 }
 
 // Check judges one connection against the policy's expectations. Like the
@@ -306,7 +306,7 @@ func (p *Policy) Check(c *facts.Connection) []facts.Finding {
 	if s == nil {
 		return nil
 	}
-	sni := report.SNI(c)
+	sni := c.SNI()
 	var out []facts.Finding
 	add := func(id, msg, evidence, step string) {
 		d := definition(id)
@@ -412,22 +412,24 @@ func (s *Suppression) matches(f facts.Finding) bool {
 	return (s.ID == "" || s.ID == f.ID) &&
 		matchGlob(s.SNI, f.SNI) &&
 		(s.Server == "" || matchServer(s.Server, f.Server)) &&
-		(s.Fingerprint == "" || s.Fingerprint == report.FindingFingerprint(f))
+		(s.Fingerprint == "" || s.Fingerprint == f.Fingerprint())
 }
 
-// Baseline returns a policy suppressing every finding of r by its
-// fingerprint, each with a reason saying where it was first seen.
-func Baseline(r *report.Result, today time.Time) *Policy {
+// Baseline returns a policy suppressing every finding of fs by its
+// fingerprint, each with a reason saying where it was first seen (the
+// first of fs with that fingerprint; report.Result.Findings gives them
+// most severe first).
+func Baseline(fs []facts.Finding, today time.Time) *Policy {
 	p := &Policy{Version: 1}
 	seen := map[string]bool{}
-	for _, f := range r.Findings() {
-		fp := report.FindingFingerprint(f)
+	for _, f := range fs {
+		fp := f.Fingerprint()
 		if seen[fp] {
 			continue
 		}
 		seen[fp] = true
 		p.Suppress = append(p.Suppress, Suppression{
-			ID: f.ID, SNI: f.SNI, Server: report.Endpoint(f.Server), Fingerprint: fp,
+			ID: f.ID, SNI: f.SNI, Server: facts.Endpoint(f.Server), Fingerprint: fp,
 			Reason: fmt.Sprintf("baseline %s, seen in %s", today.Format(time.DateOnly), f.Capture),
 		})
 	}

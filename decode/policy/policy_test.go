@@ -12,7 +12,6 @@ import (
 
 	"github.com/tlsscope/tlsscope/decode/facts"
 	"github.com/tlsscope/tlsscope/decode/tls"
-	"github.com/tlsscope/tlsscope/report"
 )
 
 const example = `# every key, as documented in policy.schema.json
@@ -111,7 +110,7 @@ func TestCheck(t *testing.T) {
 		{conn(0x0304, 0x1301, "evil.test"), IDUnexpectedSNI},
 	} {
 		if got := ids(p.Check(tc.c)); got != tc.want {
-			t.Errorf("%s %x %s: %s, want %s", tls.VersionName(tc.c.TLS.Version), tc.c.TLS.CipherSuite, report.SNI(tc.c), got, tc.want)
+			t.Errorf("%s %x %s: %s, want %s", tls.VersionName(tc.c.TLS.Version), tc.c.TLS.CipherSuite, tc.c.SNI(), got, tc.want)
 		}
 	}
 }
@@ -148,8 +147,7 @@ func TestApplySuppressesAndOverrides(t *testing.T) {
 func TestBaselineRoundTrip(t *testing.T) {
 	f1 := facts.Finding{ID: "cert-expired", Severity: facts.High, Capture: "a.pcap", SNI: "www.example.com", Server: netip.MustParseAddrPort("192.0.2.1:443"), Evidence: "notAfter=2020-01-01"}
 	f2 := facts.Finding{ID: "cert-expired", Severity: facts.High, Capture: "b.pcap", SNI: "new.example.com", Server: netip.MustParseAddrPort("192.0.2.2:443"), Evidence: "notAfter=2020-01-01"}
-	r := &report.Result{Captures: []*report.Capture{{Name: "a.pcap", Findings: []facts.Finding{f1}}}}
-	b, err := Baseline(r, time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC)).Marshal()
+	b, err := Baseline([]facts.Finding{f1}, time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC)).Marshal()
 	if err != nil {
 		t.Fatal(err)
 	}
