@@ -48,8 +48,8 @@ func corpusCaptures(t testing.TB) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(out) < 20 {
-		t.Fatalf("only %d captures in the corpus at %s", len(out), dir)
+	if len(out) < 55 {
+		t.Fatalf("only %d captures in the corpus at %s, want at least 55", len(out), dir)
 	}
 	return out
 }

@@ -82,7 +82,7 @@ func captures(t *testing.T) []string {
 // of is reported with the same endpoints, SNI, negotiated version and
 // suite, JA3 and JA3S.
 func TestConnectionsMatchTshark(t *testing.T) {
-	var checked int
+	checked := testutil.MinCompared(t, 230, "connections")
 	for _, path := range captures(t) {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			want := oracle.Conns(oracle.Hellos(t, path))
@@ -96,7 +96,7 @@ func TestConnectionsMatchTshark(t *testing.T) {
 					t.Errorf("%s: connection not reported (have %s)", key, keys(got))
 					continue
 				}
-				checked++
+				checked.Add(1)
 				if g.TLS == nil {
 					t.Errorf("%s: no TLS facts", key)
 					continue
@@ -124,7 +124,6 @@ func TestConnectionsMatchTshark(t *testing.T) {
 			}
 		})
 	}
-	t.Logf("%d connections compared with tshark", checked)
 }
 
 func keys(m map[string]*facts.Connection) string {
@@ -570,8 +569,8 @@ func TestConnectionJA4MatchesFoxIO(t *testing.T) {
 			}
 		}
 	}
-	if checked < 100 {
-		t.Errorf("only %d connections checked", checked)
+	if checked < 130 {
+		t.Errorf("only %d connections checked, want at least 130", checked)
 	}
 	t.Logf("%d connections' JA4 equal FoxIO's", checked)
 }

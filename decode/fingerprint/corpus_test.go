@@ -129,8 +129,8 @@ func TestJA4FoxIOExpected(t *testing.T) {
 		})
 	}
 	t.Logf("%d TCP ClientHellos compared, %d QUIC ClientHellos skipped", total, skipped)
-	if total == 0 {
-		t.Error("no ClientHello compared")
+	if total < 140 {
+		t.Errorf("only %d ClientHellos compared, want at least 140", total)
 	}
 }
 
@@ -220,8 +220,8 @@ func TestJA3TsharkOracle(t *testing.T) {
 	var nJA3, nJA3S, nEmpty atomic.Int64
 	t.Cleanup(func() { // after the parallel subtests
 		t.Logf("%d JA3 and %d JA3S equal to tshark's, %d hellos without one (as tshark)", nJA3.Load(), nJA3S.Load(), nEmpty.Load())
-		if nJA3.Load() == 0 || nJA3S.Load() == 0 {
-			t.Error("nothing compared")
+		if nJA3.Load() < 185 || nJA3S.Load() < 120 {
+			t.Error("compared fewer than 185 JA3 and 120 JA3S")
 		}
 	})
 	for _, tsv := range tsvs {
@@ -409,8 +409,8 @@ func TestSuricataVerifyExpected(t *testing.T) {
 			}
 		})
 	}
-	if checked == 0 {
-		t.Error("no suricata-verify fingerprint expectation checked")
+	if checked < 5 {
+		t.Errorf("only %d suricata-verify fingerprint expectations checked, want at least 5", checked)
 	}
 	t.Logf("%d suricata-verify fingerprint checks", checked)
 }
@@ -499,6 +499,9 @@ func TestNDPIExpected(t *testing.T) {
 		})
 	}
 	t.Logf("%d nDPI fingerprints checked", checked)
+	if checked < 17 {
+		t.Errorf("only %d nDPI fingerprints checked, want at least 17", checked)
+	}
 }
 
 // ndpiKnownDifference reports whether nDPI's JA4 differs from one of ours

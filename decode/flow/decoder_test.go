@@ -82,6 +82,7 @@ func TestTCPSegmentsMatchTshark(t *testing.T) {
 	if len(pcaps) < 20 {
 		t.Fatalf("only %d captures found in %s", len(pcaps), corpus)
 	}
+	compared := testutil.MinCompared(t, 2400, "TCP frames")
 	for _, path := range pcaps {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			// Frames whose outermost transport is TCP (not TCP quoted in
@@ -122,6 +123,7 @@ func TestTCPSegmentsMatchTshark(t *testing.T) {
 					got[i+1] = strconv.Itoa(int(seg.Src.Port())) + ">" + strconv.Itoa(int(seg.Dst.Port()))
 				}
 			}
+			compared.Add(len(want))
 			for n, w := range want {
 				if got[n] != w {
 					t.Errorf("frame %d: got %q, tshark %q", n, got[n], w)

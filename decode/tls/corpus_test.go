@@ -207,8 +207,9 @@ func TestCorpusMatchesTshark(t *testing.T) {
 	}
 	var checkedConns, ran atomic.Int64
 	t.Cleanup(func() {
-		if n := checkedConns.Load(); n < 100 && !t.Failed() && ran.Load() == int64(len(pcaps)) {
-			t.Errorf("only %d connections compared with tshark", n)
+		t.Logf("%d connections compared with tshark", checkedConns.Load())
+		if n := checkedConns.Load(); n < 175 && !t.Failed() && ran.Load() == int64(len(pcaps)) {
+			t.Errorf("only %d connections compared with tshark, want at least 175", n)
 		}
 	})
 	for _, pcap := range pcaps {

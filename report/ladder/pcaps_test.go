@@ -127,7 +127,7 @@ func TestArrowsFollowTshark(t *testing.T) {
 	if err != nil || len(pcaps) == 0 {
 		t.Fatalf("no captures: %v", err)
 	}
-	if n, hrr, alerts := checkAgainstTshark(t, pcaps); n < 40 || hrr == 0 || alerts == 0 {
+	if n, hrr, alerts := checkAgainstTshark(t, pcaps); n < 50 || hrr == 0 || alerts == 0 {
 		t.Errorf("only %d TLS connections checked, %d with a HelloRetryRequest, %d with a readable alert", n, hrr, alerts)
 	}
 }
@@ -142,7 +142,7 @@ func TestArrowsFollowTsharkCorpus(t *testing.T) {
 	for _, p := range corpusCaptures {
 		paths = append(paths, filepath.Join(dir, p))
 	}
-	if n, hrr, alerts := checkAgainstTshark(t, paths, "-o", "tcp.reassemble_out_of_order:TRUE"); n < 15 || hrr == 0 || alerts == 0 {
+	if n, hrr, alerts := checkAgainstTshark(t, paths, "-o", "tcp.reassemble_out_of_order:TRUE"); n < 19 || hrr == 0 || alerts == 0 {
 		t.Errorf("only %d TLS connections checked, %d with a HelloRetryRequest, %d with a readable alert", n, hrr, alerts)
 	}
 }
