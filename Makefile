@@ -23,7 +23,7 @@ run: build
 
 test:
 	$(GO) vet $(PKGS)
-	$(GO) test -count=1 -timeout 30m $(PKGS)
+	$(GO) run ./scripts/testsummary -count=1 -timeout 30m $(PKGS)
 	$(MAKE) --no-print-directory fuzz-short
 
 test-short:
