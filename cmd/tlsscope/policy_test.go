@@ -56,26 +56,6 @@ expected_snis: ["*.example.com"]
 	}
 }
 
-// TestSNIFilter keeps only the connections whose SNI matches the glob.
-func TestSNIFilter(t *testing.T) {
-	a, b := pcap(t, "tls12-ecdhe-rsa-openssl.pcap"), pcap(t, "tls13-no-sni-openssl.pcap")
-	for _, tc := range []struct {
-		glob string
-		want int
-	}{{"local*", 1}, {"*.example.com", 0}, {"*", 2}} {
-		code, out, stderr := runCLI(t, "-q", "--sni", tc.glob, "--format", "ndjson", a, b)
-		n := 0
-		for _, r := range records(t, out) {
-			if r["type"] == "connection" {
-				n++
-			}
-		}
-		if code != 0 || n != tc.want {
-			t.Errorf("--sni %q: exit %d, %d connections, want %d: %s", tc.glob, code, n, tc.want, stderr)
-		}
-	}
-}
-
 // TestCertificatePins: a pin on the leaf of cert-good.pcap
 // (testdata/pcaps/certs/leaf.pem, per the manifest; its SHA-256 computed
 // by openssl) holds; a wrong pin is a critical finding.
