@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/binary"
 	"fmt"
 	"os"
@@ -63,6 +65,7 @@ func TestScripts(t *testing.T) {
 			"status":   cmdStatus,
 			"cut":      cmdCut,
 			"linktype": cmdLinkType,
+			"gzip":     cmdGzip,
 		},
 	})
 }
@@ -94,6 +97,21 @@ func cmdCut(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("%s has only %d bytes", args[0], len(b))
 	}
 	ts.Check(os.WriteFile(ts.MkAbs(args[2]), b[:n], 0o644))
+}
+
+// gzip SRC DST: DST is SRC compressed with gzip (a capture as .pcap.gz).
+func cmdGzip(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 || neg {
+		ts.Fatalf("usage: gzip SRC DST")
+	}
+	b, err := os.ReadFile(ts.MkAbs(args[0]))
+	ts.Check(err)
+	var z bytes.Buffer
+	w := gzip.NewWriter(&z)
+	_, err = w.Write(b)
+	ts.Check(err)
+	ts.Check(w.Close())
+	ts.Check(os.WriteFile(ts.MkAbs(args[1]), z.Bytes(), 0o644))
 }
 
 // linktype SRC LT DST: DST is the pcap SRC with link type LT in its file
