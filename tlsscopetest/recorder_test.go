@@ -82,7 +82,7 @@ func newCA(t *testing.T) *issuer {
 	ca, _ := newCert(t, &x509.Certificate{
 		Subject:               pkix.Name{CommonName: "tlsscopetest CA"},
 		NotBefore:             now.Add(-30 * 24 * time.Hour), // before the expired leaf
-		NotAfter:              now.Add(30 * 24 * time.Hour),
+		NotAfter:              now.Add(365 * 24 * time.Hour),
 		IsCA:                  true,
 		BasicConstraintsValid: true,
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
@@ -156,7 +156,7 @@ func scenarios() []scenario {
 		{
 			name: "good",
 			server: func(t *testing.T, ca *issuer) *tls.Config {
-				_, c := newCert(t, leafTemplate(serverName, now.Add(-time.Hour), now.Add(24*time.Hour)), ca, false)
+				_, c := newCert(t, leafTemplate(serverName, now.Add(-time.Hour), now.Add(90*24*time.Hour)), ca, false)
 				return &tls.Config{Certificates: []tls.Certificate{c}, MaxVersion: tls.VersionTLS12}
 			},
 			version: tls.VersionTLS12,
@@ -164,7 +164,7 @@ func scenarios() []scenario {
 		{
 			name: "good-tls13",
 			server: func(t *testing.T, ca *issuer) *tls.Config {
-				_, c := newCert(t, leafTemplate(serverName, now.Add(-time.Hour), now.Add(24*time.Hour)), ca, false)
+				_, c := newCert(t, leafTemplate(serverName, now.Add(-time.Hour), now.Add(90*24*time.Hour)), ca, false)
 				return &tls.Config{Certificates: []tls.Certificate{c}}
 			},
 			version: tls.VersionTLS13,
@@ -182,7 +182,7 @@ func scenarios() []scenario {
 		{
 			name: "self-signed",
 			server: func(t *testing.T, _ *issuer) *tls.Config {
-				_, c := newCert(t, leafTemplate(serverName, now.Add(-time.Hour), now.Add(24*time.Hour)), nil, false)
+				_, c := newCert(t, leafTemplate(serverName, now.Add(-time.Hour), now.Add(90*24*time.Hour)), nil, false)
 				return &tls.Config{Certificates: []tls.Certificate{c}, MaxVersion: tls.VersionTLS12}
 			},
 			client: &tls.Config{InsecureSkipVerify: true},
@@ -194,7 +194,7 @@ func scenarios() []scenario {
 		{
 			name: "hostname-mismatch",
 			server: func(t *testing.T, ca *issuer) *tls.Config {
-				_, c := newCert(t, leafTemplate("other.test", now.Add(-time.Hour), now.Add(24*time.Hour)), ca, false)
+				_, c := newCert(t, leafTemplate("other.test", now.Add(-time.Hour), now.Add(90*24*time.Hour)), ca, false)
 				return &tls.Config{Certificates: []tls.Certificate{c}, MaxVersion: tls.VersionTLS12}
 			},
 			client:  &tls.Config{InsecureSkipVerify: true},
@@ -206,7 +206,7 @@ func scenarios() []scenario {
 			// Config asks for it (MinVersion below the default).
 			name: "tls10",
 			server: func(t *testing.T, ca *issuer) *tls.Config {
-				_, c := newCert(t, leafTemplate(serverName, now.Add(-time.Hour), now.Add(24*time.Hour)), ca, false)
+				_, c := newCert(t, leafTemplate(serverName, now.Add(-time.Hour), now.Add(90*24*time.Hour)), ca, false)
 				return &tls.Config{Certificates: []tls.Certificate{c}, MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS10}
 			},
 			client:  &tls.Config{MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS10},
@@ -218,7 +218,7 @@ func scenarios() []scenario {
 			// both ends, Go still negotiates it.
 			name: "weak-suite",
 			server: func(t *testing.T, ca *issuer) *tls.Config {
-				_, c := newCert(t, leafTemplate(serverName, now.Add(-time.Hour), now.Add(24*time.Hour)), ca, true)
+				_, c := newCert(t, leafTemplate(serverName, now.Add(-time.Hour), now.Add(90*24*time.Hour)), ca, true)
 				return &tls.Config{Certificates: []tls.Certificate{c}, MaxVersion: tls.VersionTLS12,
 					CipherSuites: []uint16{tls.TLS_RSA_WITH_AES_128_CBC_SHA}}
 			},
