@@ -95,6 +95,7 @@ type stream struct {
 	client, server netip.AddrPort
 	fin            [2]bool  // a FIN was recorded, per direction
 	skip           [2]int64 // bytes lost to the cap since the last event, per direction
+	lost           bool     // the cap refused the whole connection
 }
 
 type eventKind uint8
@@ -213,12 +214,14 @@ func (r *Recorder) wrap(c net.Conn, server bool) net.Conn {
 		}
 		r.seen[key] = true
 	}
+	s := &stream{id: id, client: client, server: srv}
 	if r.used+eventCost > r.max() {
+		// Not recorded, but wrapped so that its bytes are counted lost.
 		r.lost.Connections++
-		return c
+		s.lost = true
+		return &conn{Conn: c, r: r, s: s, out: out}
 	}
 	r.used += eventCost
-	s := &stream{id: id, client: client, server: srv}
 	r.streams = append(r.streams, s)
 	r.events = append(r.events, event{s: s, kind: eventSYN, t: time.Now()})
 	return &conn{Conn: c, r: r, s: s, out: out}
@@ -253,7 +256,7 @@ func (r *Recorder) record(s *stream, dir uint8, b []byte) int {
 	if s.fin[dir] || n == 0 {
 		return notRecorded
 	}
-	if r.used+n+eventCost > r.max() {
+	if s.lost || r.used+n+eventCost > r.max() {
 		r.lost.Bytes += n
 		s.skip[dir] += n
 		return lostToCap
@@ -287,7 +290,7 @@ func (r *Recorder) shorten(s *stream, dir uint8, i int, want, n int) {
 func (r *Recorder) fin(s *stream, dir uint8) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if s.fin[dir] {
+	if s.fin[dir] || s.lost {
 		return
 	}
 	s.fin[dir] = true
