@@ -119,7 +119,9 @@ func (a *Analyzer) Run(ctx context.Context, src Source, sink Sink) (*Capture, er
 		progress(false)
 	}
 	var filtered uint64
-	for n := 1; a.cfg.MaxPackets == 0 || n <= a.cfg.MaxPackets; n++ {
+	// MaxPackets counts the packets analysed, those that pass the filter
+	// (tcpdump's -c); the progress reports count every packet read.
+	for n, analysed := 1, 0; a.cfg.MaxPackets == 0 || analysed < a.cfg.MaxPackets; n++ {
 		p, err := src.Next()
 		if err != nil {
 			if errors.Is(err, io.EOF) || ctx.Err() != nil {
@@ -137,7 +139,14 @@ func (a *Analyzer) Run(ctx context.Context, src Source, sink Sink) (*Capture, er
 			filtered++
 			continue
 		}
+		if a.cfg.Write != nil {
+			if err := a.cfg.Write(p); err != nil {
+				r.fail(err)
+				break
+			}
+		}
 		eng.Packet(p)
+		analysed++
 		if r.err != nil {
 			break
 		}

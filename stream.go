@@ -6,7 +6,6 @@ import (
 	"io"
 
 	"github.com/tlsscope/tlsscope/capture"
-	"github.com/tlsscope/tlsscope/capture/live"
 	"github.com/tlsscope/tlsscope/report"
 )
 
@@ -82,32 +81,4 @@ func (a *Analyzer) StreamLive(ctx context.Context, src Source, out *report.Strea
 	res := a.newResult()
 	res.Captures = []*Capture{c}
 	return res, nil
-}
-
-// Tee is a Source that writes every packet it reads from src to w (live
-// capture's -w): the same packets, in the same order, that the analysis
-// sees. The kernel's counters of a live src still reach the summary.
-func Tee(src Source, w *capture.PcapngWriter) Source { return &tee{Source: src, w: w} }
-
-type tee struct {
-	Source
-	w *capture.PcapngWriter
-}
-
-func (t *tee) Next() (capture.Packet, error) {
-	p, err := t.Source.Next()
-	if err == nil {
-		if werr := t.w.Write(p); werr != nil {
-			return p, werr
-		}
-	}
-	return p, err
-}
-
-// Stats forwards the kernel's counters of a live Source.
-func (t *tee) Stats() (live.Stats, error) {
-	if k, ok := t.Source.(interface{ Stats() (live.Stats, error) }); ok {
-		return k.Stats()
-	}
-	return live.Stats{}, fmt.Errorf("%s has no kernel counters", t.Source.Name())
 }

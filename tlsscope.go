@@ -34,6 +34,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tlsscope/tlsscope/capture"
 	"github.com/tlsscope/tlsscope/capture/filter"
 	"github.com/tlsscope/tlsscope/decode"
 	"github.com/tlsscope/tlsscope/decode/facts"
@@ -91,8 +92,14 @@ type Config struct {
 	MaxBufferedBytes int
 	IdleTimeout      time.Duration
 
-	// MaxPackets stops a Source after that many packets (0: no limit).
+	// MaxPackets stops a Source after that many packets have passed the
+	// filter (0: no limit), as tcpdump's -c.
 	MaxPackets int
+
+	// Write, when set, is given every packet that passes Filter, before
+	// it is analysed (-w: a copy of what was analysed); its error stops
+	// the run, which returns it as a *SinkError.
+	Write func(capture.Packet) error
 
 	// Progress, when set, is called every ProgressEvery packets while a
 	// Source is read, and once at its end with Done set.

@@ -46,7 +46,7 @@ func baseline(cfg *config, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	an, err := newAnalyzer(cfg, stderr)
+	an, err := newAnalyzer(cfg, stderr, nil)
 	if err != nil {
 		return err
 	}

@@ -257,7 +257,7 @@ func BenchmarkNDJSONRetained(b *testing.B) {
 					b.Fatal(err)
 				}
 				cfg.keepAll = keepAll
-				an, err := newAnalyzer(cfg, os.Stderr)
+				an, err := newAnalyzer(cfg, os.Stderr, nil)
 				if err != nil {
 					b.Fatal(err)
 				}

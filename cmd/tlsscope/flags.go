@@ -84,6 +84,11 @@ func newFlagSet(cfg *config, fv *flagValues, baseline bool) *pflag.FlagSet {
 	fs.StringVar(&cfg.ja4, "ja4", "", "")
 	fs.StringVar(&cfg.sni, "sni", "", "")
 	fs.StringVar(&cfg.ladder, "ladder", "", "")
+	fs.Lookup("ladder").NoOptDefVal = "*" // --ladder alone: every connection
+	fs.IntVarP(&cfg.count, "count", "c", 0, "")
+	fs.StringVarP(&cfg.writeFile, "write", "w", "", "")
+	fs.BoolP("numeric", "n", false, "") // tcpdump habits: no-ops
+	fs.BoolP("verbose", "v", false, "")
 	fs.StringVarP(&cfg.outputFile, "output", "o", "", "")
 	fs.BoolVarP(&cfg.quiet, "quiet", "q", false, "")
 	fs.StringArrayVar(&cfg.caFiles, "ca-file", nil, "")
@@ -111,8 +116,6 @@ func newFlagSet(cfg *config, fv *flagValues, baseline bool) *pflag.FlagSet {
 	fs.IntVarP(&cfg.snaplen, "snaplen", "s", 262144, "")
 	fs.BoolVar(&cfg.noPromisc, "no-promisc", false, "")
 	fs.DurationVar(&cfg.duration, "duration", 0, "")
-	fs.IntVarP(&cfg.count, "count", "c", 0, "")
-	fs.StringVarP(&cfg.writeFile, "write", "w", "", "")
 	fs.StringVar(&cfg.user, "user", "", "")
 	return fs
 }
@@ -189,13 +192,13 @@ func parseArgs(args []string, baseline bool) (*config, error) {
 		return nil, usagef("no input").withHint("give capture files (tlsscope FILE... or -r FILE) or an interface (-i IFACE)")
 	}
 	if !live {
-		for _, name := range []string{"no-promisc", "duration", "count", "write", "user", "snaplen"} {
+		for _, name := range []string{"no-promisc", "duration", "user", "snaplen"} {
 			if fs.Changed(name) {
 				return nil, usagef("--%s applies to live capture only (-i IFACE)", name)
 			}
 		}
 	}
-	if live && (cfg.count < 0 || cfg.duration < 0 || cfg.snaplen <= 0) {
+	if cfg.count < 0 || live && (cfg.duration < 0 || cfg.snaplen <= 0) {
 		return nil, usagef("--count, --duration and --snaplen must be positive")
 	}
 	if live && cfg.outputDir == "" {

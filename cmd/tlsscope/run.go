@@ -57,7 +57,14 @@ func analyzeAndReport(cfg *config, stdout, stderr io.Writer) (int, error) {
 	if cfg.listIfaces {
 		return exitOK, listInterfaces(stdout)
 	}
-	an, err := newAnalyzer(cfg, stderr)
+	var pcopy *packetCopy
+	if cfg.writeFile != "" {
+		if pcopy, err = newPacketCopy(cfg.writeFile, cfg.snaplen); err != nil {
+			return exitUsage, err
+		}
+		defer pcopy.close()
+	}
+	an, err := newAnalyzer(cfg, stderr, pcopy)
 	if err != nil {
 		return exitUsage, err
 	}
@@ -71,16 +78,25 @@ func analyzeAndReport(cfg *config, stdout, stderr io.Writer) (int, error) {
 	default:
 		var files []string
 		if files, err = expandInputs(cfg.inputs); err != nil {
+			if cfg.ladder == "*" {
+				err.(*usageError).hint = "--ladder alone draws every connection; a query takes =: --ladder=QUERY"
+			}
 			return exitUsage, err
 		}
 		if streamsFiles(cfg) {
 			r, err = streamFiles(an, cfg, files, stdout, stderr)
+			if err == nil && pcopy != nil {
+				err = pcopy.close()
+			}
 			if err != nil {
 				return exitUsage, err
 			}
 			return failOn(cfg, r, stderr), nil
 		}
 		r, err = analyzeFiles(an, cfg, files, stderr)
+	}
+	if err == nil && pcopy != nil {
+		err = pcopy.close()
 	}
 	if err != nil {
 		return exitUsage, err
@@ -142,7 +158,7 @@ func warnTruncated(cfg *config, r *report.Result, stderr io.Writer) {
 // newAnalyzer turns the command line into a tlsscope.Config: the policy
 // is read first, then the filter, CA files and check time, so each bad
 // input is reported in the words of its flag.
-func newAnalyzer(cfg *config, stderr io.Writer) (*tlsscope.Analyzer, error) {
+func newAnalyzer(cfg *config, stderr io.Writer, pcopy *packetCopy) (*tlsscope.Analyzer, error) {
 	tc := tlsscope.Config{
 		Filter:           cfg.filter,
 		CAFiles:          cfg.caFiles,
@@ -156,10 +172,14 @@ func newAnalyzer(cfg *config, stderr io.Writer) (*tlsscope.Analyzer, error) {
 		MaxBufferedBytes: int(cfg.maxBuffer),
 		IdleTimeout:      cfg.idleTimeout,
 		Progress:         newProgress(stderr, cfg.quiet).show,
+		MaxPackets:       cfg.count,
+	}
+	if pcopy != nil {
+		tc.Write = pcopy.write
 	}
 	if cfg.iface != "" {
 		// One worker, so each handshake is printed as its packet arrives.
-		tc.Workers, tc.MaxPackets = 1, cfg.count
+		tc.Workers = 1
 	}
 	if cfg.policy != "" {
 		p, err := policy.Load(cfg.policy)
@@ -267,6 +287,10 @@ func writeError(err error) error { return usagef("writing ndjson: %v", err) }
 // runError words an error of the pipeline: the sink's is a write error,
 // any other the input's.
 func runError(name string, err error) error {
+	var ue *usageError
+	if errors.As(err, &ue) {
+		return ue
+	}
 	var se *tlsscope.SinkError
 	if errors.As(err, &se) {
 		return writeError(se.Err)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -66,6 +67,7 @@ func TestScripts(t *testing.T) {
 			"cut":      cmdCut,
 			"linktype": cmdLinkType,
 			"gzip":     cmdGzip,
+			"head":     cmdHead,
 		},
 	})
 }
@@ -112,6 +114,22 @@ func cmdGzip(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(err)
 	ts.Check(w.Close())
 	ts.Check(os.WriteFile(ts.MkAbs(args[1]), z.Bytes(), 0o644))
+}
+
+// head N SRC DST: DST holds the first N lines of SRC (stdout for the
+// last command's standard output).
+func cmdHead(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 3 || neg {
+		ts.Fatalf("usage: head N SRC DST")
+	}
+	n, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	text := ts.ReadFile(args[1])
+	lines := strings.SplitAfter(text, "\n")
+	if len(lines) < n {
+		ts.Fatalf("%s has only %d lines", args[1], len(lines))
+	}
+	ts.Check(os.WriteFile(ts.MkAbs(args[2]), []byte(strings.Join(lines[:n], "")), 0o644))
 }
 
 // linktype SRC LT DST: DST is the pcap SRC with link type LT in its file

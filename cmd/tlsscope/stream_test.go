@@ -57,7 +57,7 @@ func TestStreamingPrintsAsItGoes(t *testing.T) {
 
 // streamFile replays a capture file through the live path.
 func streamFile(cfg *config, path string, stdout, stderr io.Writer) (*report.Result, error) {
-	an, err := newAnalyzer(cfg, stderr)
+	an, err := newAnalyzer(cfg, stderr, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 //   - "#12" or "12": the connection with that id (in any capture);
 //   - an address, "10.0.0.1" or "10.0.0.1:443" or "[::1]:8443": every
 //     connection with that address (and port) on either side;
+//   - "*": every connection, with an SNI or not (--ladder alone);
 //   - anything else: a glob over the SNI (path.Match syntax,
 //     case-insensitive: "*.example.com", "api.*").
 //
@@ -24,7 +25,9 @@ func Select(conns []*facts.Connection, query string) ([]*facts.Connection, error
 		return nil, fmt.Errorf("empty connection selector (want an id like #12, an address like 10.0.0.1:443, or an SNI glob like *.example.com)")
 	}
 	var match func(c *facts.Connection) bool
-	if id, err := strconv.ParseUint(strings.TrimPrefix(q, "#"), 10, 64); err == nil {
+	if q == "*" {
+		match = func(*facts.Connection) bool { return true }
+	} else if id, err := strconv.ParseUint(strings.TrimPrefix(q, "#"), 10, 64); err == nil {
 		match = func(c *facts.Connection) bool { return c.ID == id }
 	} else if ap, err := netip.ParseAddrPort(q); err == nil {
 		ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
