@@ -337,6 +337,22 @@ func (c *conn) Write(b []byte) (int, error) {
 	return n, err
 }
 
+// CloseWrite half-closes a connection that can (a *net.TCPConn) and
+// records this side's FIN.
+func (c *conn) CloseWrite() error {
+	cw, ok := c.Conn.(interface{ CloseWrite() error })
+	if !ok {
+		return fmt.Errorf("tlsscopetest: a %T has no CloseWrite", c.Conn)
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	err := cw.CloseWrite()
+	if err == nil {
+		c.r.fin(c.s, c.out)
+	}
+	return err
+}
+
 // Close records this side's FIN, and the peer's (answering it) unless the
 // peer closed first.
 func (c *conn) Close() error {

@@ -44,7 +44,7 @@ var serial int64
 
 // newCert makes a certificate for tmpl's names, signed by parent (nil:
 // self-signed), with a fresh key (RSA 2048 when rsaKey, else P-256).
-func newCert(t *testing.T, tmpl *x509.Certificate, parent *issuer, rsaKey bool) (*issuer, tls.Certificate) {
+func newCert(t testing.TB, tmpl *x509.Certificate, parent *issuer, rsaKey bool) (*issuer, tls.Certificate) {
 	t.Helper()
 	var key crypto.Signer
 	var err error
@@ -77,7 +77,7 @@ func newCert(t *testing.T, tmpl *x509.Certificate, parent *issuer, rsaKey bool) 
 	return &issuer{cert: cert, key: key}, tls.Certificate{Certificate: chain, PrivateKey: key, Leaf: cert}
 }
 
-func newCA(t *testing.T) *issuer {
+func newCA(t testing.TB) *issuer {
 	now := time.Now()
 	ca, _ := newCert(t, &x509.Certificate{
 		Subject:               pkix.Name{CommonName: "tlsscopetest CA"},
@@ -107,7 +107,7 @@ const body = "hello from the recorded server\n"
 
 // serve starts an httptest TLS server with cfg whose Listener rec
 // records; it is closed when the test ends.
-func serve(t *testing.T, rec *tlsscopetest.Recorder, cfg *tls.Config) *httptest.Server {
+func serve(t testing.TB, rec *tlsscopetest.Recorder, cfg *tls.Config) *httptest.Server {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, body)
@@ -123,7 +123,7 @@ func serve(t *testing.T, rec *tlsscopetest.Recorder, cfg *tls.Config) *httptest.
 
 // get makes one request to srv with a client of cfg (dialing through
 // dial when not nil) and closes the connection.
-func get(t *testing.T, srv *httptest.Server, cfg *tls.Config, dial func(context.Context, string, string) (net.Conn, error)) {
+func get(t testing.TB, srv *httptest.Server, cfg *tls.Config, dial func(context.Context, string, string) (net.Conn, error)) {
 	t.Helper()
 	tr := &http.Transport{TLSClientConfig: cfg, DialContext: dial, ForceAttemptHTTP2: true}
 	defer tr.CloseIdleConnections()

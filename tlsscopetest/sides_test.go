@@ -9,17 +9,21 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/tlsscope/tlsscope"
+	"github.com/tlsscope/tlsscope/decode/facts"
 	"github.com/tlsscope/tlsscope/tlsscopetest"
 )
 
 // goodServer is a TLS 1.2 server with a certificate for serverName from
 // ca, and the client config that trusts ca and sends serverName.
-func goodServer(t *testing.T, ca *issuer) (*tls.Config, *tls.Config) {
+func goodServer(t testing.TB, ca *issuer) (*tls.Config, *tls.Config) {
 	now := time.Now()
 	_, c := newCert(t, leafTemplate(serverName, now.Add(-time.Hour), now.Add(90*24*time.Hour)), ca, false)
 	roots := x509.NewCertPool()
@@ -268,6 +272,92 @@ func TestAssertionMessages(t *testing.T) {
 			if !strings.Contains(strings.Join(ft.errs, "\n"), m) {
 				t.Errorf("%s: failure %q does not say %q", tc.name, ft.errs, m)
 			}
+		}
+	}
+}
+
+// TestHalfClose: a client that half-closes (CloseWrite) and then reads
+// the answer; not TLS, so the facts are only TCP's.
+func TestHalfClose(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		b, _ := io.ReadAll(c) // to the client's FIN
+		c.Write(append([]byte("pong:"), b...))
+	}()
+	rec := tlsscopetest.NewRecorder()
+	c, err := rec.DialContext(t.Context(), "tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Write([]byte("ping"))
+	if err := c.(interface{ CloseWrite() error }).CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(c)
+	c.Close()
+	if err != nil || string(b) != "pong:ping" {
+		t.Fatalf("read %q, %v", b, err)
+	}
+	cs := rec.Analyze(t).Connections
+	if len(cs) != 1 || cs[0].Closed != "fin" || cs[0].Bytes != [2]uint64{4, 9} || cs[0].Gaps != 0 {
+		t.Fatalf("connections %+v, want one closed by FIN with 4 and 9 bytes", cs)
+	}
+}
+
+// TestKeptUnderDirEnv: with TLSSCOPETEST_DIR set, a test's recording is
+// written when it ends, and tlsscope reading those files (the pcapng with
+// roots.pem as a CA file, as tlsscope --ca-file roots.pem -r would) finds
+// what the test found.
+func TestKeptUnderDirEnv(t *testing.T) {
+	root := t.TempDir()
+	t.Setenv(tlsscopetest.DirEnv, root)
+	ca := newCA(t)
+	rec := tlsscopetest.NewRecorder()
+	var want []facts.Finding
+	t.Run("recorded", func(t *testing.T) {
+		now := time.Now()
+		rec.Trust(ca.cert)
+		_, cert := newCert(t, leafTemplate(serverName, now.Add(-48*time.Hour), now.Add(-24*time.Hour)), ca, false)
+		cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MaxVersion: tls.VersionTLS12, KeyLogWriter: rec.KeyLogWriter()}
+		srv := serve(t, rec, cfg)
+		get(t, srv, &tls.Config{ServerName: serverName, InsecureSkipVerify: true}, nil)
+		srv.Close()
+		tlsscopetest.HasFinding(t, rec, "cert-expired")
+		want = rec.Analyze(t).Findings
+	})
+	dirs, err := filepath.Glob(filepath.Join(root, "TestKeptUnderDirEnv_recorded-*"))
+	if err != nil || len(dirs) != 1 {
+		t.Fatalf("kept %v, %v; want one directory", dirs, err)
+	}
+	for _, name := range []string{tlsscopetest.PcapngFile, tlsscopetest.KeyLogFile, tlsscopetest.RootsFile} {
+		if _, err := os.Stat(filepath.Join(dirs[0], name)); err != nil {
+			t.Error(err)
+		}
+	}
+	a, err := tlsscope.New(tlsscope.Config{CAFiles: []string{filepath.Join(dirs[0], tlsscopetest.RootsFile)}, Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := a.AnalyzeFile(t.Context(), filepath.Join(dirs[0], tlsscopetest.PcapngFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := res.Captures[0].Findings
+	if len(got) != len(want) || len(want) == 0 {
+		t.Fatalf("tlsscope -r finds %d findings, the test %d", len(got), len(want))
+	}
+	for i := range got {
+		if got[i].ID != want[i].ID || got[i].Message != want[i].Message || got[i].Server != want[i].Server {
+			t.Errorf("finding %d: %s %q, the test's %s %q", i, got[i].ID, got[i].Message, want[i].ID, want[i].Message)
 		}
 	}
 }
