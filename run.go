@@ -3,8 +3,6 @@ package tlsscope
 import (
 	"cmp"
 	"context"
-	"errors"
-	"io"
 	"os"
 	"slices"
 
@@ -94,14 +92,6 @@ func (a *Analyzer) Run(ctx context.Context, src Source, sink Sink) (*Capture, er
 	defer eng.Close()
 	name := src.Name()
 	eng.SetCapture(name)
-	if f, ok := src.(*capture.File); ok {
-		// The reader's anomalies go through the decoder, which counts
-		// them and hands them on in order with its own, for any number of
-		// workers.
-		f.OnAnomaly = func(an capture.Anomaly) {
-			eng.Note(facts.Anomaly{Kind: an.Kind, Offset: an.Offset, Detail: an.Detail, Capture: name})
-		}
-	}
 	stop := context.AfterFunc(ctx, func() { src.Close() }) // unblocks Next
 	defer stop()
 	pos, _ := src.(interface {
@@ -109,57 +99,36 @@ func (a *Analyzer) Run(ctx context.Context, src Source, sink Sink) (*Capture, er
 		Size() int64
 	})
 	progress := func(done bool) {
+		if a.cfg.Progress == nil {
+			return
+		}
 		p := Progress{Name: name, Connections: r.closed, Done: done}
 		if pos != nil {
 			p.Offset, p.Size = pos.Offset(), pos.Size()
 		}
 		a.cfg.Progress(p)
 	}
+	progress(false)
+	opt := decode.ReadOptions{Filter: a.filter, MaxPackets: a.cfg.MaxPackets, Name: name,
+		Abort: func() error { return r.err }}
+	if a.cfg.Write != nil {
+		opt.Write = func(p capture.Packet) error {
+			err := a.cfg.Write(p)
+			r.fail(err)
+			return r.err
+		}
+	}
 	if a.cfg.Progress != nil {
-		progress(false)
+		opt.Progress = func(int) { progress(false) }
 	}
-	var filtered uint64
-	// MaxPackets counts the packets analysed, those that pass the filter
-	// (tcpdump's -c); the progress reports count every packet read.
-	for n, analysed := 1, 0; a.cfg.MaxPackets == 0 || analysed < a.cfg.MaxPackets; n++ {
-		p, err := src.Next()
-		if err != nil {
-			if errors.Is(err, io.EOF) || ctx.Err() != nil {
-				break
-			}
-			if a.cfg.Progress != nil {
-				progress(true)
-			}
-			return nil, err
-		}
-		if a.cfg.Progress != nil && n%ProgressEvery == 0 {
-			progress(false)
-		}
-		if a.filter != nil && !a.filter.MatchLength(p.LinkType, p.Data, p.Info.Length) {
-			filtered++
-			continue
-		}
-		if a.cfg.Write != nil {
-			if err := a.cfg.Write(p); err != nil {
-				r.fail(err)
-				break
-			}
-		}
-		eng.Packet(p)
-		analysed++
-		if r.err != nil {
-			break
-		}
-	}
-	eng.Flush()
-	if a.cfg.Progress != nil {
-		progress(true)
-	}
+	st, err := decode.Read(ctx, src, eng, opt)
+	progress(true)
 	if r.err != nil {
 		return nil, r.err
 	}
-	st := eng.Stats()
-	st.Filtered += filtered
+	if err != nil {
+		return nil, err
+	}
 	if k, ok := src.(interface {
 		Stats() (live.Stats, error)
 	}); ok {

@@ -111,7 +111,7 @@ type Config struct {
 const MaxDefaultWorkers = 8
 
 // ProgressEvery is how many packets pass between Progress calls.
-const ProgressEvery = 4096
+const ProgressEvery = decode.ProgressEvery
 
 // Progress is how far reading a Source has got.
 type Progress struct {

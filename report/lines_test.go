@@ -12,7 +12,6 @@ import (
 	"github.com/tlsscope/tlsscope/decode"
 	"github.com/tlsscope/tlsscope/decode/facts"
 	"github.com/tlsscope/tlsscope/decode/rules"
-	"github.com/tlsscope/tlsscope/internal/decodetest"
 	"github.com/tlsscope/tlsscope/internal/testutil"
 )
 
@@ -36,7 +35,7 @@ type captured struct {
 func decodeCapture(tb testing.TB, path string, rc *rules.Config) captured {
 	tb.Helper()
 	var out captured
-	decodetest.Run(tb, path, path, decode.Config{}, decode.Handler{
+	_, err := decode.ReadFile(path, path, decode.Config{}, decode.Handler{
 		Connection: func(c *facts.Connection) {
 			fs := rules.Evaluate(c, rc)
 			SortFindings(fs)
@@ -45,6 +44,9 @@ func decodeCapture(tb testing.TB, path string, rc *rules.Config) captured {
 		},
 		Anomaly: func(a facts.Anomaly) { out.anomalies = append(out.anomalies, a) },
 	})
+	if err != nil {
+		tb.Fatal(err)
+	}
 	return out
 }
 

@@ -9,7 +9,6 @@ import (
 	"github.com/tlsscope/tlsscope/decode/facts"
 	"github.com/tlsscope/tlsscope/decode/rules"
 	"github.com/tlsscope/tlsscope/decode/tls"
-	"github.com/tlsscope/tlsscope/internal/decodetest"
 	"github.com/tlsscope/tlsscope/internal/testutil"
 )
 
@@ -26,7 +25,7 @@ func analyse(t *testing.T, path string, rc *rules.Config) analysed {
 	t.Helper()
 	whole := &Capture{Name: path}
 	tally := NewTally()
-	whole.Stats = decodetest.Run(t, path, path, decode.Config{}, decode.Handler{
+	st, err := decode.ReadFile(path, path, decode.Config{}, decode.Handler{
 		Connection: func(c *facts.Connection) {
 			fs := rules.Evaluate(c, rc)
 			tally.AddConnection(c)
@@ -36,6 +35,10 @@ func analyse(t *testing.T, path string, rc *rules.Config) analysed {
 			whole.Findings = append(whole.Findings, fs...)
 		},
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole.Stats = st
 	whole.Stats.Files = 1
 	return analysed{whole, &Capture{Name: path, Stats: whole.Stats, Tally: tally}}
 }

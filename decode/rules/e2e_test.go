@@ -9,9 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tlsscope/tlsscope/decode"
 	"github.com/tlsscope/tlsscope/decode/facts"
 	"github.com/tlsscope/tlsscope/decode/rules"
-	"github.com/tlsscope/tlsscope/internal/decodetest"
 	"github.com/tlsscope/tlsscope/internal/oracle"
 	"github.com/tlsscope/tlsscope/internal/testutil"
 )
@@ -20,7 +20,11 @@ import (
 // connections in order.
 func analyze(t testing.TB, path string) []*facts.Connection {
 	t.Helper()
-	return decodetest.Connections(t, path, filepath.Base(path))
+	conns, err := decode.ReadConnections(path, filepath.Base(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return conns
 }
 
 // byServer maps "ip:port of the server" to the ids found on connections

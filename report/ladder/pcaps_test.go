@@ -16,10 +16,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tlsscope/tlsscope/decode"
 	"github.com/tlsscope/tlsscope/decode/facts"
 	"github.com/tlsscope/tlsscope/decode/rules"
 	"github.com/tlsscope/tlsscope/decode/tls"
-	"github.com/tlsscope/tlsscope/internal/decodetest"
 	"github.com/tlsscope/tlsscope/internal/testutil"
 )
 
@@ -45,7 +45,10 @@ func analyze(t testing.TB, name string) []*facts.Connection {
 // analyzePath runs any capture through the Analyzer.
 func analyzePath(t testing.TB, path, name string) []*facts.Connection {
 	t.Helper()
-	conns := decodetest.Connections(t, path, name)
+	conns, err := decode.ReadConnections(path, name)
+	if err != nil {
+		t.Fatal(err)
+	}
 	slices.SortFunc(conns, func(a, b *facts.Connection) int { return int(a.ID) - int(b.ID) })
 	return conns
 }
