@@ -1,7 +1,6 @@
 package capture
 
 import (
-	"encoding/binary"
 	"fmt"
 	"io"
 	"sync"
@@ -154,10 +153,6 @@ func (f *File) openBlocks() {
 	if f.pcap.Resolution() == gopacket.TimestampResolutionNanosecond {
 		f.nanoFactor = 1
 	}
-	f.order = binary.ByteOrder(binary.LittleEndian)
-	if f.pcapBE {
-		f.order = binary.BigEndian
-	}
 }
 
 // nextBlock reads one pcap record in place, with the checks and anomalies
@@ -177,17 +172,20 @@ func (f *File) nextBlock() (Packet, error) {
 		br.pos = br.end
 		return Packet{}, f.end(AnomalyTruncated, f.recStart, fmt.Sprintf("the file ends inside the header of packet record %d (%d of %d bytes)", f.packets+1, got, pcapRecordHeaderLen), io.ErrUnexpectedEOF)
 	}
-	h := br.cur.buf[br.pos : br.pos+pcapRecordHeaderLen]
+	// The 16 bytes are there: the header cannot fail to read.
+	h, _ := readRecordHeader(br.cur.buf[br.pos:br.pos+pcapRecordHeaderLen], f.order)
+	// The captured length is range-checked as the uint32 it is on the
+	// wire before it becomes an int (which has 32 bits on 386).
+	if h.caplen > MaxCaptureLength {
+		br.pos += pcapRecordHeaderLen
+		return Packet{}, f.end(AnomalyCaplenTooLarge, f.recStart, caplenTooLarge(f.packets+1, h.caplen), nil)
+	}
 	var ci gopacket.CaptureInfo
 	// Seconds and fraction as pcapgo computes them (the fraction scaled in
 	// 32 bits), so both readers give the same timestamps.
-	ci.Timestamp = time.Unix(int64(f.order.Uint32(h[0:4])), int64(f.order.Uint32(h[4:8])*f.nanoFactor)).UTC()
-	ci.CaptureLength = int(f.order.Uint32(h[8:12]))
-	ci.Length = int(f.order.Uint32(h[12:16]))
-	if ci.CaptureLength > MaxCaptureLength {
-		br.pos += pcapRecordHeaderLen
-		return Packet{}, f.end(AnomalyCaplenTooLarge, f.recStart, fmt.Sprintf("packet record %d claims %d captured bytes, more than the %d a capture may hold: the rest of the file is not readable", f.packets+1, ci.CaptureLength, MaxCaptureLength), nil)
-	}
+	ci.Timestamp = time.Unix(int64(h.sec), int64(h.frac*f.nanoFactor)).UTC()
+	ci.CaptureLength = int(h.caplen)
+	ci.Length = lengthInt(h.origlen)
 	n := pcapRecordHeaderLen + ci.CaptureLength
 	br.fill(n)
 	if got := br.buffered(); got < n {
@@ -196,7 +194,7 @@ func (f *File) nextBlock() (Packet, error) {
 		}
 		// Consumed as pcapgo consumes it, so Offset agrees: the header
 		// alone when the record was refused before its data.
-		if ci.CaptureLength > ci.Length {
+		if h.caplen > h.origlen {
 			br.pos += pcapRecordHeaderLen
 			return Packet{}, f.end(AnomalyTruncated, f.recStart, fmt.Sprintf("the file ends inside packet %d", f.packets+1), io.ErrUnexpectedEOF)
 		}
@@ -205,13 +203,7 @@ func (f *File) nextBlock() (Packet, error) {
 	}
 	data := br.cur.buf[br.pos+pcapRecordHeaderLen : br.pos+n : br.pos+n]
 	br.pos += n
-	if ci.CaptureLength > ci.Length {
-		// Wireshark reads the packet, and so do we, after saying so.
-		f.anomaly(AnomalyCaplenTooLarge, f.recStart, fmt.Sprintf("packet %d: %d captured bytes but an original length of %d", f.packets+1, ci.CaptureLength, ci.Length))
-	}
-	if f.snaplen > 0 && ci.CaptureLength > f.snaplen {
-		f.anomaly(AnomalyCaplenTooLarge, f.recStart, fmt.Sprintf("packet %d: %d captured bytes, more than the file's snap length of %d", f.packets+1, ci.CaptureLength, f.snaplen))
-	}
+	f.recordAnomalies(h)
 	return Packet{Data: data, Info: ci, LinkType: f.linkType, Block: br.cur}, nil
 }
 

@@ -107,13 +107,12 @@ type File struct {
 	format     format
 	pcap       *pcapgo.Reader
 	blocks     *blockReader     // an uncompressed pcap's records, read in place; pcap is then used only for the file header
-	order      binary.ByteOrder // of an uncompressed pcap's records
-	pcapBE     bool
-	nanoFactor uint32 // pcap record fraction to nanoseconds
+	order      binary.ByteOrder // of a pcap file's records
+	nanoFactor uint32           // pcap record fraction to nanoseconds
 	ng         *pcapgo.NgReader
 	ngBig      bool // byte order of the current pcapng section
 	linkType   layers.LinkType
-	snaplen    int
+	snaplen    uint32 // a pcap file's, as its header says (0: none)
 
 	ifaces    []ngIface // interfaces of the current pcapng section, as checkBlocks saw them
 	unchecked bool      // checkBlocks could not see the blocks pcapgo is about to read
@@ -294,26 +293,22 @@ func (f *File) openPcap() error {
 	}
 	// The header is checked here so errors speak to the user; pcapgo then
 	// reads it again.
-	be := hdr[0] == 0xa1
-	f.pcapBE = be
-	u16 := func(b []byte) uint16 {
-		if be {
-			return uint16(b[0])<<8 | uint16(b[1])
-		}
-		return uint16(b[1])<<8 | uint16(b[0])
+	var order binary.ByteOrder = binary.LittleEndian
+	if hdr[0] == 0xa1 {
+		order = binary.BigEndian
 	}
-	u32 := func(b []byte) uint32 {
-		if be {
-			return uint32(u16(b))<<16 | uint32(u16(b[2:]))
-		}
-		return uint32(u16(b[2:]))<<16 | uint32(u16(b))
-	}
-	if major, minor := u16(hdr[4:]), u16(hdr[6:]); major != 2 || minor != 4 {
+	// pcap-savefile(5): magic, version_major, version_minor, thiszone,
+	// sigfigs, snaplen, linktype; the 24 bytes are there.
+	h := wire{b: hdr, order: order}
+	var magic, zone, sigfigs, snaplen, linkType uint32
+	var major, minor uint16
+	read := h.u32(&magic) && h.u16(&major) && h.u16(&minor) && h.u32(&zone) && h.u32(&sigfigs) && h.u32(&snaplen) && h.u32(&linkType)
+	if !read || major != 2 || minor != 4 {
 		return &Error{Path: f.name, Kind: ErrNotCapture, Msg: fmt.Sprintf("is a pcap file of version %d.%d; only version 2.4 is supported", major, minor)}
 	}
 	// The link type is the low 16 bits; the upper bits may carry FCS
 	// information (pcap-linktype(7), LINKTYPE_FCS).
-	lt := layers.LinkType(u32(hdr[20:]) & 0xffff)
+	lt := layers.LinkType(linkType & 0xffff)
 	if !SupportedLinkType(lt) {
 		return &Error{Path: f.name, Kind: ErrUnsupportedLinkType, Msg: fmt.Sprintf("has link type %s, which tlsscope cannot decode (%s)", LinkTypeName(lt), supportedList)}
 	}
@@ -323,7 +318,8 @@ func (f *File) openPcap() error {
 	}
 	f.pcap = r
 	f.linkType = lt
-	f.snaplen = int(r.Snaplen())
+	f.order = order
+	f.snaplen = snaplen
 	if r.Snaplen() > MaxCaptureLength {
 		// pcapgo takes records up to the snap length; a bogus one must not
 		// make it read (and hold) megabytes of garbage as one packet.
@@ -455,10 +451,11 @@ func (f *File) eof() error {
 }
 
 // end turns a read error into the end of the file: truncation and damage
-// become anomalies and io.EOF; an I/O error, or damage before any packet,
-// is returned as an error.
+// become anomalies and io.EOF; an I/O error, or damage before any packet
+// (a bad block, or a first record longer than any capture may hold), is
+// returned as an error.
 func (f *File) end(kind string, off int64, detail string, cause error) error {
-	if kind == AnomalyBadBlock && f.packets == 0 {
+	if (kind == AnomalyBadBlock || kind == AnomalyCaplenTooLarge) && f.packets == 0 {
 		return &Error{Path: f.name, Kind: ErrNotCapture, Err: cause, Msg: "has no readable packets: " + detail}
 	}
 	f.anomaly(kind, off, detail)

@@ -15,9 +15,19 @@ import (
 const pcapRecordHeaderLen = 16
 
 // nextPcap reads one pcap record through pcapgo and turns its errors into
-// anomalies where the rest of the file can still be read.
+// anomalies where the rest of the file can still be read. The record
+// header is read here first, through readRecordHeader: pcapgo converts
+// its lengths to int unchecked, which on a 32-bit platform makes a
+// captured length of 2 GiB or more negative.
 func (f *File) nextPcap() (Packet, error) {
 	f.recStart = f.streamPos()
+	hb, _ := f.src.Peek(pcapRecordHeaderLen)
+	h, headerSeen := readRecordHeader(hb, f.order)
+	if headerSeen && h.caplen > MaxCaptureLength {
+		// Consumed as pcapgo would, which reads the header and refuses it.
+		f.src.Discard(pcapRecordHeaderLen)
+		return Packet{}, f.end(AnomalyCaplenTooLarge, f.recStart, caplenTooLarge(f.packets+1, h.caplen), nil)
+	}
 	data, ci, err := f.pcap.ZeroCopyReadPacketData()
 	if err != nil {
 		// pcapgo returns the record header it read along with the error.
@@ -35,24 +45,43 @@ func (f *File) nextPcap() (Packet, error) {
 			return Packet{}, readError(f.name, err)
 		case isGzipDamage(err):
 			return Packet{}, f.end(AnomalyTruncated, f.recStart, "the gzip stream is damaged after packet "+fmt.Sprint(f.packets)+": "+err.Error(), err)
-		case headerRead && (ci.CaptureLength > MaxCaptureLength || ci.CaptureLength < 0):
-			return Packet{}, f.end(AnomalyCaplenTooLarge, f.recStart, fmt.Sprintf("packet record %d claims %d captured bytes, more than the %d a capture may hold: the rest of the file is not readable", f.packets+1, ci.CaptureLength, MaxCaptureLength), err)
-		case headerRead && ci.CaptureLength > ci.Length:
+		case headerRead && headerSeen && ci.CaptureLength > ci.Length:
 			// pcapgo refuses caplen > original length; Wireshark reads the
-			// packet, and so do we, after saying so.
-			data, err = f.rescue(ci.CaptureLength)
+			// packet, and so do we, after saying so (recordAnomalies). On
+			// a 32-bit platform pcapgo also refuses an original length
+			// of 2 GiB or more, which its int(orig_len) turns negative.
+			data, err = f.rescue(int(h.caplen))
 			if err != nil {
 				return Packet{}, f.end(AnomalyTruncated, f.recStart, fmt.Sprintf("the file ends inside packet %d", f.packets+1), err)
 			}
-			f.anomaly(AnomalyCaplenTooLarge, f.recStart, fmt.Sprintf("packet %d: %d captured bytes but an original length of %d", f.packets+1, ci.CaptureLength, ci.Length))
 		default:
 			return Packet{}, f.end(AnomalyBadBlock, f.recStart, fmt.Sprintf("packet record %d: %v", f.packets+1, err), err)
 		}
 	}
-	if f.snaplen > 0 && ci.CaptureLength > f.snaplen {
-		f.anomaly(AnomalyCaplenTooLarge, f.recStart, fmt.Sprintf("packet %d: %d captured bytes, more than the file's snap length of %d", f.packets+1, ci.CaptureLength, f.snaplen))
+	if headerSeen {
+		// pcapgo's int(orig_len) may be negative on 32-bit platforms.
+		ci.Length = lengthInt(h.origlen)
+		f.recordAnomalies(h)
 	}
 	return Packet{Data: data, Info: ci, LinkType: f.linkType}, nil
+}
+
+// caplenTooLarge says why a record ends reading.
+func caplenTooLarge(record uint64, caplen uint32) string {
+	return fmt.Sprintf("packet record %d claims %d captured bytes, more than the %d a capture may hold: the rest of the file is not readable", record, caplen, MaxCaptureLength)
+}
+
+// recordAnomalies reports a pcap record that is read but is not as the
+// file header says it may be; the lengths are compared as the uint32s
+// they are on the wire.
+func (f *File) recordAnomalies(h recordHeader) {
+	if h.caplen > h.origlen {
+		// Wireshark reads the packet, and so do we, after saying so.
+		f.anomaly(AnomalyCaplenTooLarge, f.recStart, fmt.Sprintf("packet %d: %d captured bytes but an original length of %d", f.packets+1, h.caplen, h.origlen))
+	}
+	if f.snaplen > 0 && h.caplen > f.snaplen {
+		f.anomaly(AnomalyCaplenTooLarge, f.recStart, fmt.Sprintf("packet %d: %d captured bytes, more than the file's snap length of %d", f.packets+1, h.caplen, f.snaplen))
+	}
 }
 
 // rescue reads n packet bytes pcapgo left unread.
@@ -99,11 +128,16 @@ func (f *File) nextPcapng() (Packet, error) {
 			}
 			continue
 		}
-		if ci.CaptureLength > ci.Length {
-			f.anomaly(AnomalyCaplenTooLarge, f.recStart, fmt.Sprintf("packet %d: %d captured bytes but an original length of %d", f.packets+1, ci.CaptureLength, ci.Length))
+		// pcapgo converts orig_len to int unchecked: negative on 32-bit
+		// platforms from 2 GiB on. As a uint32 again it is what the file
+		// says on any platform.
+		origlen := uint32(ci.Length)
+		ci.Length = lengthInt(origlen)
+		if uint64(ci.CaptureLength) > uint64(origlen) {
+			f.anomaly(AnomalyCaplenTooLarge, f.recStart, fmt.Sprintf("packet %d: %d captured bytes but an original length of %d", f.packets+1, ci.CaptureLength, origlen))
 		}
 		if ci.InterfaceIndex < len(f.ifaces) {
-			if snap := int(f.ifaces[ci.InterfaceIndex].snaplen); snap > 0 && ci.CaptureLength > snap {
+			if snap := uint64(f.ifaces[ci.InterfaceIndex].snaplen); snap > 0 && uint64(ci.CaptureLength) > snap {
 				f.anomaly(AnomalyCaplenTooLarge, f.recStart, fmt.Sprintf("packet %d: %d captured bytes, more than interface %d's snap length of %d", f.packets+1, ci.CaptureLength, ci.InterfaceIndex, snap))
 			}
 		}
@@ -171,22 +205,24 @@ type ngIface struct {
 
 // idbTimestampOptions reads if_tsresol and if_tsoffset from an interface
 // description's options (already checked by optionsFit).
-func idbTimestampOptions(b []byte, order binary.ByteOrder) (res uint8, offset uint64) {
-	for len(b) >= 4 {
-		code, n := order.Uint16(b), int(order.Uint16(b[2:]))
-		if code == 0 {
-			break
+func idbTimestampOptions(w wire) (res uint8, offset uint64) {
+	for {
+		var code, n uint16
+		var v []byte
+		if !w.u16(&code) || !w.u16(&n) || code == 0 || !w.bytes(&v, uint64(n)) || !w.skip(pad4(uint32(n))-uint64(n)) {
+			return res, offset
 		}
-		v := b[4 : 4+n]
-		switch {
-		case code == 9 && n >= 1: // if_tsresol
-			res = v[0]
-		case code == 14 && n >= 8: // if_tsoffset
-			offset = order.Uint64(v)
+		val := wire{b: v, order: w.order}
+		switch code {
+		case 9: // if_tsresol
+			var r []byte
+			if val.bytes(&r, 1) {
+				res = r[0]
+			}
+		case 14: // if_tsoffset
+			val.u64(&offset)
 		}
-		b = b[4+(n+3)&^3:]
 	}
-	return res, offset
 }
 
 // binaryTimestamp converts a timestamp in units of 2^-e seconds. pcapgo
@@ -234,28 +270,36 @@ func (f *File) checkBlocks(atOpen bool) error {
 			}
 			return nil // the end, or a cut: pcapgo reports which
 		}
-		b := hdr[off:]
 		pos := f.streamPos() + int64(off)
 		var order binary.ByteOrder = binary.LittleEndian
 		if big {
 			order = binary.BigEndian
 		}
-		typ := order.Uint32(b)
+		// Block type, block total length and (in a section header) the
+		// byte-order magic, which says how to read the length: the 12
+		// bytes are there.
+		var typ uint32
+		var lenField, magic []byte
+		h := wire{b: hdr[off:], order: order}
+		if !h.u32(&typ) || !h.bytes(&lenField, 4) || !h.bytes(&magic, 4) {
+			return f.badBlock(atOpen, pos, "block header cut short")
+		}
 		if typ == blockSHB {
 			switch {
-			case binary.BigEndian.Uint32(b[8:]) == byteOrderMagic:
+			case binary.BigEndian.Uint32(magic) == byteOrderMagic:
 				big, order = true, binary.BigEndian
-			case binary.LittleEndian.Uint32(b[8:]) == byteOrderMagic:
+			case binary.LittleEndian.Uint32(magic) == byteOrderMagic:
 				big, order = false, binary.LittleEndian
 			default:
-				return f.badBlock(atOpen, pos, fmt.Sprintf("section header with byte-order magic % x (want 1a2b3c4d in either order)", b[8:12]))
+				return f.badBlock(atOpen, pos, fmt.Sprintf("section header with byte-order magic % x (want 1a2b3c4d in either order)", magic))
 			}
 		}
-		blen64 := uint64(order.Uint32(b[4:]))
-		if blen64 < 12 || blen64%4 != 0 {
-			return f.badBlock(atOpen, pos, fmt.Sprintf("block of type %#x has length %d (not a multiple of 4 of at least 12)", typ, blen64))
+		// The length stays a uint64 until it is known to fit the read
+		// buffer, and so an int on any platform.
+		blen := uint64(order.Uint32(lenField))
+		if blen < 12 || blen%4 != 0 {
+			return f.badBlock(atOpen, pos, fmt.Sprintf("block of type %#x has length %d (not a multiple of 4 of at least 12)", typ, blen))
 		}
-		blen := int(blen64)
 		control := typ == blockSHB || typ == blockIDB || typ == blockISB
 		packet := typ == blockEPB || typ == blockPB || typ == blockSPB
 		if blen > maxControlBlock && control {
@@ -264,7 +308,7 @@ func (f *File) checkBlocks(atOpen bool) error {
 		if !control && !packet && off == 0 && !atOpen {
 			// Skipped here: pcapgo would discard it (or parse names and
 			// secrets we do not use).
-			n, err := f.src.Discard(blen)
+			n, err := f.discard(blen)
 			if n < blen {
 				if err != nil && err != io.EOF && isIOError(err) {
 					return readError(f.name, err)
@@ -276,8 +320,13 @@ func (f *File) checkBlocks(atOpen bool) error {
 		if packet && blen > MaxCaptureLength+64+maxControlBlock {
 			return f.end(AnomalyCaplenTooLarge, pos, fmt.Sprintf("packet block of %d bytes, more than the %d a capture may hold: the rest of the file is not readable", blen, MaxCaptureLength), nil)
 		}
-		full, err := f.src.Peek(off + blen)
-		if len(full) < off+blen {
+		if uint64(off)+blen > uint64(f.src.Size()) {
+			// More than the read buffer holds (as Peek would say).
+			f.unchecked = true
+			return nil
+		}
+		full, err := f.src.Peek(off + int(blen))
+		if len(full) < off+int(blen) {
 			if err == bufio.ErrBufferFull {
 				f.unchecked = true
 				return nil
@@ -290,23 +339,32 @@ func (f *File) checkBlocks(atOpen bool) error {
 			}
 			return nil // a cut: pcapgo reports it
 		}
-		blk := full[off : off+blen]
-		if end := order.Uint32(blk[blen-4:]); int(end) != blen {
+		// The block's body, between its 8-byte head and its trailing
+		// length, which must repeat the leading one.
+		var body []byte
+		var end uint32
+		blk := wire{b: full[off : off+int(blen)], order: order}
+		if !blk.skip(8) || !blk.bytes(&body, blen-12) || !blk.u32(&end) {
+			return f.badBlock(atOpen, pos, fmt.Sprintf("block of type %#x cut short", typ))
+		}
+		if uint64(end) != blen {
 			return f.badBlock(atOpen, pos, fmt.Sprintf("block of type %#x has length %d at its start but %d at its end", typ, blen, end))
 		}
-		body := blk[8 : blen-4]
 		bad := func(format string, args ...any) error {
 			return f.badBlock(atOpen, pos, fmt.Sprintf(format, args...))
 		}
+		b := wire{b: body, order: order}
 		switch typ {
 		case blockSHB:
-			if len(body) < 16 {
+			// Byte-order magic, major and minor version, section length.
+			var major, minor uint16
+			if !b.skip(4) || !b.u16(&major) || !b.u16(&minor) || !b.skip(8) {
 				return bad("section header of %d bytes is too short", blen)
 			}
-			if major, minor := order.Uint16(body[4:]), order.Uint16(body[6:]); major != 1 || minor != 0 {
+			if major != 1 || minor != 0 {
 				return bad("pcapng version %d.%d is not supported (only 1.0)", major, minor)
 			}
-			if !optionsFit(body[16:], order) {
+			if !optionsFit(b) {
 				return bad("section header options overrun the block")
 			}
 			f.ifaces = f.ifaces[:0]
@@ -315,73 +373,81 @@ func (f *File) checkBlocks(atOpen bool) error {
 				return nil
 			}
 		case blockIDB:
-			if len(body) < 8 {
+			// LinkType, reserved, SnapLen.
+			var lt, reserved uint16
+			var snaplen uint32
+			if !b.u16(&lt) || !b.u16(&reserved) || !b.u32(&snaplen) {
 				return bad("interface description of %d bytes is too short", blen)
 			}
-			if !optionsFit(body[8:], order) {
+			if !optionsFit(b) {
 				return bad("interface description options overrun the block")
 			}
-			intf := ngIface{lt: layers.LinkType(order.Uint16(body)), snaplen: order.Uint32(body[4:])}
-			res, offset := idbTimestampOptions(body[8:], order)
+			intf := ngIface{lt: layers.LinkType(lt), snaplen: snaplen}
+			res, offset := idbTimestampOptions(b)
 			if res&0x80 != 0 {
 				intf.binRes = res & 0x7f
 				intf.tsOffset = offset
 			}
 			f.ifaces = append(f.ifaces, intf)
 		case blockISB:
-			if len(body) < 12 {
+			// Interface ID, timestamp (upper and lower 32 bits).
+			var id uint32
+			if !b.u32(&id) || !b.skip(8) {
 				return bad("interface statistics of %d bytes is too short", blen)
 			}
-			if id := order.Uint32(body); int64(id) >= int64(len(f.ifaces)) {
+			if uint64(id) >= uint64(len(f.ifaces)) {
 				return bad("interface statistics for interface %d, but the section has %d", id, len(f.ifaces))
 			}
-			if !optionsFit(body[12:], order) {
+			if !optionsFit(b) {
 				return bad("interface statistics options overrun the block")
 			}
 		case blockEPB, blockPB:
-			if len(body) < 20 {
+			// Interface ID (16 bits and a drops count in the obsolete
+			// Packet Block), timestamp, captured and original length.
+			var id, tsHigh, tsLow, caplen, origlen uint32
+			ok := false
+			if typ == blockEPB {
+				ok = b.u32(&id)
+			} else {
+				var id16, drops uint16
+				ok = b.u16(&id16) && b.u16(&drops)
+				id = uint32(id16)
+			}
+			if !ok || !b.u32(&tsHigh) || !b.u32(&tsLow) || !b.u32(&caplen) || !b.u32(&origlen) {
 				return bad("packet block of %d bytes is too short", blen)
 			}
-			var id uint32
-			if typ == blockEPB {
-				id = order.Uint32(body)
-			} else {
-				id = uint32(order.Uint16(body))
-			}
-			if int64(id) >= int64(len(f.ifaces)) {
+			if uint64(id) >= uint64(len(f.ifaces)) {
 				return bad("packet for interface %d, but the section has %d", id, len(f.ifaces))
 			}
-			caplen := uint64(order.Uint32(body[12:]))
-			room := uint64(len(body) - 20)
-			if caplen > room {
+			if room := uint64(b.left()); uint64(caplen) > room {
 				if caplen > MaxCaptureLength {
 					return f.end(AnomalyCaplenTooLarge, pos, fmt.Sprintf("packet block claims %d captured bytes, more than the %d a capture may hold: the rest of the file is not readable", caplen, MaxCaptureLength), nil)
 				}
 				return bad("packet block claims %d captured bytes but has room for %d", caplen, room)
 			}
-			padded := (caplen + 3) &^ 3
-			if padded > room || !optionsFit(body[20+padded:], order) {
+			if !b.skip(pad4(caplen)) || !optionsFit(b) {
 				return bad("packet block options overrun the block")
 			}
 			if intf := f.ifaces[id]; intf.binRes != 0 {
-				f.binTS = binaryTimestamp(uint64(order.Uint32(body[4:]))<<32|uint64(order.Uint32(body[8:])), intf.binRes, intf.tsOffset)
+				f.binTS = binaryTimestamp(uint64(tsHigh)<<32|uint64(tsLow), intf.binRes, intf.tsOffset)
 				f.binTSSet = true
 			}
 			f.recStart = pos
 			return nil
 		case blockSPB:
-			if len(body) < 4 {
+			var origlen uint32
+			if !b.u32(&origlen) {
 				return bad("simple packet block of %d bytes is too short", blen)
 			}
 			if len(f.ifaces) == 0 {
 				return bad("simple packet block before any interface description")
 			}
-			caplen := uint64(order.Uint32(body))
+			caplen := uint64(origlen)
 			if snap := uint64(f.ifaces[0].snaplen); snap != 0 && caplen > snap {
 				caplen = snap
 			}
-			if caplen > uint64(len(body)-4) {
-				return bad("simple packet block claims %d captured bytes but has room for %d", caplen, len(body)-4)
+			if caplen > uint64(b.left()) {
+				return bad("simple packet block claims %d captured bytes but has room for %d", caplen, b.left())
 			}
 			f.recStart = pos
 			return nil
@@ -390,27 +456,40 @@ func (f *File) checkBlocks(atOpen bool) error {
 				return bad("a pcapng file must start with a section header")
 			}
 		}
-		off += blen
+		off += int(blen)
 	}
+}
+
+// discard skips n bytes of the stream, in steps an int holds on any
+// platform.
+func (f *File) discard(n uint64) (uint64, error) {
+	var done uint64
+	for done < n {
+		step := min(n-done, 1<<30)
+		m, err := f.src.Discard(int(step))
+		done += uint64(m)
+		if err != nil {
+			return done, err
+		}
+	}
+	return done, nil
 }
 
 // optionsFit reports whether a pcapng option list stays inside its block:
 // each option's header and padded value fit, and opt_endofopt (if present)
 // has length 0, as pcapgo requires.
-func optionsFit(b []byte, order binary.ByteOrder) bool {
-	for len(b) > 0 {
-		if len(b) < 4 {
+func optionsFit(w wire) bool {
+	for !w.empty() {
+		var code, n uint16
+		if !w.u16(&code) || !w.u16(&n) {
 			return false
 		}
-		code, n := order.Uint16(b), int(order.Uint16(b[2:]))
 		if code == 0 {
 			return n == 0
 		}
-		padded := (n + 3) &^ 3
-		if 4+padded > len(b) {
+		if !w.skip(pad4(uint32(n))) {
 			return false
 		}
-		b = b[4+padded:]
 	}
 	return true
 }
