@@ -142,8 +142,36 @@ func send(t *testing.T, port uint16, payload []byte) {
 	c.Close()
 }
 
-// backends are the capture backends every behaviour test runs on.
-var backends = []live.Backend{live.BackendSocket, live.BackendRing}
+// backends are the capture backends every behaviour test runs on: the
+// ring only on 64-bit platforms (see TestRingNeeds64Bits).
+var backends = func() []live.Backend {
+	if strconv.IntSize == 32 {
+		return []live.Backend{live.BackendSocket}
+	}
+	return []live.Backend{live.BackendSocket, live.BackendRing}
+}()
+
+// TestRingNeeds64Bits: on a 32-bit platform, where gopacket's afpacket
+// panics on its first packet, opening the ring is an error that says so
+// and names the socket backend instead.
+func TestRingNeeds64Bits(t *testing.T) {
+	needRoot(t)
+	h, err := live.Open("lo", live.Options{Backend: live.BackendRing})
+	if strconv.IntSize == 64 {
+		if err != nil {
+			t.Fatalf("64-bit: %v", err)
+		}
+		h.Close()
+		return
+	}
+	if err == nil {
+		h.Close()
+		t.Fatal("32-bit: the ring opened")
+	}
+	if !strings.Contains(err.Error(), "64-bit") || !strings.Contains(err.Error(), "socket backend") {
+		t.Errorf("32-bit: error %q does not say why, or what to use instead", err)
+	}
+}
 
 // forBackends runs test once per backend, as a subtest named after it.
 func forBackends(t *testing.T, test func(t *testing.T, b live.Backend)) {

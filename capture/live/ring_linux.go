@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"reflect"
+	"strconv"
 	"sync"
 	"time"
 
@@ -43,6 +44,13 @@ const (
 	// 96 bytes before the network header), rounded up generously.
 	ringPacketOverhead = 256
 )
+
+// errRing32: gopacket's afpacket.TPacket (v1.7.7) keeps its packet count,
+// updated with a 64-bit atomic add, at an offset that is not 8-aligned
+// where int has 32 bits, and the first packet read panics there ("unaligned
+// 64-bit atomic operation"), which no recover in the caller can be relied
+// on to catch.
+var errRing32 = errors.New("the ring backend needs a 64-bit platform (gopacket's afpacket counts packets with 64-bit atomics it does not align on 32-bit ones); use the socket backend")
 
 // ring is the TPACKET_V3 backend of a Handle.
 type ring struct {
@@ -95,6 +103,9 @@ func ringGeometry(size, snap int) (blockSize, numBlocks int, err error) {
 // (the socket backend, bound by pcapgo, counts and skips such packets).
 func openRing(ifc *net.Interface, lt layers.LinkType, opts Options) (*Handle, error) {
 	iface := ifc.Name
+	if strconv.IntSize == 32 {
+		return nil, fmt.Errorf("cannot capture on %s: %w", iface, errRing32)
+	}
 	snap := snaplen(opts)
 	blockSize, numBlocks, err := ringGeometry(opts.RingSize, snap)
 	if err != nil {
