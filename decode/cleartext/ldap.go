@@ -44,7 +44,7 @@ func readBER(s *cryptobyte.String, tag *uint8, body *cryptobyte.String) bool {
 	if !s.ReadUint8(&t) || t&0x1f == 0x1f || !s.ReadUint8(&l8) {
 		return false
 	}
-	length := int(l8)
+	length := uint64(l8)
 	if l8&0x80 != 0 {
 		n := int(l8 & 0x7f)
 		if n == 0 || n > 4 {
@@ -56,11 +56,13 @@ func readBER(s *cryptobyte.String, tag *uint8, body *cryptobyte.String) bool {
 			if !s.ReadUint8(&b) {
 				return false
 			}
-			length = length<<8 | int(b)
+			length = length<<8 | uint64(b)
 		}
 	}
+	// Four length bytes may say 4 GiB: compared with what is left before
+	// it becomes an int, which has 32 bits on 386.
 	var v []byte
-	if !s.ReadBytes(&v, length) {
+	if length > uint64(len(*s)) || !s.ReadBytes(&v, int(length)) {
 		return false
 	}
 	*tag, *body = t, cryptobyte.String(v)

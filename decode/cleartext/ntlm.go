@@ -24,7 +24,10 @@ func parseNTLM(b []byte) (ntlmAuth, bool) {
 		return ntlmAuth{}, false
 	}
 	// Six security buffers follow: LmChallengeResponse, NtChallengeResponse,
-	// DomainName, UserName, Workstation, EncryptedRandomSessionKey.
+	// DomainName, UserName, Workstation, EncryptedRandomSessionKey. Each
+	// is a length, a maximum length and an offset from the start of the
+	// message ([MS-NLMP] 2.2.1.3); one that points outside the message is
+	// read as empty.
 	var fields [6][]byte
 	for i := range fields {
 		var l, maxl uint16
@@ -32,9 +35,7 @@ func parseNTLM(b []byte) (ntlmAuth, bool) {
 		if !readU16LE(&s, &l) || !readU16LE(&s, &maxl) || !readU32LE(&s, &off) {
 			return ntlmAuth{}, false
 		}
-		if int(off)+int(l) <= len(b) {
-			fields[i] = b[off : int(off)+int(l)]
-		}
+		fields[i], _ = securityBuffer(b, off, l)
 	}
 	var flags uint32
 	unicode := true
@@ -68,6 +69,21 @@ func parseNTLM(b []byte) (ntlmAuth, bool) {
 		n.detail += ", workstation " + strconv.Quote(w)
 	}
 	return n, true
+}
+
+// securityBuffer is the l bytes at offset off of msg. The offset is a
+// uint32 from the wire: it is compared with the message's length before
+// it becomes an int, which it could overflow on a 32-bit platform.
+func securityBuffer(msg []byte, off uint32, l uint16) ([]byte, bool) {
+	if uint64(off)+uint64(l) > uint64(len(msg)) {
+		return nil, false
+	}
+	s := cryptobyte.String(msg[off:])
+	var v []byte
+	if !s.ReadBytes(&v, int(l)) {
+		return nil, false
+	}
+	return v, true
 }
 
 func readU16LE(s *cryptobyte.String, v *uint16) bool {
