@@ -28,7 +28,7 @@ func bigResult(b *testing.B, n int) *Result {
 
 func BenchmarkWrite(b *testing.B) {
 	r := bigResult(b, 2000) // 10000 connections
-	for _, format := range Formats {
+	for _, format := range FormatNames() {
 		b.Run(format, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {

@@ -7,8 +7,6 @@ package report
 
 import (
 	"cmp"
-	"fmt"
-	"io"
 	"slices"
 	"time"
 
@@ -50,40 +48,6 @@ type Options struct {
 	// FailOn is the lowest severity the junit format reports as a failure.
 	FailOn facts.Severity
 }
-
-// Formats lists the output formats by name; the first is the default on a
-// terminal.
-var Formats = []string{"table", "ndjson", "json", "csv", "sarif", "junit", "markdown"}
-
-// Extensions gives the usual file name extension of each format.
-var Extensions = map[string]string{
-	"table": "txt", "ndjson": "ndjson", "json": "json", "csv": "csv",
-	"sarif": "sarif", "junit": "xml", "markdown": "md",
-}
-
-// Write renders r in the named format.
-func Write(w io.Writer, format string, r *Result, opt Options) error {
-	switch format {
-	case "table":
-		return WriteTable(w, r, opt)
-	case "ndjson":
-		return WriteNDJSON(w, r, opt)
-	case "json":
-		return WriteJSON(w, r, opt)
-	case "csv":
-		return WriteCSV(w, r, opt)
-	case "sarif":
-		return WriteSARIF(w, r, opt)
-	case "junit":
-		return WriteJUnit(w, r, opt)
-	case "markdown":
-		return WriteMarkdown(w, r, opt)
-	}
-	return fmt.Errorf("unknown format %q (want one of %v)", format, Formats)
-}
-
-// KnownFormat reports whether name is one of Formats.
-func KnownFormat(name string) bool { return slices.Contains(Formats, name) }
 
 // Totals combines the counters of every capture.
 func (r *Result) Totals() facts.Stats {

@@ -36,10 +36,10 @@ func render(t *testing.T, format string, r *Result, opt Options) []byte {
 // the properties that must survive an -update.
 func TestGolden(t *testing.T) {
 	r := testResult(t)
-	for _, format := range Formats {
+	for _, format := range FormatNames() {
 		t.Run(format, func(t *testing.T) {
 			got := render(t, format, r, Options{Width: 80, FailOn: facts.Medium})
-			path := filepath.Join("testdata", "golden", format+"."+Extensions[format])
+			path := filepath.Join("testdata", "golden", format+"."+mustFormat(t, format).Extension)
 			if *update {
 				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 					t.Fatal(err)
@@ -71,7 +71,7 @@ func TestUnknownFormatRejected(t *testing.T) {
 // must appear in the formats that list secrets.
 func TestSecretsMaskedInEveryFormat(t *testing.T) {
 	r := testResult(t)
-	for _, format := range Formats {
+	for _, format := range FormatNames() {
 		out := string(render(t, format, r, Options{Width: 200}))
 		for _, s := range []string{secretPassword, secretCookie} {
 			if strings.Contains(out, s) {
@@ -399,4 +399,13 @@ func TestSARIFRulesFallBackToDefinitions(t *testing.T) {
 func jsonString(s string) string {
 	b, _ := json.Marshal(s)
 	return strings.Trim(string(b), `"`)
+}
+
+func mustFormat(t *testing.T, name string) Format {
+	t.Helper()
+	f, ok := LookupFormat(name)
+	if !ok {
+		t.Fatalf("format %s not in the table", name)
+	}
+	return f
 }

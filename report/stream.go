@@ -23,13 +23,13 @@ type Stream struct {
 	header bool
 }
 
-// StreamFormats are the formats a Stream can print.
-var StreamFormats = []string{"ndjson", "table"}
-
-// NewStream starts a stream in format ("ndjson" or "table").
+// NewStream starts a stream in format, one of the formats marked Live.
 func NewStream(w io.Writer, format string, opt Options) (*Stream, error) {
 	s := &Stream{w: w, format: format, opt: opt}
-	switch format {
+	if f, ok := LookupFormat(format); !ok || !f.Live {
+		return nil, fmt.Errorf("format %s cannot stream (want %s)", format, liveNames())
+	}
+	switch format { // the formats table marks these two, and only these, Live
 	case "ndjson":
 		s.enc = json.NewEncoder(w)
 		s.enc.SetEscapeHTML(false)
@@ -39,8 +39,6 @@ func NewStream(w io.Writer, format string, opt Options) (*Stream, error) {
 			width = DefaultWidth
 		}
 		s.widths = streamWidths(width)
-	default:
-		return nil, fmt.Errorf("format %s cannot stream (want ndjson or table)", format)
 	}
 	return s, nil
 }

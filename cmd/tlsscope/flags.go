@@ -203,7 +203,7 @@ func parseArgs(args []string, baseline bool) (*config, error) {
 	}
 	if live && cfg.outputDir == "" {
 		for _, o := range cfg.outputs {
-			if o.path == "" && o.format != "ndjson" && o.format != "table" {
+			if o.path == "" && !lookupFormat(o.format).Live {
 				return nil, usagef("live capture streams ndjson or table to standard output; --format %s needs a file", o.format).withHint("e.g. --format %s=out.%s", o.format, extension(o.format))
 			}
 		}
@@ -224,7 +224,7 @@ func (cfg *config) parseOutputs(specs []string, baseline bool) error {
 			name, file, _ := strings.Cut(one, "=")
 			name = strings.ToLower(strings.TrimSpace(name))
 			if !knownFormat(name) {
-				return usagef("--format: unknown format %q", name).withHint("use one of %s", strings.Join(formats, ", "))
+				return usagef("--format: unknown format %q", name).withHint("use one of %s", strings.Join(formatNames(), ", "))
 			}
 			cfg.outputs = append(cfg.outputs, output{format: name, path: file})
 		}
@@ -277,9 +277,9 @@ func (cfg *config) parseOutputs(specs []string, baseline bool) error {
 
 func formatForFile(name string) string {
 	ext := strings.TrimPrefix(filepath.Ext(name), ".")
-	for _, f := range formats {
-		if extension(f) == ext && f != "table" {
-			return f
+	for _, f := range formats() {
+		if f.Extension == ext && f.Name != "table" {
+			return f.Name
 		}
 	}
 	return "table"

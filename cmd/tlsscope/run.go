@@ -233,7 +233,7 @@ func streamsFiles(cfg *config) bool {
 		return false
 	}
 	for _, o := range cfg.outputs {
-		if o.format != "ndjson" {
+		if !lookupFormat(o.format).Incremental {
 			return false
 		}
 	}

@@ -12,24 +12,25 @@ import (
 	"github.com/tlsscope/tlsscope/report/ladder"
 )
 
-// formats are report's formats and html, which lives in its own package
-// (it draws ladders, and report cannot import what imports it).
-var formats = append(append([]string(nil), report.Formats...), "html")
+// The formats are report's table, html included (report/html, imported
+// here, registers it).
+var (
+	formats     = report.Formats
+	formatNames = report.FormatNames
+)
 
-func knownFormat(name string) bool { return name == "html" || report.KnownFormat(name) }
+func knownFormat(name string) bool { _, ok := report.LookupFormat(name); return ok }
 
-func extension(format string) string {
-	if format == "html" {
-		return "html"
-	}
-	return report.Extensions[format]
+// lookupFormat is the format called name (the zero Format when unknown).
+func lookupFormat(name string) report.Format {
+	f, _ := report.LookupFormat(name)
+	return f
 }
+
+func extension(format string) string { return lookupFormat(format).Extension }
 
 // writeFormat writes one format of the result.
 func writeFormat(w io.Writer, format string, r *report.Result, opt report.Options) error {
-	if format == "html" {
-		return html.Write(w, r, opt)
-	}
 	if err := report.Write(w, format, r, opt); err != nil {
 		return err
 	}

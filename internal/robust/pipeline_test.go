@@ -143,7 +143,7 @@ func process(f *capture.File, name string, opt options) *outcome {
 	o.result = &report.Result{Tool: "tlsscope", Version: "robust", Captures: []*report.Capture{rc}, Rules: ruleDescriptions()}
 	formats := opt.formats
 	if formats == nil {
-		formats = report.Formats
+		formats = report.FormatNames()
 	}
 	for _, format := range formats {
 		if err := report.Write(io.Discard, format, o.result, report.Options{Width: 100}); err != nil {

@@ -7,6 +7,8 @@
 // only URLs are the findings' references (plain links). It prints to PDF
 // with everything expanded.
 //
+// Importing it adds "html" to report's formats (report.RegisterFormat):
+// report cannot import it, since it draws ladders, which import report.
 // Like every format it reads the Result only. Secrets appear only in their
 // masked form (finding evidence is masked by the rules; cleartext secrets
 // print Secret.Masked) unless Options.ShowSecrets is set.
@@ -103,6 +105,11 @@ type captureSummary struct {
 	Servers []serverWorst
 	Certs   []leafCert
 	More    int
+}
+
+// Importing the package adds "html" to report's formats.
+func init() {
+	report.RegisterFormat(report.Format{Name: "html", Extension: "html", Write: Write})
 }
 
 // Write renders r as one HTML document.
