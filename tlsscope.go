@@ -202,7 +202,12 @@ func (a *Analyzer) Filter() *filter.Filter { return a.filter }
 // and the policy's when there is one), for formats that carry rule
 // metadata such as SARIF.
 func (a *Analyzer) Rules() []rules.Definition {
-	out := rules.Definitions()
+	var out []rules.Definition
+	for _, d := range rules.Definitions() {
+		if !d.Policy {
+			out = append(out, d)
+		}
+	}
 	if a.cfg.Policy != nil {
 		out = append(out, policy.Definitions()...)
 	}

@@ -129,15 +129,15 @@ func testResult(t testing.TB) *Result {
 	}
 	fa := []facts.Finding{
 		{ID: "cert-expired", Severity: facts.High, ConnID: 1, Capture: "a.pcap", Time: at(50), Client: c1.Client, Server: c1.Server, SNI: "www.example.com",
-			Message: "server certificate has expired", Evidence: "notAfter=2026-12-29T02:59:54Z", Reference: "RFC 5280, 4.1.2.5", Step: "certificate"},
+			Message: "server certificate has expired", Evidence: "notAfter=2026-12-29T02:59:54Z", Reference: "RFC 5280, 4.1.2.5", Step: facts.StepCertificate},
 		{ID: "tls-version-deprecated", Severity: facts.Medium, ConnID: 2, Capture: "a.pcap", Time: at(1010), Client: c2.Client, Server: c2.Server, SNI: c2.TLS.ClientHello.ServerName,
-			Message: "client offered TLS 1.0, deprecated by RFC 8996", Evidence: "legacy_version=0x0301", Reference: "https://www.rfc-editor.org/rfc/rfc8996", Step: "client_hello"},
+			Message: "client offered TLS 1.0, deprecated by RFC 8996", Evidence: "legacy_version=0x0301", Reference: "https://www.rfc-editor.org/rfc/rfc8996", Step: facts.StepClientHello},
 		{ID: "plaintext-credentials", Severity: facts.Critical, ConnID: 3, Capture: "a.pcap", Time: at(2500), Client: c3.Client, Server: c3.Server,
 			Message: "FTP password sent in the clear", Evidence: "USER alice PASS h*****", Reference: "RFC 4217"},
 		{ID: "plaintext-session-cookie", Severity: facts.High, ConnID: 4, Capture: "a.pcap", Time: at(4010), Client: c4.Client, Server: c4.Server,
-			Message: "session cookie sent over HTTP", Evidence: "Cookie: sessionid=PLAN…", Reference: "https://owasp.org/www-community/controls/SecureCookieAttribute", Step: "http"},
+			Message: "session cookie sent over HTTP", Evidence: "Cookie: sessionid=PLAN…", Reference: "https://owasp.org/www-community/controls/SecureCookieAttribute", Step: facts.StepHTTP},
 		{ID: "tls13-resumption-psk", Severity: facts.Info, ConnID: 5, Capture: "a.pcap", Time: at(5030), Client: c5.Client, Server: c5.Server, SNI: "one.one.one.one",
-			Message: "session resumed with a PSK", Step: "server_hello"},
+			Message: "session resumed with a PSK", Step: facts.StepServerHello},
 	}
 	fb := []facts.Finding{
 		{ID: "handshake-incomplete", Severity: facts.Low, ConnID: 1, Capture: "dir/b.pcap", Time: at(10500), Client: c6.Client, Server: c6.Server, SNI: "www.example.com",

@@ -400,7 +400,7 @@ func newFindingRecord(f facts.Finding, fm *formatted) FindingRecord {
 		Type: "finding", ID: f.ID, Severity: f.Severity.String(),
 		Client: fm.endpoint(f.Client), Server: fm.endpoint(f.Server), SNI: f.SNI,
 		Message: f.Message, Evidence: f.Evidence, Reference: f.Reference,
-		Capture: f.Capture, Connection: f.ConnID, TS: fm.ts(f.Time), Step: f.Step,
+		Capture: f.Capture, Connection: f.ConnID, TS: fm.ts(f.Time), Step: f.Step.String(),
 	}
 }
 

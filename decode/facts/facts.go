@@ -158,9 +158,90 @@ type Finding struct {
 	Evidence  string // masked where it shows a secret
 	Reference string // RFC, NIST or Mozilla guideline
 	// Step ties the finding to the handshake message or cleartext message
-	// that caused it, for the ladder: "certificate", "server_hello",
-	// "client_hello", "alert", "http", ...
-	Step string
+	// that caused it, for the ladder (its definition's step, unless the
+	// rule names another).
+	Step Step
+}
+
+// Step is the message a finding is tied to: a handshake message, an alert,
+// or the cleartext protocol whose message carried a secret. The ladder
+// draws the finding on that message's arrow; records print its name.
+type Step uint8
+
+const (
+	StepNone Step = iota
+	StepClientHello
+	StepServerHello
+	StepHelloRetryRequest
+	StepCertificate
+	StepServerKeyExchange
+	StepCertificateRequest
+	StepClientKeyExchange
+	StepNewSessionTicket
+	StepAlert
+	// Cleartext protocols (Secret.Protocol).
+	StepHTTP
+	StepFTP
+	StepSMTP
+	StepPOP3
+	StepIMAP
+	StepTelnet
+	StepLDAP
+	StepCleartext // a cleartext protocol without a name
+)
+
+// steps gives each Step its name (as NDJSON prints it) and, for a
+// handshake message, its HandshakeType (RFC 8446, 4).
+var steps = [...]struct {
+	name      string
+	handshake uint8
+}{
+	StepNone:               {"", 0},
+	StepClientHello:        {"client_hello", tls.TypeClientHello},
+	StepServerHello:        {"server_hello", tls.TypeServerHello},
+	StepHelloRetryRequest:  {"hello_retry_request", 0},
+	StepCertificate:        {"certificate", tls.TypeCertificate},
+	StepServerKeyExchange:  {"server_key_exchange", tls.TypeServerKeyExchange},
+	StepCertificateRequest: {"certificate_request", tls.TypeCertificateRequest},
+	StepClientKeyExchange:  {"client_key_exchange", tls.TypeClientKeyExchange},
+	StepNewSessionTicket:   {"new_session_ticket", tls.TypeNewSessionTicket},
+	StepAlert:              {"alert", 0},
+	StepHTTP:               {"http", 0},
+	StepFTP:                {"ftp", 0},
+	StepSMTP:               {"smtp", 0},
+	StepPOP3:               {"pop3", 0},
+	StepIMAP:               {"imap", 0},
+	StepTelnet:             {"telnet", 0},
+	StepLDAP:               {"ldap", 0},
+	StepCleartext:          {"cleartext", 0},
+}
+
+func (s Step) String() string {
+	if int(s) < len(steps) {
+		return steps[s].name
+	}
+	return "unknown"
+}
+
+// Handshake is the handshake message type the step names, and false for
+// a step that is not one handshake message (an alert, a
+// HelloRetryRequest, which shares ServerHello's type, cleartext).
+func (s Step) Handshake() (uint8, bool) {
+	if int(s) < len(steps) && steps[s].handshake != 0 {
+		return steps[s].handshake, true
+	}
+	return 0, false
+}
+
+// ProtocolStep is the step of a secret seen in a cleartext protocol
+// (Secret.Protocol, as decode/cleartext names them; "" is StepCleartext).
+func ProtocolStep(protocol string) Step {
+	for s := StepHTTP; s < StepCleartext; s++ {
+		if steps[s].name == protocol {
+			return s
+		}
+	}
+	return StepCleartext
 }
 
 // Fingerprint identifies a finding across runs and captures: the rule, the

@@ -274,29 +274,22 @@ const (
 	IDPinMismatch   = "policy-cert-pin-mismatch"
 )
 
-// Definitions describe the policy's finding ids.
+// policyIDs are the policy's finding ids in the order Definitions lists them.
+var policyIDs = []string{IDMinVersion, IDDeniedSuite, IDSuiteNotAllow, IDUnexpectedSNI, IDPinMismatch}
+
+// Definitions describe the policy's finding ids, from decode/rules' one
+// table of finding ids, where they are defined.
 func Definitions() []rules.Definition {
-	return []rules.Definition{
-		{ID: IDMinVersion, Severity: facts.High, Title: "Version below the policy minimum",
-			Help: "The connection negotiated a protocol version older than the policy's min_version."},
-		{ID: IDDeniedSuite, Severity: facts.High, Title: "Cipher suite denied by policy",
-			Help: "The server chose a cipher suite listed in the policy's denied_suites."},
-		{ID: IDSuiteNotAllow, Severity: facts.Medium, Title: "Cipher suite not allowed by policy",
-			Help: "The server chose a cipher suite missing from the policy's allowed_suites."},
-		{ID: IDUnexpectedSNI, Severity: facts.Medium, Title: "Unexpected server name",
-			Help: "The client asked for a server name that matches none of the policy's expected_snis."},
-		{ID: IDPinMismatch, Severity: facts.Critical, Title: "Certificate does not match its pin",
-			Help: "The server's certificate chain contains none of the SHA-256 fingerprints pinned for it in the policy."},
+	out := make([]rules.Definition, len(policyIDs))
+	for i, id := range policyIDs {
+		out[i] = definition(id)
 	}
+	return out
 }
 
 func definition(id string) rules.Definition {
-	for _, d := range Definitions() {
-		if d.ID == id {
-			return d
-		}
-	}
-	return rules.Definition{ID: id}
+	d, _ := rules.Lookup(id)
+	return d
 }
 
 // Check judges one connection against the policy's expectations. Like the
@@ -308,26 +301,26 @@ func (p *Policy) Check(c *facts.Connection) []facts.Finding {
 	}
 	sni := c.SNI()
 	var out []facts.Finding
-	add := func(id, msg, evidence, step string) {
+	add := func(id, msg, evidence string) {
 		d := definition(id)
 		out = append(out, facts.Finding{
 			ID: id, Severity: d.Severity, ConnID: c.ID, Capture: c.Capture, Time: c.First,
 			Client: c.Client, Server: c.Server, SNI: sni, Message: msg, Evidence: evidence,
-			Reference: "policy", Step: step,
+			Reference: "policy", Step: d.Step,
 		})
 	}
 	if p.minVersion != 0 && s.Version != 0 && s.Version < p.minVersion {
 		add(IDMinVersion, fmt.Sprintf("%s negotiated, policy minimum is %s", tls.VersionName(s.Version), tls.VersionName(p.minVersion)),
-			fmt.Sprintf("version=0x%04x", s.Version), "server_hello")
+			fmt.Sprintf("version=0x%04x", s.Version))
 	}
 	if s.ServerHello != nil {
 		if slices.Contains(p.denied, s.CipherSuite) {
 			add(IDDeniedSuite, "cipher suite "+tls.CipherSuiteName(s.CipherSuite)+" is denied by policy",
-				fmt.Sprintf("cipher_suite=0x%04x", s.CipherSuite), "server_hello")
+				fmt.Sprintf("cipher_suite=0x%04x", s.CipherSuite))
 		}
 		if len(p.allowed) > 0 && !slices.Contains(p.allowed, s.CipherSuite) {
 			add(IDSuiteNotAllow, "cipher suite "+tls.CipherSuiteName(s.CipherSuite)+" is not in the policy's allowed list",
-				fmt.Sprintf("cipher_suite=0x%04x", s.CipherSuite), "server_hello")
+				fmt.Sprintf("cipher_suite=0x%04x", s.CipherSuite))
 		}
 	}
 	if len(p.ExpectedSNIs) > 0 && s.ClientHello != nil {
@@ -339,7 +332,7 @@ func (p *Policy) Check(c *facts.Connection) []facts.Finding {
 			}
 		}
 		if !ok {
-			add(IDUnexpectedSNI, fmt.Sprintf("server name %q is not expected by policy", sni), "sni="+sni, "client_hello")
+			add(IDUnexpectedSNI, fmt.Sprintf("server name %q is not expected by policy", sni), "sni="+sni)
 		}
 	}
 	if len(s.Certificates) > 0 {
@@ -356,7 +349,7 @@ func (p *Policy) Check(c *facts.Connection) []facts.Finding {
 				found = found || slices.Contains(pin.SHA256, h)
 			}
 			if !found {
-				add(IDPinMismatch, "server certificate chain matches none of its pins", "leaf sha256="+chain[0], "certificate")
+				add(IDPinMismatch, "server certificate chain matches none of its pins", "leaf sha256="+chain[0])
 			}
 		}
 	}

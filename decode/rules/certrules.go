@@ -49,7 +49,7 @@ func (e *eval) certRules() {
 	// Dates (RFC 5280, 4.1.2.5), every certificate sent.
 	for i, c := range chain {
 		if t.After(c.NotAfter) {
-			e.add("cert-expired", nil, "certificate", at, "",
+			e.add("cert-expired", nil, at, "",
 				fmt.Sprintf("%s expired on %s, %s before the %s", subj(i), day(c.NotAfter), ago(t.Sub(c.NotAfter)), tname),
 				fmt.Sprintf("notAfter %s, %s %s", stamp(c.NotAfter), tname, stamp(t)))
 			break
@@ -57,7 +57,7 @@ func (e *eval) certRules() {
 	}
 	for i, c := range chain {
 		if t.Before(c.NotBefore) {
-			e.add("cert-not-yet-valid", nil, "certificate", at, "",
+			e.add("cert-not-yet-valid", nil, at, "",
 				fmt.Sprintf("%s is not valid until %s, %s after the %s", subj(i), day(c.NotBefore), ago(c.NotBefore.Sub(t)), tname),
 				fmt.Sprintf("notBefore %s, %s %s", stamp(c.NotBefore), tname, stamp(t)))
 			break
@@ -68,7 +68,7 @@ func (e *eval) certRules() {
 		warn = DefaultExpiryWarn
 	}
 	if leafKnown && warn > 0 && !t.After(leaf.NotAfter) && !t.Before(leaf.NotBefore) && leaf.NotAfter.Sub(t) <= warn {
-		e.add("cert-expiring-soon", nil, "certificate", at, "",
+		e.add("cert-expiring-soon", nil, at, "",
 			fmt.Sprintf("%s expires on %s, %s after the %s", subj(0), day(leaf.NotAfter), ago(leaf.NotAfter.Sub(t)), tname),
 			fmt.Sprintf("notAfter %s, %s %s, warning window %s", stamp(leaf.NotAfter), tname, stamp(t), ago(warn)))
 	}
@@ -76,12 +76,12 @@ func (e *eval) certRules() {
 	// Trust (RFC 5280, 6.1), through the verdict cache.
 	v, selfSigned := e.cfg.cache.verify(chain, e.cfg.pool, t)
 	if leafKnown && selfSigned && !v.Trusted && !v.DatesOnly {
-		e.add("cert-self-signed", nil, "certificate", at, "",
+		e.add("cert-self-signed", nil, at, "",
 			fmt.Sprintf("%s is self-signed and not a trusted root", subj(0)),
 			fmt.Sprintf("subject = issuer = %s, signature verifies with its own %s key", certs.SubjectName(leaf), keyName(leaf)))
 	}
 	if e.cfg.pool != nil && !v.Trusted && !v.DatesOnly {
-		e.add("cert-untrusted", nil, "certificate", at, "",
+		e.add("cert-untrusted", nil, at, "",
 			"certificate chain not trusted: "+v.Reason,
 			fmt.Sprintf("%d certificate(s) sent, issuer of the first: %s; %v", len(chain), certs.IssuerName(leaf), v.Err))
 	}
@@ -90,7 +90,7 @@ func (e *eval) certRules() {
 	// the client asked for, so nothing to mismatch.
 	if ch := s.ClientHello; ch != nil && ch.ServerName != "" && leafKnown {
 		if !e.cfg.hosts.matches(leaf, ch.ServerName) {
-			e.add("cert-hostname-mismatch", nil, "certificate", at, "",
+			e.add("cert-hostname-mismatch", nil, at, "",
 				fmt.Sprintf("certificate does not match server name %q", ch.ServerName),
 				fmt.Sprintf("SNI %s; certificate names: %s", ch.ServerName, sanList(leaf)))
 		}
@@ -107,7 +107,7 @@ func (e *eval) certRules() {
 			weak = bits > 0 && bits < minECBits
 		}
 		if weak {
-			e.add("cert-weak-key", nil, "certificate", at, "",
+			e.add("cert-weak-key", nil, at, "",
 				fmt.Sprintf("%s has a weak %s key", subj(i), keyName(c)),
 				fmt.Sprintf("%s %d bits; minimum %d (RSA, DSA) or %d (EC)", typ, bits, minRSABits, minECBits))
 			break
@@ -126,7 +126,7 @@ func (e *eval) certRules() {
 		if certs.SelfSigned(c) { // a root: its own signature is never relied on
 			continue
 		}
-		e.add("cert-weak-signature", sevp(sev), "certificate", at, "",
+		e.add("cert-weak-signature", sevp(sev), at, "",
 			fmt.Sprintf("%s is signed with %s", subj(i), c.SignatureAlgorithm),
 			fmt.Sprintf("signature algorithm %s, issuer %s", c.SignatureAlgorithm, certs.IssuerName(c)))
 		break
@@ -135,7 +135,7 @@ func (e *eval) certRules() {
 	// Validity period (CA/B Forum BR 6.3.2).
 	if leafKnown && !leaf.NotBefore.Before(validityFrom) {
 		if d := leaf.NotAfter.Sub(leaf.NotBefore) + time.Second; d > maxValidity {
-			e.add("cert-validity-too-long", nil, "certificate", at, "",
+			e.add("cert-validity-too-long", nil, at, "",
 				fmt.Sprintf("%s is valid for %d days, more than 398", subj(0), int(d/(24*time.Hour))),
 				fmt.Sprintf("notBefore %s, notAfter %s", stamp(leaf.NotBefore), stamp(leaf.NotAfter)))
 		}
@@ -143,14 +143,14 @@ func (e *eval) certRules() {
 
 	// Order (RFC 5246, 7.4.2) and intermediates only a bundle supplied.
 	if v.Order != "" {
-		e.add("cert-chain-order", nil, "certificate", at, "",
+		e.add("cert-chain-order", nil, at, "",
 			"certificate chain sent out of order", v.Order+"; sent: "+chainSubjects(chain))
 	} else if len(v.Supplied) > 0 {
 		var names []string
 		for _, c := range v.Supplied {
 			names = append(names, certs.SubjectName(c))
 		}
-		e.add("cert-chain-order", nil, "certificate", at, "",
+		e.add("cert-chain-order", nil, at, "",
 			"certificate chain incomplete: the server does not send its intermediate",
 			"supplied by the trusted bundle: "+strings.Join(names, "; ")+"; sent: "+chainSubjects(chain))
 	}

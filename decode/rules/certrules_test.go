@@ -60,7 +60,7 @@ func TestCertificateCases(t *testing.T) {
 			cfg:   trust(), want: []string{"cert-expired"},
 			check: func(t *testing.T, fs []facts.Finding) {
 				f := fs[0]
-				if f.Severity != facts.High || f.Step != "certificate" || !strings.Contains(f.Message, "10 days before the capture time") ||
+				if f.Severity != facts.High || f.Step != facts.StepCertificate || !strings.Contains(f.Message, "10 days before the capture time") ||
 					!strings.Contains(f.Evidence, "notAfter 2026-05-22T00:00:00Z, capture time 2026-06-01T00:00:00Z") || !strings.Contains(f.Reference, "rfc5280") {
 					t.Errorf("%+v", f)
 				}

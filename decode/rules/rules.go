@@ -237,11 +237,21 @@ type eval struct {
 }
 
 // add appends a finding with the definition's severity (or sev when
-// given) and reference (or ref when given), after the user's override.
-func (e *eval) add(id string, sev *facts.Severity, step string, at time.Time, ref, msg, evidence string) {
+// given), reference (or ref when given) and step, after the user's
+// override.
+func (e *eval) add(id string, sev *facts.Severity, at time.Time, ref, msg, evidence string) {
+	e.addStep(facts.StepNone, id, sev, at, ref, msg, evidence)
+}
+
+// addStep is add tied to another step than the definition's (when step
+// is not StepNone).
+func (e *eval) addStep(step facts.Step, id string, sev *facts.Severity, at time.Time, ref, msg, evidence string) {
 	d, ok := byID[id]
 	if !ok { // a secret kind the table does not know yet
 		d = Definition{ID: id, Severity: facts.Medium}
+	}
+	if step == facts.StepNone {
+		step = d.Step
 	}
 	s := d.Severity
 	if sev != nil {

@@ -43,10 +43,6 @@ func (e *eval) secretRules() {
 		if s.User != "" {
 			user = "user=" + s.User
 		}
-		step := s.Protocol
-		if step == "" {
-			step = "cleartext"
-		}
-		e.add(id, sev, step, s.Time, "", msg, joinNonEmpty(" ", s.Method, s.Host+s.Path, field, user))
+		e.addStep(facts.ProtocolStep(s.Protocol), id, sev, s.Time, "", msg, joinNonEmpty(" ", s.Method, s.Host+s.Path, field, user))
 	}
 }

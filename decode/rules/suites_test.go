@@ -121,7 +121,7 @@ func TestSuiteFindings(t *testing.T) {
 			if f.Severity != tc.weakSev {
 				t.Errorf("0x%04x %s: weak-cipher %v, want %v", tc.id, tc.name, f.Severity, tc.weakSev)
 			}
-			if !strings.Contains(f.Evidence, tc.name) || f.Step != "server_hello" {
+			if !strings.Contains(f.Evidence, tc.name) || f.Step != facts.StepServerHello {
 				t.Errorf("0x%04x: evidence %q step %q", tc.id, f.Evidence, f.Step)
 			}
 		}

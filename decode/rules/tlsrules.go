@@ -69,14 +69,14 @@ func (e *eval) tlsRules() {
 	if ch != nil {
 		e.offeredVersions(ch, chAt)
 		if ch.ServerName == "" {
-			e.add("missing-sni", nil, "client_hello", chAt, "",
+			e.add("missing-sni", nil, chAt, "",
 				"ClientHello without a server name (SNI)",
 				fmt.Sprintf("no server_name extension; server %s", e.c.Server))
 		}
 	}
 	if sh != nil && s.Version != 0 {
 		if sev, ref, ok := deprecatedVersion(s.Version); ok {
-			e.add("deprecated-version", sevp(sev), "server_hello", shAt, ref,
+			e.add("deprecated-version", sevp(sev), shAt, ref,
 				fmt.Sprintf("%s negotiated (deprecated)", tls.VersionName(s.Version)),
 				fmt.Sprintf("negotiated version %s (0x%04x), %s", tls.VersionName(s.Version), s.Version, suiteEvidence(s.CipherSuite)))
 		}
@@ -86,12 +86,12 @@ func (e *eval) tlsRules() {
 			e.suiteRules(s, shAt)
 			e.renegotiation(s, chAt, shAt)
 			if sh.CompressionMethod != 0 {
-				e.add("tls-compression", nil, "server_hello", shAt, "",
+				e.add("tls-compression", nil, shAt, "",
 					fmt.Sprintf("TLS compression negotiated (%s): secrets can be recovered (CRIME)", compressionName(sh.CompressionMethod)),
 					fmt.Sprintf("compression_method %d (%s)", sh.CompressionMethod, compressionName(sh.CompressionMethod)))
 			}
 			if ch != nil && ch.Heartbeat && sh.Heartbeat {
-				e.add("heartbeat-enabled", nil, "server_hello", shAt, "",
+				e.add("heartbeat-enabled", nil, shAt, "",
 					"heartbeat extension negotiated by both sides",
 					"heartbeat (15) in ClientHello and ServerHello")
 			}
@@ -127,7 +127,7 @@ func (e *eval) offeredVersions(ch *tls.ClientHello, at time.Time) {
 		evidence = joinNonEmpty("; ", evidence, fmt.Sprintf("SSLv2-format ClientHello with %d SSL 2.0 cipher kinds", ch.SSLv2OnlyKinds))
 	}
 	if len(old) > 0 {
-		e.add("deprecated-version-offered", nil, "client_hello", at, "",
+		e.add("deprecated-version-offered", nil, at, "",
 			"client offers deprecated versions: "+versionList(old), evidence)
 	}
 }
@@ -194,17 +194,17 @@ func (e *eval) suiteRules(s *tls.Session, at time.Time) {
 		return
 	}
 	if sev, why, ref := suiteWeakness(cs); len(why) > 0 {
-		e.add("weak-cipher", sevp(sev), "server_hello", at, ref,
+		e.add("weak-cipher", sevp(sev), at, ref,
 			"weak cipher suite negotiated: "+strings.Join(why, ", "),
 			suiteEvidence(cs.ID)+": "+strings.Join(why, ", "))
 	}
 	if !cs.TLS13 && !tls.Version13(s.Version) && !forwardSecret(cs) {
-		e.add("no-forward-secrecy", nil, "server_hello", at, "",
+		e.add("no-forward-secrecy", nil, at, "",
 			fmt.Sprintf("no forward secrecy: %s key exchange", staticName(cs)),
 			fmt.Sprintf("%s, key exchange %s", suiteEvidence(cs.ID), cs.KeyExchange))
 	}
 	if cs.Mode == "CBC" && !tls.Version13(s.Version) {
-		e.add("cbc-mode-cipher", nil, "server_hello", at, "",
+		e.add("cbc-mode-cipher", nil, at, "",
 			"CBC-mode cipher suite negotiated",
 			fmt.Sprintf("%s, %s", suiteEvidence(cs.ID), tls.VersionName(s.Version)))
 	}
@@ -243,7 +243,7 @@ func (e *eval) sslv2Cipher(sh *tls.ServerHello, at time.Time) {
 	if !ok {
 		return
 	}
-	e.add("weak-cipher", sevp(k.sev), "server_hello", at, "",
+	e.add("weak-cipher", sevp(k.sev), at, "",
 		"weak cipher negotiated: "+k.why,
 		fmt.Sprintf("SSL 2.0 cipher kind %s (0x%06x)", tls.SSLv2CipherKindName(sh.SSLv2CipherKind), sh.SSLv2CipherKind))
 }
@@ -257,13 +257,13 @@ func (e *eval) renegotiation(s *tls.Session, chAt, shAt time.Time) {
 	}
 	ch, sh := s.ClientHello, s.ServerHello
 	if ch != nil && !ch.RenegotiationInfo && !slices.Contains(ch.CipherSuites, scsvRenegotiation) {
-		e.add("insecure-renegotiation", nil, "client_hello", chAt, "",
+		e.add("insecure-renegotiation", nil, chAt, "",
 			"client does not support secure renegotiation",
 			"ClientHello has neither renegotiation_info (65281) nor TLS_EMPTY_RENEGOTIATION_INFO_SCSV (0x00ff)")
 		return
 	}
 	if ch != nil && !sh.RenegotiationInfo {
-		e.add("insecure-renegotiation", nil, "server_hello", shAt, "",
+		e.addStep(facts.StepServerHello, "insecure-renegotiation", nil, shAt, "",
 			"server does not support secure renegotiation",
 			"client signalled support, ServerHello has no renegotiation_info (65281)")
 	}
@@ -304,18 +304,18 @@ func (e *eval) keyExchange(s *tls.Session) {
 			if kx.DHPrimeBits < 1024 {
 				sev = facts.High
 			}
-			e.add("weak-dh-group", sevp(sev), "server_key_exchange", at, "",
+			e.add("weak-dh-group", sevp(sev), at, "",
 				fmt.Sprintf("weak Diffie-Hellman group: %d-bit prime", kx.DHPrimeBits),
 				fmt.Sprintf("ServerKeyExchange dh_p %d bits (minimum 2048), %s", kx.DHPrimeBits, suiteEvidence(s.CipherSuite)))
 		}
 	case "ECDHE":
 		switch {
 		case kx.NamedGroup == 0xff01 || kx.NamedGroup == 0xff02:
-			e.add("weak-dh-group", nil, "server_key_exchange", at, "",
+			e.add("weak-dh-group", nil, at, "",
 				"elliptic curve given by explicit parameters (deprecated)",
 				fmt.Sprintf("ServerKeyExchange curve_type %d (explicit), %s", kx.NamedGroup&0xff, suiteEvidence(s.CipherSuite)))
 		case curveBits[kx.NamedGroup] > 0 && curveBits[kx.NamedGroup] < minECBits:
-			e.add("weak-dh-group", sevp(facts.High), "server_key_exchange", at, "",
+			e.add("weak-dh-group", sevp(facts.High), at, "",
 				fmt.Sprintf("weak elliptic curve %s (%d bits)", tls.GroupName(kx.NamedGroup), curveBits[kx.NamedGroup]),
 				fmt.Sprintf("ServerKeyExchange named_curve %s (%d), minimum %d bits", tls.GroupName(kx.NamedGroup), kx.NamedGroup, minECBits))
 		}
@@ -334,7 +334,7 @@ func (e *eval) handshakeFailed(s *tls.Session) {
 		if s.Established && !s.EstablishedAt.IsZero() && a.Time.After(s.EstablishedAt) {
 			break
 		}
-		e.add("handshake-failed", nil, "alert", a.Time, "",
+		e.add("handshake-failed", nil, a.Time, "",
 			fmt.Sprintf("handshake failed: fatal alert %s from the %s", tls.AlertName(a.Description), a.From),
 			fmt.Sprintf("alert level fatal (2), description %s (%d), sent by the %s", tls.AlertName(a.Description), a.Description, a.From))
 		return
@@ -355,7 +355,7 @@ func (e *eval) handshakeFailed(s *tls.Session) {
 		}
 	}
 	at := e.c.Last
-	e.add("handshake-failed", nil, "alert", at, "",
+	e.add("handshake-failed", nil, at, "",
 		fmt.Sprintf("handshake failed: connection closed (%s) before the handshake completed", strings.ToUpper(e.c.Closed)),
 		fmt.Sprintf("closed by %s after %s; no Finished from both sides", strings.ToUpper(e.c.Closed), last))
 }

@@ -123,7 +123,7 @@ func TestVersionAndExtensionRules(t *testing.T) {
 			if !strings.Contains(f.Message+" "+f.Evidence, tc.inMsg) {
 				t.Errorf("%s: %q / %q lacks %q", f.ID, f.Message, f.Evidence, tc.inMsg)
 			}
-			if f.Reference == "" || f.Step == "" || f.Message == "" || f.Evidence == "" {
+			if f.Reference == "" || f.Step == facts.StepNone || f.Message == "" || f.Evidence == "" {
 				t.Errorf("incomplete finding %+v", f)
 			}
 		})
@@ -163,7 +163,7 @@ func TestSecretsBecomeFindings(t *testing.T) {
 			}
 		}
 	}
-	if fs[2].Step != "ftp" || fs[1].Step != "http" || !fs[1].Time.Equal(t0) {
+	if fs[2].Step != facts.StepFTP || fs[1].Step != facts.StepHTTP || !fs[1].Time.Equal(t0) {
 		t.Errorf("steps %q %q time %v", fs[1].Step, fs[2].Step, fs[1].Time)
 	}
 }

@@ -75,11 +75,11 @@ func fixture(t testing.TB) *report.Result {
 		TLS: &tls.Session{ClientHello: &tls.ClientHello{LegacyVersion: 0x0303, ServerName: "<script src=\"https://evil.example/x.js\"></script>\x1b[2J\r"}, Start: at(3000)}}
 	fs := []facts.Finding{
 		{ID: "cert-expiring-soon", Severity: facts.Medium, ConnID: 1, Capture: "a.pcap", Time: at(2), Server: c1.Server, SNI: "www.example.com",
-			Message: "certificate expires in 9 days", Evidence: "notAfter=2026-12-29", Reference: "RFC 5280, 4.1.2.5", Step: "certificate"},
+			Message: "certificate expires in 9 days", Evidence: "notAfter=2026-12-29", Reference: "RFC 5280, 4.1.2.5", Step: facts.StepCertificate},
 		{ID: "handshake-failed", Severity: facts.Low, ConnID: 2, Capture: "a.pcap", Time: at(1050), Server: c2.Server, SNI: "legacy.example.net",
-			Message: "server refused the handshake: handshake_failure", Step: "alert"},
+			Message: "server refused the handshake: handshake_failure", Step: facts.StepAlert},
 		{ID: "plaintext-credentials", Severity: facts.Critical, ConnID: 3, Capture: "a.pcap", Time: at(2010), Server: c3.Server,
-			Message: "password sent in the clear", Evidence: "password=h******", Reference: "https://owasp.org/Top10/A02_2021-Cryptographic_Failures/", Step: "http"},
+			Message: "password sent in the clear", Evidence: "password=h******", Reference: "https://owasp.org/Top10/A02_2021-Cryptographic_Failures/", Step: facts.StepHTTP},
 	}
 	return &report.Result{Tool: "tlsscope", Version: "test", Captures: []*report.Capture{{
 		Name: "a.pcap", Stats: facts.Stats{Files: 1, Packets: 40, First: at(0), Last: at(3100)},

@@ -28,7 +28,7 @@ func FuzzWrite(f *testing.F) {
 		r := &report.Result{Tool: sni, Version: alpn,
 			Rules: []rules.Definition{{ID: msg, Title: msg, Help: evidence, Reference: ref}},
 			Captures: []*report.Capture{{Name: path, Connections: []*facts.Connection{c},
-				Findings: []facts.Finding{{ID: msg, ConnID: 1, SNI: sni, Message: msg, Evidence: evidence, Reference: ref, Step: "client_hello"}},
+				Findings: []facts.Finding{{ID: msg, ConnID: 1, SNI: sni, Message: msg, Evidence: evidence, Reference: ref, Step: facts.StepClientHello}},
 				Stats:    facts.Stats{Anomalies: map[string]uint64{msg: 1}},
 			}}}
 		var b bytes.Buffer

@@ -29,7 +29,7 @@ func ExampleWrite() {
 			},
 		},
 	}
-	findings := []facts.Finding{{ID: "handshake-failed", Severity: facts.Medium, ConnID: 4, Step: "alert",
+	findings := []facts.Finding{{ID: "handshake-failed", Severity: facts.Medium, ConnID: 4, Step: facts.StepAlert,
 		Message: "handshake failed: fatal alert handshake_failure from the server"}}
 	ladder.Write(os.Stdout, c, findings, ladder.Options{Width: 72})
 	// Output:

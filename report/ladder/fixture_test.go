@@ -66,9 +66,9 @@ func fixtureTLS12(t testing.TB) (*facts.Connection, []facts.Finding) {
 	c := &facts.Connection{ID: 7, Capture: "fixture.pcap", Client: ap("192.168.1.10:50000"), Server: ap("93.184.216.34:443"),
 		First: at(0), Last: at(9000), Protocol: "tls", TLS: s}
 	fs := []facts.Finding{
-		{ID: "cert-expired", Severity: facts.High, ConnID: 7, Capture: "fixture.pcap", Message: "server certificate has expired", Evidence: "notAfter=2026-10-01", Step: "certificate"},
+		{ID: "cert-expired", Severity: facts.High, ConnID: 7, Capture: "fixture.pcap", Message: "server certificate has expired", Evidence: "notAfter=2026-10-01", Step: facts.StepCertificate},
 		{ID: "weak-thing", Severity: facts.Low, ConnID: 7, Capture: "fixture.pcap", Message: "something about the connection"},
-		{ID: "other-connection", Severity: facts.Critical, ConnID: 8, Capture: "fixture.pcap", Step: "certificate"},
+		{ID: "other-connection", Severity: facts.Critical, ConnID: 8, Capture: "fixture.pcap", Step: facts.StepCertificate},
 	}
 	return c, fs
 }
@@ -83,6 +83,6 @@ func fixtureHTTP() (*facts.Connection, []facts.Finding) {
 			User: "alice", Masked: "h******", Value: plantedPassword, Time: at(1000), Method: "POST", Host: "intranet.example", Path: "/login"}},
 	}
 	fs := []facts.Finding{{ID: "plaintext-credentials", Severity: facts.Critical, ConnID: 3, Capture: "fixture.pcap", Time: at(1000),
-		Message: "password sent in the clear over HTTP", Evidence: "password=h******", Step: "http"}}
+		Message: "password sent in the clear over HTTP", Evidence: "password=h******", Step: facts.StepHTTP}}
 	return c, fs
 }

@@ -59,7 +59,7 @@ func FuzzWrite(f *testing.F) {
 		}
 		c := &facts.Connection{ID: 1, TLS: s, HTTP: []facts.HTTPMessage{{Method: sni, Path: sni, Status: 200}},
 			Secrets: []facts.Secret{{Protocol: "ftp", Field: sni, Masked: sni, From: 1}}}
-		fs := []facts.Finding{{ID: sni, ConnID: 1, Step: "certificate", Message: sni}, {ID: "x", ConnID: 1, Step: "alert"}, {ID: "y", ConnID: 1, Step: "http"}}
+		fs := []facts.Finding{{ID: sni, ConnID: 1, Step: facts.StepCertificate, Message: sni}, {ID: "x", ConnID: 1, Step: facts.StepAlert}, {ID: "y", ConnID: 1, Step: facts.StepHTTP}}
 		w := int(width)
 		for _, color := range []bool{false, true} {
 			var b bytes.Buffer

@@ -457,23 +457,12 @@ func secretLine(s facts.Secret, showSecrets bool) string {
 	return line
 }
 
-// stepTypes maps a finding's Step to the handshake message it names.
-var stepTypes = map[string]uint8{
-	"client_hello":        tls.TypeClientHello,
-	"server_hello":        tls.TypeServerHello,
-	"certificate":         tls.TypeCertificate,
-	"server_key_exchange": tls.TypeServerKeyExchange,
-	"certificate_request": tls.TypeCertificateRequest,
-	"client_key_exchange": tls.TypeClientKeyExchange,
-	"new_session_ticket":  tls.TypeNewSessionTicket,
-}
-
 // attach picks the arrow a finding belongs to, or -1: a handshake step
 // goes to the last such message (after a HelloRetryRequest, the second
-// ClientHello; a server certificate for "certificate"); "alert" to the
+// ClientHello; a server certificate for StepCertificate); StepAlert to the
 // first fatal alert; cleartext findings to the message at their time.
 func attach(arrows []Arrow, f facts.Finding) int {
-	if t, ok := stepTypes[f.Step]; ok {
+	if t, ok := f.Step.Handshake(); ok {
 		found := -1
 		for i, a := range arrows {
 			if a.Kind == KindHandshake && a.Handshake == t && a.Label != "HelloRetryRequest" {
@@ -489,7 +478,7 @@ func attach(arrows []Arrow, f facts.Finding) int {
 		return found
 	}
 	switch f.Step {
-	case "alert":
+	case facts.StepAlert:
 		first := -1
 		for i, a := range arrows {
 			if a.Kind == KindAlert {
@@ -502,7 +491,7 @@ func attach(arrows []Arrow, f facts.Finding) int {
 			}
 		}
 		return first
-	case "hello_retry_request":
+	case facts.StepHelloRetryRequest:
 		for i, a := range arrows {
 			if a.Label == "HelloRetryRequest" {
 				return i
@@ -521,7 +510,7 @@ func attach(arrows []Arrow, f facts.Finding) int {
 		if !f.Time.IsZero() && a.Time.Equal(f.Time) {
 			return i
 		}
-		if f.Step == "http" && a.Kind == KindHTTPRequest && best < 0 {
+		if f.Step == facts.StepHTTP && a.Kind == KindHTTPRequest && best < 0 {
 			best = i
 		}
 	}
