@@ -168,8 +168,9 @@ func TestSecretsBecomeFindings(t *testing.T) {
 	}
 }
 
-// TestDefinitionsTable: every id a rule emits is defined once, with a
-// title, help and a reference URL; Lookup finds each.
+// TestDefinitionsTable: every id a rule or a policy check emits is defined
+// once, with a title and help, and a rule's with a reference URL (a policy
+// finding's reference is the policy file); Lookup finds each.
 func TestDefinitionsTable(t *testing.T) {
 	want := []string{
 		"cbc-mode-cipher", "cert-chain-order", "cert-expired", "cert-expiring-soon", "cert-hostname-mismatch",
@@ -177,13 +178,14 @@ func TestDefinitionsTable(t *testing.T) {
 		"cert-weak-signature", "deprecated-version", "deprecated-version-offered", "handshake-failed",
 		"heartbeat-enabled", "insecure-renegotiation", "missing-sni", "no-forward-secrecy",
 		"plaintext-card-number", "plaintext-credentials", "plaintext-login-page", "plaintext-pii",
-		"plaintext-session-cookie", "tls-compression", "weak-cipher", "weak-dh-group",
+		"plaintext-session-cookie", "policy-cert-pin-mismatch", "policy-denied-suite", "policy-min-version",
+		"policy-suite-not-allowed", "policy-unexpected-sni", "tls-compression", "weak-cipher", "weak-dh-group",
 	}
 	ds := Definitions()
 	var got []string
 	for _, d := range ds {
 		got = append(got, d.ID)
-		if d.Title == "" || len(d.Help) < 40 || !strings.HasPrefix(d.Reference, "https://") {
+		if d.Title == "" || len(d.Help) < 40 || !d.Policy && !strings.HasPrefix(d.Reference, "https://") || d.Policy && d.Reference != "" {
 			t.Errorf("%s: incomplete definition %+v", d.ID, d)
 		}
 		if l, ok := Lookup(d.ID); !ok || l != d {
