@@ -25,6 +25,7 @@
 package tlsscope
 
 import (
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"os"
@@ -54,6 +55,7 @@ type Config struct {
 	// CAFiles are PEM bundles of trusted CA certificates, used beside the
 	// system roots (unless NoSystemRoots).
 	CAFiles       []string
+	Roots         []*x509.Certificate // more trust anchors, for a program that has them parsed
 	NoSystemRoots bool
 	// CheckTime is when certificate validity is judged: "" or "capture"
 	// (each connection's own capture time), "now" (Now), or an RFC 3339
@@ -181,6 +183,7 @@ func New(cfg Config) (*Analyzer, error) {
 	rc := rules.DefaultConfig()
 	rc.UseSystemRoots = !cfg.NoSystemRoots
 	rc.CAFiles = cfg.CAFiles
+	rc.Roots = cfg.Roots
 	if err := rc.SetCheckTime(cfg.CheckTime); err != nil {
 		return nil, &ConfigError{Field: "CheckTime", Err: err}
 	}

@@ -3,6 +3,7 @@ package capture
 import (
 	"fmt"
 	"io"
+	"os"
 	"runtime"
 
 	"github.com/gopacket/gopacket/layers"
@@ -13,7 +14,9 @@ import (
 // live capture's -w). Timestamps are written in nanoseconds. Call Flush
 // before closing the underlying writer.
 type PcapngWriter struct {
-	w *pcapgo.NgWriter
+	w       *pcapgo.NgWriter
+	snaplen uint32
+	ifaces  map[layers.LinkType]int // interface id by link type
 }
 
 // NewPcapngWriter writes a section header and one interface of link type
@@ -38,14 +41,25 @@ func NewPcapngWriter(w io.Writer, lt layers.LinkType, snaplen int) (*PcapngWrite
 	if err != nil {
 		return nil, fmt.Errorf("writing pcapng header: %w", err)
 	}
-	return &PcapngWriter{w: nw}, nil
+	return &PcapngWriter{w: nw, snaplen: uint32(snaplen), ifaces: map[layers.LinkType]int{lt: 0}}, nil
 }
 
-// Write appends one packet. Its interface is the writer's only one,
+// Write appends one packet, on the interface of its link type (the first
+// packet of another link type than the writer's adds an interface),
 // whatever p.Info.InterfaceIndex says.
 func (pw *PcapngWriter) Write(p Packet) error {
+	id, ok := pw.ifaces[p.LinkType]
+	if !ok {
+		var err error
+		id, err = pw.w.AddInterface(pcapgo.NgInterface{Name: fmt.Sprintf("tlsscope%d", len(pw.ifaces)), OS: runtime.GOOS,
+			LinkType: p.LinkType, SnapLength: pw.snaplen, TimestampResolution: 9})
+		if err != nil {
+			return fmt.Errorf("writing a pcapng interface: %w", err)
+		}
+		pw.ifaces[p.LinkType] = id
+	}
 	ci := p.Info
-	ci.InterfaceIndex = 0
+	ci.InterfaceIndex = id
 	ci.AncillaryData = nil
 	ci.CaptureLength = len(p.Data)
 	if ci.Length < ci.CaptureLength {
@@ -56,3 +70,57 @@ func (pw *PcapngWriter) Write(p Packet) error {
 
 // Flush writes out buffered packets.
 func (pw *PcapngWriter) Flush() error { return pw.w.Flush() }
+
+// PcapngFile is a pcapng file being written packet by packet (-w): its
+// first interface takes the link type of the first packet, and each other
+// link type gets one of its own, so packets of several inputs fit in one
+// file.
+type PcapngFile struct {
+	f       *os.File
+	w       *PcapngWriter
+	snaplen int
+}
+
+// CreatePcapng creates (or truncates) the file name.
+func CreatePcapng(name string, snaplen int) (*PcapngFile, error) {
+	f, err := os.Create(name)
+	if err != nil {
+		return nil, err
+	}
+	return &PcapngFile{f: f, snaplen: snaplen}, nil
+}
+
+// Write appends one packet.
+func (pf *PcapngFile) Write(p Packet) error {
+	if pf.w == nil {
+		w, err := NewPcapngWriter(pf.f, p.LinkType, pf.snaplen)
+		if err != nil {
+			return err
+		}
+		pf.w = w
+	}
+	return pf.w.Write(p)
+}
+
+// Close flushes and closes the file; one that got no packet holds an
+// Ethernet interface and no packets. Closing twice does nothing.
+func (pf *PcapngFile) Close() error {
+	if pf.f == nil {
+		return nil
+	}
+	f := pf.f
+	pf.f = nil
+	if pf.w == nil {
+		w, err := NewPcapngWriter(f, layers.LinkTypeEthernet, pf.snaplen)
+		if err != nil {
+			f.Close()
+			return err
+		}
+		pf.w = w
+	}
+	if err := pf.w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	_ "embed"
 	"fmt"
 	"io"
 	"time"
@@ -8,21 +9,10 @@ import (
 	"github.com/tlsscope/tlsscope/decode/policy"
 )
 
-const baselineUsage = `Usage: tlsscope baseline [flags] FILE... [-o policy.yaml]
-
-Analyses the captures and writes a policy that suppresses every finding
-they produce (by finding fingerprint, each with a reason and the date), so
-that a later run with --policy reports only what is new. Without -o the
-policy goes to standard output.
-
-Flags: -r FILE, -f EXPR, --ja4, --sni, --ca-file, --check-time,
---expiry-warn, --max-flows, --max-buffer, --idle-timeout, -q, -o FILE
-(see tlsscope --help)
-
-Example:
-  tlsscope baseline -r today.pcap -o policy.yaml
-  tlsscope --policy policy.yaml --fail-on low tomorrow.pcap
-`
+// baselineUsage is tlsscope baseline --help.
+//
+//go:embed baseline-usage.txt
+var baselineUsage string
 
 func runBaseline(args []string, stdout, stderr io.Writer) int {
 	cfg, err := parseArgs(args, true)

@@ -5,15 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/signal"
 	"syscall"
 
-	"github.com/gopacket/gopacket/layers"
-
 	"github.com/tlsscope/tlsscope"
 
-	"github.com/tlsscope/tlsscope/capture"
 	"github.com/tlsscope/tlsscope/capture/live"
 	"github.com/tlsscope/tlsscope/report"
 )
@@ -48,71 +44,6 @@ func captureLive(an *tlsscope.Analyzer, cfg *config, stdout, stderr io.Writer) (
 		fmt.Fprintf(stderr, "tlsscope: listening on %s, link-type %s, snapshot length %d bytes\n", cfg.iface, lt, cfg.snaplen)
 	}
 	return stream(an, cfg, h, stdout, stderr)
-}
-
-// packetCopy is -w: the packets that pass -f, written to a pcapng file
-// whose interface has the link type of the first packet (live capture:
-// the interface's).
-type packetCopy struct {
-	name    string
-	snaplen int
-	f       *os.File
-	w       *capture.PcapngWriter
-	lt      layers.LinkType
-}
-
-func newPacketCopy(name string, snaplen int) (*packetCopy, error) {
-	f, err := os.Create(name)
-	if err != nil {
-		return nil, usagef("-w %s: %v", name, unwrapPathError(err))
-	}
-	return &packetCopy{name: name, snaplen: snaplen, f: f}, nil
-}
-
-func (c *packetCopy) start(lt layers.LinkType) error {
-	w, err := capture.NewPcapngWriter(c.f, lt, c.snaplen)
-	if err != nil {
-		return usagef("-w %s: %v", c.name, err)
-	}
-	c.w, c.lt = w, lt
-	return nil
-}
-
-func (c *packetCopy) write(p capture.Packet) error {
-	if c.w == nil {
-		if err := c.start(p.LinkType); err != nil {
-			return err
-		}
-	}
-	if p.LinkType != c.lt {
-		return usagef("-w %s: a packet of link type %s after packets of %s; a pcapng interface has one link type", c.name, p.LinkType, c.lt).withHint("write one file per link type (one run per input)")
-	}
-	if err := c.w.Write(p); err != nil {
-		return usagef("-w %s: %v", c.name, err)
-	}
-	return nil
-}
-
-// close flushes and closes the file (a run that wrote no packet leaves a
-// pcapng with an Ethernet interface and no packets).
-func (c *packetCopy) close() error {
-	if c.f == nil {
-		return nil // closed already
-	}
-	defer func() { c.f = nil }()
-	if c.w == nil {
-		if err := c.start(layers.LinkTypeEthernet); err != nil {
-			return err
-		}
-	}
-	if err := c.w.Flush(); err != nil {
-		c.f.Close()
-		return usagef("-w %s: %v", c.name, err)
-	}
-	if err := c.f.Close(); err != nil {
-		return usagef("-w %s: %v", c.name, err)
-	}
-	return nil
 }
 
 // stream runs the pipeline over a source that may never end (a live

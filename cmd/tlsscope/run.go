@@ -57,12 +57,12 @@ func analyzeAndReport(cfg *config, stdout, stderr io.Writer) (int, error) {
 	if cfg.listIfaces {
 		return exitOK, listInterfaces(stdout)
 	}
-	var pcopy *packetCopy
+	var pcopy *capture.PcapngFile
 	if cfg.writeFile != "" {
-		if pcopy, err = newPacketCopy(cfg.writeFile, cfg.snaplen); err != nil {
-			return exitUsage, err
+		if pcopy, err = capture.CreatePcapng(cfg.writeFile, cfg.snaplen); err != nil {
+			return exitUsage, usagef("-w %s: %v", cfg.writeFile, unwrapPathError(err))
 		}
-		defer pcopy.close()
+		defer pcopy.Close()
 	}
 	an, err := newAnalyzer(cfg, stderr, pcopy)
 	if err != nil {
@@ -86,7 +86,7 @@ func analyzeAndReport(cfg *config, stdout, stderr io.Writer) (int, error) {
 		if streamsFiles(cfg) {
 			r, err = streamFiles(an, cfg, files, stdout, stderr)
 			if err == nil && pcopy != nil {
-				err = pcopy.close()
+				err = closeCopy(cfg, pcopy)
 			}
 			if err != nil {
 				return exitUsage, err
@@ -96,7 +96,7 @@ func analyzeAndReport(cfg *config, stdout, stderr io.Writer) (int, error) {
 		r, err = analyzeFiles(an, cfg, files, stderr)
 	}
 	if err == nil && pcopy != nil {
-		err = pcopy.close()
+		err = closeCopy(cfg, pcopy)
 	}
 	if err != nil {
 		return exitUsage, err
@@ -158,7 +158,7 @@ func warnTruncated(cfg *config, r *report.Result, stderr io.Writer) {
 // newAnalyzer turns the command line into a tlsscope.Config: the policy
 // is read first, then the filter, CA files and check time, so each bad
 // input is reported in the words of its flag.
-func newAnalyzer(cfg *config, stderr io.Writer, pcopy *packetCopy) (*tlsscope.Analyzer, error) {
+func newAnalyzer(cfg *config, stderr io.Writer, pcopy *capture.PcapngFile) (*tlsscope.Analyzer, error) {
 	tc := tlsscope.Config{
 		Filter:           cfg.filter,
 		CAFiles:          cfg.caFiles,
@@ -175,7 +175,12 @@ func newAnalyzer(cfg *config, stderr io.Writer, pcopy *packetCopy) (*tlsscope.An
 		MaxPackets:       cfg.count,
 	}
 	if pcopy != nil {
-		tc.Write = pcopy.write
+		tc.Write = func(p capture.Packet) error {
+			if err := pcopy.Write(p); err != nil {
+				return usagef("-w %s: %v", cfg.writeFile, err)
+			}
+			return nil
+		}
 	}
 	if cfg.iface != "" {
 		// One worker, so each handshake is printed as its packet arrives.
@@ -407,4 +412,11 @@ func fileOutputs(outs []output) []output {
 		}
 	}
 	return kept
+}
+
+func closeCopy(cfg *config, f *capture.PcapngFile) error {
+	if err := f.Close(); err != nil {
+		return usagef("-w %s: %v", cfg.writeFile, err)
+	}
+	return nil
 }

@@ -1,4 +1,4 @@
-package main
+package report
 
 import (
 	"bytes"
@@ -10,19 +10,19 @@ import (
 func TestProgressLine(t *testing.T) {
 	var buf bytes.Buffer
 	// Silent when standard error is not a terminal (a buffer is not).
-	p := newProgress(&buf, false)
-	p.begin("x.pcap", 1000)
+	p := NewProgress(&buf, false)
+	p.Begin("x.pcap", 1000)
 	p.last = time.Time{}
-	p.update(500, 3)
-	p.end()
+	p.Update(500, 3)
+	p.End()
 	if buf.Len() != 0 {
 		t.Errorf("progress written to a non-terminal: %q", buf.String())
 	}
-	p = &progress{w: &buf, on: true}
-	p.begin("x.pcap", 4<<20)
+	p = &Progress{w: &buf, on: true}
+	p.Begin("x.pcap", 4<<20)
 	p.last = time.Time{}
-	p.update(1<<20, 7)
-	p.end()
+	p.Update(1<<20, 7)
+	p.End()
 	out := buf.String()
 	for _, want := range []string{"reading x.pcap: 1.0 MiB  25%", "7 connections", "\r\033[K"} {
 		if !strings.Contains(out, want) {
