@@ -1,15 +1,16 @@
 // Package decode turns captured packets into connection facts: it decodes
-// headers (decode/flow), reassembles TCP with gopacket's reassembly package,
-// recognises each stream by its content (TLS on any port, or a cleartext
-// protocol), hands the bytes to the stream parsers (decode/tls,
-// decode/cleartext), computes fingerprints, and reports each connection
-// through a Handler. It judges nothing: rules read the facts it produces.
+// headers (decode/flow), follows flows in one table (flow.Table) whatever
+// their transport, reassembles TCP with gopacket's reassembly package
+// (tcp.go), recognises each stream by its content (TLS on any port, or a
+// cleartext protocol), hands the bytes to the stream parsers (decode/tls,
+// decode/cleartext), hands UDP datagrams to the UDP parser a Config names
+// (udp.go), computes fingerprints, and reports each connection through a
+// Handler. It judges nothing: rules read the facts it produces.
 package decode
 
 import (
 	"time"
 
-	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/reassembly"
 
@@ -52,6 +53,13 @@ type Config struct {
 	MaxBufferedTotal int64         // out-of-order bytes buffered in all
 	IdleTimeout      time.Duration // a connection silent this long (capture time) is closed
 	ShowSecrets      bool          // keep cleartext secrets' values (masked otherwise)
+
+	// UDP, when set, makes the parser of each new UDP flow (see
+	// UDPParser); it may return nil to leave the flow alone (its
+	// datagrams are then only counted). Unset, UDP datagrams are only
+	// counted (Stats.NonTCP) and no UDP flow is followed or reported. A
+	// Parallel calls it on its workers' goroutines.
+	UDP func(f *UDPFlow) UDPParser
 }
 
 func (c *Config) fill() {
@@ -99,12 +107,11 @@ type Analyzer struct {
 
 	dec   *flow.Decoder
 	seg   flow.Segment
+	flows *flow.Table[tracked] // every open flow, TCP and UDP
 	pool  *reassembly.StreamPool
 	asm   *reassembly.Assembler
 	ctx   assemblerContext
 	stats facts.Stats
-	open  streamList // live streams, least recently active first
-	nOpen int
 	clock
 	ending bool   // Flush is closing everything
 	seq    uint64 // index of the current packet in the run; connection ids are the index of their first packet
@@ -115,12 +122,10 @@ type Analyzer struct {
 	held     []event                     // events held
 	collect  func(evs []event)           // a Parallel worker's: takes every event instead of the Handler
 	prepare  func(*facts.Connection) any // a Parallel worker's: its Handler's Prepare
-	// closed remembers recently closed connections, so their trailing
+	// closed remembers recently closed TCP connections, so their trailing
 	// packets do not start new ones; pruned as capture time passes.
 	closed map[flow.Pair]instant
-	// pairs finds the open stream of two endpoints; synthetic marks the
-	// FINs closeStream feeds the reassembler.
-	pairs     map[flow.Pair]*stream
+	// synthetic marks the FINs closeStream feeds the reassembler.
 	synthetic bool
 	// toBypass lists streams that became done during the current packet;
 	// they leave the reassembler once it returns (see bypass).
@@ -135,13 +140,31 @@ func New(cfg Config, h Handler) *Analyzer {
 	cfg.fill()
 	dec := flow.NewDecoder()
 	dec.Lazy = true // bypassed connections' segments need no header decoding
-	a := &Analyzer{cfg: cfg, h: h, dec: dec, closed: make(map[flow.Pair]instant), pairs: make(map[flow.Pair]*stream)}
+	dec.UDP = cfg.UDP != nil
+	a := &Analyzer{cfg: cfg, h: h, dec: dec, closed: make(map[flow.Pair]instant)}
+	a.flows = flow.NewTable[tracked](cfg.MaxFlows, cfg.IdleTimeout)
 	a.pool = reassembly.NewStreamPool(a)
 	a.asm = reassembly.NewAssembler(a.pool)
 	a.asm.MaxBufferedPagesPerConnection = max(1, cfg.MaxBufferedBytes/pageSize)
 	a.asm.MaxBufferedPagesTotal = max(1, int(cfg.MaxBufferedTotal/pageSize))
-	a.open.init()
 	return a
+}
+
+// tracked is a flow of the Analyzer's table: a *stream (a TCP connection,
+// tcp.go) or a *UDPFlow (udp.go).
+type tracked interface{ transport() flow.Transport }
+
+// why turns a connection's Closed reason into the table's.
+func why(reason string) flow.Why {
+	switch reason {
+	case "idle":
+		return flow.Idle
+	case "evicted":
+		return flow.Evicted
+	case "end":
+		return flow.Input
+	}
+	return flow.Ended
 }
 
 // SetCapture names the input that the following packets come from.
@@ -165,11 +188,11 @@ type Engine interface {
 }
 
 // Stats returns the counters so far.
-func (a *Analyzer) Stats() facts.Stats { return a.stats }
-
-type assemblerContext struct{ ci gopacket.CaptureInfo }
-
-func (c *assemblerContext) GetCaptureInfo() gopacket.CaptureInfo { return c.ci }
+func (a *Analyzer) Stats() facts.Stats {
+	st := a.stats
+	st.Evicted = a.flows.Counters().Evicted // the table's count is the one
+	return st
+}
 
 // Packet processes one captured frame.
 func (a *Analyzer) Packet(p capture.Packet) {
@@ -255,63 +278,20 @@ func (a *Analyzer) packet(p capture.Packet) {
 	}
 	switch a.dec.Decode(p.LinkType, p.Data, p.Info, &a.seg) {
 	case flow.TCPSegment:
+		a.segment(p)
+	case flow.UDPDatagram: // only with a UDP parser (dec.UDP)
+		st.NonTCP++ // UDP is counted as before, followed or not
+		a.datagram(ts)
 	case flow.NotIP:
 		st.NonIP++
-		return
 	case flow.NotTCP:
 		st.NonTCP++
-		return
 	case flow.Fragment:
-		return
 	case flow.UnsupportedLink:
 		a.anomaly(facts.Anomaly{Kind: "unsupported_link_type", Offset: -1, Time: ts})
-		return
 	default:
 		st.Truncated++
 		a.anomaly(facts.Anomaly{Kind: "malformed_packet", Offset: -1, Time: ts})
-		return
-	}
-	if a.seg.Truncated {
-		st.Truncated++
-		a.anomaly(facts.Anomaly{Kind: "packet_truncated", Offset: -1, Time: ts,
-			Client: a.seg.Src, Server: a.seg.Dst})
-	}
-	// Set for every TCP segment, counted ones too: pages the reassembler
-	// queued keep &a.ctx, and a flush between packets (idle, eviction)
-	// hands them to the stream with the latest segment's time.
-	a.ctx.ci = p.Info
-	old := a.pairs[a.seg.Pair]
-	newConn := a.seg.Flags&(flow.SYN|flow.ACK) == flow.SYN
-	if old != nil && old.bypassed && !newConn {
-		// Nothing more to parse on this connection: count the packet and
-		// watch for its close, without the reassembler.
-		a.count(old, p.Info.Timestamp)
-		if a.nOpen > a.cfg.MaxFlows {
-			a.evict()
-		}
-		return
-	}
-	if !a.dec.TCP(&a.seg) {
-		st.Truncated++
-		a.anomaly(facts.Anomaly{Kind: "malformed_packet", Offset: -1, Time: ts})
-		return
-	}
-	if old != nil && newConn && (old.rst || old.fin || old.bypassed) {
-		// A new connection on the endpoints of one that was reset or
-		// half-closed: end the old one first, or the reassembler (which
-		// starts afresh only when both halves are closed, and closes only
-		// the half a RST travels on) would drop this SYN and take the new
-		// connection's data for a gap in the old one.
-		a.closeStream(old)
-	}
-	a.asm.AssembleWithContext(a.seg.Net, a.seg.TCP, &a.ctx)
-	for len(a.toBypass) > 0 {
-		s := a.toBypass[len(a.toBypass)-1]
-		a.toBypass = a.toBypass[:len(a.toBypass)-1]
-		a.bypass(s)
-	}
-	if a.nOpen > a.cfg.MaxFlows {
-		a.evict()
 	}
 }
 
@@ -327,49 +307,69 @@ func (a *Analyzer) flushIdle() {
 			delete(a.closed, k)
 		}
 	}
-	cutoff := a.now.Add(-a.cfg.IdleTimeout)
+	cutoff := a.flows.IdleBefore(a.now)
 	a.asm.FlushWithOptions(reassembly.FlushOptions{
 		T:  a.now.Add(-flushEvery),
 		TC: cutoff,
 	})
-	// The reassembler no longer holds bypassed connections: close the idle
-	// ones here (the list is in order of last activity).
-	for s := a.open.oldest(); s != nil && s != &a.open.root && s.lastSeen.Before(cutoff); {
-		next := s.next
-		if s.bypassed {
-			a.finish(s, "idle")
+	// The reassembler closed the idle TCP connections it holds; it no
+	// longer holds bypassed ones, nor UDP flows: close those here (the
+	// table is in order of last activity).
+	for e := a.flows.Oldest(); e != nil && e.LastSeen().Before(cutoff); {
+		next := a.flows.Next(e)
+		switch f := e.Flow.(type) {
+		case *stream:
+			if f.bypassed {
+				a.finish(f, "idle")
+			}
+		case *UDPFlow:
+			a.finishUDP(f, "idle")
 		}
-		s = next
+		e = next
 	}
 }
 
-// evict closes the least recently active connections until the table is
-// back under its cap, with some headroom so eviction is not per packet.
+// evict closes the least recently active flows, of any transport, until
+// the table is back under its cap, with some headroom so eviction is not
+// per packet (flow.Table.Excess).
 func (a *Analyzer) evict() {
-	target := a.cfg.MaxFlows - a.cfg.MaxFlows/10
 	a.hold()
 	defer a.release()
-	for a.nOpen > target {
-		// Mark the nOpen-target least recently active streams and close
-		// them with one flush: one scan of the assembler's table per
-		// round, not one per evicted flow.
-		var marked []*stream
+	for n := a.flows.Excess(); n > 0; n = a.flows.Excess() {
+		// Mark the n least recently active flows and close the TCP ones
+		// with one flush: one scan of the assembler's table per round,
+		// not one per evicted flow.
+		var marked []tracked
 		var cutoff time.Time
-		for s := a.open.oldest(); s != nil && s != &a.open.root && len(marked) < a.nOpen-target; s = s.next {
-			s.evicted = true
-			marked = append(marked, s)
-			if s.lastSeen.After(cutoff) {
-				cutoff = s.lastSeen
+		tcp := false
+		for e := a.flows.Oldest(); e != nil && len(marked) < n; e = a.flows.Next(e) {
+			switch f := e.Flow.(type) {
+			case *stream:
+				f.evicted, tcp = true, true
+			case *UDPFlow:
+				f.evicted = true
+			}
+			marked = append(marked, e.Flow)
+			if e.LastSeen().After(cutoff) {
+				cutoff = e.LastSeen()
 			}
 		}
 		if len(marked) == 0 {
 			return
 		}
-		a.asm.FlushWithOptions(reassembly.FlushOptions{T: cutoff.Add(time.Nanosecond), TC: cutoff.Add(time.Nanosecond)})
-		for _, s := range marked {
-			// The assembler did not close it (already half-closed and
-			// waiting): finish it ourselves so the table still shrinks.
-			a.finish(s, "evicted")
+		if tcp {
+			a.asm.FlushWithOptions(reassembly.FlushOptions{T: cutoff.Add(time.Nanosecond), TC: cutoff.Add(time.Nanosecond)})
+		}
+		for _, f := range marked {
+			switch f := f.(type) {
+			case *stream:
+				// The assembler did not close it (already half-closed
+				// and waiting): finish it ourselves so the table still
+				// shrinks.
+				a.finish(f, "evicted")
+			case *UDPFlow:
+				a.finishUDP(f, "evicted")
+			}
 		}
 	}
 }
@@ -383,8 +383,13 @@ func (a *Analyzer) Flush() {
 	a.ending = true
 	a.asm.FlushAll()
 	a.ending = false
-	for s := a.open.oldest(); s != nil; s = a.open.oldest() {
-		a.finish(s, "end")
+	for e := a.flows.Oldest(); e != nil; e = a.flows.Oldest() {
+		switch f := e.Flow.(type) {
+		case *stream:
+			a.finish(f, "end")
+		case *UDPFlow:
+			a.finishUDP(f, "end")
+		}
 	}
 	a.lastFlush = time.Time{}
 	clear(a.closed)
@@ -399,126 +404,4 @@ func (a *Analyzer) anomaly(an facts.Anomaly) {
 		return
 	}
 	a.emit(event{kind: evAnomaly, id: an.ConnID, an: an}, nil)
-}
-
-// New implements reassembly.StreamFactory.
-// A packet without SYN or payload (a trailing ACK, FIN or RST of a
-// connection already closed) starts nothing.
-func (a *Analyzer) New(netFlow, tcpFlow gopacket.Flow, tcp *layers.TCP, ac reassembly.AssemblerContext) reassembly.Stream {
-	if !tcp.SYN && len(tcp.Payload) == 0 {
-		return nil
-	}
-	if !tcp.SYN {
-		// Data on a connection that closed moments ago (a retransmission,
-		// a late alert) belongs to it, not to a new one.
-		if at, ok := a.closed[a.seg.Pair]; ok && a.now.Sub(at.time()) < lingerTime {
-			return nil
-		}
-	}
-	a.stats.Connections++
-	s := newStream(a, a.seq, ac.GetCaptureInfo().Timestamp, tcp)
-	s.pair = a.seg.Pair
-	a.pairs[s.pair] = s
-	a.open.pushBack(s)
-	a.nOpen++
-	return s
-}
-
-// closeStream ends a stream for a new connection on its endpoints: in the
-// reassembler first, which completes it (and reports it) the way a real
-// close would, then here if the reassembler could not.
-func (a *Analyzer) closeStream(s *stream) {
-	if !s.bypassed { // else the reassembler let it go already
-		a.endInReassembler(s)
-	}
-	if !s.finished && !s.bypassed {
-		// The reassembler still waits for data it never got: report the
-		// connection now; the new one still loses its SYN (counted).
-		a.anomaly(s.anomalyAt(0, "tcp_port_reused", a.now, ""))
-		a.finish(s, "rst")
-	}
-	a.finish(s, "")
-}
-
-// bypass takes a stream whose parsing is over out of the reassembler: its
-// halves are ended there (endInReassembler) and its later packets are
-// only counted (count). Past the handshake that is most of a connection's
-// packets, and most of the reassembler's work.
-func (a *Analyzer) bypass(s *stream) {
-	if s.finished || s.bypassed {
-		return
-	}
-	s.bypassed = true
-	a.endInReassembler(s)
-}
-
-// count takes a packet of a bypassed stream: it counts it, keeps the
-// stream's place in the activity list and closes it on RST, or once both
-// sides have sent a FIN.
-func (a *Analyzer) count(s *stream, ts time.Time) {
-	dir := tls.ClientToServer
-	if a.seg.Src != s.conn.Client {
-		dir = tls.ServerToClient
-	}
-	s.conn.Packets[dir]++
-	s.conn.Bytes[dir] += uint64(a.seg.Payload)
-	if ts.After(s.conn.Last) {
-		s.conn.Last = ts
-	}
-	if ts.After(s.lastSeen) {
-		s.lastSeen = ts
-		a.open.moveToBack(s)
-	}
-	switch f := a.seg.Flags; {
-	case f.Has(flow.RST):
-		s.rst = true
-		a.finish(s, "rst")
-	case f.Has(flow.FIN):
-		s.fin = true
-		s.finFrom[dir] = true
-		if s.finFrom[0] && s.finFrom[1] {
-			a.finish(s, "fin")
-		}
-	}
-}
-
-// endInReassembler ends both halves of a stream in the reassembler by
-// feeding each a FIN at the sequence number after the last byte it sent,
-// so the reassembler lets it go the way a real close would.
-func (a *Analyzer) endInReassembler(s *stream) {
-	saved := a.seg
-	defer func() { a.seg = saved }()
-	a.synthetic = true
-	defer func() { a.synthetic = false }()
-	for i := 0; i < 2 && !s.finished; i++ {
-		if !s.endKnown[i] {
-			continue
-		}
-		src := s.sender[i]
-		dst := s.conn.Client
-		if dst == src {
-			dst = s.conn.Server
-		}
-		h := a.synHdr[:]
-		clear(h)
-		h[0], h[1] = byte(src.Port()>>8), byte(src.Port())
-		h[2], h[3] = byte(dst.Port()>>8), byte(dst.Port())
-		seq := s.end[i]
-		h[4], h[5], h[6], h[7] = byte(seq>>24), byte(seq>>16), byte(seq>>8), byte(seq)
-		h[12] = 5 << 4
-		h[13] = 0x11 // FIN, ACK
-		h[14] = 0xff
-		if a.synTCP.DecodeFromBytes(h, gopacket.NilDecodeFeedback) != nil {
-			return
-		}
-		var net gopacket.Flow
-		if src.Addr().Is4() {
-			s4, d4 := src.Addr().As4(), dst.Addr().As4()
-			net = gopacket.NewFlow(layers.EndpointIPv4, s4[:], d4[:])
-		} else {
-			s16, d16 := src.Addr().As16(), dst.Addr().As16()
-			net = gopacket.NewFlow(layers.EndpointIPv6, s16[:], d16[:])
-		}
-		a.asm.AssembleWithContext(net, &a.synTCP, &a.ctx)
-	}
 }

@@ -87,6 +87,7 @@ func NewParallel(cfg Config, h Handler, n int) *Parallel {
 	cfg.MaxFlows = max(1, cfg.MaxFlows/n)
 	cfg.MaxBufferedTotal = max(1, cfg.MaxBufferedTotal/int64(n))
 	p := &Parallel{h: h, dec: flow.NewDecoder(), free: make(chan *batch, n*(inFlight+2))}
+	p.dec.UDP = true // UDP flows are dealt by their endpoints too
 	for i := 0; i < n; i++ {
 		w := &worker{a: New(cfg, Handler{}), in: make(chan *batch, inFlight), out: make(chan *batch, inFlight+1)}
 		w.a.collect = func(evs []event) { w.working.events = append(w.working.events, evs...) }
@@ -200,16 +201,24 @@ func (p *Parallel) Note(an facts.Anomaly) {
 	w.cur.pkts = append(w.cur.pkts, batchPacket{seq: p.seq + 1, note: &an})
 }
 
-// pick hashes a frame's endpoints, in either order, to a worker. Frames
-// that are not TCP segments (counted, not analysed) and IPv4 fragments go
-// to the first worker.
+// pick hashes a frame's endpoints, in either order, to a worker: every
+// segment of a TCP connection and every datagram of a UDP flow go to the
+// same one. Other frames (counted, not analysed) and IPv4 fragments go to
+// the first worker, except the last fragment of a TCP segment, which goes
+// by its endpoints.
 func (p *Parallel) pick(pk capture.Packet) int {
 	if len(p.workers) == 1 {
 		return 0
 	}
 	h, ok := flow.PairHash(pk.LinkType, pk.Data)
 	if !ok {
-		if p.dec.Decode(pk.LinkType, pk.Data, pk.Info, &p.seg) != flow.TCPSegment {
+		switch p.dec.Decode(pk.LinkType, pk.Data, pk.Info, &p.seg) {
+		case flow.TCPSegment:
+		case flow.UDPDatagram:
+			if p.seg.Defragmented {
+				return 0
+			}
+		default:
 			return 0
 		}
 		h = flow.HashPair(p.seg.Src, p.seg.Dst)

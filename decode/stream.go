@@ -5,9 +5,7 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/reassembly"
 
 	"github.com/tlsscope/tlsscope/decode/cleartext"
 	"github.com/tlsscope/tlsscope/decode/facts"
@@ -35,7 +33,7 @@ const (
 type stream struct {
 	a    *Analyzer
 	conn facts.Connection
-	pair flow.Pair // the endpoints, the key of Analyzer.pairs and closed
+	ent  flow.Entry[tracked] // in the Analyzer's table; its key's Pair is the key of Analyzer.closed
 
 	// The client is decided from the SYN, or from the first bytes when the
 	// handshake was not captured; flipped says the reassembler's first
@@ -56,10 +54,7 @@ type stream struct {
 	bypassed          bool    // out of the reassembler: packets are counted, not reassembled
 	evicted           bool
 	finished          bool
-	lastSeen          time.Time
 	offset            [2]int64 // stream offsets, for anomalies
-
-	prev, next *stream // the Analyzer's activity list
 
 	// Per reassembler direction: the sender, and the sequence number after
 	// the last byte (or SYN/FIN) it sent; closeStream ends a half there.
@@ -69,7 +64,8 @@ type stream struct {
 }
 
 func newStream(a *Analyzer, id uint64, ts time.Time, tcp *layers.TCP) *stream {
-	s := &stream{a: a, lastSeen: ts}
+	s := &stream{a: a}
+	s.ent.Flow = s
 	s.conn.ID = id
 	s.conn.Capture = a.capture
 	s.conn.First, s.conn.Last = ts, ts
@@ -88,60 +84,6 @@ func newStream(a *Analyzer, id uint64, ts time.Time, tcp *layers.TCP) *stream {
 	return s
 }
 
-// dir turns the reassembler's direction into a client/server one.
-func (s *stream) dir(d reassembly.TCPFlowDirection) tls.Direction {
-	fromFirst := d == reassembly.TCPDirClientToServer
-	if fromFirst != s.flipped {
-		return tls.ClientToServer
-	}
-	return tls.ServerToClient
-}
-
-// Accept implements reassembly.Stream: it counts every packet and decides
-// whether the reassembler should bother with its bytes.
-func (s *stream) Accept(tcp *layers.TCP, ci gopacket.CaptureInfo, d reassembly.TCPFlowDirection, nextSeq reassembly.Sequence, start *bool, ac reassembly.AssemblerContext) bool {
-	*start = true // take connections whose start was not captured
-	if s.a.synthetic {
-		return true // closeStream's FIN: not traffic
-	}
-	i := 0
-	if d == reassembly.TCPDirServerToClient {
-		i = 1
-	}
-	end := tcp.Seq + uint32(len(tcp.Payload))
-	if tcp.SYN || tcp.FIN {
-		end++
-	}
-	if !s.endKnown[i] || int32(end-s.end[i]) > 0 {
-		s.end[i], s.endKnown[i] = end, true
-	}
-	s.sender[i] = s.a.seg.Src
-	ts := ci.Timestamp
-	if ts.After(s.conn.Last) {
-		s.conn.Last = ts
-	}
-	if ts.After(s.lastSeen) {
-		s.lastSeen = ts
-		s.a.open.moveToBack(s)
-	}
-	dir := s.dir(d)
-	s.conn.Packets[dir]++
-	s.conn.Bytes[dir] += uint64(len(tcp.Payload))
-	if tcp.SYN && !tcp.ACK && !s.roleKnown {
-		dir = s.setClient(dir == tls.ServerToClient, dir)
-	}
-	if tcp.FIN {
-		s.fin = true
-	}
-	if tcp.RST {
-		s.rst = true
-	}
-	// Every packet goes on to the reassembler, even when the parser has
-	// learnt all it can: it keeps the sequence numbers, so FIN and RST
-	// close the connection promptly and a reused port starts a new one.
-	return true
-}
-
 // setClient fixes the roles; swap says the endpoint taken as client so far
 // is the server. It returns dir as seen after the swap.
 func (s *stream) setClient(swap bool, dir tls.Direction) tls.Direction {
@@ -156,34 +98,6 @@ func (s *stream) setClient(swap bool, dir tls.Direction) tls.Direction {
 	c.Bytes[0], c.Bytes[1] = c.Bytes[1], c.Bytes[0]
 	s.pending[0], s.pending[1] = s.pending[1], s.pending[0]
 	return 1 - dir
-}
-
-// ReassembledSG implements reassembly.Stream: in-order bytes of one
-// direction.
-func (s *stream) ReassembledSG(sg reassembly.ScatterGather, ac reassembly.AssemblerContext) {
-	if s.done {
-		return
-	}
-	d, _, _, skip := sg.Info()
-	dir := s.dir(d)
-	n, _ := sg.Lengths()
-	ts := ac.GetCaptureInfo().Timestamp
-	if skip > 0 {
-		s.conn.Gaps++
-		s.a.stats.Gaps++
-		s.a.anomaly(s.anomalyAt(dir, "tcp_gap", ts, ""))
-		s.gap(dir)
-	}
-	if n == 0 {
-		return
-	}
-	data := sg.Fetch(n)
-	defer s.recoverParser(dir, ts)
-	if faultHook != nil {
-		faultHook(data)
-	}
-	s.feed(dir, data, ts)
-	s.offset[dir] += int64(len(data))
 }
 
 // faultHook lets tests inject a failure into a flow's parsing;
@@ -415,11 +329,20 @@ func (s *stream) http(m facts.HTTPMessage) {
 }
 
 func (s *stream) fingerprint() {
-	sess := s.conn.TLS
+	if s.conn.TLS != nil {
+		fingerprintConn(&s.conn)
+	}
+}
+
+// fingerprintConn computes a connection's fingerprints from its TLS
+// session, once each; JA4's transport character comes from the
+// connection's transport (ja4Transport).
+func fingerprintConn(c *facts.Connection) {
+	sess := c.TLS
 	if sess == nil || noFingerprints {
 		return
 	}
-	fp := &s.conn.Fingerprints
+	fp := &c.Fingerprints
 	// After a HelloRetryRequest the client sends a second ClientHello; the
 	// fingerprint is the first one's, as FoxIO's ja4 and tshark's first
 	// hello give (the second differs only in its key share).
@@ -429,108 +352,21 @@ func (s *stream) fingerprint() {
 	}
 	if ch != nil && fp.JA4 == "" {
 		fp.JA3, fp.JA3Full = fingerprint.JA3(ch)
-		fp.JA4, fp.JA4R = fingerprint.JA4(ch, 't')
+		fp.JA4, fp.JA4R = fingerprint.JA4(ch, ja4Transport(c))
 	}
 	if sh := sess.ServerHello; sh != nil && fp.JA3S == "" {
 		fp.JA3S, fp.JA3SFull = fingerprint.JA3S(sh)
 	}
 }
 
-// ReassemblyComplete implements reassembly.Stream.
-func (s *stream) ReassemblyComplete(ac reassembly.AssemblerContext) bool {
-	if s.bypassed {
-		return true // the Analyzer follows it now
-	}
-	reason := "idle"
-	if s.a.ending {
-		reason = "end"
-	}
-	s.a.finish(s, reason)
-	return true
-}
-
-// finish reports a connection once and forgets it.
-func (a *Analyzer) finish(s *stream, reason string) {
-	if s.finished {
-		return
-	}
-	s.finished = true
-	a.open.remove(s)
-	if a.pairs[s.pair] == s {
-		delete(a.pairs, s.pair)
-	}
-	a.nOpen--
-	s.done = true // packets still in flight for it are only counted
+// ja4Transport is JA4's first character for a connection: TLS over TCP,
+// or over UDP either QUIC (a parser that says Protocol "quic") or DTLS.
+func ja4Transport(c *facts.Connection) byte {
 	switch {
-	case s.evicted:
-		reason = "evicted"
-		a.stats.Evicted++
-		a.anomaly(s.anomalyAt(0, "flow_evicted", a.now, ""))
-	case s.rst:
-		reason = "rst"
-	case s.fin:
-		reason = "fin"
+	case c.Transport != facts.UDP:
+		return fingerprint.JA4TCP
+	case c.Protocol == "quic":
+		return fingerprint.JA4QUIC
 	}
-	s.conn.Closed = reason
-	if !a.ending {
-		a.closed[s.pair] = instantOf(a.now)
-	}
-	if s.text != nil {
-		s.text.Close()
-		s.conn.Truncated = s.conn.Truncated || s.text.Truncated > 0
-	}
-	if s.conn.TLS != nil {
-		s.fingerprint()
-		if !s.handshakeReported {
-			s.handshakeReported = true
-			a.emit(event{kind: evHandshake, id: s.conn.ID}, &s.conn)
-		}
-	}
-	s.pending = [2][]byte{}
-	if s.conn.Bytes[0]+s.conn.Bytes[1] == 0 {
-		// A handshake and a close, or a port probe: nothing to judge.
-		a.stats.Connections--
-		a.stats.Empty++
-	} else {
-		a.emit(event{kind: evConnection, id: s.conn.ID}, &s.conn)
-	}
-	// The handler copied what it keeps; let the parsed state go now, the
-	// reassembler may hold the stream a little longer.
-	s.tls, s.text = nil, nil
-	s.conn = facts.Connection{ID: s.conn.ID}
-}
-
-// streamList is an intrusive doubly linked list of streams in order of
-// last activity, so the least recently active is found in O(1).
-type streamList struct{ root stream }
-
-func (l *streamList) init() { l.root.next, l.root.prev = &l.root, &l.root }
-
-func (l *streamList) pushBack(s *stream) {
-	s.prev, s.next = l.root.prev, &l.root
-	l.root.prev.next = s
-	l.root.prev = s
-}
-
-func (l *streamList) remove(s *stream) {
-	if s.next == nil {
-		return
-	}
-	s.prev.next, s.next.prev = s.next, s.prev
-	s.prev, s.next = nil, nil
-}
-
-func (l *streamList) moveToBack(s *stream) {
-	if s.next == nil || l.root.prev == s {
-		return
-	}
-	l.remove(s)
-	l.pushBack(s)
-}
-
-func (l *streamList) oldest() *stream {
-	if l.root.next == &l.root {
-		return nil
-	}
-	return l.root.next
+	return fingerprint.JA4DTLS
 }

@@ -15,15 +15,20 @@ import (
 	"github.com/tlsscope/tlsscope/decode/tls"
 )
 
-// Connection is one TCP connection and everything decoded from it.
+// Connection is one TCP connection, or one UDP flow a UDP parser followed,
+// and everything decoded from it.
 type Connection struct {
 	ID      uint64 // unique within a run, in order of first packet
 	Capture string // the file (or interface) it came from
 
+	// Transport is what the connection ran over; the zero value is TCP,
+	// which every connection was before UDP flows were followed.
+	Transport Transport
+
 	Client, Server netip.AddrPort
 	First, Last    time.Time
 	Packets        [2]uint64 // per tls.Direction
-	Bytes          [2]uint64 // TCP payload bytes per tls.Direction
+	Bytes          [2]uint64 // TCP (or UDP) payload bytes per tls.Direction
 
 	// Protocol is what the stream was recognised as: "tls", "http", "ftp",
 	// "smtp", "pop3", "imap", "telnet", "ldap", or "" when unknown.
@@ -58,6 +63,21 @@ func Endpoint(ap netip.AddrPort) string {
 		return ""
 	}
 	return ap.String()
+}
+
+// Transport is the protocol a Connection runs over.
+type Transport uint8
+
+const (
+	TCP Transport = iota // the zero value
+	UDP
+)
+
+func (t Transport) String() string {
+	if t == UDP {
+		return "udp"
+	}
+	return "tcp"
 }
 
 // Fingerprints of the TLS handshake (empty when not computable).
@@ -261,8 +281,8 @@ type Stats struct {
 	NonTCP         uint64
 	Truncated      uint64 // packets cut by snaplen or damaged headers
 	Filtered       uint64 // packets dropped by the filter
-	Connections    uint64 // TCP connections that carried payload (the ones reported)
-	Empty          uint64 // TCP connections without payload (not reported)
+	Connections    uint64 // TCP connections (and UDP flows) that carried payload: the ones reported
+	Empty          uint64 // TCP connections (and UDP flows) without payload (not reported)
 	Evicted        uint64 // flows evicted by the flow or memory caps
 	Gaps           uint64
 	KernelReceived uint64 // live capture only

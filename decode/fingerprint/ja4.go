@@ -16,6 +16,14 @@ const (
 	extSupportedVersions = 43 // RFC 8446, 4.2.1
 )
 
+// The transport characters that start a JA4 (technical_details/JA4.md:
+// "q" for QUIC, "d" for DTLS, "t" for TLS over TCP).
+const (
+	JA4TCP  byte = 't' // TLS over TCP
+	JA4QUIC byte = 'q' // QUIC (RFC 9001)
+	JA4DTLS byte = 'd' // DTLS (RFC 9147)
+)
+
 // ja4Len is the length of a JA4: 10 characters of part a, '_', 12 hex
 // characters of part b, '_', 12 hex characters of part c.
 const ja4Len = 10 + 1 + 12 + 1 + 12
@@ -26,7 +34,7 @@ const emptyHash = "000000000000"
 
 // JA4 returns the JA4 fingerprint of a ClientHello (FoxIO JA4 specification,
 // technical_details/JA4.md, BSD-3-Clause) and its raw form ja4_r (sorted,
-// unhashed). transport is 't' (TLS over TCP), 'q' (QUIC) or 'd' (DTLS).
+// unhashed). transport is JA4TCP ('t'), JA4QUIC ('q') or JA4DTLS ('d').
 //
 //	a: transport, version, SNI d/i, cipher count, extension count, ALPN
 //	b: SHA-256 of the sorted cipher suites (4-hex, comma-joined), 12 hex

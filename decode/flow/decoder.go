@@ -1,8 +1,10 @@
-// Package flow turns captured frames into TCP segments: it decodes the link,
-// network and transport headers of every supported link type into
-// preallocated layers (gopacket's DecodingLayerParser, no allocation per
-// packet), reassembles IPv4 fragments, and names the endpoints. It knows
-// nothing about the protocols carried above TCP.
+// Package flow turns captured frames into TCP segments and UDP datagrams:
+// it decodes the link, network and transport headers of every supported
+// link type into preallocated layers (gopacket's DecodingLayerParser, no
+// allocation per packet), reassembles IPv4 fragments, and names the
+// endpoints. Its Table follows flows of any transport (key, cap, idle
+// timeout, least-recently-active eviction, counters). It knows nothing
+// about the protocols carried above TCP and UDP.
 package flow
 
 import (
@@ -25,10 +27,12 @@ const (
 	Fragment                       // an IPv4 fragment held until the datagram is whole
 	Malformed                      // headers damaged or cut short
 	UnsupportedLink                // a link type this decoder does not handle
+	UDPDatagram                    // Segment is filled: Src, Dst, Pair, Payload, Data, Truncated
 )
 
-// Segment is one decoded TCP segment. Its fields point into the decoder's
-// reused layers and the frame's bytes: valid until the next Decode.
+// Segment is one decoded TCP segment or UDP datagram. Its fields point into
+// the decoder's reused layers and the frame's bytes: valid until the next
+// Decode. A UDP datagram has TCP nil, no Net and no Flags.
 type Segment struct {
 	Net       gopacket.Flow // network endpoints, for the reassembler; unset after a lazy Decode until Decoder.TCP
 	TCP       *layers.TCP   // nil after a lazy Decode until Decoder.TCP
@@ -36,9 +40,13 @@ type Segment struct {
 	Pair      Pair // PairOf(Src, Dst)
 	Truncated bool // the frame was cut by the snaplen: payload is partial
 	Flags     TCPFlags
-	Payload   int // TCP payload bytes
-	raw       []byte
-	ip        []byte // the IP header, for Net after a lazy Decode
+	Payload   int    // TCP or UDP payload bytes
+	Data      []byte // a UDP datagram's payload (the frame's bytes); UDPDatagram only
+	// Defragmented says a UDP datagram was reassembled from IPv4
+	// fragments (its frame is the last fragment); UDPDatagram only.
+	Defragmented bool
+	raw          []byte
+	ip           []byte // the IP header, for Net after a lazy Decode
 }
 
 // TCPFlags is the TCP header's flags byte.
@@ -75,8 +83,14 @@ type Decoder struct {
 	ip4first *gopacket.DecodingLayerParser
 	ip6first *gopacket.DecodingLayerParser
 	tcpOnly  *gopacket.DecodingLayerParser
+	udpOnly  *gopacket.DecodingLayerParser // made at the first fragmented UDP datagram
 	defrag   *ip4defrag.IPv4Defragmenter
 	noFast   bool // tests: take the general path only
+
+	// UDP makes Decode name the endpoints and payload of a UDP datagram
+	// (UDPDatagram); unset, a UDP datagram is NotTCP like any other
+	// protocol, and costs no more.
+	UDP bool
 
 	// Lazy leaves the common case's TCP header undecoded: Segment has the
 	// endpoints, flags and payload length, and TCP fills in its
@@ -206,9 +220,14 @@ func (d *Decoder) finish(seg *Segment, truncated bool, ci gopacket.CaptureInfo) 
 	if isIP4 && d.isFragment() {
 		return d.reassemble(seg, ci)
 	}
+	seg.Defragmented = false
 	if !d.has(layers.LayerTypeTCP) {
 		if d.ipProtocol() == layers.IPProtocolTCP {
 			return Malformed
+		}
+		if d.UDP && d.has(layers.LayerTypeUDP) {
+			d.datagram(seg, isIP4, truncated)
+			return UDPDatagram
 		}
 		return NotTCP
 	}
@@ -230,6 +249,26 @@ func (d *Decoder) finish(seg *Segment, truncated bool, ci gopacket.CaptureInfo) 
 	seg.Flags = TCPFlags(d.tcp.Contents[13])
 	seg.Payload = len(d.tcp.Payload)
 	return TCPSegment
+}
+
+// datagram fills seg with a decoded UDP datagram (RFC 768).
+func (d *Decoder) datagram(seg *Segment, isIP4, truncated bool) {
+	var src, dst netip.Addr
+	if isIP4 {
+		src, dst = addr4(d.ip4.SrcIP), addr4(d.ip4.DstIP)
+	} else {
+		src, _ = netip.AddrFromSlice(d.ip6.SrcIP)
+		dst, _ = netip.AddrFromSlice(d.ip6.DstIP)
+	}
+	seg.Net = gopacket.Flow{}
+	seg.TCP, seg.raw, seg.ip = nil, nil, nil
+	seg.Src = netip.AddrPortFrom(src, uint16(d.udp.SrcPort))
+	seg.Dst = netip.AddrPortFrom(dst, uint16(d.udp.DstPort))
+	seg.Pair = PairOf(seg.Src, seg.Dst)
+	seg.Truncated = truncated
+	seg.Flags = 0
+	seg.Data = d.udp.Payload
+	seg.Payload = len(seg.Data)
 }
 
 func addr4(ip []byte) netip.Addr {
@@ -276,18 +315,37 @@ func (d *Decoder) reassemble(seg *Segment, ci gopacket.CaptureInfo) Verdict {
 	if whole == nil {
 		return Fragment
 	}
-	if whole.Protocol != layers.IPProtocolTCP {
+	var p *gopacket.DecodingLayerParser
+	var want gopacket.LayerType
+	switch whole.Protocol {
+	case layers.IPProtocolTCP:
+		p, want = d.tcpOnly, layers.LayerTypeTCP
+	case layers.IPProtocolUDP:
+		if !d.UDP {
+			return NotTCP
+		}
+		if d.udpOnly == nil {
+			d.udpOnly = gopacket.NewDecodingLayerParser(layers.LayerTypeUDP, &d.udp, &d.payload)
+			d.udpOnly.IgnoreUnsupported = true
+		}
+		p, want = d.udpOnly, layers.LayerTypeUDP
+	default:
 		return NotTCP
 	}
 	d.ip4 = *whole
 	d.ip4.Flags &^= layers.IPv4MoreFragments
 	d.ip4.FragOffset = 0
 	d.decoded = d.decoded[:0]
-	if err := d.tcpOnly.DecodeLayers(whole.Payload, &d.decoded); err != nil && !d.has(layers.LayerTypeTCP) {
+	if err := p.DecodeLayers(whole.Payload, &d.decoded); err != nil && !d.has(want) {
+		if want == layers.LayerTypeUDP {
+			return NotTCP // as a UDP header that does not decode is, unfragmented
+		}
 		return Malformed
 	}
 	d.decoded = append(d.decoded, layers.LayerTypeIPv4)
-	return d.finish(seg, false, ci)
+	v := d.finish(seg, false, ci)
+	seg.Defragmented = true
+	return v
 }
 
 func isUnsupported(err error) bool {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -68,11 +69,14 @@ func readAll(t testing.TB, path string) []frame {
 
 // TestTCPSegmentsMatchTshark: on captures of every link type in the corpus
 // (Ethernet, BSD null, raw IPv4, PPP, IPv6, pcapng), the frames decoded as
-// TCP segments, and their ports, are the ones tshark decodes as TCP.
+// TCP segments, and their ports, are the ones tshark decodes as TCP; the
+// frames decoded as UDP datagrams, their ports and payload lengths, the
+// ones tshark decodes as UDP.
 func TestTCPSegmentsMatchTshark(t *testing.T) {
 	tshark := testutil.Tool(t, "tshark")
 	corpus := testutil.Corpus(t)
 	var pcaps []string
+	var udp int
 	filepath.Walk(corpus, func(p string, info os.FileInfo, err error) error {
 		if err == nil && (strings.HasSuffix(p, ".pcap") || strings.HasSuffix(p, ".pcapng")) {
 			pcaps = append(pcaps, p)
@@ -87,8 +91,9 @@ func TestTCPSegmentsMatchTshark(t *testing.T) {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			// Frames whose outermost transport is TCP (not TCP quoted in
 			// ICMP errors), with their ports.
-			out, err := exec.Command(tshark, "-r", path, "-Y", "tcp && !icmp && !icmpv6",
-				"-T", "fields", "-e", "frame.number", "-e", "tcp.srcport", "-e", "tcp.dstport").Output()
+			out, err := exec.Command(tshark, "-r", path, "-Y", "(tcp || udp) && !icmp && !icmpv6",
+				"-T", "fields", "-e", "frame.number", "-e", "tcp.srcport", "-e", "tcp.dstport",
+				"-e", "udp.srcport", "-e", "udp.dstport", "-e", "udp.length").Output()
 			if err != nil {
 				t.Fatalf("tshark: %v", err)
 			}
@@ -97,11 +102,18 @@ func TestTCPSegmentsMatchTshark(t *testing.T) {
 			for sc.Scan() {
 				f := strings.Split(sc.Text(), "\t")
 				n, _ := strconv.Atoi(f[0])
-				want[n] = f[1] + ">" + f[2]
+				if f[1] != "" {
+					want[n] = f[1] + ">" + f[2]
+				} else {
+					ulen, _ := strconv.Atoi(f[5])
+					want[n] = "udp " + f[3] + ">" + f[4] + " " + strconv.Itoa(ulen-8)
+					udp++
+				}
 			}
 			d, general, lazy := NewDecoder(), NewDecoder(), NewDecoder()
 			general.noFast = true
 			lazy.Lazy = true
+			d.UDP, general.UDP, lazy.UDP = true, true, true
 			var seg, gseg, lseg Segment
 			got := map[int]string{}
 			for i, fr := range readAll(t, path) {
@@ -122,6 +134,12 @@ func TestTCPSegmentsMatchTshark(t *testing.T) {
 				if v == TCPSegment {
 					got[i+1] = strconv.Itoa(int(seg.Src.Port())) + ">" + strconv.Itoa(int(seg.Dst.Port()))
 				}
+				if v == UDPDatagram {
+					if seg.Pair != PairOf(seg.Dst, seg.Src) || seg.Payload != len(seg.Data) || seg.TCP != nil {
+						t.Fatalf("frame %d: datagram's Pair, Payload or TCP wrong", i+1)
+					}
+					got[i+1] = "udp " + strconv.Itoa(int(seg.Src.Port())) + ">" + strconv.Itoa(int(seg.Dst.Port())) + " " + strconv.Itoa(len(seg.Data))
+				}
 			}
 			compared.Add(len(want))
 			for n, w := range want {
@@ -131,24 +149,38 @@ func TestTCPSegmentsMatchTshark(t *testing.T) {
 			}
 			for n, g := range got {
 				if _, ok := want[n]; !ok {
-					t.Errorf("frame %d: decoded as TCP %s, tshark disagrees", n, g)
+					t.Errorf("frame %d: decoded as %s, tshark disagrees", n, g)
 				}
 			}
 		})
 	}
+	if udp < 1000 {
+		t.Errorf("only %d UDP datagrams compared", udp)
+	}
 }
 
 // TestDecodeHostile: frames cut at every length never panic and never
-// claim a TCP segment whose payload runs past the frame.
+// claim a TCP segment or UDP datagram whose payload runs past the frame.
 func TestDecodeHostile(t *testing.T) {
-	path := filepath.Join(testutil.Corpus(t), "zeek/testing/btest/Traces/tls/tls1.2.pcap")
+	var frames []frame
+	for _, name := range []string{"zeek/testing/btest/Traces/tls/tls1.2.pcap", "zeek/testing/btest/Traces/tls/dtls1_2.pcap"} {
+		frames = append(frames, readAll(t, filepath.Join(testutil.Corpus(t), name))...)
+	}
 	d := NewDecoder()
+	d.UDP = true
 	var seg Segment
-	for _, fr := range readAll(t, path) {
+	for _, fr := range frames {
 		for n := 0; n <= len(fr.data); n++ {
 			for _, lt := range []layers.LinkType{fr.lt, layers.LinkTypeRaw, layers.LinkTypeNull, layers.LinkTypeLinuxSLL2, layers.LinkTypePPP} {
-				if d.Decode(lt, fr.data[:n], fr.ci, &seg) == TCPSegment && len(seg.TCP.Payload) > n {
-					t.Fatalf("payload longer than frame")
+				switch d.Decode(lt, fr.data[:n], fr.ci, &seg) {
+				case TCPSegment:
+					if len(seg.TCP.Payload) > n {
+						t.Fatalf("payload longer than frame")
+					}
+				case UDPDatagram:
+					if len(seg.Data) > n || seg.Payload != len(seg.Data) {
+						t.Fatalf("datagram longer than frame")
+					}
 				}
 			}
 		}
@@ -159,12 +191,17 @@ func FuzzDecode(f *testing.F) {
 	f.Add(uint8(1), []byte{})
 	f.Fuzz(func(t *testing.T, lt uint8, data []byte) {
 		d := NewDecoder()
+		d.UDP = true
 		var seg Segment
 		got := d.Decode(layers.LinkType(lt), data, gopacket.CaptureInfo{CaptureLength: len(data), Length: len(data)}, &seg)
-		if got == TCPSegment && seg.Pair != PairOf(seg.Src, seg.Dst) {
+		flowed := got == TCPSegment || got == UDPDatagram
+		if flowed && seg.Pair != PairOf(seg.Src, seg.Dst) {
 			t.Fatalf("Pair %v, PairOf(%v, %v) %v", seg.Pair, seg.Src, seg.Dst, PairOf(seg.Src, seg.Dst))
 		}
-		if h, ok := PairHash(layers.LinkType(lt), data); ok && got == TCPSegment {
+		if got == UDPDatagram && (len(seg.Data) != seg.Payload || len(seg.Data) > len(data)) {
+			t.Fatalf("datagram payload %d bytes (Payload %d) of a %d-byte frame", len(seg.Data), seg.Payload, len(data))
+		}
+		if h, ok := PairHash(layers.LinkType(lt), data); ok && flowed {
 			if want := HashPair(seg.Src, seg.Dst); h != want {
 				t.Fatalf("PairHash %x, HashPair(%v, %v) %x", h, seg.Src, seg.Dst, want)
 			}
@@ -173,11 +210,11 @@ func FuzzDecode(f *testing.F) {
 }
 
 // TestPairHash: on every frame of the repository's captures and the
-// corpus's that Decode takes as a TCP segment, PairHash, when it handles
-// the frame, equals HashPair of the decoded endpoints, and both directions
-// of a connection hash alike; so Parallel keeps a connection on one worker
-// whichever of the two computes its hash. PairHash must handle the common
-// frames (Ethernet and raw IP) for the shortcut to be worth it.
+// corpus's that Decode takes as a TCP segment or a UDP datagram, PairHash,
+// when it handles the frame, equals HashPair of the decoded endpoints, and
+// both directions of a flow hash alike; so Parallel keeps a flow on one
+// worker whichever of the two computes its hash. PairHash must handle the
+// common frames (Ethernet and raw IP) for the shortcut to be worth it.
 func TestPairHash(t *testing.T) {
 	var files []string
 	for _, pat := range []string{"../../testdata/pcaps/*.pcap*", filepath.Join(testutil.Corpus(t), "ja4/pcap/*.pcap*"), filepath.Join(testutil.Corpus(t), "zeek/testing/btest/Traces/tls/*.pcap*")} {
@@ -192,14 +229,23 @@ func TestPairHash(t *testing.T) {
 		t.Fatalf("only %d captures found", len(files))
 	}
 	d := NewDecoder()
+	d.UDP = true
 	var seg Segment
-	var tcp, fast int
+	var tcp, fast, udp, udpFast int
 	for _, f := range files {
 		for _, fr := range readAll(t, f) {
-			if d.Decode(fr.lt, fr.data, fr.ci, &seg) != TCPSegment {
+			v := d.Decode(fr.lt, fr.data, fr.ci, &seg)
+			if v != TCPSegment && v != UDPDatagram {
+				if _, ok := PairHash(fr.lt, fr.data); ok && v != Fragment {
+					t.Fatalf("%s: PairHash hashes a frame Decode takes as %d", f, v)
+				}
 				continue
 			}
-			tcp++
+			if v == UDPDatagram {
+				udp++
+			} else {
+				tcp++
+			}
 			want := HashPair(seg.Src, seg.Dst)
 			if rev := HashPair(seg.Dst, seg.Src); rev != want {
 				t.Fatalf("%s: HashPair not symmetric for %v %v", f, seg.Src, seg.Dst)
@@ -208,15 +254,22 @@ func TestPairHash(t *testing.T) {
 			if !ok {
 				continue
 			}
-			fast++
+			if v == UDPDatagram {
+				udpFast++
+			} else {
+				fast++
+			}
 			if h != want {
 				t.Fatalf("%s: PairHash %x, HashPair(%v, %v) %x", f, h, seg.Src, seg.Dst, want)
 			}
 		}
 	}
-	t.Logf("%d captures, %d TCP segments, %d hashed from the bytes", len(files), tcp, fast)
+	t.Logf("%d captures, %d TCP segments, %d hashed from the bytes; %d UDP datagrams, %d", len(files), tcp, fast, udp, udpFast)
 	if fast < tcp*9/10 {
 		t.Errorf("PairHash handled %d of %d TCP segments", fast, tcp)
+	}
+	if udp < 500 || udpFast < udp*9/10 {
+		t.Errorf("PairHash handled %d of %d UDP datagrams", udpFast, udp)
 	}
 }
 
@@ -270,5 +323,81 @@ func BenchmarkDecode(b *testing.B) {
 				d.Decode(fr.lt, fr.data, fr.ci, &seg)
 			}
 		})
+	}
+}
+
+// TestFragmentedDatagram: a real UDP datagram (a QUIC Initial of the
+// corpus) cut into IPv4 fragments, in order and reversed, decodes to the
+// same datagram once the last fragment is in, marked Defragmented, and to
+// Fragment before.
+func TestFragmentedDatagram(t *testing.T) {
+	path := filepath.Join(testutil.Corpus(t), "suricata-verify/tests/ja4-quic/input.pcap")
+	d := NewDecoder()
+	d.UDP = true
+	var seg Segment
+	var ip []byte
+	var want []byte
+	for _, fr := range readAll(t, path) {
+		if d.Decode(fr.lt, fr.data, fr.ci, &seg) == UDPDatagram && len(seg.Data) > 1000 && fr.lt == layers.LinkTypeEthernet && fr.data[14]>>4 == 4 {
+			ip = fr.data[14:]
+			want = append([]byte(nil), seg.Data...)
+			break
+		}
+	}
+	if ip == nil {
+		t.Fatal("no IPv4 UDP datagram over 1000 bytes")
+	}
+	ihl := int(ip[0]&0x0f) * 4
+	body := ip[ihl:]
+	var frags [][]byte
+	for off := 0; off < len(body); off += 400 {
+		end := min(off+400, len(body))
+		f := append([]byte(nil), ip[:ihl]...)
+		f = append(f, body[off:end]...)
+		f[2], f[3] = byte(len(f)>>8), byte(len(f))
+		fo := off / 8
+		if end < len(body) {
+			fo |= 0x2000 // more fragments
+		}
+		f[6], f[7] = byte(fo>>8), byte(fo)
+		f[10], f[11] = 0, 0 // the checksum is not checked
+		frags = append(frags, f)
+	}
+	for _, order := range []string{"in order", "reversed"} {
+		if order == "reversed" {
+			slices.Reverse(frags)
+		}
+		d := NewDecoder()
+		d.UDP = true
+		for i, f := range frags {
+			v := d.Decode(layers.LinkTypeRaw, f, gopacket.CaptureInfo{CaptureLength: len(f), Length: len(f)}, &seg)
+			if i < len(frags)-1 {
+				if v != Fragment {
+					t.Fatalf("%s: fragment %d: verdict %d", order, i, v)
+				}
+				continue
+			}
+			if v != UDPDatagram || !seg.Defragmented || !bytes.Equal(seg.Data, want) || seg.Payload != len(want) {
+				t.Fatalf("%s: last fragment: verdict %d, defragmented %v, %d bytes (want %d)", order, v, seg.Defragmented, len(seg.Data), len(want))
+			}
+		}
+	}
+	// An unfragmented datagram after it is not marked.
+	whole := append([]byte(nil), ip...)
+	ci := gopacket.CaptureInfo{CaptureLength: len(whole), Length: len(whole)}
+	if d.Decode(layers.LinkTypeRaw, whole, ci, &seg) != UDPDatagram || seg.Defragmented {
+		t.Fatal("whole datagram")
+	}
+	// A decoder not asked for UDP takes datagrams, whole or in
+	// fragments, as NotTCP.
+	plain := NewDecoder()
+	if v := plain.Decode(layers.LinkTypeRaw, whole, ci, &seg); v != NotTCP {
+		t.Fatalf("whole datagram without UDP: verdict %d", v)
+	}
+	for i, f := range frags {
+		v := plain.Decode(layers.LinkTypeRaw, f, gopacket.CaptureInfo{CaptureLength: len(f), Length: len(f)}, &seg)
+		if want := map[bool]Verdict{true: NotTCP, false: Fragment}[i == len(frags)-1]; v != want {
+			t.Fatalf("fragment %d without UDP: verdict %d", i, v)
+		}
 	}
 }

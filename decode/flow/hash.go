@@ -7,14 +7,15 @@ import (
 	"github.com/gopacket/gopacket/layers"
 )
 
-// PairHash hashes the two endpoints of a TCP segment, the same in either
-// direction, straight from the frame's bytes: for spreading connections
-// over workers, where a full Decode per frame would cost as much as the
-// dispatch saves. It handles what Decode's fast path handles (Ethernet
-// with any VLAN tags, or raw IP; IPv4 without fragments, IPv6 without
-// extension headers) and reports false for anything else, which the
-// caller decodes and hashes with HashPair. Both give the same value for
-// the same endpoints.
+// PairHash hashes the two endpoints of a TCP segment or a UDP datagram,
+// the same in either direction, straight from the frame's bytes: for
+// spreading flows over workers, where a full Decode per frame would cost
+// as much as the dispatch saves. It handles what Decode's fast path
+// handles (Ethernet with any VLAN tags, or raw IP; IPv4 without fragments,
+// IPv6 without extension headers) and reports false for anything else,
+// which the caller decodes and hashes with HashPair. Both give the same
+// value for the same endpoints; a TCP and a UDP flow between the same
+// endpoints hash alike (one worker takes both, which is no harm).
 func PairHash(lt layers.LinkType, data []byte) (uint64, bool) {
 	off, ok := ipOffset(lt, data)
 	if !ok {
@@ -26,7 +27,7 @@ func PairHash(lt layers.LinkType, data []byte) (uint64, bool) {
 	}
 	switch ip[0] >> 4 {
 	case 4:
-		if len(ip) < 20 || ip[9] != 6 {
+		if len(ip) < 20 || !hashed(ip[9]) {
 			return 0, false
 		}
 		ihl := int(ip[0]&0x0f) * 4
@@ -37,7 +38,7 @@ func PairHash(lt layers.LinkType, data []byte) (uint64, bool) {
 		dst := endpointHash(0, v4InV6|uint64(binary.BigEndian.Uint32(ip[16:])), binary.BigEndian.Uint16(ip[ihl+2:]))
 		return src ^ dst, true
 	case 6:
-		if len(ip) < 44 || ip[6] != 6 {
+		if len(ip) < 44 || !hashed(ip[6]) {
 			return 0, false
 		}
 		src := endpointHash(binary.BigEndian.Uint64(ip[8:]), binary.BigEndian.Uint64(ip[16:]), binary.BigEndian.Uint16(ip[40:]))
@@ -46,6 +47,10 @@ func PairHash(lt layers.LinkType, data []byte) (uint64, bool) {
 	}
 	return 0, false
 }
+
+// hashed reports whether PairHash takes an IP protocol: TCP (6) and UDP
+// (17), whose headers both start with the two ports.
+func hashed(proto byte) bool { return proto == 6 || proto == 17 }
 
 // HashPair is PairHash for decoded endpoints.
 func HashPair(a, b netip.AddrPort) uint64 {
