@@ -2,9 +2,9 @@ package main
 
 import (
 	_ "embed"
+	"errors"
 	"fmt"
 	"path"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/tlsscope/tlsscope/decode/facts"
+	"github.com/tlsscope/tlsscope/report"
 )
 
 // usageText is --help: every flag, with worked examples.
@@ -27,7 +28,7 @@ type config struct {
 
 	inputs      []string
 	filter      string
-	outputs     []output
+	outputs     []report.Output
 	outputFile  string
 	outputDir   string
 	quiet       bool
@@ -60,12 +61,6 @@ type config struct {
 	count      int
 	writeFile  string
 	user       string
-}
-
-// output is one format and where it goes ("" is standard output).
-type output struct {
-	format string
-	path   string
 }
 
 type flagValues struct {
@@ -203,86 +198,26 @@ func parseArgs(args []string, baseline bool) (*config, error) {
 	}
 	if live && cfg.outputDir == "" {
 		for _, o := range cfg.outputs {
-			if o.path == "" && !lookupFormat(o.format).Live {
-				return nil, usagef("live capture streams ndjson or table to standard output; --format %s needs a file", o.format).withHint("e.g. --format %s=out.%s", o.format, extension(o.format))
+			if o.Path == "" && !lookupFormat(o.Format).Live {
+				return nil, usagef("live capture streams ndjson or table to standard output; --format %s needs a file", o.Format).withHint("e.g. --format %s=out.%s", o.Format, extension(o.Format))
 			}
 		}
 	}
 	return cfg, nil
 }
 
-// parseOutputs implements the output design: --format FMT[=FILE]
-// (repeatable); a format without a file goes to -o FILE, or to
-// --output-dir, or to standard output, and at most one goes to standard
-// output. With no --format: table, or the format -o's extension names.
+// parseOutputs reads --format, -o and --output-dir (report.PlanOutputs).
 func (cfg *config) parseOutputs(specs []string, baseline bool) error {
 	if baseline {
 		return nil
 	}
-	for _, f := range specs {
-		for _, one := range strings.Split(f, ",") {
-			name, file, _ := strings.Cut(one, "=")
-			name = strings.ToLower(strings.TrimSpace(name))
-			if !knownFormat(name) {
-				return usagef("--format: unknown format %q", name).withHint("use one of %s", strings.Join(formatNames(), ", "))
-			}
-			cfg.outputs = append(cfg.outputs, output{format: name, path: file})
-		}
+	outs, err := report.PlanOutputs(specs, cfg.outputFile, cfg.outputDir)
+	var oe *report.OutputError
+	if errors.As(err, &oe) {
+		return usagef("%s", oe.Msg).withHint("%s", oe.Hint)
 	}
-	if len(cfg.outputs) == 0 {
-		name := "table"
-		if cfg.outputFile != "" {
-			name = formatForFile(cfg.outputFile)
-		}
-		cfg.outputs = []output{{format: name}}
-	}
-	var bare []int
-	for i, o := range cfg.outputs {
-		if o.path == "" {
-			bare = append(bare, i)
-		}
-	}
-	switch {
-	case cfg.outputFile != "" && cfg.outputDir != "":
-		return usagef("-o and --output-dir cannot be used together").withHint("-o names one file; --output-dir holds one file per format")
-	case cfg.outputFile != "":
-		if len(bare) != 1 {
-			return usagef("-o %s: %d formats have no file; -o names the file of exactly one", cfg.outputFile, len(bare)).withHint("give each format its own file: --format sarif=out.sarif")
-		}
-		cfg.outputs[bare[0]].path = cfg.outputFile
-	case cfg.outputDir != "":
-		for _, i := range bare {
-			cfg.outputs[i].path = filepath.Join(cfg.outputDir, "tlsscope."+extension(cfg.outputs[i].format))
-		}
-	case len(bare) > 1:
-		return usagef("%d formats would go to standard output; at most one can", len(bare)).withHint("give the others a file (--format sarif=out.sarif) or use --output-dir DIR")
-	}
-	for i, o := range cfg.outputs {
-		if o.path == "-" { // -o - and --format FMT=- mean standard output
-			cfg.outputs[i].path = ""
-		}
-	}
-	if n := countStdout(cfg.outputs); n > 1 {
-		return usagef("%d formats would go to standard output; at most one can", n).withHint("give the others a file (--format sarif=out.sarif) or use --output-dir DIR")
-	}
-	seen := map[string]bool{}
-	for _, o := range cfg.outputs {
-		if o.path != "" && seen[o.path] {
-			return usagef("two formats would write %s", o.path)
-		}
-		seen[o.path] = true
-	}
-	return nil
-}
-
-func formatForFile(name string) string {
-	ext := strings.TrimPrefix(filepath.Ext(name), ".")
-	for _, f := range formats() {
-		if f.Extension == ext && f.Name != "table" {
-			return f.Name
-		}
-	}
-	return "table"
+	cfg.outputs = outs
+	return err
 }
 
 // parseDuration accepts Go durations and whole days ("30d").
@@ -315,14 +250,4 @@ func parseSize(s string) (int64, error) {
 		return 0, fmt.Errorf("%q is not a size (e.g. 4MiB)", s)
 	}
 	return n * m, nil
-}
-
-func countStdout(outs []output) int {
-	n := 0
-	for _, o := range outs {
-		if o.path == "" {
-			n++
-		}
-	}
-	return n
 }

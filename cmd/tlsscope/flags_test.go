@@ -1,12 +1,12 @@
 package main
 
 import (
-	"github.com/tlsscope/tlsscope"
-
 	"bytes"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tlsscope/tlsscope"
 )
 
 func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
@@ -22,35 +22,6 @@ func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
 func TestVersion(t *testing.T) {
 	if code, out, _ := runCLI(t, "--version"); code != 0 || !strings.HasPrefix(out, "tlsscope "+tlsscope.Version()+" ") {
 		t.Errorf("--version: exit %d, %q", code, out)
-	}
-}
-
-func TestOutputDesign(t *testing.T) {
-	for _, tc := range []struct {
-		args []string
-		want []output
-	}{
-		{[]string{"x"}, []output{{"table", ""}}},
-		{[]string{"-o", "r.sarif", "x"}, []output{{"sarif", "r.sarif"}}},
-		{[]string{"--format", "ndjson", "--format", "sarif=r.sarif", "x"}, []output{{"ndjson", ""}, {"sarif", "r.sarif"}}},
-		{[]string{"--format", "junit", "-o", "j.xml", "x"}, []output{{"junit", "j.xml"}}},
-		{[]string{"--format", "csv,markdown", "--output-dir", "out", "x"}, []output{{"csv", "out/tlsscope.csv"}, {"markdown", "out/tlsscope.md"}}},
-		{[]string{"--format", "sarif", "-o", "-", "x"}, []output{{"sarif", ""}}},
-	} {
-		cfg, err := parseArgs(tc.args, false)
-		if err != nil {
-			t.Errorf("%q: %v", tc.args, err)
-			continue
-		}
-		if len(cfg.outputs) != len(tc.want) {
-			t.Errorf("%q: outputs %v, want %v", tc.args, cfg.outputs, tc.want)
-			continue
-		}
-		for i := range tc.want {
-			if cfg.outputs[i] != tc.want[i] {
-				t.Errorf("%q: outputs %v, want %v", tc.args, cfg.outputs, tc.want)
-			}
-		}
 	}
 }
 

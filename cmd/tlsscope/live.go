@@ -86,8 +86,8 @@ func stream(an *tlsscope.Analyzer, cfg *config, src tlsscope.Source, stdout, std
 // without a file, if it can stream, else none.
 func streamOutput(cfg *config) string {
 	for _, o := range cfg.outputs {
-		if o.path == "" {
-			return o.format
+		if o.Path == "" {
+			return o.Format
 		}
 	}
 	return ""
@@ -97,7 +97,7 @@ func streamOutput(cfg *config) string {
 // whole facts.
 func hasFileOutputs(cfg *config) bool {
 	for _, o := range cfg.outputs {
-		if o.path != "" {
+		if o.Path != "" {
 			return true
 		}
 	}

@@ -238,7 +238,7 @@ func streamsFiles(cfg *config) bool {
 		return false
 	}
 	for _, o := range cfg.outputs {
-		if !lookupFormat(o.format).Incremental {
+		if !lookupFormat(o.Format).Incremental {
 			return false
 		}
 	}
@@ -258,8 +258,8 @@ func streamFiles(an *tlsscope.Analyzer, cfg *config, files []string, stdout, std
 	var ws []io.Writer
 	for _, o := range cfg.outputs {
 		var w io.Writer = stdout
-		if o.path != "" {
-			of, err := report.CreateFile(o.path)
+		if o.Path != "" {
+			of, err := report.CreateFile(o.Path)
 			if err != nil {
 				return nil, usagef("%v", err)
 			}
@@ -347,16 +347,16 @@ func reportOptions(cfg *config) report.Options {
 func writeOutputs(cfg *config, r *report.Result, stdout io.Writer, streamed bool) error {
 	opt := reportOptions(cfg)
 	for _, o := range cfg.outputs {
-		if o.path == "" {
+		if o.Path == "" {
 			if streamed {
 				continue // live capture printed its records as they came
 			}
-			if err := writeFormat(stdout, o.format, r, opt); err != nil {
-				return fmt.Errorf("writing %s to standard output: %w", o.format, err)
+			if err := writeFormat(stdout, o.Format, r, opt); err != nil {
+				return fmt.Errorf("writing %s to standard output: %w", o.Format, err)
 			}
 			continue
 		}
-		if err := writeFile(o.path, func(w io.Writer) error { return writeFormat(w, o.format, r, opt) }); err != nil {
+		if err := writeFile(o.Path, func(w io.Writer) error { return writeFormat(w, o.Format, r, opt) }); err != nil {
 			return err
 		}
 	}
@@ -404,10 +404,10 @@ func junitFailOn(cfg *config) facts.Severity {
 }
 
 // fileOutputs drops the outputs bound for standard output.
-func fileOutputs(outs []output) []output {
-	var kept []output
+func fileOutputs(outs []report.Output) []report.Output {
+	var kept []report.Output
 	for _, o := range outs {
-		if o.path != "" {
+		if o.Path != "" {
 			kept = append(kept, o)
 		}
 	}

@@ -12,15 +12,6 @@ import (
 	"github.com/tlsscope/tlsscope/report/ladder"
 )
 
-// The formats are report's table, html included (report/html, imported
-// here, registers it).
-var (
-	formats     = report.Formats
-	formatNames = report.FormatNames
-)
-
-func knownFormat(name string) bool { _, ok := report.LookupFormat(name); return ok }
-
 // lookupFormat is the format called name (the zero Format when unknown).
 func lookupFormat(name string) report.Format {
 	f, _ := report.LookupFormat(name)
