@@ -146,7 +146,7 @@ func TestHandshakeTooLongIsSkipped(t *testing.T) {
 	if !c.Session().ServerHelloDone {
 		t.Error("message after the over-long one was lost")
 	}
-	if len(c.d[ServerToClient].hs) > c.lim.MaxHandshake {
+	if len(c.d[ServerToClient].hs) > c.h.lim.MaxHandshake {
 		t.Errorf("kept %d bytes", len(c.d[ServerToClient].hs))
 	}
 }

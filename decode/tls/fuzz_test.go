@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"testing"
 )
 
@@ -251,6 +252,62 @@ func FuzzConnFeed(f *testing.F) {
 		got, log := feedSplit(s, int(cut)%64+1, lim)
 		if !reflect.DeepEqual(got, want) || !reflect.DeepEqual(log, wantLog) {
 			t.Fatalf("cut at %d changes the session:\n got %+v %v\nwant %+v %v", int(cut)%64+1, got, log, want, wantLog)
+		}
+	})
+}
+
+// encodeMessages packs messages as [direction][type][length u16][body]...
+func encodeMessages(msgs []Message, limit int) []byte {
+	var out []byte
+	for _, m := range msgs {
+		b := m.Body
+		if len(b) > 0xffff {
+			b = b[:0xffff]
+		}
+		if len(out)+4+len(b) > limit {
+			break
+		}
+		out = append(out, byte(m.Dir), m.Type)
+		out = binary.BigEndian.AppendUint16(out, uint16(len(b)))
+		out = append(out, b...)
+	}
+	return out
+}
+
+// anomalyKinds is the catalogue of limits.go.
+var anomalyKinds = []string{AnomalyBadRecord, AnomalyRecordTooLong, AnomalyBufferLimit, AnomalyHandshakeTooLong,
+	AnomalyBadHandshake, AnomalyBadExtension, AnomalyBadCertificate, AnomalyChainTooLong, AnomalyUnexpectedMessage,
+	AnomalyEventsLimit, AnomalyAlertsLimit}
+
+// FuzzHandshakeMessage feeds the machine messages directly, as a QUIC or
+// DTLS carrier will: nothing panics, every cap holds, and every anomaly
+// is one of the catalogue's.
+func FuzzHandshakeMessage(f *testing.F) {
+	shortMinimize()
+	for _, s := range seedStreams(f) {
+		if msgs, ok := splitMessages(&s); ok {
+			f.Add(encodeMessages(msgs, 6<<10))
+		}
+	}
+	f.Add(encodeMessages([]Message{{Type: TypeClientHello, Body: unhex(f, clientHelloFixture)}}, 1<<16))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var kinds []string
+		h := NewHandshake(Limits{MaxCertificate: 1, MaxChain: 3}, func(kind string, _ Direction, _ int64, _ string) {
+			kinds = append(kinds, kind)
+		})
+		for len(data) >= 4 {
+			n := min(int(binary.BigEndian.Uint16(data[2:4])), len(data)-4)
+			h.Message(Message{Type: data[1], Body: data[4 : 4+n], Dir: Direction(data[0] & 1), SSLv2: data[0]&2 != 0})
+			data = data[4+n:]
+		}
+		s := h.Session()
+		if len(s.Events) > MaxEvents || len(s.Alerts) > MaxAlerts || len(s.Certificates) > 3 || len(s.ClientCertificates) > 3 {
+			t.Fatalf("caps broken: %d events, %d alerts, %d+%d certificates", len(s.Events), len(s.Alerts), len(s.Certificates), len(s.ClientCertificates))
+		}
+		for _, k := range kinds {
+			if !slices.Contains(anomalyKinds, k) {
+				t.Fatalf("anomaly %q not in the catalogue", k)
+			}
 		}
 	})
 }

@@ -13,8 +13,11 @@ type Limits struct {
 	// in (*Conn).handshakeBytes.
 	MaxHandshake int
 	// MaxChain is how many certificates of one Certificate message are
-	// parsed; MaxCertificate the largest DER parsed. Enforced in
-	// ParseCertificate.
+	// parsed, and how many one side's chain keeps in all (several
+	// Certificate messages); MaxCertificate the largest DER parsed. More
+	// is the anomaly tls_chain_too_long. Enforced in ParseCertificate and
+	// (*Handshake).certificate (and, for an SSLv2 SERVER-HELLO's
+	// certificate, (*Handshake).sslv2Hello).
 	MaxChain       int
 	MaxCertificate int
 	// MaxBuffered is how many bytes of an incomplete record one direction
@@ -27,6 +30,32 @@ type Limits struct {
 	// handshake. Safe for concurrent use; an Analyzer keeps one.
 	Certificates *CertCache
 }
+
+// Caps on what a Session keeps, fixed: the ladder and the reports are
+// drawn for these. Past one, the rest is dropped and the anomaly named
+// beside it is reported once per connection.
+const (
+	MaxEvents = 64 // Session.Events; tls_events_limit; enforced in (*Handshake).event
+	MaxAlerts = 64 // Session.Alerts; tls_alerts_limit; enforced in (*Handshake).addAlert
+)
+
+// Anomaly kinds reported by decode/tls, stable snake_case names (the
+// catalogue with their meaning is in doc.go). Every cap that drops data
+// reports one of the *_limit, *_too_long kinds when it is hit; none drops
+// silently.
+const (
+	AnomalyBadRecord         = "tls_bad_record"
+	AnomalyRecordTooLong     = "tls_record_too_long"
+	AnomalyBufferLimit       = "tls_buffer_limit"
+	AnomalyHandshakeTooLong  = "tls_handshake_too_long"
+	AnomalyBadHandshake      = "tls_bad_handshake"
+	AnomalyBadExtension      = "tls_bad_extension"
+	AnomalyBadCertificate    = "tls_bad_certificate"
+	AnomalyChainTooLong      = "tls_chain_too_long"
+	AnomalyUnexpectedMessage = "tls_unexpected_message"
+	AnomalyEventsLimit       = "tls_events_limit"
+	AnomalyAlertsLimit       = "tls_alerts_limit"
+)
 
 // Defaults of Limits.
 const (

@@ -186,9 +186,9 @@ type Session struct {
 	ClientKeyExchange    bool
 	ServerHelloDone      bool
 	NewSessionTicket     bool
-	ChangeCipherSpec     [2]bool // indexed by Direction
-	Finished             [2]bool // Finished seen (TLS <= 1.2: the encrypted record after CCS)
-	Alerts               []Alert
+	ChangeCipherSpec     [2]bool   // indexed by Direction
+	Finished             [2]bool   // Finished seen (TLS <= 1.2: the encrypted record after CCS)
+	Alerts               []Alert   // capped at MaxAlerts (anomaly tls_alerts_limit)
 	AppData              [2]uint64 // application_data bytes per direction
 	Hidden               bool      // TLS 1.3: the rest of the handshake is encrypted
 	// ClientFinished13 (TLS 1.3) says the client's Finished flight was
@@ -202,8 +202,5 @@ type Session struct {
 	EstablishedAt  time.Time
 	FirstAppDataAt time.Time
 
-	Events []Event // capped at MaxEvents
+	Events []Event // capped at MaxEvents (anomaly tls_events_limit)
 }
-
-// MaxEvents bounds Session.Events.
-const MaxEvents = 64
