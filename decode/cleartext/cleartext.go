@@ -9,7 +9,11 @@
 //
 // It does not reassemble TCP, decrypt anything or decide severities beyond
 // a suggested override; it never logs and never panics on hostile input.
-// Everything it keeps from the bytes it is fed is copied and bounded.
+// Everything it keeps from the bytes it is fed is copied and bounded; a
+// bound that drops data is a named limit (see Limits) and, when hit, its
+// named anomaly (the Anomaly constants), never a silent loss. Lengths and
+// offsets from the wire (NTLM, BER) are read through cryptobyte and
+// range-checked before they become an int.
 package cleartext
 
 import (
@@ -45,14 +49,50 @@ const (
 	KindLoginPage     = "plaintext-login-page"
 )
 
-// Limits. Each is enforced in one place.
+// Limits. Each is enforced in one place and, where hitting it drops data,
+// is the anomaly named beside it, reported through Handler.Anomaly and
+// counted in Stream.Truncated: nothing is dropped silently.
 const (
-	DefaultMaxBody = 1 << 20  // HTTP body bytes parsed per message (Config.MaxBody)
-	maxHeaderBytes = 64 << 10 // an HTTP header block, or one protocol line
-	maxLine        = 8 << 10  // one FTP/SMTP/POP3/IMAP/Telnet line
-	maxPipelined   = 64       // HTTP requests awaiting their response
-	maxSeen        = 512      // distinct secrets remembered for de-duplication
-	maxLDAPMessage = 64 << 10 // one LDAP message
+	DefaultMaxBody = 1 << 20  // HTTP body bytes parsed per message (Config.MaxBody): AnomalyBodyOverLimit, AnomalyDecompressedOverLimit
+	maxHeaderBytes = 64 << 10 // an HTTP header block: AnomalyHeaderTooLong
+	maxHeaders     = 256      // header fields kept per HTTP message: AnomalyTooManyHeaders
+	maxAuthParams  = 32       // auth-params read from one Authorization header: AnomalyTooManyAuthParams
+	maxLine        = 8 << 10  // one FTP/SMTP/POP3/IMAP/Telnet line: AnomalyLineTooLong; an HTTP chunk-size or trailer line: AnomalyChunkLineTooLong; an IMAP literal: AnomalyLiteralTooLong
+	maxPipelined   = 64       // HTTP requests awaiting their response: AnomalyTooManyPipelined
+	maxSecrets     = 512      // distinct secrets reported (and remembered for de-duplication) per stream: AnomalyTooManySecrets
+	maxLDAPMessage = 64 << 10 // one LDAP message parsed: AnomalyLDAPMessageTooLong
+	maxFields      = 1000     // form, query, JSON or multipart fields looked at per message: AnomalyTooManyFields
+	maxParts       = 100      // multipart parts read per message: AnomalyTooManyParts
+	maxJSONDepth   = 64       // nesting of a JSON body walked for fields: AnomalyJSONTooDeep
+	maxScan        = 1 << 20  // text one scan for tokens, cards and personal data looks at: AnomalyScanTruncated
+	maxMatches     = 16       // matches taken per token rule, and e-mail addresses and SSNs, per scan: AnomalyTooManyMatches
+	maxCards       = 32       // card number candidates per scan: AnomalyTooManyMatches
+)
+
+// Anomaly kinds, stable snake_case names, passed to Handler.Anomaly.
+// Those of a limit (see Limits) also count in Stream.Truncated.
+const (
+	AnomalyHeaderTooLong         = "http_header_too_long"         // a header block over maxHeaderBytes: the direction is not parsed further
+	AnomalyTooManyHeaders        = "http_too_many_headers"        // header fields past maxHeaders are not read
+	AnomalyTooManyAuthParams     = "http_too_many_auth_params"    // auth-params past maxAuthParams are not read
+	AnomalyBodyOverLimit         = "http_body_over_limit"         // body bytes past Config.MaxBody are framed, not kept
+	AnomalyDecompressedOverLimit = "http_decompressed_over_limit" // decompressed bytes past Config.MaxBody are not kept
+	AnomalyChunkLineTooLong      = "http_chunk_line_too_long"     // a chunk-size or trailer line over maxLine: the direction is not parsed further
+	AnomalyTooManyPipelined      = "http_too_many_pipelined"      // the oldest request past maxPipelined is reported without its response
+	AnomalyTooManyFields         = "http_too_many_fields"         // fields past maxFields are not looked at
+	AnomalyTooManyParts          = "http_too_many_parts"          // multipart parts past maxParts are not read
+	AnomalyJSONTooDeep           = "http_json_too_deep"           // JSON nested deeper than maxJSONDepth is not walked
+	AnomalyLineTooLong           = "cleartext_line_too_long"      // a line over maxLine is dropped
+	AnomalyLiteralTooLong        = "imap_literal_too_long"        // an IMAP literal over maxLine is skipped with its command
+	AnomalyTooManySecrets        = "cleartext_too_many_secrets"   // distinct secrets past maxSecrets are not reported
+	AnomalyScanTruncated         = "cleartext_scan_truncated"     // text past maxScan is not scanned
+	AnomalyTooManyMatches        = "cleartext_too_many_matches"   // matches past maxMatches (maxCards) are not reported
+	AnomalyLDAPMessageTooLong    = "ldap_message_too_long"        // an LDAP message over maxLDAPMessage is skipped
+
+	AnomalyHTTPMalformed       = "http_malformed"            // an HTTP start line, chunk size or Content-Length that does not parse: the direction is not parsed further
+	AnomalyBadEncoding         = "http_bad_encoding"         // a body whose Content-Encoding does not decode
+	AnomalyUnsupportedEncoding = "http_unsupported_encoding" // a Content-Encoding other than gzip and deflate
+	AnomalyLDAPMalformed       = "ldap_malformed"            // BER that does not parse as an LDAPMessage
 )
 
 // Config tunes a Stream. The zero value takes the defaults.
@@ -66,9 +106,7 @@ type Handler struct {
 	Secret func(facts.Secret)
 	HTTP   func(facts.HTTPMessage)
 	// Anomaly is told about input the parsers gave up on or limits they
-	// hit, with a stable snake_case kind ("http_header_too_long",
-	// "http_body_over_limit", "http_decompressed_over_limit",
-	// "cleartext_line_too_long", "http_malformed", "ldap_malformed", ...).
+	// hit, with a stable snake_case kind (the Anomaly constants).
 	Anomaly func(kind string, dir tls.Direction, detail string)
 }
 
@@ -201,12 +239,14 @@ func (s *Stream) emitKeyed(sec facts.Secret, value, extra string) {
 	if _, dup := s.seen[key]; dup {
 		return
 	}
+	if len(s.seen) >= maxSecrets { // maxSecrets is enforced here
+		s.truncated(AnomalyTooManySecrets, tls.Direction(sec.From), sec.Kind)
+		return
+	}
 	if s.seen == nil {
 		s.seen = make(map[[16]byte]struct{})
 	}
-	if len(s.seen) < maxSeen {
-		s.seen[key] = struct{}{}
-	}
+	s.seen[key] = struct{}{}
 	if sec.Protocol == "" {
 		sec.Protocol = string(s.proto)
 	}

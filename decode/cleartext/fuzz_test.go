@@ -109,7 +109,7 @@ func checkBounds(t *testing.T, st *Stream) {
 			}
 		}
 	}
-	if len(st.seen) > maxSeen {
+	if len(st.seen) > maxSecrets {
 		t.Fatalf("%d secrets remembered", len(st.seen))
 	}
 }

@@ -33,18 +33,20 @@ type header struct{ name, value string }
 
 // httpMsg is one request or response being read.
 type httpMsg struct {
-	request  bool
-	method   string
-	target   string
-	version  string
-	status   int
-	headers  []header
-	hdrBytes int64
-	body     []byte
-	bodySize int64 // bytes of body on the wire (framing excluded)
-	over     bool  // body beyond MaxBody: not all kept
-	skip     bool  // a body no detector reads (an image, a script): counted, not kept
-	start    time.Time
+	request bool
+	method  string
+	target  string
+	version string
+	status  int
+	headers []header
+	// droppedHeaders counts header fields past maxHeaders, not kept.
+	droppedHeaders int
+	hdrBytes       int64
+	body           []byte
+	bodySize       int64 // bytes of body on the wire (framing excluded)
+	over           bool  // body beyond MaxBody: not all kept
+	skip           bool  // a body no detector reads (an image, a script): counted, not kept
+	start          time.Time
 }
 
 func (m *httpMsg) get(name string) string {
@@ -118,14 +120,14 @@ func (c *httpConn) feed(dir tls.Direction, data []byte) (startTLS bool) {
 			i := bytes.IndexByte(data, '\n')
 			if i < 0 {
 				if len(d.buf)+len(data) > maxLine {
-					c.broken(d, dir, "http_malformed", "chunk line too long")
+					c.chunkLineTooLong(d, dir)
 					return false
 				}
 				d.buf = append(d.buf, data...)
 				return false
 			}
 			if len(d.buf)+i > maxLine {
-				c.broken(d, dir, "http_malformed", "chunk line too long")
+				c.chunkLineTooLong(d, dir)
 				return false
 			}
 			line := append(d.buf, data[:i]...)
@@ -143,7 +145,7 @@ func (c *httpConn) feed(dir tls.Direction, data []byte) (startTLS bool) {
 			}
 			size, err := strconv.ParseInt(strings.TrimSpace(string(line)), 16, 64)
 			if err != nil || size < 0 {
-				c.broken(d, dir, "http_malformed", "bad chunk size")
+				c.broken(d, dir, AnomalyHTTPMalformed, "bad chunk size")
 				return false
 			}
 			if size == 0 {
@@ -171,7 +173,7 @@ func (c *httpConn) feed(dir tls.Direction, data []byte) (startTLS bool) {
 				data = data[1:]
 				d.state = stChunkSize
 			default:
-				c.broken(d, dir, "http_malformed", "chunk not followed by CRLF")
+				c.broken(d, dir, AnomalyHTTPMalformed, "chunk not followed by CRLF")
 				return false
 			}
 		case stUntilClose:
@@ -207,7 +209,7 @@ func (c *httpConn) collectHeaders(d *httpDir, dir tls.Direction, data []byte) (i
 	end, endLen := headerEnd(d.buf, start)
 	if end < 0 {
 		if len(d.buf) >= maxHeaderBytes {
-			c.s.truncated("http_header_too_long", dir, "")
+			c.s.truncated(AnomalyHeaderTooLong, dir, "")
 			c.broken(d, dir, "", "")
 			return skipped + len(data), false
 		}
@@ -220,8 +222,11 @@ func (c *httpConn) collectHeaders(d *httpDir, dir tls.Direction, data []byte) (i
 	d.buf = d.buf[:0]
 	d.scan = 0
 	if m == nil {
-		c.broken(d, dir, "http_malformed", "bad start line")
+		c.broken(d, dir, AnomalyHTTPMalformed, "bad start line")
 		return skipped + used, false
+	}
+	if m.droppedHeaders > 0 {
+		c.s.truncated(AnomalyTooManyHeaders, dir, strconv.Itoa(m.droppedHeaders)+" header fields past "+strconv.Itoa(maxHeaders))
 	}
 	m.hdrBytes = int64(end + endLen)
 	m.start = c.s.ts
@@ -280,9 +285,11 @@ func parseHead(block []byte, request bool) *httpMsg {
 		if i <= 0 {
 			continue
 		}
-		if len(m.headers) < 256 {
-			m.headers = append(m.headers, header{strings.TrimSpace(l[:i]), strings.TrimSpace(l[i+1:])})
+		if len(m.headers) >= maxHeaders { // maxHeaders is enforced here
+			m.droppedHeaders++
+			continue
 		}
+		m.headers = append(m.headers, header{strings.TrimSpace(l[:i]), strings.TrimSpace(l[i+1:])})
 	}
 	return m
 }
@@ -316,7 +323,7 @@ func (c *httpConn) headersDone(d *httpDir, dir tls.Direction) bool {
 		if len(c.pending) >= maxPipelined {
 			c.report(c.pending[0])
 			c.pending = c.pending[1:]
-			c.s.truncated("http_too_many_pipelined", dir, "")
+			c.s.truncated(AnomalyTooManyPipelined, dir, "")
 		}
 		c.pending = append(c.pending, ex)
 	} else {
@@ -356,7 +363,7 @@ func (c *httpConn) headersDone(d *httpDir, dir tls.Direction) bool {
 	case cl != "":
 		n, err := strconv.ParseInt(strings.TrimSpace(strings.Split(cl, ",")[0]), 10, 64)
 		if err != nil || n < 0 {
-			c.broken(d, dir, "http_malformed", "bad Content-Length")
+			c.broken(d, dir, AnomalyHTTPMalformed, "bad Content-Length")
 			return false
 		}
 		if n == 0 {
@@ -420,7 +427,7 @@ func (c *httpConn) keepBody(d *httpDir, dir tls.Direction, b []byte) {
 	if len(b) > room {
 		b = b[:room]
 		m.over = true
-		c.s.truncated("http_body_over_limit", dir, "")
+		c.s.truncated(AnomalyBodyOverLimit, dir, "")
 	}
 	m.body = append(m.body, b...)
 }
@@ -472,6 +479,13 @@ func (c *httpConn) report(ex *exchange) {
 	if c.s.h.HTTP != nil {
 		c.s.h.HTTP(ex.fact)
 	}
+}
+
+// chunkLineTooLong: a chunk-size or trailer line over maxLine (enforced
+// here) ends parsing of the direction.
+func (c *httpConn) chunkLineTooLong(d *httpDir, dir tls.Direction) {
+	c.s.truncated(AnomalyChunkLineTooLong, dir, "")
+	c.broken(d, dir, "", "")
 }
 
 func (c *httpConn) broken(d *httpDir, dir tls.Direction, kind, detail string) {

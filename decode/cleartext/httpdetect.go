@@ -21,11 +21,6 @@ import (
 	"github.com/tlsscope/tlsscope/decode/tls"
 )
 
-const (
-	maxFields = 1000 // form, query, JSON or multipart fields looked at per message
-	maxParts  = 100  // multipart parts
-)
-
 // kv is one named value from a query string, form, JSON document or
 // multipart body.
 type kv struct{ name, value string }
@@ -88,7 +83,9 @@ func (c *httpConn) analyzeRequest(m *httpMsg, ex *exchange) {
 		if h := strings.IndexByte(query, '#'); h >= 0 {
 			query = query[:h]
 		}
-		c.fields(b, "query", parseForm(query), true)
+		fs, more := parseForm(query)
+		c.capHit(more, AnomalyTooManyFields, tls.ClientToServer, "query")
+		c.fields(b, "query", fs, true)
 	}
 	if len(m.body) == 0 {
 		return
@@ -98,9 +95,11 @@ func (c *httpConn) analyzeRequest(m *httpMsg, ex *exchange) {
 	mt, params, _ := mime.ParseMediaType(ct)
 	switch {
 	case mt == "application/x-www-form-urlencoded":
-		c.fields(b, "form", parseForm(string(body)), true)
+		fs, more := parseForm(string(body))
+		c.capHit(more, AnomalyTooManyFields, tls.ClientToServer, "form")
+		c.fields(b, "form", fs, true)
 	case strings.Contains(mt, "json"):
-		c.fields(b, "json", jsonFields(body), true)
+		c.fields(b, "json", c.json(body, tls.ClientToServer), true)
 	case strings.HasPrefix(mt, "multipart/"):
 		// The boundary is case-sensitive: take it from the original value.
 		_, params, _ = mime.ParseMediaType(m.get("Content-Type"))
@@ -108,7 +107,7 @@ func (c *httpConn) analyzeRequest(m *httpMsg, ex *exchange) {
 	default:
 		if textLike(body) {
 			// An unlabelled body that parses as a form or JSON is read as one.
-			if fs := jsonFields(body); fs != nil {
+			if fs := c.json(body, tls.ClientToServer); fs != nil {
 				c.fields(b, "json", fs, true)
 			} else {
 				c.scanText(b, "body", string(body), true)
@@ -135,7 +134,7 @@ func (c *httpConn) analyzeResponse(m *httpMsg, ex *exchange) {
 	case strings.Contains(ct, "json"):
 		// Tokens handed out in the clear (an OAuth token response).
 		var toks []kv
-		for _, f := range jsonFields(body) {
+		for _, f := range c.json(body, tls.ServerToClient) {
 			if cl := classify(f.name); cl == classToken || cl == classSecret {
 				toks = append(toks, f)
 			}
@@ -166,19 +165,19 @@ func (c *httpConn) decoded(m *httpMsg, dir tls.Direction) []byte {
 		case "identity", "":
 			continue
 		default:
-			c.s.anomaly("http_unsupported_encoding", dir, codings[i])
+			c.s.anomaly(AnomalyUnsupportedEncoding, dir, codings[i])
 			return nil
 		}
 		if err != nil {
-			c.s.anomaly("http_bad_encoding", dir, err.Error())
+			c.s.anomaly(AnomalyBadEncoding, dir, err.Error())
 			return nil
 		}
 		out, err := io.ReadAll(io.LimitReader(r, int64(c.s.cfg.MaxBody)+1))
 		if len(out) > c.s.cfg.MaxBody {
 			out = out[:c.s.cfg.MaxBody]
-			c.s.truncated("http_decompressed_over_limit", dir, "")
+			c.s.truncated(AnomalyDecompressedOverLimit, dir, "")
 		} else if err != nil && err != io.ErrUnexpectedEOF || err == io.ErrUnexpectedEOF && !m.over {
-			c.s.anomaly("http_bad_encoding", dir, err.Error())
+			c.s.anomaly(AnomalyBadEncoding, dir, err.Error())
 		}
 		body = out
 	}
@@ -203,7 +202,8 @@ func (c *httpConn) authHeader(b facts.Secret, name, value string) {
 		sec.Type, sec.User, sec.Masked = "basic-auth", user, Mask(pass)
 		c.s.emit(sec, pass)
 	case "digest": // RFC 7616: the password itself does not cross, a hash of it does
-		p := authParams(cred)
+		p, more := authParams(cred)
+		c.capHit(more, AnomalyTooManyAuthParams, tls.ClientToServer, name)
 		sec.Type, sec.User, sec.Severity = "digest-auth", p["username"], "info"
 		sec.Masked = MaskToken("digest-response", p["response"])
 		alg := p["algorithm"]
@@ -259,14 +259,18 @@ func (c *httpConn) authHeader(b facts.Secret, name, value string) {
 	}
 }
 
-// authParams parses auth-param lists: name=token or name="quoted".
-func authParams(s string) map[string]string {
-	p := map[string]string{}
-	for len(s) > 0 && len(p) < 32 {
+// authParams parses auth-param lists: name=token or name="quoted", up to
+// maxAuthParams of them (enforced here); more says some were left unread.
+func authParams(s string) (p map[string]string, more bool) {
+	p = map[string]string{}
+	for len(s) > 0 {
 		s = strings.TrimLeft(s, " ,\t")
 		eq := strings.IndexByte(s, '=')
 		if eq <= 0 {
 			break
+		}
+		if len(p) >= maxAuthParams {
+			return p, true
 		}
 		name := strings.ToLower(strings.TrimSpace(s[:eq]))
 		s = strings.TrimLeft(s[eq+1:], " \t")
@@ -294,7 +298,7 @@ func authParams(s string) map[string]string {
 		}
 		p[name] = val
 	}
-	return p
+	return p, false
 }
 
 func (c *httpConn) cookies(b facts.Secret, v string) {
@@ -418,7 +422,10 @@ func isBoolOrNumber(v string) bool {
 
 // scanTokensIn reports well-known token formats in a header value.
 func (c *httpConn) scanTokensIn(b facts.Secret, field, text string) {
-	for _, t := range scanTokens(text) {
+	dir := tls.Direction(b.From)
+	toks, more := scanTokens(c.scanBound(text, dir))
+	c.capHit(more, AnomalyTooManyMatches, dir, "tokens in "+field)
+	for _, t := range toks {
 		sec := b
 		sec.Kind, sec.Type, sec.Field, sec.Masked = KindCredentials, t.typ, field, MaskToken(t.typ, t.value)
 		if t.typ == "jwt" {
@@ -431,8 +438,12 @@ func (c *httpConn) scanTokensIn(b facts.Secret, field, text string) {
 // scanText looks for well-known tokens, card numbers, e-mail addresses and
 // SSNs in free text.
 func (c *httpConn) scanText(b facts.Secret, field, text string, pii bool) {
+	dir := tls.Direction(b.From)
+	text = c.scanBound(text, dir)
 	c.scanTokensIn(b, field, text)
-	for _, card := range findCards(text) {
+	cards, more := findCards(text)
+	c.capHit(more, AnomalyTooManyMatches, dir, "card numbers in "+field)
+	for _, card := range cards {
 		sec := b
 		sec.Kind, sec.Type, sec.Field, sec.Masked = KindCardNumber, "card-"+card.issuer, field, MaskCard(card.text)
 		c.s.emit(sec, card.text)
@@ -440,17 +451,32 @@ func (c *httpConn) scanText(b facts.Secret, field, text string, pii bool) {
 	if !pii {
 		return
 	}
-	for _, e := range findEmails(text) {
+	emails, more := findEmails(text)
+	c.capHit(more, AnomalyTooManyMatches, dir, "e-mail addresses in "+field)
+	for _, e := range emails {
 		sec := b
 		sec.Kind, sec.Type, sec.Field, sec.Masked, sec.Severity = KindPII, "email", field, Mask(e), "low"
 		c.s.emit(sec, e)
 	}
-	for _, n := range findSSNs(text) {
+	ssns, more := findSSNs(text)
+	c.capHit(more, AnomalyTooManyMatches, dir, "SSNs in "+field)
+	for _, n := range ssns {
 		sec := b
 		// Only the last four digits, as US agencies print them.
 		sec.Kind, sec.Type, sec.Field, sec.Masked, sec.Severity = KindPII, "us-ssn", field, "***-**-"+n[len(n)-4:], "low"
 		c.s.emit(sec, n)
 	}
+}
+
+// scanBound is text cut to maxScan bytes, which is enforced here for the
+// scans of a stream (scanTokens, findCards, findEmails and findSSNs cut
+// at the same length, and so find nothing more to report).
+func (c *httpConn) scanBound(text string, dir tls.Direction) string {
+	if len(text) > maxScan {
+		c.s.truncated(AnomalyScanTruncated, dir, strconv.Itoa(len(text))+" bytes")
+		return text[:maxScan]
+	}
+	return text
 }
 
 func (c *httpConn) multipart(b facts.Secret, body []byte, boundary string) {
@@ -459,9 +485,13 @@ func (c *httpConn) multipart(b facts.Secret, body []byte, boundary string) {
 	}
 	r := multipart.NewReader(bytes.NewReader(body), boundary)
 	var fs []kv
-	for i := 0; i < maxParts; i++ {
+	for i := 0; ; i++ {
 		p, err := r.NextRawPart()
 		if err != nil {
+			break
+		}
+		if i == maxParts { // maxParts is enforced here
+			c.s.truncated(AnomalyTooManyParts, tls.ClientToServer, "")
 			break
 		}
 		data, _ := io.ReadAll(io.LimitReader(p, int64(c.s.cfg.MaxBody)))
@@ -471,27 +501,44 @@ func (c *httpConn) multipart(b facts.Secret, body []byte, boundary string) {
 			}
 			continue
 		}
-		if len(fs) < maxFields {
-			fs = append(fs, kv{p.FormName(), string(data)})
+		if len(fs) == maxFields {
+			c.capHit(true, AnomalyTooManyFields, tls.ClientToServer, "multipart")
+			continue
 		}
+		fs = append(fs, kv{p.FormName(), string(data)})
 	}
 	c.fields(b, "multipart", fs, true)
 }
 
-// parseForm reads application/x-www-form-urlencoded text (also a query).
-func parseForm(s string) []kv {
-	var out []kv
+// parseForm reads application/x-www-form-urlencoded text (also a query),
+// up to maxFields fields (enforced here); more says some were left unread.
+func parseForm(s string) (out []kv, more bool) {
 	for _, part := range strings.Split(s, "&") {
 		if part == "" {
 			continue
 		}
 		if len(out) >= maxFields {
-			break
+			return out, true
 		}
 		name, val, _ := strings.Cut(part, "=")
 		out = append(out, kv{unescape(name), unescape(val)})
 	}
-	return out
+	return out, false
+}
+
+// capHit reports a limit that dropped data, when it did.
+func (c *httpConn) capHit(hit bool, kind string, dir tls.Direction, detail string) {
+	if hit {
+		c.s.truncated(kind, dir, detail)
+	}
+}
+
+// json is jsonFields for a body of the stream, reporting the limits it hit.
+func (c *httpConn) json(body []byte, dir tls.Direction) []kv {
+	fs, more, deep := jsonFields(body)
+	c.capHit(more, AnomalyTooManyFields, dir, "json")
+	c.capHit(deep, AnomalyJSONTooDeep, dir, "")
+	return fs
 }
 
 func unescape(s string) string {
@@ -502,22 +549,29 @@ func unescape(s string) string {
 }
 
 // jsonFields flattens a JSON document into named scalar values; nil when
-// the body is not JSON.
-func jsonFields(body []byte) []kv {
+// the body is not JSON. It takes up to maxFields values (more says there
+// were others) and walks up to maxJSONDepth levels (deep says values lie
+// deeper); both limits are enforced here.
+func jsonFields(body []byte) (fields []kv, more, deep bool) {
 	t := bytes.TrimSpace(body)
 	if len(t) == 0 || t[0] != '{' && t[0] != '[' {
-		return nil
+		return nil, false, false
 	}
 	dec := json.NewDecoder(bytes.NewReader(t))
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
-		return nil
+		return nil, false, false
 	}
 	var out []kv
 	var walk func(name string, v any, depth int)
 	walk = func(name string, v any, depth int) {
-		if len(out) >= maxFields || depth > 64 {
+		if len(out) >= maxFields {
+			more = more || jsonHasValue(v)
+			return
+		}
+		if depth > maxJSONDepth {
+			deep = deep || jsonHasValue(v)
 			return
 		}
 		switch x := v.(type) {
@@ -548,7 +602,29 @@ func jsonFields(body []byte) []kv {
 	if out == nil {
 		out = []kv{}
 	}
-	return out
+	return out, more, deep
+}
+
+// jsonHasValue reports whether a decoded JSON value holds a string or a
+// number, which jsonFields would take as a field.
+func jsonHasValue(v any) bool {
+	switch x := v.(type) {
+	case map[string]any:
+		for _, e := range x {
+			if jsonHasValue(e) {
+				return true
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if jsonHasValue(e) {
+				return true
+			}
+		}
+	case string, json.Number:
+		return true
+	}
+	return false
 }
 
 func textLike(b []byte) bool {
@@ -582,6 +658,7 @@ var (
 // HTTP: whatever the user types into it will cross the network readable.
 func (c *httpConn) loginPage(b facts.Secret, body []byte) {
 	if len(body) > maxScan {
+		c.s.truncated(AnomalyScanTruncated, tls.ServerToClient, strconv.Itoa(len(body))+" bytes")
 		body = body[:maxScan]
 	}
 	// Cheap pre-check before the regular expressions.

@@ -1,6 +1,8 @@
 package cleartext
 
 import (
+	"strconv"
+
 	"golang.org/x/crypto/cryptobyte"
 	"golang.org/x/crypto/cryptobyte/asn1"
 
@@ -110,15 +112,16 @@ func (c *ldapConn) feed(dir tls.Direction, data []byte) bool {
 		for len(c.buf[i]) > 0 {
 			total, ok := berHeader(c.buf[i])
 			if !ok || c.buf[i][0] != 0x30 {
-				c.s.anomaly("ldap_malformed", dir, "not an LDAPMessage")
+				c.s.anomaly(AnomalyLDAPMalformed, dir, "not an LDAPMessage")
 				c.broken[i], c.buf[i] = true, nil
 				return false
 			}
 			if total == 0 {
 				break // need more
 			}
-			if total > maxLDAPMessage {
+			if total > maxLDAPMessage { // maxLDAPMessage is enforced here
 				// Too big to be a bind: skip it without keeping it.
+				c.s.truncated(AnomalyLDAPMessageTooLong, dir, strconv.FormatInt(total, 10)+" bytes")
 				have := int64(len(c.buf[i]))
 				if have >= total {
 					c.buf[i] = c.buf[i][total:]
@@ -157,11 +160,11 @@ func (c *ldapConn) message(dir tls.Direction, msg []byte) bool {
 	var tag uint8
 	var body, idb, op cryptobyte.String
 	if !readBER(&s, &tag, &body) || tag != uint8(asn1.SEQUENCE) {
-		c.s.anomaly("ldap_malformed", dir, "LDAPMessage")
+		c.s.anomaly(AnomalyLDAPMalformed, dir, "LDAPMessage")
 		return false
 	}
 	if !readBER(&body, &tag, &idb) || tag != uint8(asn1.INTEGER) || len(idb) == 0 || len(idb) > 4 {
-		c.s.anomaly("ldap_malformed", dir, "messageID")
+		c.s.anomaly(AnomalyLDAPMalformed, dir, "messageID")
 		return false
 	}
 	var id int64
@@ -169,7 +172,7 @@ func (c *ldapConn) message(dir tls.Direction, msg []byte) bool {
 		id = id<<8 | int64(b)
 	}
 	if !readBER(&body, &tag, &op) {
-		c.s.anomaly("ldap_malformed", dir, "protocolOp")
+		c.s.anomaly(AnomalyLDAPMalformed, dir, "protocolOp")
 		return false
 	}
 	switch {
@@ -198,7 +201,7 @@ func (c *ldapConn) bind(op cryptobyte.String) {
 	if !readBER(&op, &tag, &version) || tag != uint8(asn1.INTEGER) ||
 		!readBER(&op, &tag, &name) || tag != uint8(asn1.OCTET_STRING) ||
 		!readBER(&op, &tag, &auth) {
-		c.s.anomaly("ldap_malformed", tls.ClientToServer, "BindRequest")
+		c.s.anomaly(AnomalyLDAPMalformed, tls.ClientToServer, "BindRequest")
 		return
 	}
 	user := string(name)

@@ -74,7 +74,7 @@ func (c *lineConn) feed(dir tls.Direction, data []byte) bool {
 				return false
 			}
 			if len(d.buf)+len(data) > maxLine {
-				c.s.truncated("cleartext_line_too_long", dir, string(c.proto))
+				c.s.truncated(AnomalyLineTooLong, dir, string(c.proto))
 				d.buf, d.skipping = d.buf[:0], true
 				return false
 			}
@@ -88,7 +88,7 @@ func (c *lineConn) feed(dir tls.Direction, data []byte) bool {
 			continue
 		}
 		if len(d.buf)+len(chunk) > maxLine {
-			c.s.truncated("cleartext_line_too_long", dir, string(c.proto))
+			c.s.truncated(AnomalyLineTooLong, dir, string(c.proto))
 			d.buf = d.buf[:0]
 			continue
 		}
@@ -98,6 +98,9 @@ func (c *lineConn) feed(dir tls.Direction, data []byte) bool {
 		if c.proto == IMAP && dir == tls.ClientToServer {
 			if n, ok := literalLen(d.buf); ok {
 				if n > maxLine-int64(len(d.buf)) {
+					// Too long to be a login's (an APPEND's message, say):
+					// skipped, with the command it belongs to.
+					c.s.truncated(AnomalyLiteralTooLong, dir, strconv.FormatInt(n, 10)+" bytes")
 					d.discard = n
 					d.buf = d.buf[:0]
 					continue
@@ -146,7 +149,7 @@ func (c *lineConn) gap(dir tls.Direction) {
 	d.buf, d.literal, d.discard = d.buf[:0], 0, 0
 	d.skipping = true // the rest of the current line is lost
 	c.sasl = saslState{}
-	c.telnet.line = c.telnet.line[:0]
+	c.telnet.line, c.telnet.over = c.telnet.line[:0], false
 }
 
 func (c *lineConn) secret(typ, field, user, value, masked, detail, severity string) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -93,6 +94,27 @@ func FuzzNTLM(f *testing.F) {
 			if !bytes.Contains([]byte(a.detail), []byte(strconv.Itoa(l)+" bytes")) {
 				t.Fatalf("%d-byte response, detail %q", l, a.detail)
 			}
+		}
+	})
+}
+
+// FuzzJWTSummary: jwtSummary never panics, and what it says of a token
+// never includes the token's signature (the third part of a JWS).
+func FuzzJWTSummary(f *testing.F) {
+	f.Add(jwtExample)
+	f.Add("eyJhbGciOiJub25lIn0.eyJleHAiOjF9.")
+	f.Add("a.b.c.d.e")
+	f.Fuzz(func(t *testing.T, tok string) {
+		d, ok := jwtSummary(tok)
+		if !ok {
+			if d != "" {
+				t.Fatalf("not a JWT, but described: %q", d)
+			}
+			return
+		}
+		parts := strings.Split(tok, ".")
+		if len(parts) == 3 && len(parts[2]) >= 8 && strings.Contains(d, parts[2]) {
+			t.Fatalf("the summary %q shows the signature %q", d, parts[2])
 		}
 	})
 }

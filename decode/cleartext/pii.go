@@ -60,13 +60,18 @@ func luhn(d string) bool {
 
 type cardMatch struct{ issuer, text string }
 
-// findCards returns the card numbers in text.
-func findCards(text string) []cardMatch {
+// findCards returns the card numbers among the first maxCards candidates
+// in the first maxScan bytes of text (both enforced here); more says
+// there were other candidates.
+func findCards(text string) (out []cardMatch, more bool) {
 	if len(text) > maxScan {
-		text = text[:maxScan]
+		text, more = text[:maxScan], true
 	}
-	var out []cardMatch
-	for _, m := range cardRe.FindAllStringSubmatch(text, 32) {
+	ms := cardRe.FindAllStringSubmatch(text, maxCards+1)
+	if len(ms) > maxCards {
+		ms, more = ms[:maxCards], true
+	}
+	for _, m := range ms {
 		raw := m[1]
 		d := digitsOnly(raw)
 		if len(d) < 13 || len(d) > 19 || !luhn(d) || allSame(d) {
@@ -76,7 +81,7 @@ func findCards(text string) []cardMatch {
 			out = append(out, cardMatch{is, raw})
 		}
 	}
-	return out
+	return out, more
 }
 
 func allSame(d string) bool {
@@ -90,16 +95,20 @@ func allSame(d string) bool {
 
 var emailRe = regexp.MustCompile(`(?:^|[^A-Za-z0-9._%+\-])([A-Za-z0-9][A-Za-z0-9._%+\-]{0,63}@[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62}\.){1,8}[A-Za-z]{2,24})\b`)
 
-// findEmails returns e-mail addresses in text.
-func findEmails(text string) []string {
+// findEmails returns up to maxMatches e-mail addresses in the first
+// maxScan bytes of text (both enforced here); more says there were others.
+func findEmails(text string) (out []string, more bool) {
 	if len(text) > maxScan {
-		text = text[:maxScan]
+		text, more = text[:maxScan], true
 	}
-	var out []string
-	for _, m := range emailRe.FindAllStringSubmatch(text, 16) {
+	ms := emailRe.FindAllStringSubmatch(text, maxMatches+1)
+	if len(ms) > maxMatches {
+		ms, more = ms[:maxMatches], true
+	}
+	for _, m := range ms {
 		out = append(out, m[1])
 	}
-	return out
+	return out, more
 }
 
 // US Social Security numbers written AAA-GG-SSSS. The SSA never issues
@@ -107,17 +116,23 @@ func findEmails(text string) []string {
 // (https://www.ssa.gov/employer/randomization.html); those are skipped.
 var ssnRe = regexp.MustCompile(`(?:^|[^0-9A-Za-z\-])(\d{3})-(\d{2})-(\d{4})(?:$|[^0-9A-Za-z\-])`)
 
-func findSSNs(text string) []string {
+// findSSNs returns the SSNs among the first maxMatches candidates in the
+// first maxScan bytes of text (both enforced here); more says there were
+// other candidates.
+func findSSNs(text string) (out []string, more bool) {
 	if len(text) > maxScan {
-		text = text[:maxScan]
+		text, more = text[:maxScan], true
 	}
-	var out []string
-	for _, m := range ssnRe.FindAllStringSubmatch(text, 16) {
+	ms := ssnRe.FindAllStringSubmatch(text, maxMatches+1)
+	if len(ms) > maxMatches {
+		ms, more = ms[:maxMatches], true
+	}
+	for _, m := range ms {
 		area, group, serial := m[1], m[2], m[3]
 		if area == "000" || area == "666" || area[0] == '9' || group == "00" || serial == "0000" {
 			continue
 		}
 		out = append(out, area+"-"+group+"-"+serial)
 	}
-	return out
+	return out, more
 }

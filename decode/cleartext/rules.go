@@ -70,16 +70,14 @@ type tokenMatch struct {
 	value string
 }
 
-// maxScan bounds the text one scan looks at.
-const maxScan = 1 << 20
-
-// scanTokens finds well-known secret formats in text.
-func scanTokens(text string) []tokenMatch {
+// scanTokens finds well-known secret formats in the first maxScan bytes
+// of text, up to maxMatches per rule; more says there were others (past
+// maxScan too: the caller that has a stream says which, see scanBound).
+func scanTokens(text string) (out []tokenMatch, more bool) {
 	if len(text) > maxScan {
-		text = text[:maxScan]
+		text, more = text[:maxScan], true
 	}
 	var lower string
-	var out []tokenMatch
 	for i := range tokenRules {
 		r := &tokenRules[i]
 		if r.hint != "" {
@@ -90,7 +88,11 @@ func scanTokens(text string) []tokenMatch {
 				continue
 			}
 		}
-		for _, m := range r.re.FindAllStringSubmatch(text, 16) {
+		ms := r.re.FindAllStringSubmatch(text, maxMatches+1)
+		if len(ms) > maxMatches { // maxMatches is enforced here
+			ms, more = ms[:maxMatches], true
+		}
+		for _, m := range ms {
 			v := m[1]
 			if dupMatch(out, v) {
 				continue
@@ -98,7 +100,7 @@ func scanTokens(text string) []tokenMatch {
 			out = append(out, tokenMatch{typ: r.typ, value: v})
 		}
 	}
-	return out
+	return out, more
 }
 
 // dupMatch: the same text may match two rules (a github-pat is not also a
@@ -112,9 +114,12 @@ func dupMatch(ms []tokenMatch, v string) bool {
 	return false
 }
 
-// tokenType says whether a whole value is a well-known secret format.
+// tokenType says whether a whole value is a well-known secret format (at
+// least half of it one match: what scanTokens leaves out cannot change
+// that, so it is not reported).
 func tokenType(v string) string {
-	for _, m := range scanTokens(v) {
+	ms, _ := scanTokens(v)
+	for _, m := range ms {
 		if len(m.value)*2 >= len(v) {
 			return m.typ
 		}

@@ -30,7 +30,8 @@ const (
 
 type telnetState struct {
 	iac    [2]uint8
-	line   []byte // the client's current line
+	line   []byte // the client's current line, up to maxLine bytes
+	over   bool   // the current line went past maxLine (reported once)
 	tail   []byte // the end of the server's recent output
 	expect uint8  // 1: a user name is expected, 2: a password
 	user   string
@@ -94,13 +95,17 @@ func (c *lineConn) telnetFeed(dir tls.Direction, data []byte) {
 					c.telnetLine(string(t.line))
 					t.line = t.line[:0]
 				}
+				t.over = false
 			case 8, 0x7f: // backspace, delete
 				if len(t.line) > 0 {
 					t.line = t.line[:len(t.line)-1]
 				}
 			default:
-				if len(t.line) < maxLine {
+				if len(t.line) < maxLine { // maxLine is enforced here for Telnet
 					t.line = append(t.line, b)
+				} else if !t.over {
+					t.over = true
+					c.s.truncated(AnomalyLineTooLong, dir, string(Telnet))
 				}
 			}
 		}
