@@ -4,12 +4,15 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"math"
 	"path"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/tlsscope/tlsscope"
 
 	"github.com/tlsscope/tlsscope/decode/facts"
 	"github.com/tlsscope/tlsscope/report"
@@ -22,43 +25,31 @@ var usageText string
 
 // config is the parsed command line.
 type config struct {
+	tlsscope.Config // the pipeline's settings, bound to their flags
 	// keepAll keeps every file's whole facts until the end even when the
 	// outputs could stream (no flag: tests compare both paths).
 	keepAll bool
 
-	inputs      []string
-	filter      string
-	outputs     []report.Output
-	outputFile  string
-	outputDir   string
-	quiet       bool
-	width       int
-	showSecrets bool
-	failOn      facts.Severity
-	failOnSet   bool
-	policy      string
-	caFiles     []string
-	checkTime   string // "now", "capture" or an RFC 3339 time
-	checkAt     time.Time
-	expiryWarn  time.Duration
-	ja4         string
-	ladder      string // --ladder: connections to draw instead of the table
-	sni         string
-	maxFlows    int
-	workers     int
-	maxBuffer   int64
-	idleTimeout time.Duration
-	cpuprofile  string
-	memprofile  string
-	version     bool
-	help        bool
+	inputs     []string
+	outputs    []report.Output
+	outputFile string
+	outputDir  string
+	quiet      bool
+	width      int
+	failOn     facts.Severity
+	failOnSet  bool
+	policy     string
+	ladder     string // --ladder: connections to draw instead of the table
+	cpuprofile string
+	memprofile string
+	version    bool
+	help       bool
 
 	iface      string
 	listIfaces bool
 	snaplen    int
 	noPromisc  bool
 	duration   time.Duration
-	count      int
 	writeFile  string
 	user       string
 }
@@ -75,24 +66,24 @@ func newFlagSet(cfg *config, fv *flagValues, baseline bool) *pflag.FlagSet {
 	fs.SortFlags = false
 	fs.Usage = func() {}
 	fs.StringArrayVarP(&cfg.inputs, "read", "r", nil, "")
-	fs.StringVarP(&cfg.filter, "filter", "f", "", "")
-	fs.StringVar(&cfg.ja4, "ja4", "", "")
-	fs.StringVar(&cfg.sni, "sni", "", "")
+	fs.StringVarP(&cfg.Filter, "filter", "f", "", "")
+	fs.StringVar(&cfg.JA4, "ja4", "", "")
+	fs.StringVar(&cfg.SNI, "sni", "", "")
 	fs.StringVar(&cfg.ladder, "ladder", "", "")
 	fs.Lookup("ladder").NoOptDefVal = "*" // --ladder alone: every connection
-	fs.IntVarP(&cfg.count, "count", "c", 0, "")
+	fs.IntVarP(&cfg.MaxPackets, "count", "c", 0, "")
 	fs.StringVarP(&cfg.writeFile, "write", "w", "", "")
 	fs.BoolP("numeric", "n", false, "") // tcpdump habits: no-ops
 	fs.BoolP("verbose", "v", false, "")
 	fs.StringVarP(&cfg.outputFile, "output", "o", "", "")
 	fs.BoolVarP(&cfg.quiet, "quiet", "q", false, "")
-	fs.StringArrayVar(&cfg.caFiles, "ca-file", nil, "")
-	fs.StringVar(&cfg.checkTime, "check-time", "capture", "")
+	fs.StringArrayVar(&cfg.CAFiles, "ca-file", nil, "")
+	fs.StringVar(&cfg.CheckTime, "check-time", "capture", "")
 	fs.StringVar(&fv.expiryWarn, "expiry-warn", "30d", "")
-	fs.IntVar(&cfg.maxFlows, "max-flows", 0, "")
-	fs.IntVar(&cfg.workers, "workers", 0, "")
+	fs.IntVar(&cfg.MaxFlows, "max-flows", 0, "")
+	fs.IntVar(&cfg.Workers, "workers", 0, "")
 	fs.StringVar(&fv.maxBuffer, "max-buffer", "", "")
-	fs.DurationVar(&cfg.idleTimeout, "idle-timeout", 0, "")
+	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", 0, "")
 	fs.BoolVarP(&cfg.help, "help", "h", false, "")
 	fs.StringVar(&cfg.cpuprofile, "cpuprofile", "", "")
 	fs.StringVar(&cfg.memprofile, "memprofile", "", "")
@@ -102,7 +93,7 @@ func newFlagSet(cfg *config, fv *flagValues, baseline bool) *pflag.FlagSet {
 	fs.StringArrayVar(&fv.formats, "format", nil, "")
 	fs.StringVar(&cfg.outputDir, "output-dir", "", "")
 	fs.IntVar(&cfg.width, "width", 0, "")
-	fs.BoolVar(&cfg.showSecrets, "show-secrets", false, "")
+	fs.BoolVar(&cfg.ShowSecrets, "show-secrets", false, "")
 	fs.StringVar(&fv.failOn, "fail-on", "", "")
 	fs.StringVar(&cfg.policy, "policy", "", "")
 	fs.BoolVar(&cfg.version, "version", false, "")
@@ -140,33 +131,32 @@ func parseArgs(args []string, baseline bool) (*config, error) {
 		}
 		cfg.failOn, cfg.failOnSet = s, true
 	}
-	switch cfg.checkTime {
-	case "now", "capture":
-	default:
-		t, err := time.Parse(time.RFC3339, cfg.checkTime)
-		if err != nil {
-			return nil, usagef("--check-time: %q is not now, capture or an RFC 3339 time", cfg.checkTime).withHint("e.g. --check-time 2026-01-31T00:00:00Z")
+	if ct := cfg.CheckTime; ct != "now" && ct != "capture" {
+		if _, err := time.Parse(time.RFC3339, ct); err != nil {
+			return nil, usagef("--check-time: %q is not now, capture or an RFC 3339 time", ct).withHint("e.g. --check-time 2026-01-31T00:00:00Z")
 		}
-		cfg.checkAt = t
 	}
 	d, err := parseDuration(fv.expiryWarn)
 	if err != nil {
 		return nil, usagef("--expiry-warn: %v", err)
 	}
-	cfg.expiryWarn = d
+	cfg.ExpiryWarn = d
 	if fv.maxBuffer != "" {
 		n, err := parseSize(fv.maxBuffer)
 		if err != nil {
 			return nil, usagef("--max-buffer: %v", err)
 		}
-		cfg.maxBuffer = n
+		if n > math.MaxInt {
+			return nil, usagef("--max-buffer: %s is too large", fv.maxBuffer)
+		}
+		cfg.MaxBufferedBytes = int(n)
 	}
-	if cfg.maxFlows < 0 || cfg.idleTimeout < 0 {
+	if cfg.MaxFlows < 0 || cfg.IdleTimeout < 0 {
 		return nil, usagef("--max-flows and --idle-timeout cannot be negative")
 	}
-	if cfg.sni != "" {
-		if _, err := path.Match(cfg.sni, ""); err != nil {
-			return nil, usagef("--sni: bad pattern %q", cfg.sni)
+	if cfg.SNI != "" {
+		if _, err := path.Match(cfg.SNI, ""); err != nil {
+			return nil, usagef("--sni: bad pattern %q", cfg.SNI)
 		}
 	}
 	if err := cfg.parseOutputs(fv.formats, baseline); err != nil {
@@ -193,7 +183,7 @@ func parseArgs(args []string, baseline bool) (*config, error) {
 			}
 		}
 	}
-	if cfg.count < 0 || live && (cfg.duration < 0 || cfg.snaplen <= 0) {
+	if cfg.MaxPackets < 0 || live && (cfg.duration < 0 || cfg.snaplen <= 0) {
 		return nil, usagef("--count, --duration and --snaplen must be positive")
 	}
 	if live && cfg.outputDir == "" {

@@ -26,7 +26,7 @@ func captureLive(an *tlsscope.Analyzer, cfg *config, stdout, stderr io.Writer) (
 	if f := an.Filter(); f != nil {
 		prog, err := f.Compile(lt, cfg.snaplen)
 		if err != nil {
-			return nil, usagef("filter %q on %s: %v", cfg.filter, cfg.iface, err)
+			return nil, usagef("filter %q on %s: %v", cfg.Filter, cfg.iface, err)
 		}
 		opts.Filter = prog
 	}

@@ -68,7 +68,7 @@ func analyzeAndReport(cfg *config, stdout, stderr io.Writer) (int, error) {
 	if err != nil {
 		return exitUsage, err
 	}
-	if cfg.showSecrets && !cfg.quiet {
+	if cfg.ShowSecrets && !cfg.quiet {
 		warnf(stderr, "--show-secrets: cleartext secrets will be printed unmasked")
 	}
 	var r *report.Result
@@ -159,21 +159,8 @@ func warnTruncated(cfg *config, r *report.Result, stderr io.Writer) {
 // is read first, then the filter, CA files and check time, so each bad
 // input is reported in the words of its flag.
 func newAnalyzer(cfg *config, stderr io.Writer, pcopy *capture.PcapngFile) (*tlsscope.Analyzer, error) {
-	tc := tlsscope.Config{
-		Filter:           cfg.filter,
-		CAFiles:          cfg.caFiles,
-		CheckTime:        cfg.checkTime,
-		ExpiryWarn:       cfg.expiryWarn,
-		JA4:              cfg.ja4,
-		SNI:              cfg.sni,
-		ShowSecrets:      cfg.showSecrets,
-		Workers:          cfg.workers,
-		MaxFlows:         cfg.maxFlows,
-		MaxBufferedBytes: int(cfg.maxBuffer),
-		IdleTimeout:      cfg.idleTimeout,
-		Progress:         newProgress(stderr, cfg.quiet).show,
-		MaxPackets:       cfg.count,
-	}
+	tc := cfg.Config
+	tc.Progress = newProgress(stderr, cfg.quiet).show
 	if pcopy != nil {
 		tc.Write = func(p capture.Packet) error {
 			if err := pcopy.Write(p); err != nil {
@@ -201,11 +188,11 @@ func newAnalyzer(cfg *config, stderr io.Writer, pcopy *capture.PcapngFile) (*tls
 	var fe *filter.Error
 	switch {
 	case errors.As(err, &fe):
-		ue := usagef("bad filter %q: %s (column %d)", cfg.filter, fe.Msg, fe.Column)
+		ue := usagef("bad filter %q: %s (column %d)", cfg.Filter, fe.Msg, fe.Column)
 		ue.hint = fe.Hint
 		return nil, ue
 	case ce.Field == "Filter":
-		return nil, usagef("bad filter %q: %v", cfg.filter, ce.Err)
+		return nil, usagef("bad filter %q: %v", cfg.Filter, ce.Err)
 	case ce.Field == "CAFiles":
 		return nil, usagef("--ca-file: %v", ce.Err)
 	case ce.Field == "CheckTime":
@@ -339,7 +326,7 @@ func describeSuppression(e policy.Suppression) string {
 }
 
 func reportOptions(cfg *config) report.Options {
-	return report.Options{ShowSecrets: cfg.showSecrets, Width: tableWidth(cfg), FailOn: junitFailOn(cfg)}
+	return report.Options{ShowSecrets: cfg.ShowSecrets, Width: tableWidth(cfg), FailOn: junitFailOn(cfg)}
 }
 
 // writeOutputs writes every requested format; files are written whole or
