@@ -265,6 +265,7 @@ func (s *stream) feedTLS(dir tls.Direction, data []byte, ts time.Time) {
 	if !s.handshakeReported && (sess.Established || failed(sess)) {
 		s.handshakeReported = true
 		s.fingerprint()
+		describeCertificates(&s.conn)
 		s.a.emit(event{kind: evHandshake, id: s.conn.ID}, &s.conn)
 	}
 	if s.tls.Done() && s.text == nil {

@@ -315,6 +315,7 @@ func (a *Analyzer) finish(s *stream, reason string) {
 	}
 	if s.conn.TLS != nil {
 		s.fingerprint()
+		describeCertificates(&s.conn)
 		if !s.handshakeReported {
 			s.handshakeReported = true
 			a.emit(event{kind: evHandshake, id: s.conn.ID}, &s.conn)

@@ -98,6 +98,7 @@ func (f *UDPFlow) Handshake() {
 	}
 	f.handshakeReported = true
 	fingerprintConn(&f.conn)
+	describeCertificates(&f.conn)
 	f.a.emit(event{kind: evHandshake, id: f.conn.ID}, &f.conn)
 }
 
@@ -229,6 +230,7 @@ func (a *Analyzer) finishUDP(f *UDPFlow, reason string) {
 	}
 	f.done = true
 	if f.conn.TLS != nil {
+		describeCertificates(&f.conn) // those sent after the Handshake call
 		f.Handshake()
 	}
 	if f.conn.Bytes[0]+f.conn.Bytes[1] == 0 {

@@ -1,15 +1,13 @@
 package report
 
 import (
-	"crypto/x509"
 	"time"
 
-	"github.com/tlsscope/tlsscope/decode/certs"
+	"github.com/tlsscope/tlsscope/decode/facts"
 )
 
-// certRecord describes a certificate with decode/certs.
-func certRecord(c *x509.Certificate) CertRecord {
-	ci := certs.Describe(c)
+// certRecord is the record of a certificate decode described.
+func certRecord(ci facts.Certificate) CertRecord {
 	r := CertRecord{
 		Subject: ci.Subject, Issuer: ci.Issuer, Serial: ci.Serial,
 		NotBefore: ci.NotBefore.UTC().Format(time.RFC3339), NotAfter: ci.NotAfter.UTC().Format(time.RFC3339),
@@ -24,12 +22,12 @@ func certRecord(c *x509.Certificate) CertRecord {
 }
 
 // commonName is the short form of a certificate subject for tables.
-func commonName(c *x509.Certificate) string {
-	if c.Subject.CommonName != "" {
-		return c.Subject.CommonName
+func commonName(c facts.Certificate) string {
+	if c.SubjectCN != "" {
+		return c.SubjectCN
 	}
 	if len(c.DNSNames) > 0 {
 		return c.DNSNames[0]
 	}
-	return certs.Describe(c).Subject
+	return c.Subject
 }

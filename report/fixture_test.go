@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tlsscope/tlsscope/decode/certs"
 	"github.com/tlsscope/tlsscope/decode/facts"
 	"github.com/tlsscope/tlsscope/decode/rules"
 	"github.com/tlsscope/tlsscope/decode/tls"
@@ -70,6 +71,7 @@ func testResult(t testing.TB) *Result {
 			JA4: "t12d0304h2_6b1d6b4d5a3b_3c5e0c4fb2d9", JA4R: "t12d0304h2_009c,c02f,c030_0000,0010",
 		},
 	}
+	c1.Certificates = []facts.Certificate{certs.Describe(cert)} // as decode describes them
 	c2 := &facts.Connection{
 		ID: 2, Capture: "a.pcap",
 		Client: ap("[2001:db8:1234:5678:9abc:def0:1234:5678]:50000"), Server: ap("[2a00:1450:4001:82b:0:0:0:200e]:443"),

@@ -323,16 +323,16 @@ func NewConnectionRecord(c *facts.Connection, findings []facts.Finding, opt Opti
 		}
 		r.Alerts = append(r.Alerts, ar)
 	}
-	if len(s.Certificates) > 0 {
-		r.Certificates = make([]CertRecord, 0, len(s.Certificates))
+	if len(c.Certificates) > 0 {
+		r.Certificates = make([]CertRecord, 0, len(c.Certificates))
 	}
-	for _, x := range s.Certificates {
+	for _, x := range c.Certificates {
 		r.Certificates = append(r.Certificates, certRecord(x))
 	}
-	if len(s.ClientCertificates) > 0 {
-		r.ClientCerts = make([]CertRecord, 0, len(s.ClientCertificates))
+	if len(c.ClientCertificates) > 0 {
+		r.ClientCerts = make([]CertRecord, 0, len(c.ClientCertificates))
 	}
-	for _, x := range s.ClientCertificates {
+	for _, x := range c.ClientCertificates {
 		r.ClientCerts = append(r.ClientCerts, certRecord(x))
 	}
 	if ch := s.ClientHello; ch != nil {

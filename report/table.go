@@ -286,8 +286,8 @@ func connRow(c *facts.Connection, fs []facts.Finding) []string {
 			suite = ShortSuite(suiteName(s.CipherSuite))
 		}
 		alpn = s.ALPN
-		if len(s.Certificates) > 0 {
-			cert = commonName(s.Certificates[0])
+		if len(c.Certificates) > 0 {
+			cert = commonName(c.Certificates[0])
 		} else if s.Hidden {
 			cert = "(encrypted)"
 		}

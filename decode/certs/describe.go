@@ -28,29 +28,14 @@ import (
 	"fmt"
 	"math/big"
 	"net/netip"
-	"time"
+
+	"github.com/tlsscope/tlsscope/decode/facts"
 )
 
-// Info is what reports print about one certificate.
-type Info struct {
-	Subject   string // RFC 4514, most specific RDN first: "CN=www.example.com,O=Example,C=US"
-	Issuer    string
-	Serial    string // upper-case hex without leading zeros, as OpenSSL, Zeek and python-cryptography print it
-	NotBefore time.Time
-	NotAfter  time.Time
-	DNSNames  []string
-	IPs       []netip.Addr
-	KeyType   string // "RSA", "ECDSA", "Ed25519", "DSA", or x509's name for others
-	KeyBits   int    // modulus (RSA, DSA p) or curve size; 0 when unknown
-	Key       string // "RSA 2048", "ECDSA P-256", "Ed25519", "DSA 1024"
-	Signature string // x509.SignatureAlgorithm.String(): "SHA256-RSA", "ECDSA-SHA384", ...
-	SHA256    string // lower-case hex of the DER
-	SHA1      string
-	// SelfSigned: subject equals issuer and the signature verifies with
-	// the certificate's own key (MD5 and SHA-1 signatures included).
-	SelfSigned bool
-	IsCA       bool // basicConstraints cA
-}
+// Info is what reports print about one certificate: facts.Certificate,
+// which decode fills with Describe for every certificate a connection
+// carries, so that no later stage parses a certificate again.
+type Info = facts.Certificate
 
 // Describe fills an Info from a parsed certificate. Infos are remembered
 // per certificate (see memo): a busy server sends the same parsed
@@ -71,6 +56,8 @@ func describe(c *x509.Certificate) Info {
 	in := Info{
 		Subject:    SubjectName(c),
 		Issuer:     IssuerName(c),
+		SubjectCN:  c.Subject.CommonName,
+		IssuerCN:   c.Issuer.CommonName,
 		NotBefore:  c.NotBefore.UTC(),
 		NotAfter:   c.NotAfter.UTC(),
 		DNSNames:   c.DNSNames,

@@ -37,6 +37,11 @@ type Connection struct {
 
 	TLS *tls.Session // nil when no TLS was seen
 
+	// Certificates and ClientCertificates describe TLS.Certificates and
+	// TLS.ClientCertificates, in wire order: decode fills them (with
+	// decode/certs) so that rules' and reports' readers never parse DER.
+	Certificates, ClientCertificates []Certificate
+
 	Fingerprints Fingerprints
 
 	Secrets []Secret      // cleartext secrets seen (masked unless configured)
@@ -78,6 +83,29 @@ func (t Transport) String() string {
 		return "udp"
 	}
 	return "tcp"
+}
+
+// Certificate describes one X.509 certificate as reports print it.
+type Certificate struct {
+	Subject   string // RFC 4514, most specific RDN first: "CN=www.example.com,O=Example,C=US"
+	Issuer    string
+	SubjectCN string // the subject's commonName attribute, "" when it has none
+	IssuerCN  string
+	Serial    string // upper-case hex without leading zeros, as OpenSSL, Zeek and python-cryptography print it
+	NotBefore time.Time
+	NotAfter  time.Time
+	DNSNames  []string
+	IPs       []netip.Addr
+	KeyType   string // "RSA", "ECDSA", "Ed25519", "DSA", or x509's name for others
+	KeyBits   int    // modulus (RSA, DSA p) or curve size; 0 when unknown
+	Key       string // "RSA 2048", "ECDSA P-256", "Ed25519", "DSA 1024"
+	Signature string // x509.SignatureAlgorithm.String(): "SHA256-RSA", "ECDSA-SHA384", ...
+	SHA256    string // lower-case hex of the DER
+	SHA1      string
+	// SelfSigned: subject equals issuer and the signature verifies with
+	// the certificate's own key (MD5 and SHA-1 signatures included).
+	SelfSigned bool
+	IsCA       bool // basicConstraints cA
 }
 
 // Fingerprints of the TLS handshake (empty when not computable).

@@ -21,7 +21,6 @@ import (
 
 	"github.com/goccy/go-yaml"
 
-	"github.com/tlsscope/tlsscope/decode/certs"
 	"github.com/tlsscope/tlsscope/decode/facts"
 	"github.com/tlsscope/tlsscope/decode/rules"
 	"github.com/tlsscope/tlsscope/decode/tls"
@@ -335,10 +334,10 @@ func (p *Policy) Check(c *facts.Connection) []facts.Finding {
 			add(IDUnexpectedSNI, fmt.Sprintf("server name %q is not expected by policy", sni), "sni="+sni)
 		}
 	}
-	if len(s.Certificates) > 0 {
+	if len(c.Certificates) > 0 {
 		var chain []string
-		for _, cert := range s.Certificates {
-			chain = append(chain, certs.Describe(cert).SHA256)
+		for _, cert := range c.Certificates {
+			chain = append(chain, cert.SHA256)
 		}
 		for _, pin := range p.Pins {
 			if (pin.SNI != "" && !matchGlob(pin.SNI, sni)) || !matchServer(pin.Server, c.Server) {

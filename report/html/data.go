@@ -2,8 +2,6 @@ package html
 
 import (
 	"cmp"
-	"crypto/sha256"
-	"crypto/x509"
 	"fmt"
 	"math"
 	"slices"
@@ -37,7 +35,7 @@ func sortedCounts(m map[string]int) []count {
 // leafCert is one distinct server leaf certificate seen in a capture,
 // with the capture time it is judged against (never the wall clock).
 type leafCert struct {
-	Cert    *x509.Certificate
+	Cert    facts.Certificate
 	Name    string
 	Servers []string // SNI or server address it was seen for
 	Capture string
@@ -65,28 +63,28 @@ func (l leafCert) State() string {
 	return fmt.Sprintf("%d days left", l.DaysLeft())
 }
 
-func certName(c *x509.Certificate) string {
-	if c.Subject.CommonName != "" {
-		return c.Subject.CommonName
+func certName(c facts.Certificate) string {
+	if c.SubjectCN != "" {
+		return c.SubjectCN
 	}
 	if len(c.DNSNames) > 0 {
 		return c.DNSNames[0]
 	}
-	return c.Subject.String()
+	return c.Subject
 }
 
 // leafCerts lists the distinct leaf certificates of the given captures by
 // notAfter, soonest first.
 func leafCerts(caps []*report.Capture) []leafCert {
-	idx := map[[32]byte]int{}
+	idx := map[string]int{}
 	var out []leafCert
 	for _, cp := range caps {
 		for _, c := range cp.Connections {
-			if c.TLS == nil || len(c.TLS.Certificates) == 0 {
+			if len(c.Certificates) == 0 {
 				continue
 			}
-			leaf := c.TLS.Certificates[0]
-			key := sha256.Sum256(leaf.Raw)
+			leaf := c.Certificates[0]
+			key := leaf.SHA256
 			server := c.SNI()
 			if server == "" {
 				server = facts.Endpoint(c.Server)

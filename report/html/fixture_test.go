@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tlsscope/tlsscope/decode/certs"
 	"github.com/tlsscope/tlsscope/decode/facts"
 	"github.com/tlsscope/tlsscope/decode/tls"
 	"github.com/tlsscope/tlsscope/report"
@@ -55,6 +56,7 @@ func fixture(t testing.TB) *report.Result {
 			Established: true, Start: at(1), EstablishedAt: at(5),
 			Events: []tls.Event{{Time: at(1), Content: 22, Handshake: 1}, {Time: at(2), From: 1, Content: 22, Handshake: 2}, {Time: at(2), From: 1, Content: 22, Handshake: 11}},
 		}}
+	c1.Certificates = []facts.Certificate{certs.Describe(cert)} // as decode describes them
 	c2 := &facts.Connection{ID: 2, Capture: "a.pcap", Client: ap("10.0.0.7:40000"), Server: ap("10.0.0.8:443"),
 		First: at(1000), Last: at(1100), Protocol: "tls",
 		TLS: &tls.Session{

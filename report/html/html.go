@@ -278,8 +278,8 @@ func newConnRow(c *facts.Connection, fs []facts.Finding) connRow {
 			row.Suite = report.ShortSuite(tls.CipherSuiteName(s.CipherSuite))
 		}
 		row.ALPN = s.ALPN
-		if len(s.Certificates) > 0 {
-			row.Cert = certName(s.Certificates[0])
+		if len(c.Certificates) > 0 {
+			row.Cert = certName(c.Certificates[0])
 		} else if s.Hidden {
 			row.Cert = "(encrypted)"
 		}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tlsscope/tlsscope/decode/certs"
 	"github.com/tlsscope/tlsscope/decode/facts"
 	"github.com/tlsscope/tlsscope/decode/tls"
 )
@@ -64,7 +65,8 @@ func fixtureTLS12(t testing.TB) (*facts.Connection, []facts.Finding) {
 		},
 	}
 	c := &facts.Connection{ID: 7, Capture: "fixture.pcap", Client: ap("192.168.1.10:50000"), Server: ap("93.184.216.34:443"),
-		First: at(0), Last: at(9000), Protocol: "tls", TLS: s}
+		First: at(0), Last: at(9000), Protocol: "tls", TLS: s,
+		Certificates: []facts.Certificate{certs.Describe(cert)}} // as decode describes them
 	fs := []facts.Finding{
 		{ID: "cert-expired", Severity: facts.High, ConnID: 7, Capture: "fixture.pcap", Message: "server certificate has expired", Evidence: "notAfter=2026-10-01", Step: facts.StepCertificate},
 		{ID: "weak-thing", Severity: facts.Low, ConnID: 7, Capture: "fixture.pcap", Message: "something about the connection"},

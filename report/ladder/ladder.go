@@ -10,7 +10,6 @@
 package ladder
 
 import (
-	"crypto/x509"
 	"fmt"
 	"io"
 	"slices"
@@ -73,7 +72,7 @@ type Arrow struct {
 // arrow are returned apart.
 func Arrows(c *facts.Connection, findings []facts.Finding, showSecrets bool) (arrows []Arrow, unattached []facts.Finding) {
 	if c.TLS != nil {
-		arrows = tlsArrows(c.TLS)
+		arrows = tlsArrows(c.TLS, c.Certificates, c.ClientCertificates)
 	}
 	arrows = append(arrows, cleartextArrows(c, showSecrets)...)
 	slices.SortStableFunc(arrows, func(a, b Arrow) int { return a.Time.Compare(b.Time) })
@@ -92,7 +91,7 @@ func Arrows(c *facts.Connection, findings []facts.Finding, showSecrets bool) (ar
 }
 
 // tlsArrows turns the session's events into arrows.
-func tlsArrows(s *tls.Session) []Arrow {
+func tlsArrows(s *tls.Session, chain, clientChain []facts.Certificate) []Arrow {
 	var out []Arrow
 	var nCH, nSH, nAlert int
 	for _, e := range s.Events {
@@ -124,9 +123,9 @@ func tlsArrows(s *tls.Session) []Arrow {
 				nSH++
 			case tls.TypeCertificate:
 				if e.From == tls.ServerToClient {
-					a.Details = certDetails(s.Certificates, s.CertificateErrors)
+					a.Details = certDetails(chain, s.CertificateErrors)
 				} else {
-					a.Details = certDetails(s.ClientCertificates, 0)
+					a.Details = certDetails(clientChain, 0)
 				}
 			case tls.TypeServerKeyExchange:
 				a.Details = kxDetails(s.KeyExchange)
@@ -308,12 +307,12 @@ func resumption(r string) string {
 	return r
 }
 
-func certDetails(chain []*x509.Certificate, unparsed int) []string {
+func certDetails(chain []facts.Certificate, unparsed int) []string {
 	var d []string
 	if len(chain) > 0 {
 		leaf := chain[0]
-		d = append(d, fmt.Sprintf("subject %s; issuer %s", commonName(leaf.Subject.CommonName, leaf.DNSNames, leaf.Subject.String()),
-			commonName(leaf.Issuer.CommonName, nil, leaf.Issuer.String())))
+		d = append(d, fmt.Sprintf("subject %s; issuer %s", commonName(leaf.SubjectCN, leaf.DNSNames, leaf.Subject),
+			commonName(leaf.IssuerCN, nil, leaf.Issuer)))
 		d = append(d, fmt.Sprintf("valid %s to %s", leaf.NotBefore.UTC().Format(time.DateOnly), leaf.NotAfter.UTC().Format(time.DateOnly)))
 	}
 	n := len(chain) + unparsed
