@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"io"
 	"path/filepath"
 	"strings"
 )
@@ -106,4 +107,60 @@ func stdoutCount(outs []Output) int {
 
 func outputErrorf(hint, format string, a ...any) *OutputError {
 	return &OutputError{Msg: fmt.Sprintf(format, a...), Hint: hint}
+}
+
+// Files are the destinations of a plan of Outputs, open for writing:
+// each file written beside its name and renamed over it by Commit (see
+// CreateFile), standard output as it is. A run that fails calls Abort and
+// leaves no file behind.
+type Files struct {
+	files []*File
+	ws    []io.Writer
+}
+
+// OpenOutputs opens every output of outs, in order; standard output is
+// stdout.
+func OpenOutputs(outs []Output, stdout io.Writer) (*Files, error) {
+	fs := &Files{}
+	for _, o := range outs {
+		if o.Path == "" {
+			fs.ws = append(fs.ws, stdout)
+			continue
+		}
+		f, err := CreateFile(o.Path)
+		if err != nil {
+			fs.Abort()
+			return nil, err
+		}
+		fs.files = append(fs.files, f)
+		fs.ws = append(fs.ws, f)
+	}
+	return fs, nil
+}
+
+// Writer is the i-th output's writer.
+func (fs *Files) Writer(i int) io.Writer { return fs.ws[i] }
+
+// All writes to every output at once.
+func (fs *Files) All() io.Writer { return io.MultiWriter(fs.ws...) }
+
+// Commit renames every file over its name.
+func (fs *Files) Commit() error {
+	for i, f := range fs.files {
+		if err := f.Commit(); err != nil {
+			fs.files = fs.files[i+1:]
+			fs.Abort()
+			return err
+		}
+	}
+	fs.files = nil
+	return nil
+}
+
+// Abort removes every file not committed.
+func (fs *Files) Abort() {
+	for _, f := range fs.files {
+		f.Abort()
+	}
+	fs.files = nil
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tlsscope/tlsscope/decode/policy"
+	"github.com/tlsscope/tlsscope/report"
 )
 
 // baselineUsage is tlsscope baseline --help.
@@ -53,8 +54,15 @@ func baseline(cfg *config, stdout, stderr io.Writer) error {
 		_, err = stdout.Write(b)
 		return err
 	}
-	if err := writeFile(cfg.outputFile, func(w io.Writer) error { _, err := w.Write(b); return err }); err != nil {
-		return err
+	f, err := report.CreateFile(cfg.outputFile)
+	if err == nil {
+		if _, err = f.Write(b); err == nil {
+			err = f.Commit()
+		}
+		f.Abort()
+	}
+	if err != nil {
+		return usagef("%v", err)
 	}
 	if !cfg.quiet {
 		fmt.Fprintf(stderr, "tlsscope: wrote %s: %d suppressions\n", cfg.outputFile, len(p.Suppress))

@@ -3,16 +3,15 @@ package main
 import (
 	_ "embed"
 	"errors"
-	"fmt"
 	"math"
 	"path"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/tlsscope/tlsscope"
+	"github.com/tlsscope/tlsscope/internal/units"
 
 	"github.com/tlsscope/tlsscope/decode/facts"
 	"github.com/tlsscope/tlsscope/report"
@@ -136,13 +135,13 @@ func parseArgs(args []string, baseline bool) (*config, error) {
 			return nil, usagef("--check-time: %q is not now, capture or an RFC 3339 time", ct).withHint("e.g. --check-time 2026-01-31T00:00:00Z")
 		}
 	}
-	d, err := parseDuration(fv.expiryWarn)
+	d, err := units.Duration(fv.expiryWarn)
 	if err != nil {
 		return nil, usagef("--expiry-warn: %v", err)
 	}
 	cfg.ExpiryWarn = d
 	if fv.maxBuffer != "" {
-		n, err := parseSize(fv.maxBuffer)
+		n, err := units.Size(fv.maxBuffer)
 		if err != nil {
 			return nil, usagef("--max-buffer: %v", err)
 		}
@@ -208,36 +207,4 @@ func (cfg *config) parseOutputs(specs []string, baseline bool) error {
 	}
 	cfg.outputs = outs
 	return err
-}
-
-// parseDuration accepts Go durations and whole days ("30d").
-func parseDuration(s string) (time.Duration, error) {
-	if d, ok := strings.CutSuffix(s, "d"); ok {
-		n, err := strconv.Atoi(d)
-		if err != nil || n < 0 {
-			return 0, fmt.Errorf("%q is not a duration (e.g. 30d, 72h)", s)
-		}
-		return time.Duration(n) * 24 * time.Hour, nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d < 0 {
-		return 0, fmt.Errorf("%q is not a duration (e.g. 30d, 72h)", s)
-	}
-	return d, nil
-}
-
-// parseSize accepts a byte count with an optional unit (k, KiB, M, MiB, G).
-func parseSize(s string) (int64, error) {
-	num := strings.TrimRightFunc(s, func(r rune) bool { return r < '0' || r > '9' })
-	unit := strings.ToLower(strings.TrimSpace(s[len(num):]))
-	n, err := strconv.ParseInt(num, 10, 64)
-	if err != nil || n < 0 {
-		return 0, fmt.Errorf("%q is not a size (e.g. 4MiB)", s)
-	}
-	mult := map[string]int64{"": 1, "b": 1, "k": 1 << 10, "kb": 1 << 10, "kib": 1 << 10, "m": 1 << 20, "mb": 1 << 20, "mib": 1 << 20, "g": 1 << 30, "gb": 1 << 30, "gib": 1 << 30}
-	m, ok := mult[unit]
-	if !ok {
-		return 0, fmt.Errorf("%q is not a size (e.g. 4MiB)", s)
-	}
-	return n * m, nil
 }

@@ -236,26 +236,12 @@ func streamsFiles(cfg *config) bool {
 // (tlsscope.StreamFiles) to every output at once; files are written
 // beside and renamed when the run succeeds, as writeFile does.
 func streamFiles(an *tlsscope.Analyzer, cfg *config, files []string, stdout, stderr io.Writer) (*report.Result, error) {
-	var outs []*report.File
-	defer func() {
-		for _, o := range outs {
-			o.Abort()
-		}
-	}()
-	var ws []io.Writer
-	for _, o := range cfg.outputs {
-		var w io.Writer = stdout
-		if o.Path != "" {
-			of, err := report.CreateFile(o.Path)
-			if err != nil {
-				return nil, usagef("%v", err)
-			}
-			outs = append(outs, of)
-			w = of
-		}
-		ws = append(ws, w)
+	outs, err := report.OpenOutputs(cfg.outputs, stdout)
+	if err != nil {
+		return nil, usagef("%v", err)
 	}
-	bw := bufio.NewWriterSize(io.MultiWriter(ws...), 64<<10)
+	defer outs.Abort()
+	bw := bufio.NewWriterSize(outs.All(), 64<<10)
 	r, err := an.StreamFiles(context.Background(), bw, reportOptions(cfg), files...)
 	if err == nil {
 		err = bw.Flush()
@@ -265,12 +251,9 @@ func streamFiles(an *tlsscope.Analyzer, cfg *config, files []string, stdout, std
 	}
 	warnExpired(an, cfg, stderr)
 	warnTruncated(cfg, r, stderr)
-	for _, o := range outs {
-		if err := o.Commit(); err != nil {
-			return nil, usagef("%v", err)
-		}
+	if err := outs.Commit(); err != nil {
+		return nil, usagef("%v", err)
 	}
-	outs = nil
 	return r, nil
 }
 
@@ -311,18 +294,8 @@ func warnExpired(an *tlsscope.Analyzer, cfg *config, stderr io.Writer) {
 		return
 	}
 	for _, e := range an.ExpiredSuppressions() {
-		warnf(stderr, "%s: suppression of %s expired on %s (reason: %s)", cfg.policy, describeSuppression(e), e.Expires, e.Reason)
+		warnf(stderr, "%s: suppression of %s expired on %s (reason: %s)", cfg.policy, e.Describe(), e.Expires, e.Reason)
 	}
-}
-
-func describeSuppression(e policy.Suppression) string {
-	var parts []string
-	for _, kv := range [][2]string{{"id", e.ID}, {"sni", e.SNI}, {"server", e.Server}, {"fingerprint", e.Fingerprint}} {
-		if kv[1] != "" {
-			parts = append(parts, kv[0]+"="+kv[1])
-		}
-	}
-	return strings.Join(parts, " ")
 }
 
 func reportOptions(cfg *config) report.Options {
@@ -333,34 +306,23 @@ func reportOptions(cfg *config) report.Options {
 // not at all (written beside and renamed).
 func writeOutputs(cfg *config, r *report.Result, stdout io.Writer, streamed bool) error {
 	opt := reportOptions(cfg)
-	for _, o := range cfg.outputs {
-		if o.Path == "" {
-			if streamed {
-				continue // live capture printed its records as they came
-			}
-			if err := writeFormat(stdout, o.Format, r, opt); err != nil {
+	outs, err := report.OpenOutputs(cfg.outputs, stdout)
+	if err != nil {
+		return usagef("%v", err)
+	}
+	defer outs.Abort()
+	for i, o := range cfg.outputs {
+		if o.Path == "" && streamed {
+			continue // live capture printed its records as they came
+		}
+		if err := writeFormat(outs.Writer(i), o.Format, r, opt); err != nil {
+			if o.Path == "" {
 				return fmt.Errorf("writing %s to standard output: %w", o.Format, err)
 			}
-			continue
-		}
-		if err := writeFile(o.Path, func(w io.Writer) error { return writeFormat(w, o.Format, r, opt) }); err != nil {
-			return err
+			return usagef("writing %s: %v", o.Path, err)
 		}
 	}
-	return nil
-}
-
-func writeFile(name string, write func(io.Writer) error) error {
-	o, err := report.CreateFile(name)
-	if err == nil {
-		if err = write(o); err != nil {
-			o.Abort()
-			err = fmt.Errorf("writing %s: %v", name, err)
-		} else {
-			err = o.Commit()
-		}
-	}
-	if err != nil {
+	if err := outs.Commit(); err != nil {
 		return usagef("%v", err)
 	}
 	return nil

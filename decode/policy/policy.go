@@ -400,6 +400,17 @@ func (p *Policy) Apply(fs []facts.Finding, now time.Time) Applied {
 	return a
 }
 
+// Describe names what a suppression matches ("id=cert-expired sni=x").
+func (e Suppression) Describe() string {
+	var parts []string
+	for _, kv := range [][2]string{{"id", e.ID}, {"sni", e.SNI}, {"server", e.Server}, {"fingerprint", e.Fingerprint}} {
+		if kv[1] != "" {
+			parts = append(parts, kv[0]+"="+kv[1])
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
 func (s *Suppression) matches(f facts.Finding) bool {
 	return (s.ID == "" || s.ID == f.ID) &&
 		matchGlob(s.SNI, f.SNI) &&
