@@ -322,6 +322,9 @@ func (f *File) checkBlocks(atOpen bool) error {
 		}
 		if uint64(off)+blen > uint64(f.src.Size()) {
 			// More than the read buffer holds (as Peek would say).
+			if err := f.checkPacketHead(typ, off, blen, pos, order); err != nil {
+				return err
+			}
 			f.unchecked = true
 			return nil
 		}
@@ -336,6 +339,9 @@ func (f *File) checkBlocks(atOpen bool) error {
 			}
 			if atOpen {
 				return &Error{Path: f.name, Kind: ErrTruncated, Msg: fmt.Sprintf("is a truncated pcapng file: it ends after %d bytes, inside the %d-byte section header", len(full), blen)}
+			}
+			if err := f.checkPacketHead(typ, off, blen, pos, order); err != nil {
+				return err
 			}
 			return nil // a cut: pcapgo reports it
 		}
@@ -458,6 +464,33 @@ func (f *File) checkBlocks(atOpen bool) error {
 		}
 		off += int(blen)
 	}
+}
+
+// checkPacketHead vets the captured length of a packet block that is not
+// all in the read buffer (longer than it, or cut by the end of the file),
+// from the block's fixed part: pcapgo reads the rest unchecked, and a
+// length past the block would make it read, and hold, up to the rest of
+// the file as one packet. The other fields are left to pcapgo, which
+// checks them.
+func (f *File) checkPacketHead(typ uint32, off int, blen uint64, pos int64, order binary.ByteOrder) error {
+	if typ != blockEPB && typ != blockPB || blen < 32 {
+		return nil
+	}
+	// Block type and length, then interface, timestamp (8 bytes) and the
+	// captured length.
+	head, _ := f.src.Peek(off + 24)
+	var caplen uint32
+	w := wire{b: head, order: order}
+	if !w.skip(uint64(off)+20) || !w.u32(&caplen) {
+		return nil // not there either: pcapgo reports the cut
+	}
+	if room := blen - 32; uint64(caplen) > room {
+		if caplen > MaxCaptureLength {
+			return f.end(AnomalyCaplenTooLarge, pos, fmt.Sprintf("packet block claims %d captured bytes, more than the %d a capture may hold: the rest of the file is not readable", caplen, MaxCaptureLength), nil)
+		}
+		return f.badBlock(false, pos, fmt.Sprintf("packet block claims %d captured bytes but has room for %d", caplen, room))
+	}
+	return nil
 }
 
 // discard skips n bytes of the stream, in steps an int holds on any

@@ -161,14 +161,14 @@ func TestHugeOrigLen(t *testing.T) {
 	}
 }
 
-// TestHugePcapngCaplen: the pcapng counterpart, an Enhanced Packet Block
-// (draft-ietf-opsawg-pcapng, 4.3) claiming 0xFFFFFFF8 captured bytes as
-// the first packet, is a *capture.Error too.
-func TestHugePcapngCaplen(t *testing.T) {
+// ngWithPacket is a little-endian pcapng file built field by field: a
+// Section Header Block (length 28, byte-order magic, version 1.0, section
+// length -1), an Interface Description Block (Ethernet, snap length
+// 65535), and an Enhanced Packet Block (draft-ietf-opsawg-pcapng, 4.3) of
+// 20 data bytes whose lengths say blockLen and caplen.
+func ngWithPacket(blockLen, caplen uint32) []byte {
 	le := binary.LittleEndian
 	var b []byte
-	// Section Header Block: type, length 28, byte-order magic, version
-	// 1.0, section length -1, length again.
 	b = le.AppendUint32(b, 0x0a0d0d0a)
 	b = le.AppendUint32(b, 28)
 	b = le.AppendUint32(b, 0x1a2b3c4d)
@@ -176,27 +176,42 @@ func TestHugePcapngCaplen(t *testing.T) {
 	b = le.AppendUint16(b, 0)
 	b = le.AppendUint64(b, 0xFFFFFFFFFFFFFFFF)
 	b = le.AppendUint32(b, 28)
-	// Interface Description Block: Ethernet, snap length 65535.
 	b = le.AppendUint32(b, 1)
 	b = le.AppendUint32(b, 20)
 	b = le.AppendUint16(b, 1)
 	b = le.AppendUint16(b, 0)
 	b = le.AppendUint32(b, 65535)
 	b = le.AppendUint32(b, 20)
-	// Enhanced Packet Block of 52 bytes: interface 0, timestamp, caplen
-	// hugeCaplen, original length 20, 20 bytes of data.
-	b = le.AppendUint32(b, 6)
-	b = le.AppendUint32(b, 52)
-	b = le.AppendUint32(b, 0)
-	b = le.AppendUint32(b, 0)
-	b = le.AppendUint32(b, 0)
-	b = le.AppendUint32(b, hugeCaplen)
-	b = le.AppendUint32(b, 20)
+	b = le.AppendUint32(b, 6)        // block type
+	b = le.AppendUint32(b, blockLen) // block total length
+	b = le.AppendUint32(b, 0)        // interface 0
+	b = le.AppendUint32(b, 0)        // timestamp (upper)
+	b = le.AppendUint32(b, 0)        // timestamp (lower)
+	b = le.AppendUint32(b, caplen)   // captured packet length
+	b = le.AppendUint32(b, 20)       // original packet length
 	b = append(b, make([]byte, 20)...)
-	b = le.AppendUint32(b, 52)
-	n, err, an := readToEnd(t, b)
-	var ce *capture.Error
-	if n != 0 || !errors.As(err, &ce) || !errors.Is(err, capture.ErrNotCapture) || len(an) != 0 || !strings.Contains(err.Error(), "4294967288") {
-		t.Errorf("%d packets, error %v, anomalies %v; want a *capture.Error naming 4294967288", n, err, an)
+	b = le.AppendUint32(b, blockLen)
+	return b
+}
+
+// TestHugePcapngCaplen: the pcapng counterpart, an Enhanced Packet Block
+// claiming 0xFFFFFFF8 captured bytes as the first packet, is a
+// *capture.Error too: in a whole block, and in a block that claims more
+// than the file holds (which pcapgo reads unvetted; it used to take the
+// length and read the rest of the file as the packet on amd64, and fail
+// on 386).
+func TestHugePcapngCaplen(t *testing.T) {
+	for _, blockLen := range []uint32{52, 200000} {
+		n, err, an := readToEnd(t, ngWithPacket(blockLen, hugeCaplen))
+		var ce *capture.Error
+		if n != 0 || !errors.As(err, &ce) || !errors.Is(err, capture.ErrNotCapture) || len(an) != 0 || !strings.Contains(err.Error(), "4294967288") {
+			t.Errorf("block of %d: %d packets, error %v, anomalies %v; want a *capture.Error naming 4294967288", blockLen, n, err, an)
+		}
+	}
+	// A block longer than the file with a captured length it can hold is
+	// a file cut short.
+	n, err, an := readToEnd(t, ngWithPacket(200000, 20))
+	if n != 0 || err != io.EOF || len(an) != 1 || an[0].Kind != capture.AnomalyTruncated {
+		t.Errorf("cut block: %d packets, end %v, anomalies %v; want capture_truncated", n, err, an)
 	}
 }
