@@ -33,17 +33,24 @@ const (
 	// flushEvery is how often, in capture time, idle connections are closed
 	// and stale out-of-order data is pushed through.
 	flushEvery = 10 * time.Second
-	// maxPending bounds bytes held before a stream's protocol is known.
+	// maxPending bounds bytes held before a stream's protocol is known;
+	// past it the stream is no longer taken for TLS (anomaly sniff_limit).
 	maxPending = 16 << 10
 	// lingerTime is how long after a close packets without SYN on the same
 	// endpoints are taken as the old connection's stragglers.
 	lingerTime = 30 * time.Second
-	// maxSecrets and maxHTTP bound what one connection keeps.
+	// maxSecrets and maxHTTP bound what one connection keeps in
+	// Connection.Secrets and Connection.HTTP (the Handler's Secret and
+	// HTTP calls still see every one); the first one past the cap is the
+	// anomaly secrets_limit or http_limit.
 	maxSecrets = 64
 	maxHTTP    = 256
 	// maxAnomalyRecords bounds the anomaly records of one kind handed to
-	// the Handler; Stats counts them all.
-	maxAnomalyRecords = 1000
+	// the Handler; Stats counts them all. The first one held back is the
+	// anomaly anomaly_records_limit, its kind in Detail (a Parallel's
+	// workers each keep their own count).
+	maxAnomalyRecords   = 1000
+	anomalyRecordsLimit = "anomaly_records_limit"
 )
 
 // Config sets the Analyzer's limits. Zero values take the defaults above.
@@ -400,7 +407,11 @@ func (a *Analyzer) anomaly(an facts.Anomaly) {
 	a.stats.AddAnomaly(an.Kind)
 	// Every anomaly is counted; records are kept to a number per kind, so
 	// a capture cut by a small snaplen does not give a record per packet.
-	if a.stats.Anomalies[an.Kind] > maxAnomalyRecords {
+	if n := a.stats.Anomalies[an.Kind]; n > maxAnomalyRecords {
+		if n == maxAnomalyRecords+1 {
+			// The first record not handed on: say so, once per kind.
+			a.anomaly(facts.Anomaly{Kind: anomalyRecordsLimit, Time: an.Time, Offset: -1, Detail: an.Kind})
+		}
 		return
 	}
 	a.emit(event{kind: evAnomaly, id: an.ConnID, an: an}, nil)

@@ -15,8 +15,28 @@ import (
 )
 
 // maxTries bounds the chunks a stream whose start was not captured may
-// take to show a recognisable record boundary.
+// take to show a recognisable record boundary. It drops nothing a parser
+// would have had: a stream that does not sniff in maxTries chunks is of an
+// unknown protocol (Connection.Protocol ""), counted and not parsed, like
+// one whose first bytes did not sniff.
 const maxTries = 8
+
+// Anomalies for decode's own caps (analyzer.go), each reported once per
+// connection, the first time the cap is hit.
+const (
+	anomalySecretsLimit = "secrets_limit" // maxSecrets: later secrets are not kept in Connection.Secrets
+	anomalyHTTPLimit    = "http_limit"    // maxHTTP: later messages are not kept in Connection.HTTP
+	anomalySniffLimit   = "sniff_limit"   // maxPending: bytes held without a TLS record boundary; TLS is given up
+)
+
+// limit is a bit for each cap of a connection, set once it has been hit.
+type limit uint8
+
+const (
+	limitSecrets limit = 1 << iota
+	limitHTTP
+	limitSniff
+)
 
 // kind is what a stream was recognised as.
 type kind uint8
@@ -54,6 +74,7 @@ type stream struct {
 	bypassed          bool    // out of the reassembler: packets are counted, not reassembled
 	evicted           bool
 	finished          bool
+	limits            limit    // caps hit, each reported once
 	offset            [2]int64 // stream offsets, for anomalies
 
 	// Per reassembler direction: the sender, and the sequence number after
@@ -187,6 +208,7 @@ func (s *stream) decide(dir tls.Direction, data []byte, ts time.Time) bool {
 			}
 			return false
 		}
+		s.hit(limitSniff, anomalySniffLimit, dir, ts, "")
 		fallthrough
 	default:
 		if !s.roleKnown {
@@ -315,9 +337,20 @@ func (s *stream) startTLS() {
 	s.tls = s.newTLS()
 }
 
+// hit reports the first time the connection hits a cap.
+func (s *stream) hit(l limit, kind string, dir tls.Direction, ts time.Time, detail string) {
+	if s.limits&l != 0 {
+		return
+	}
+	s.limits |= l
+	s.a.anomaly(s.anomalyAt(dir, kind, ts, detail))
+}
+
 func (s *stream) secret(sec facts.Secret) {
 	if len(s.conn.Secrets) < maxSecrets {
 		s.conn.Secrets = append(s.conn.Secrets, sec)
+	} else {
+		s.hit(limitSecrets, anomalySecretsLimit, tls.Direction(sec.From&1), sec.Time, "")
 	}
 	s.a.emit(event{kind: evSecret, id: s.conn.ID, secret: sec}, &s.conn)
 }
@@ -325,6 +358,8 @@ func (s *stream) secret(sec facts.Secret) {
 func (s *stream) http(m facts.HTTPMessage) {
 	if len(s.conn.HTTP) < maxHTTP {
 		s.conn.HTTP = append(s.conn.HTTP, m)
+	} else {
+		s.hit(limitHTTP, anomalyHTTPLimit, tls.ClientToServer, m.Time, "")
 	}
 	s.a.emit(event{kind: evHTTP, id: s.conn.ID, http: m}, &s.conn)
 }
