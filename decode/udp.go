@@ -82,6 +82,11 @@ func (f *UDPFlow) Key() flow.Key { return f.ent.Key() }
 // ...). Transport, endpoints, times and counts are the Analyzer's.
 func (f *UDPFlow) Conn() *facts.Connection { return &f.conn }
 
+// Certificates is the Analyzer's certificate cache, for the tls.Limits of
+// a parser that reads TLS handshakes (DTLS, QUIC): a chain sent on many
+// flows is parsed once (the cache is safe for concurrent use).
+func (f *UDPFlow) Certificates() *tls.CertCache { return &f.a.certs }
+
 // Anomaly reports malformed or unexpected input on the flow, in the
 // direction dir, at the current datagram.
 func (f *UDPFlow) Anomaly(kind string, dir tls.Direction, detail string) {
@@ -139,11 +144,11 @@ func (a *Analyzer) datagram(ts time.Time) {
 		c.Last = ts
 	}
 	a.flows.Touch(&f.ent, ts)
+	if seg.Truncated {
+		a.stats.Truncated++
+		a.anomaly(f.anomalyAt(dir, "packet_truncated", ts, ""))
+	}
 	if !f.done {
-		if seg.Truncated {
-			a.stats.Truncated++
-			a.anomaly(f.anomalyAt(dir, "packet_truncated", ts, ""))
-		}
 		f.parse(Datagram{Dir: dir, Time: ts, Payload: seg.Data, Truncated: seg.Truncated})
 	}
 	f.offset[dir] += int64(seg.Payload)

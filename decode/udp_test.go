@@ -15,6 +15,7 @@ import (
 	"github.com/tlsscope/tlsscope/capture"
 	"github.com/tlsscope/tlsscope/decode"
 	"github.com/tlsscope/tlsscope/decode/facts"
+	"github.com/tlsscope/tlsscope/decode/tls"
 	"github.com/tlsscope/tlsscope/internal/testutil"
 )
 
@@ -315,5 +316,132 @@ func TestUDPFlowsEvicted(t *testing.T) {
 	}
 	if evicted < 10 || st.Evicted < uint64(evicted) || st.Anomalies["flow_evicted"] != st.Evicted {
 		t.Errorf("%d UDP flows evicted; stats: %d evicted, %d flow_evicted", evicted, st.Evicted, st.Anomalies["flow_evicted"])
+	}
+}
+
+// helloParser plays a QUIC or DTLS parser: at its flow's first datagram it
+// records a TLS session with a given ClientHello and says the handshake is
+// over.
+type helloParser struct {
+	f        *decode.UDPFlow
+	protocol string
+	ch       *tls.ClientHello
+}
+
+func (p *helloParser) Datagram(d decode.Datagram) decode.UDPStatus {
+	c := p.f.Conn()
+	c.Protocol = p.protocol
+	c.TLS = &tls.Session{ClientHello: p.ch}
+	p.f.Handshake()
+	return decode.UDPDone
+}
+
+func (p *helloParser) Close() {}
+
+// TestJA4TransportFromFlow: JA4's first character is the flow's: 't' for
+// TLS over TCP, 'q' for a UDP flow its parser calls QUIC, 'd' for DTLS; the
+// rest of the fingerprint is the ClientHello's either way. The ClientHello
+// is a real one (the corpus capture's, whose JA4 FoxIO's ja4 gives).
+func TestJA4TransportFromFlow(t *testing.T) {
+	corpus := testutil.Corpus(t)
+	tcp, _ := analyze(t, filepath.Join(corpus, "ja4/pcap/tls3.pcapng"), decode.Config{})
+	var ch *tls.ClientHello
+	var ja4 string
+	for _, c := range tcp {
+		if c.TLS != nil && c.TLS.ClientHello != nil && c.Fingerprints.JA4 != "" {
+			ch, ja4 = c.TLS.ClientHello, c.Fingerprints.JA4
+			break
+		}
+	}
+	if ch == nil || ja4[0] != 't' {
+		t.Fatalf("no TCP ClientHello with a JA4 (%q)", ja4)
+	}
+	pkts := decode.ReadCapture(t, filepath.Join(corpus, "zeek/testing/btest/Traces/quic/quicv2-echo-443.pcap"))
+	for _, tc := range []struct {
+		protocol string
+		char     byte
+	}{{"quic", 'q'}, {"dtls", 'd'}} {
+		var handshakes, conns int
+		h := decode.Handler{
+			Handshake: func(c *facts.Connection) {
+				handshakes++
+				if want := string(tc.char) + ja4[1:]; c.Fingerprints.JA4 != want {
+					t.Errorf("%s: JA4 %q, want %q", tc.protocol, c.Fingerprints.JA4, want)
+				}
+			},
+			Connection: func(c *facts.Connection) {
+				if c.Transport == facts.UDP {
+					conns++
+					if c.Fingerprints.JA4 == "" || c.Fingerprints.JA4[0] != tc.char {
+						t.Errorf("%s: connection's JA4 %q", tc.protocol, c.Fingerprints.JA4)
+					}
+				}
+			},
+		}
+		cfg := decode.Config{UDP: func(f *decode.UDPFlow) decode.UDPParser {
+			return &helloParser{f: f, protocol: tc.protocol, ch: ch}
+		}}
+		a := decode.New(cfg, h)
+		for _, p := range pkts {
+			a.Packet(p)
+		}
+		a.Flush()
+		if handshakes != 1 || conns != 1 {
+			t.Errorf("%s: %d handshakes, %d UDP connections; want one of each", tc.protocol, handshakes, conns)
+		}
+	}
+}
+
+// truncParser records what a cut capture gives it.
+type truncParser struct {
+	cut, whole *int
+	maxLen     *int
+}
+
+func (p *truncParser) Datagram(d decode.Datagram) decode.UDPStatus {
+	if d.Truncated {
+		*p.cut++
+	} else {
+		*p.whole++
+	}
+	*p.maxLen = max(*p.maxLen, len(d.Payload))
+	return decode.UDPNeedMore
+}
+
+func (p *truncParser) Close() {}
+
+// TestUDPTruncatedDatagrams: a real capture cut to a 96-byte snaplen still
+// gives every datagram to its parser, each longer one marked Truncated
+// with no more payload than the frame holds, and each counted as a
+// packet_truncated anomaly.
+func TestUDPTruncatedDatagrams(t *testing.T) {
+	const snap = 96
+	pkts := decode.ReadCapture(t, filepath.Join(testutil.Corpus(t), "ja4/pcap/tls3.pcapng"))
+	var cutFrames int
+	for i := range pkts {
+		if p := &pkts[i]; len(p.Data) > snap {
+			p.Data = p.Data[:snap]
+			p.Info.CaptureLength = snap
+			cutFrames++
+		}
+	}
+	var cut, whole, maxLen int
+	cfg := decode.Config{UDP: func(f *decode.UDPFlow) decode.UDPParser {
+		return &truncParser{cut: &cut, whole: &whole, maxLen: &maxLen}
+	}}
+	a := decode.New(cfg, decode.Handler{})
+	for _, p := range pkts {
+		a.Packet(p)
+	}
+	a.Flush()
+	st := a.Stats()
+	if cut < 500 || maxLen > snap-14-20-8 {
+		t.Errorf("%d datagrams cut (of %d frames), longest payload %d", cut, cutFrames, maxLen)
+	}
+	if st.Anomalies["packet_truncated"] < uint64(cut) || st.Truncated < uint64(cut) {
+		t.Errorf("%d cut datagrams, %d packet_truncated, %d truncated", cut, st.Anomalies["packet_truncated"], st.Truncated)
+	}
+	if cut+whole != 794 { // tshark -Y udp
+		t.Errorf("%d datagrams, tshark 794", cut+whole)
 	}
 }
