@@ -22,8 +22,8 @@ func (e *OutputError) Error() string { return e.Msg }
 // (repeatable); a format without a file goes to -o FILE, or to
 // --output-dir, or to standard output, and at most one goes to standard
 // output. With no --format: table, or the format -o's extension names.
-func PlanOutputs(specs []string, file, dir string) ([]Output, error) {
-	var outs []Output
+func PlanOutputs(specs []string, file, dir string) (Plan, error) {
+	var outs Plan
 	for _, f := range specs {
 		for _, one := range strings.Split(f, ",") {
 			name, path, _ := strings.Cut(one, "=")
@@ -163,4 +163,39 @@ func (fs *Files) Abort() {
 		f.Abort()
 	}
 	fs.files = nil
+}
+
+// Plan is a list of Outputs with the questions a run asks of it.
+type Plan []Output
+
+// Stdout is the format bound for standard output ("" when none is).
+func (p Plan) Stdout() string {
+	for _, o := range p {
+		if o.Path == "" {
+			return o.Format
+		}
+	}
+	return ""
+}
+
+// Files are the outputs written to files.
+func (p Plan) Files() Plan {
+	var kept Plan
+	for _, o := range p {
+		if o.Path != "" {
+			kept = append(kept, o)
+		}
+	}
+	return kept
+}
+
+// Incremental reports whether every output can be written a connection
+// at a time (Format.Incremental), so nothing of a run need be kept.
+func (p Plan) Incremental() bool {
+	for _, o := range p {
+		if f, _ := LookupFormat(o.Format); !f.Incremental {
+			return false
+		}
+	}
+	return len(p) > 0
 }

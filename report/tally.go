@@ -1,7 +1,10 @@
 package report
 
 import (
+	"fmt"
 	"maps"
+	"slices"
+	"strings"
 
 	"github.com/tlsscope/tlsscope/decode/facts"
 )
@@ -199,4 +202,22 @@ func CaptureSummary(c *Capture) SummaryRecord {
 // TotalSummary is the run's summary record (the last NDJSON line).
 func TotalSummary(r *Result) SummaryRecord {
 	return NewTallySummary("total", "", r.Totals(), r.Counts())
+}
+
+// AtLeastLine says, in one line, how many findings are at or above s and
+// of which ids ("2 findings at or above high: cert-expired 1,
+// cert-untrusted 1"), for the line a failing --fail-on prints.
+func (t *Tally) AtLeastLine(s facts.Severity) string {
+	by := t.AtLeast(s)
+	ids := slices.Sorted(maps.Keys(by))
+	n, parts := 0, make([]string, len(ids))
+	for i, id := range ids {
+		n += by[id]
+		parts[i] = fmt.Sprintf("%s %d", id, by[id])
+	}
+	noun := "findings"
+	if n == 1 {
+		noun = "finding"
+	}
+	return fmt.Sprintf("%d %s at or above %s: %s", n, noun, s, strings.Join(parts, ", "))
 }

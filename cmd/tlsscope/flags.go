@@ -30,7 +30,7 @@ type config struct {
 	keepAll bool
 
 	inputs     []string
-	outputs    []report.Output
+	outputs    report.Plan
 	outputFile string
 	outputDir  string
 	quiet      bool

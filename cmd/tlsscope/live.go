@@ -60,7 +60,7 @@ func stream(an *tlsscope.Analyzer, cfg *config, src tlsscope.Source, stdout, std
 		ctx, cancel = context.WithTimeout(ctx, cfg.duration)
 		defer cancel()
 	}
-	format := streamOutput(cfg)
+	format := cfg.outputs.Stdout()
 	var out *report.Stream
 	if format != "" {
 		var err error
@@ -68,7 +68,7 @@ func stream(an *tlsscope.Analyzer, cfg *config, src tlsscope.Source, stdout, std
 			return nil, usagef("%v", err)
 		}
 	}
-	r, err := an.StreamLive(ctx, src, out, hasFileOutputs(cfg) || cfg.ladder != "")
+	r, err := an.StreamLive(ctx, src, out, len(cfg.outputs.Files()) > 0 || cfg.ladder != "")
 	if err != nil {
 		return nil, runError(src.Name(), err)
 	}
@@ -80,28 +80,6 @@ func stream(an *tlsscope.Analyzer, cfg *config, src tlsscope.Source, stdout, std
 		}
 	}
 	return r, nil
-}
-
-// streamOutput is the stdout format of a streaming run: the one --format
-// without a file, if it can stream, else none.
-func streamOutput(cfg *config) string {
-	for _, o := range cfg.outputs {
-		if o.Path == "" {
-			return o.Format
-		}
-	}
-	return ""
-}
-
-// hasFileOutputs: some --format writes a file, written at the end from the
-// whole facts.
-func hasFileOutputs(cfg *config) bool {
-	for _, o := range cfg.outputs {
-		if o.Path != "" {
-			return true
-		}
-	}
-	return false
 }
 
 func liveError(iface string, err error) error {

@@ -6,10 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"os"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -105,7 +103,7 @@ func analyzeAndReport(cfg *config, stdout, stderr io.Writer) (int, error) {
 		if err := writeLadders(cfg, r, stdout); err != nil {
 			return exitUsage, err
 		}
-		cfg.outputs = fileOutputs(cfg.outputs) // the ladder takes standard output's place
+		cfg.outputs = cfg.outputs.Files() // the ladder takes standard output's place
 	}
 	if err := writeOutputs(cfg, r, stdout, cfg.iface != ""); err != nil {
 		return exitUsage, err
@@ -124,22 +122,8 @@ func failOn(cfg *config, r *report.Result, stderr io.Writer) int {
 	if cfg.quiet {
 		return exitFindings
 	}
-	by := r.Counts().AtLeast(cfg.failOn)
-	ids := slices.Sorted(maps.Keys(by))
-	n, parts := 0, make([]string, len(ids))
-	for i, id := range ids {
-		n += by[id]
-		parts[i] = fmt.Sprintf("%s %d", id, by[id])
-	}
-	fmt.Fprintf(stderr, "tlsscope: --fail-on %s: %d %s at or above %s: %s\n", cfg.failOn, n, plural(n, "finding"), cfg.failOn, strings.Join(parts, ", "))
+	fmt.Fprintf(stderr, "tlsscope: --fail-on %s: %s\n", cfg.failOn, r.Counts().AtLeastLine(cfg.failOn))
 	return exitFindings
-}
-
-func plural(n int, s string) string {
-	if n == 1 {
-		return s
-	}
-	return s + "s"
 }
 
 // warnTruncated says on standard error that a capture ended inside a
@@ -216,20 +200,12 @@ func analyzeFiles(an *tlsscope.Analyzer, cfg *config, files []string, stderr io.
 	return r, nil
 }
 
-// streamsFiles: every output is NDJSON and nothing needs the whole result
-// at the end (no --ladder), so files are analysed with each connection's
-// lines written as it closes and nothing of it kept afterwards; memory
-// stays flat however large the capture.
+// streamsFiles: every output can be written a connection at a time and
+// nothing needs the whole result at the end (no --ladder), so files are
+// analysed keeping nothing of a connection once written; memory stays
+// flat however large the capture.
 func streamsFiles(cfg *config) bool {
-	if cfg.keepAll || cfg.ladder != "" || len(cfg.outputs) == 0 {
-		return false
-	}
-	for _, o := range cfg.outputs {
-		if !lookupFormat(o.Format).Incremental {
-			return false
-		}
-	}
-	return true
+	return !cfg.keepAll && cfg.ladder == "" && cfg.outputs.Incremental()
 }
 
 // streamFiles analyses files writing NDJSON as it goes
@@ -350,17 +326,6 @@ func junitFailOn(cfg *config) facts.Severity {
 		return cfg.failOn
 	}
 	return facts.Low
-}
-
-// fileOutputs drops the outputs bound for standard output.
-func fileOutputs(outs []report.Output) []report.Output {
-	var kept []report.Output
-	for _, o := range outs {
-		if o.Path != "" {
-			kept = append(kept, o)
-		}
-	}
-	return kept
 }
 
 func closeCopy(cfg *config, f *capture.PcapngFile) error {
