@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"runtime"
-	"strconv"
 	"strings"
 
 	"github.com/tlsscope/tlsscope"
@@ -304,20 +303,8 @@ func writeOutputs(cfg *config, r *report.Result, stdout io.Writer, streamed bool
 	return nil
 }
 
-// tableWidth: --width, else the terminal's width when standard output is
-// one, else $COLUMNS, else 80.
-func tableWidth(cfg *config) int {
-	if cfg.width > 0 {
-		return cfg.width
-	}
-	if n := terminalWidth(os.Stdout); n >= 40 {
-		return n
-	}
-	if n, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && n >= 40 {
-		return n
-	}
-	return report.DefaultWidth
-}
+// tableWidth: --width, else standard output's (report.Width).
+func tableWidth(cfg *config) int { return report.Width(cfg.width, os.Stdout) }
 
 // junitFailOn: the --fail-on severity, else low (info findings are not
 // failures).
