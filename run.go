@@ -336,13 +336,8 @@ func (a *Analyzer) AnalyzeFiles(ctx context.Context, paths ...string) (*Result, 
 }
 
 func (a *Analyzer) analyzeFile(ctx context.Context, path string) (*Capture, error) {
-	f, err := OpenFile(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
 	var k Collector
-	c, err := a.Run(ctx, f, &k)
+	c, err := a.runFile(ctx, path, &k)
 	if err == nil {
 		err = ctx.Err()
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/tlsscope/tlsscope/capture"
+	"github.com/tlsscope/tlsscope/capture/live"
 	"github.com/tlsscope/tlsscope/report"
 )
 
@@ -81,4 +82,24 @@ func (a *Analyzer) StreamLive(ctx context.Context, src Source, out *report.Strea
 	res := a.newResult()
 	res.Captures = []*Capture{c}
 	return res, nil
+}
+
+// OpenInterface opens a live capture on iface with the Analyzer's filter
+// compiled to classic BPF for the interface's link type and run in the
+// kernel. A filter the link type cannot take is a *ConfigError (Field
+// "Filter"); other errors are capture/live's (live.ErrPermission,
+// live.ErrNoInterface).
+func (a *Analyzer) OpenInterface(iface string, opts live.Options) (*live.Handle, error) {
+	lt, err := live.LinkType(iface)
+	if err != nil {
+		return nil, err
+	}
+	if a.filter != nil {
+		prog, err := a.filter.Compile(lt, opts.Snaplen)
+		if err != nil {
+			return nil, &ConfigError{Field: "Filter", Err: fmt.Errorf("on %s: %w", iface, err)}
+		}
+		opts.Filter = prog
+	}
+	return live.Open(iface, opts)
 }

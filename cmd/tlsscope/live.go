@@ -18,19 +18,11 @@ import (
 // packets go through the same pipeline as files (stream), and -w keeps a
 // copy.
 func captureLive(an *tlsscope.Analyzer, cfg *config, stdout, stderr io.Writer) (*report.Result, error) {
-	lt, err := live.LinkType(cfg.iface)
-	if err != nil {
-		return nil, liveError(cfg.iface, err)
+	h, err := an.OpenInterface(cfg.iface, live.Options{Snaplen: cfg.snaplen, Promisc: !cfg.noPromisc})
+	var ce *tlsscope.ConfigError
+	if errors.As(err, &ce) {
+		return nil, usagef("filter %q %v", cfg.Filter, ce.Err)
 	}
-	opts := live.Options{Snaplen: cfg.snaplen, Promisc: !cfg.noPromisc}
-	if f := an.Filter(); f != nil {
-		prog, err := f.Compile(lt, cfg.snaplen)
-		if err != nil {
-			return nil, usagef("filter %q on %s: %v", cfg.Filter, cfg.iface, err)
-		}
-		opts.Filter = prog
-	}
-	h, err := live.Open(cfg.iface, opts)
 	if err != nil {
 		return nil, liveError(cfg.iface, err)
 	}
@@ -41,7 +33,7 @@ func captureLive(an *tlsscope.Analyzer, cfg *config, stdout, stderr io.Writer) (
 		}
 	}
 	if !cfg.quiet {
-		fmt.Fprintf(stderr, "tlsscope: listening on %s, link-type %s, snapshot length %d bytes\n", cfg.iface, lt, cfg.snaplen)
+		fmt.Fprintf(stderr, "tlsscope: listening on %s, link-type %s, snapshot length %d bytes\n", cfg.iface, h.LinkType(), cfg.snaplen)
 	}
 	return stream(an, cfg, h, stdout, stderr)
 }

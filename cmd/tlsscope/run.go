@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -169,30 +170,22 @@ func newAnalyzer(cfg *config, stderr io.Writer, pcopy *capture.PcapngFile) (*tls
 		return an, err
 	}
 	var fe *filter.Error
-	switch {
-	case errors.As(err, &fe):
-		ue := usagef("bad filter %q: %s (column %d)", cfg.Filter, fe.Msg, fe.Column)
-		ue.hint = fe.Hint
-		return nil, ue
-	case ce.Field == "Filter":
-		return nil, usagef("bad filter %q: %v", cfg.Filter, ce.Err)
-	case ce.Field == "CAFiles":
-		return nil, usagef("--ca-file: %v", ce.Err)
-	case ce.Field == "CheckTime":
-		return nil, usagef("--check-time: %v", ce.Err)
+	if errors.As(err, &fe) {
+		return nil, usagef("bad filter %q: %s (column %d)", cfg.Filter, fe.Msg, fe.Column).withHint("%s", fe.Hint)
 	}
-	return nil, usagef("--%s: %v", strings.ToLower(ce.Field), ce.Err)
+	if ce.Field == "Filter" {
+		return nil, usagef("bad filter %q: %v", cfg.Filter, ce.Err)
+	}
+	// The fields' flags: CAFiles is --ca-file, CheckTime --check-time.
+	flag := map[string]string{"CAFiles": "ca-file", "CheckTime": "check-time"}[ce.Field]
+	return nil, usagef("--%s: %v", cmp.Or(flag, strings.ToLower(ce.Field)), ce.Err)
 }
 
 // analyzeFiles reads every file whole.
 func analyzeFiles(an *tlsscope.Analyzer, cfg *config, files []string, stderr io.Writer) (*report.Result, error) {
-	r := an.NewResult()
-	for _, f := range files {
-		res, err := an.AnalyzeFile(context.Background(), f)
-		if err != nil {
-			return nil, runError(f, err)
-		}
-		r.Captures = append(r.Captures, res.Captures...)
+	r, err := an.AnalyzeFiles(context.Background(), files...)
+	if err != nil {
+		return nil, runError("", err)
 	}
 	warnExpired(an, cfg, stderr)
 	warnTruncated(cfg, r, stderr)
