@@ -1,6 +1,8 @@
 package capture
 
 import (
+	"github.com/tlsscope/tlsscope/internal/pathcause"
+
 	"errors"
 	"fmt"
 	"io/fs"
@@ -64,7 +66,7 @@ func Expand(args []string) ([]string, error) {
 			if errors.Is(err, fs.ErrNotExist) {
 				return nil, fmt.Errorf("reading %s: no such file", a)
 			}
-			return nil, fmt.Errorf("reading %s: %v", a, pathError(err))
+			return nil, fmt.Errorf("reading %s: %v", a, pathcause.Of(err))
 		}
 		if !st.IsDir() {
 			add(a)
@@ -81,7 +83,7 @@ func Expand(args []string) ([]string, error) {
 			return nil
 		})
 		if err != nil {
-			return nil, fmt.Errorf("reading %s: %v", a, pathError(err))
+			return nil, fmt.Errorf("reading %s: %v", a, pathcause.Of(err))
 		}
 		if len(found) == 0 {
 			return nil, fmt.Errorf("%s holds no captures (%s)", a, strings.Join(captureExts, " "))
@@ -92,14 +94,4 @@ func Expand(args []string) ([]string, error) {
 		}
 	}
 	return out, nil
-}
-
-// pathError is err without the *fs.PathError around it (the path is
-// already in the message).
-func pathError(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }

@@ -1,9 +1,9 @@
 package report
 
 import (
-	"errors"
+	"github.com/tlsscope/tlsscope/internal/pathcause"
+
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 )
@@ -24,18 +24,18 @@ func CreateFile(name string) (*File, error) {
 	if st, err := os.Stat(name); err == nil && !st.Mode().IsRegular() {
 		f, err := os.OpenFile(name, os.O_WRONLY, 0)
 		if err != nil {
-			return nil, fmt.Errorf("writing %s: %v", name, pathError(err))
+			return nil, fmt.Errorf("writing %s: %v", name, pathcause.Of(err))
 		}
 		return &File{name: name, f: f}, nil
 	}
 	if dir := filepath.Dir(name); dir != "." {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, fmt.Errorf("writing %s: %v", name, pathError(err))
+			return nil, fmt.Errorf("writing %s: %v", name, pathcause.Of(err))
 		}
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*")
 	if err != nil {
-		return nil, fmt.Errorf("writing %s: %v", name, pathError(err))
+		return nil, fmt.Errorf("writing %s: %v", name, pathcause.Of(err))
 	}
 	return &File{name: name, f: tmp, tmp: true}, nil
 }
@@ -59,7 +59,7 @@ func (o *File) Commit() error {
 		return fmt.Errorf("writing %s: %v", o.name, err)
 	}
 	if err := os.Rename(f.Name(), o.name); err != nil {
-		return fmt.Errorf("writing %s: %v", o.name, pathError(err))
+		return fmt.Errorf("writing %s: %v", o.name, pathcause.Of(err))
 	}
 	return nil
 }
@@ -78,11 +78,3 @@ func (o *File) Abort() {
 
 // Write writes to the file.
 func (o *File) Write(b []byte) (int, error) { return o.f.Write(b) }
-
-func pathError(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
-}

@@ -1,9 +1,6 @@
 package main
 
 import (
-	"errors"
-	"io/fs"
-
 	"github.com/tlsscope/tlsscope/capture"
 )
 
@@ -14,12 +11,4 @@ func expandInputs(args []string) ([]string, error) {
 		return nil, usagef("%v", err)
 	}
 	return files, nil
-}
-
-func unwrapPathError(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }

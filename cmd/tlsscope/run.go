@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/tlsscope/tlsscope/internal/pathcause"
+
 	"bufio"
 	"cmp"
 	"context"
@@ -58,7 +60,7 @@ func analyzeAndReport(cfg *config, stdout, stderr io.Writer) (int, error) {
 	var pcopy *capture.PcapngFile
 	if cfg.writeFile != "" {
 		if pcopy, err = capture.CreatePcapng(cfg.writeFile, cfg.snaplen); err != nil {
-			return exitUsage, usagef("-w %s: %v", cfg.writeFile, unwrapPathError(err))
+			return exitUsage, usagef("-w %s: %v", cfg.writeFile, pathcause.Of(err))
 		}
 		defer pcopy.Close()
 	}

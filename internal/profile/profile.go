@@ -3,9 +3,9 @@
 package profile
 
 import (
-	"errors"
+	"github.com/tlsscope/tlsscope/internal/pathcause"
+
 	"fmt"
-	"io/fs"
 	"os"
 	"runtime"
 	"runtime/pprof"
@@ -18,7 +18,7 @@ func Start(cpu, mem string) (func(), error) {
 	if cpu != "" {
 		f, err := os.Create(cpu)
 		if err != nil {
-			return nil, fmt.Errorf("--cpuprofile: %v", pathError(err))
+			return nil, fmt.Errorf("--cpuprofile: %v", pathcause.Of(err))
 		}
 		if err := pprof.StartCPUProfile(f); err != nil {
 			f.Close()
@@ -29,7 +29,7 @@ func Start(cpu, mem string) (func(), error) {
 	if mem != "" {
 		f, err := os.Create(mem)
 		if err != nil {
-			return nil, fmt.Errorf("--memprofile: %v", pathError(err))
+			return nil, fmt.Errorf("--memprofile: %v", pathcause.Of(err))
 		}
 		prev := stop
 		stop = func() {
@@ -40,12 +40,4 @@ func Start(cpu, mem string) (func(), error) {
 		}
 	}
 	return stop, nil
-}
-
-func pathError(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }
