@@ -68,6 +68,16 @@ func (pw *PcapngWriter) Write(p Packet) error {
 	return pw.w.WritePacket(ci, p.Data)
 }
 
+// WriteKeyLog writes an NSS key log (SSLKEYLOGFILE lines) as a
+// Decryption Secrets Block, so Wireshark, tshark and a later tlsscope
+// read the file's TLS with its keys.
+func (pw *PcapngWriter) WriteKeyLog(keylog []byte) error {
+	if err := pw.w.WriteDecryptionSecretsBlock(pcapgo.DSB_SECRETS_TYPE_TLS, keylog); err != nil {
+		return fmt.Errorf("writing the key log block: %w", err)
+	}
+	return nil
+}
+
 // Flush writes out buffered packets.
 func (pw *PcapngWriter) Flush() error { return pw.w.Flush() }
 

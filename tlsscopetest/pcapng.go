@@ -5,13 +5,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"time"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/tlsscope/tlsscope/capture"
 )
 
 // MSS is the largest TCP payload of a synthetic segment: a recorded Read
@@ -41,37 +41,26 @@ func (r *Recorder) WritePcapng(w io.Writer) error {
 	keylog := r.keylog[:len(r.keylog):len(r.keylog)]
 	r.mu.Unlock()
 
-	intf := pcapgo.NgInterface{
-		Name:                "tlsscopetest",
-		OS:                  runtime.GOOS,
-		LinkType:            layers.LinkTypeRaw,
-		TimestampResolution: 9,
-	}
-	opts := pcapgo.NgWriterOptions{SectionInfo: pcapgo.NgSectionInfo{
-		Hardware:    runtime.GOARCH,
-		OS:          runtime.GOOS,
-		Application: "tlsscopetest",
-	}}
-	nw, err := pcapgo.NewNgWriterInterface(w, intf, opts)
+	pw, err := capture.NewPcapngWriter(w, layers.LinkTypeRaw, 0)
 	if err != nil {
-		return fmt.Errorf("writing pcapng header: %w", err)
+		return err
 	}
 	if len(keylog) > 0 {
-		if err := nw.WriteDecryptionSecretsBlock(pcapgo.DSB_SECRETS_TYPE_TLS, keylog); err != nil {
-			return fmt.Errorf("writing the key log block: %w", err)
+		if err := pw.WriteKeyLog(keylog); err != nil {
+			return err
 		}
 	}
 	sy := synth{flows: map[*stream]*flow{}, buf: gopacket.NewSerializeBuffer()}
 	sy.emit = func(t time.Time, pkt []byte) error {
 		ci := gopacket.CaptureInfo{Timestamp: t, CaptureLength: len(pkt), Length: len(pkt)}
-		return nw.WritePacket(ci, pkt)
+		return pw.Write(capture.Packet{Data: pkt, Info: ci, LinkType: layers.LinkTypeRaw})
 	}
 	for _, ev := range evs {
 		if err := sy.event(ev); err != nil {
 			return fmt.Errorf("writing pcapng: %w", err)
 		}
 	}
-	if err := nw.Flush(); err != nil {
+	if err := pw.Flush(); err != nil {
 		return fmt.Errorf("writing pcapng: %w", err)
 	}
 	return nil
