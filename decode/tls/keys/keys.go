@@ -34,6 +34,10 @@ type Opener interface {
 // verify under the keys given (a wrong key, a lost record, or tampering).
 var ErrAuth = errors.New("record authentication failed")
 
+// ErrUnsupported says a suite's cipher or MAC is one this package cannot
+// open: the connection's decryption status is then unsupported-suite.
+var ErrUnsupported = errors.New("cipher suite not supported for decryption")
+
 // ExpandLabel is HKDF-Expand-Label (RFC 8446, 7.1): HKDF-Expand with the
 // label prefixed by "tls13 " and the context, as TLS 1.3 and QUIC (RFC
 // 9001, 5.1) derive every key from a secret.
