@@ -25,6 +25,7 @@
 package tlsscope
 
 import (
+	"cmp"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -224,6 +225,22 @@ func (a *Analyzer) ExpiredSuppressions() []policy.Suppression {
 		return nil
 	}
 	return a.cfg.Policy.Apply(nil, a.now).Expired
+}
+
+// Warnings are what the user of a run should hear besides its results:
+// each policy suppression past its expiry date, and each capture cut short
+// inside a packet (analysed up to there, as tcpdump and tshark say).
+func (a *Analyzer) Warnings(r *Result) []string {
+	var w []string
+	for _, e := range a.ExpiredSuppressions() {
+		w = append(w, fmt.Sprintf("%s: suppression of %s expired on %s (reason: %s)", cmp.Or(a.cfg.Policy.File, "policy"), e.Describe(), e.Expires, e.Reason))
+	}
+	for _, c := range r.Captures {
+		if c.Stats.Anomalies[capture.AnomalyTruncated] > 0 {
+			w = append(w, fmt.Sprintf("%s is cut short in the middle of a packet; analysed up to there (%d packets)", c.Name, c.Stats.Packets))
+		}
+	}
+	return w
 }
 
 // selected reports whether Config.JA4 and Config.SNI keep a connection.

@@ -78,3 +78,17 @@ func (o *File) Abort() {
 
 // Write writes to the file.
 func (o *File) Write(b []byte) (int, error) { return o.f.Write(b) }
+
+// WriteFile writes b as the output file name, whole or not at all
+// (CreateFile, then Commit). Its errors say "writing NAME: ...".
+func WriteFile(name string, b []byte) error {
+	o, err := CreateFile(name)
+	if err != nil {
+		return err
+	}
+	defer o.Abort()
+	if _, err := o.Write(b); err != nil {
+		return fmt.Errorf("writing %s: %v", name, err)
+	}
+	return o.Commit()
+}

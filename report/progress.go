@@ -32,13 +32,22 @@ func NewProgress(stderr io.Writer, quiet bool) *Progress {
 	return p
 }
 
-// Begin starts a new input of size bytes (0: unknown).
-func (p *Progress) Begin(name string, size int64) {
-	p.name, p.size, p.start, p.last = name, size, time.Now(), time.Now()
+// Show takes one progress report of a run: a new input name begins a
+// line, later reports of the same input redraw it at most four times a
+// second, and done clears it.
+func (p *Progress) Show(name string, size, offset int64, conns int, done bool) {
+	switch {
+	case done:
+		p.end()
+		p.name = ""
+	case name != p.name:
+		p.name, p.size, p.start, p.last = name, size, time.Now(), time.Now()
+	default:
+		p.update(offset, conns)
+	}
 }
 
-// Update redraws at most four times a second.
-func (p *Progress) Update(offset int64, conns int) {
+func (p *Progress) update(offset int64, conns int) {
 	if !p.on {
 		return
 	}
@@ -57,8 +66,7 @@ func (p *Progress) Update(offset int64, conns int) {
 	p.shown = true
 }
 
-// End clears the line.
-func (p *Progress) End() {
+func (p *Progress) end() {
 	if p.on && p.shown {
 		fmt.Fprint(p.w, "\r\033[K")
 		p.shown = false

@@ -11,18 +11,18 @@ func TestProgressLine(t *testing.T) {
 	var buf bytes.Buffer
 	// Silent when standard error is not a terminal (a buffer is not).
 	p := NewProgress(&buf, false)
-	p.Begin("x.pcap", 1000)
+	p.Show("x.pcap", 1000, 0, 0, false)
 	p.last = time.Time{}
-	p.Update(500, 3)
-	p.End()
+	p.Show("x.pcap", 1000, 500, 3, false)
+	p.Show("", 0, 0, 3, true)
 	if buf.Len() != 0 {
 		t.Errorf("progress written to a non-terminal: %q", buf.String())
 	}
 	p = &Progress{w: &buf, on: true}
-	p.Begin("x.pcap", 4<<20)
+	p.Show("x.pcap", 4<<20, 0, 0, false)
 	p.last = time.Time{}
-	p.Update(1<<20, 7)
-	p.End()
+	p.Show("x.pcap", 4<<20, 1<<20, 7, false)
+	p.Show("", 0, 0, 7, true)
 	out := buf.String()
 	for _, want := range []string{"reading x.pcap: 1.0 MiB  25%", "7 connections", "\r\033[K"} {
 		if !strings.Contains(out, want) {

@@ -54,14 +54,7 @@ func baseline(cfg *config, stdout, stderr io.Writer) error {
 		_, err = stdout.Write(b)
 		return err
 	}
-	f, err := report.CreateFile(cfg.outputFile)
-	if err == nil {
-		if _, err = f.Write(b); err == nil {
-			err = f.Commit()
-		}
-		f.Abort()
-	}
-	if err != nil {
+	if err := report.WriteFile(cfg.outputFile, b); err != nil {
 		return usagef("%v", err)
 	}
 	if !cfg.quiet {

@@ -64,7 +64,7 @@ func stream(an *tlsscope.Analyzer, cfg *config, src tlsscope.Source, stdout, std
 	if err != nil {
 		return nil, runError(src.Name(), err)
 	}
-	warnExpired(an, cfg, stderr)
+	warn(an, cfg, r, stderr)
 	if format != "" {
 		out, _ := report.NewStream(stdout, format, report.Options{Width: tableWidth(cfg)})
 		if err := out.Summary(r); err != nil {

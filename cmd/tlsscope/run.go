@@ -128,15 +128,11 @@ func failOn(cfg *config, r *report.Result, stderr io.Writer) int {
 	return exitFindings
 }
 
-// warnTruncated says on standard error that a capture ended inside a
-// packet, as tcpdump and tshark do; the analysis covers what came before.
-func warnTruncated(cfg *config, r *report.Result, stderr io.Writer) {
-	if cfg.quiet {
-		return
-	}
-	for _, c := range r.Captures {
-		if c.Stats.Anomalies[capture.AnomalyTruncated] > 0 {
-			warnf(stderr, "%s is cut short in the middle of a packet; analysed up to there (%d packets)", c.Name, c.Stats.Packets)
+// warn prints the run's warnings (tlsscope.Analyzer.Warnings) unless -q.
+func warn(an *tlsscope.Analyzer, cfg *config, r *report.Result, stderr io.Writer) {
+	for _, w := range an.Warnings(r) {
+		if !cfg.quiet {
+			warnf(stderr, "%s", w)
 		}
 	}
 }
@@ -146,7 +142,8 @@ func warnTruncated(cfg *config, r *report.Result, stderr io.Writer) {
 // input is reported in the words of its flag.
 func newAnalyzer(cfg *config, stderr io.Writer, pcopy *capture.PcapngFile) (*tlsscope.Analyzer, error) {
 	tc := cfg.Config
-	tc.Progress = newProgress(stderr, cfg.quiet).show
+	p := report.NewProgress(stderr, cfg.quiet)
+	tc.Progress = func(r tlsscope.Progress) { p.Show(r.Name, r.Size, r.Offset, r.Connections, r.Done) }
 	if pcopy != nil {
 		tc.Write = func(p capture.Packet) error {
 			if err := pcopy.Write(p); err != nil {
@@ -162,7 +159,7 @@ func newAnalyzer(cfg *config, stderr io.Writer, pcopy *capture.PcapngFile) (*tls
 	if cfg.policy != "" {
 		p, err := policy.Load(cfg.policy)
 		if err != nil {
-			return nil, usagef("%s", strings.TrimPrefix(err.Error(), "open ")).withHint("the policy format is described in decode/policy/policy.schema.json")
+			return nil, usagef("%v", err).withHint("the policy format is described in decode/policy/policy.schema.json")
 		}
 		tc.Policy = p
 	}
@@ -189,8 +186,7 @@ func analyzeFiles(an *tlsscope.Analyzer, cfg *config, files []string, stderr io.
 	if err != nil {
 		return nil, runError("", err)
 	}
-	warnExpired(an, cfg, stderr)
-	warnTruncated(cfg, r, stderr)
+	warn(an, cfg, r, stderr)
 	return r, nil
 }
 
@@ -219,53 +215,31 @@ func streamFiles(an *tlsscope.Analyzer, cfg *config, files []string, stdout, std
 	if err != nil {
 		return nil, runError("", err)
 	}
-	warnExpired(an, cfg, stderr)
-	warnTruncated(cfg, r, stderr)
+	warn(an, cfg, r, stderr)
 	if err := outs.Commit(); err != nil {
 		return nil, usagef("%v", err)
 	}
 	return r, nil
 }
 
-func writeError(err error) error { return usagef("writing ndjson: %v", err) }
-
 // runError words an error of the pipeline: the sink's is a write error,
-// any other the input's.
+// a capture's "reading FILE: what is wrong", any other the input's (name,
+// "" when the error names its input).
 func runError(name string, err error) error {
 	var ue *usageError
-	if errors.As(err, &ue) {
-		return ue
-	}
 	var se *tlsscope.SinkError
-	if errors.As(err, &se) {
-		return writeError(se.Err)
-	}
-	if name == "" {
-		var ce *capture.Error
-		if !errors.As(err, &ce) {
-			return usagef("%v", err)
-		}
-	}
-	return captureError(name, err)
-}
-
-// captureError words a capture error as "reading FILE: what is wrong".
-func captureError(path string, err error) error {
 	var ce *capture.Error
-	if errors.As(err, &ce) {
+	switch {
+	case errors.As(err, &ue):
+		return ue
+	case errors.As(err, &se):
+		return usagef("writing ndjson: %v", se.Err)
+	case errors.As(err, &ce):
 		return usagef("reading %s: %s", ce.Path, strings.TrimPrefix(ce.Msg, "is "))
+	case name == "":
+		return usagef("%v", err)
 	}
-	return usagef("reading %s: %v", path, err)
-}
-
-// warnExpired names the policy's expired suppressions.
-func warnExpired(an *tlsscope.Analyzer, cfg *config, stderr io.Writer) {
-	if cfg.quiet {
-		return
-	}
-	for _, e := range an.ExpiredSuppressions() {
-		warnf(stderr, "%s: suppression of %s expired on %s (reason: %s)", cfg.policy, e.Describe(), e.Expires, e.Reason)
-	}
+	return usagef("reading %s: %v", name, err)
 }
 
 func reportOptions(cfg *config) report.Options {

@@ -8,6 +8,8 @@
 package policy
 
 import (
+	"github.com/tlsscope/tlsscope/internal/pathcause"
+
 	"errors"
 	"fmt"
 	"net/netip"
@@ -36,6 +38,10 @@ type Policy struct {
 	ExpectedSNIs  []string          `yaml:"expected_snis,omitempty"` // globs
 	Pins          []Pin             `yaml:"pins,omitempty"`
 	Suppress      []Suppression     `yaml:"suppress,omitempty"`
+
+	// File is the file Load read the policy from ("" from Parse), for
+	// messages about it.
+	File string `yaml:"-"`
 
 	minVersion uint16
 	allowed    []uint16
@@ -66,13 +72,14 @@ type Suppression struct {
 // Load reads and checks a policy file.
 func Load(file string) (*Policy, error) {
 	b, err := os.ReadFile(file)
-	if err != nil {
-		return nil, err
+	var p *Policy
+	if err == nil {
+		p, err = Parse(b)
 	}
-	p, err := Parse(b)
 	if err != nil {
-		return nil, fmt.Errorf("reading policy %s: %w", file, err)
+		return nil, fmt.Errorf("reading policy %s: %w", file, pathcause.Of(err))
 	}
+	p.File = file
 	return p, nil
 }
 

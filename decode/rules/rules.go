@@ -107,7 +107,7 @@ func (c *Config) SetCheckTime(s string) error {
 	default:
 		t, err := time.Parse(time.RFC3339, s)
 		if err != nil {
-			return fmt.Errorf("check time %q: want \"capture\", \"now\" or an RFC 3339 time like 2024-05-01T00:00:00Z", s)
+			return fmt.Errorf("%q is not now, capture or an RFC 3339 time (e.g. 2026-01-31T00:00:00Z)", s)
 		}
 		c.CheckTime, c.At = FixedTime, t
 	}
