@@ -77,10 +77,15 @@ type recordHeader struct {
 	sec, frac, caplen, origlen uint32
 }
 
+// readRecordHeader checks the length once, then reads the four numbers:
+// it runs for every packet, so it does not go through wire's per-number
+// checks.
 func readRecordHeader(b []byte, order binary.ByteOrder) (h recordHeader, ok bool) {
-	w := wire{b: b, order: order}
-	ok = w.u32(&h.sec) && w.u32(&h.frac) && w.u32(&h.caplen) && w.u32(&h.origlen)
-	return h, ok
+	if len(b) < pcapRecordHeaderLen {
+		return h, false
+	}
+	b = b[:pcapRecordHeaderLen]
+	return recordHeader{order.Uint32(b[0:4]), order.Uint32(b[4:8]), order.Uint32(b[8:12]), order.Uint32(b[12:16])}, true
 }
 
 // lengthInt converts a length from the file that is not bounded by
