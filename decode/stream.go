@@ -55,33 +55,36 @@ type stream struct {
 	conn facts.Connection
 	ent  flow.Entry[tracked] // in the Analyzer's table; its key's Pair is the key of Analyzer.closed
 
+	tls     *tls.Conn
+	text    *cleartext.Stream
+	pending [2][]byte // bytes held until the protocol is known
+	tries   int       // chunks of a mid-stream capture that did not sniff
+	offset  [2]int64  // stream offsets, for anomalies
+
+	// Per reassembler direction: the sender, and the sequence number after
+	// the last byte (or SYN/FIN) it sent; closeStream ends a half there.
+	sender [2]netip.AddrPort
+	end    [2]uint32
+
+	// The flags last, together: a stream is allocated per connection, and
+	// scattered between wider fields each would take a word.
+
 	// The client is decided from the SYN, or from the first bytes when the
 	// handshake was not captured; flipped says the reassembler's first
 	// direction is server to client.
 	roleKnown bool
 	flipped   bool // the first packet came from the server
 
-	kind    kind
-	tls     *tls.Conn
-	text    *cleartext.Stream
-	pending [2][]byte // bytes held until the protocol is known
-	done    bool      // nothing more to parse: count bytes only
-	tries   int       // chunks of a mid-stream capture that did not sniff
-
+	kind              kind
+	done              bool // nothing more to parse: count bytes only
 	handshakeReported bool
 	fin, rst          bool
 	finFrom           [2]bool // a FIN came from the client, the server (bypassed streams)
 	bypassed          bool    // out of the reassembler: packets are counted, not reassembled
 	evicted           bool
 	finished          bool
-	limits            limit    // caps hit, each reported once
-	offset            [2]int64 // stream offsets, for anomalies
-
-	// Per reassembler direction: the sender, and the sequence number after
-	// the last byte (or SYN/FIN) it sent; closeStream ends a half there.
-	sender   [2]netip.AddrPort
-	end      [2]uint32
-	endKnown [2]bool
+	limits            limit // caps hit, each reported once
+	endKnown          [2]bool
 }
 
 func newStream(a *Analyzer, id uint64, ts time.Time, tcp *layers.TCP) *stream {

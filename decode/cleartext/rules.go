@@ -139,8 +139,10 @@ func normName(name string) string {
 	if i := strings.LastIndexByte(n, '.'); i >= 0 && i+1 < len(n) {
 		n = n[i+1:]
 	}
-	return strings.NewReplacer("-", "_", " ", "_").Replace(n)
+	return nameSeparators.Replace(n)
 }
+
+var nameSeparators = strings.NewReplacer("-", "_", " ", "_")
 
 // fieldClass is what a form, query or JSON field name says about its value.
 type fieldClass uint8
