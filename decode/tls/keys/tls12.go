@@ -45,9 +45,9 @@ type Params12 struct {
 	// Suite is the IANA name of the negotiated suite, e.g.
 	// "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256" (decode/tls's table gives
 	// it: tls.LookupCipherSuite).
-	Suite                        string
+	Suite                              string
 	Master, ClientRandom, ServerRandom []byte
-	EncryptThenMAC               bool // RFC 7366 negotiated
+	EncryptThenMAC                     bool // RFC 7366 negotiated
 }
 
 // cipherMode is how a suite protects records.
@@ -71,7 +71,7 @@ type bulkCipher struct {
 	// ivLen is the key block's IV: the block size for CBC (used only in
 	// TLS 1.0), the implicit nonce part for AEADs (RFC 5288, 3: salt;
 	// RFC 7905, 2: the whole 12-byte nonce mask).
-	ivLen int
+	ivLen    int
 	newBlock func(key []byte) (cipher.Block, error)
 }
 
