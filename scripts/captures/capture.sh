@@ -888,6 +888,65 @@ if ossl tls12-client-cert-requested-openssl 127.0.0.1 "$LEAF -verify 2 $CA" "$CA
 		chain_length=2 client_cert_requested=true
 fi
 
+# ---------------------------------------------------------------------------
+# TLS 1.0-1.2 record protection modes for decode/tls/keys (decryption with
+# the key log, checked against tshark): CCM and CCM_8 (RFC 6655), CBC with
+# MAC-then-encrypt (-no_etm; OpenSSL negotiates encrypt_then_mac by
+# default), in TLS 1.2 (explicit IVs) and TLS 1.0 (chained IVs), and
+# AES256-GCM-SHA384 (the SHA-384 PRF) with RSA key exchange. Each sends a
+# request of a few KB (an X-Pad header) so that both directions carry
+# application data of more than one block size.
+PAD=$(printf 'tlsscope-record-pad-%04d;' $(seq 1 120))
+BIGREQ="GET / HTTP/1.0\r\nX-Pad: $PAD\r\n\r\n"
+# mode_case NAME "SERVER OPTS" "CLIENT OPTS": one s_server -www exchange
+# with BIGREQ.
+mode_case() {
+	local name=$1 sopts=$2 copts=$3
+	scenario "$name" || return 1
+	# shellcheck disable=SC2086
+	start openssl s_server -accept "127.0.0.1:$PORT" -www -naccept 1 $LEAF $sopts
+	wait_listen "$PORT"
+	begin
+	# shellcheck disable=SC2086
+	client "$BIGREQ" openssl s_client -connect "127.0.0.1:$PORT" -ign_eof $CA $SNI $copts
+	finish
+}
+
+if mode_case tls12-aes128-ccm-openssl "$S0 -cipher AES128-CCM@SECLEVEL=0" "-tls1_2 -cipher AES128-CCM@SECLEVEL=0"; then
+	meta scenario="TLS 1.2 AES128-CCM (RFC 6655, 16-byte tag) with RSA key exchange; a request of a few KB" \
+		client="openssl s_client" server="openssl s_server -www" version="TLS 1.2" \
+		cipher_suite=TLS_RSA_WITH_AES_128_CCM cipher_suite_id=0xc09c sni=localhost cert=good \
+		chain_length=2 findings=no-forward-secrecy
+fi
+
+if mode_case tls12-aes128-ccm8-openssl "$S0 -cipher AES128-CCM8@SECLEVEL=0" "-tls1_2 -cipher AES128-CCM8@SECLEVEL=0"; then
+	meta scenario="TLS 1.2 AES128-CCM8 (RFC 6655, 8-byte tag) with RSA key exchange; a request of a few KB" \
+		client="openssl s_client" server="openssl s_server -www" version="TLS 1.2" \
+		cipher_suite=TLS_RSA_WITH_AES_128_CCM_8 cipher_suite_id=0xc0a0 sni=localhost cert=good \
+		chain_length=2 findings=no-forward-secrecy
+fi
+
+if mode_case tls12-cbc-no-etm-openssl "$S0" "-tls1_2 -no_etm -cipher ECDHE-RSA-AES128-SHA@SECLEVEL=0"; then
+	meta scenario="TLS 1.2 ECDHE-RSA-AES128-SHA without encrypt_then_mac (s_client -no_etm): CBC MAC-then-encrypt" \
+		client="openssl s_client -no_etm" server="openssl s_server -www" version="TLS 1.2" \
+		cipher_suite=TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA cipher_suite_id=0xc013 sni=localhost cert=good \
+		chain_length=2 findings=cbc-mode-cipher
+fi
+
+if mode_case tls10-no-etm-openssl "$S0" "-tls1 -no_etm $S0"; then
+	meta scenario="TLS 1.0 CBC without encrypt_then_mac (s_client -no_etm): MAC-then-encrypt, IVs chained from record to record" \
+		client="openssl s_client -tls1 -no_etm" server="openssl s_server -www" version="TLS 1.0" \
+		cipher_suite=TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA cipher_suite_id=0xc014 sni=localhost cert=good \
+		chain_length=2 findings=deprecated-version,deprecated-version-offered,cbc-mode-cipher
+fi
+
+if mode_case tls12-aes256-gcm-sha384-openssl "$S0" "-tls1_2 -cipher AES256-GCM-SHA384@SECLEVEL=0"; then
+	meta scenario="TLS 1.2 AES256-GCM-SHA384 (the SHA-384 PRF) with RSA key exchange; a request of a few KB" \
+		client="openssl s_client" server="openssl s_server -www" version="TLS 1.2" \
+		cipher_suite=TLS_RSA_WITH_AES_256_GCM_SHA384 cipher_suite_id=0x009d sni=localhost cert=good \
+		chain_length=2 findings=no-forward-secrecy
+fi
+
 log "done with all scenarios"
 
 # ---------------------------------------------------------------------------

@@ -203,30 +203,10 @@ func TLS12(p Params12) (client, server Opener, err error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if len(p.Master) != masterSecretLen {
-		return nil, nil, fmt.Errorf("master secret of %d bytes, want %d", len(p.Master), masterSecretLen)
+	k, err := p.keyBlock(s)
+	if err != nil {
+		return nil, nil, err
 	}
-	macLen := 0
-	if s.mac != nil {
-		macLen = s.mac().Size()
-	}
-	ivLen := s.cipher.ivLen
-	if s.cipher.mode == modeCBC && p.Version >= versionTLS11 {
-		ivLen = 0 // RFC 4346, 6.3: explicit IVs; none in the key block
-	}
-	// RFC 5246, 6.3: key_block = PRF(master_secret, "key expansion",
-	// server_random + client_random), cut into MAC keys, keys, IVs.
-	seed := append(append(make([]byte, 0, 2*randomLen), p.ServerRandom...), p.ClientRandom...)
-	kb := p.prf(s, p.Master, labelKeyExpansion, seed, 2*(macLen+s.cipher.keyLen+ivLen))
-	take := func(n int) []byte {
-		b := kb[:n:n]
-		kb = kb[n:]
-		return b
-	}
-	var k [2]dirKeys
-	k[0].mac, k[1].mac = take(macLen), take(macLen)
-	k[0].key, k[1].key = take(s.cipher.keyLen), take(s.cipher.keyLen)
-	k[0].iv, k[1].iv = take(ivLen), take(ivLen)
 	var o [2]Opener
 	for i := range k {
 		if o[i], err = newOpener12(p, s, k[i]); err != nil {
@@ -238,6 +218,35 @@ func TLS12(p Params12) (client, server Opener, err error) {
 
 // dirKeys are one direction's share of the key block.
 type dirKeys struct{ mac, key, iv []byte }
+
+// keyBlock cuts the key block (RFC 5246, 6.3) into the client's keys
+// (k[0]) and the server's (k[1]).
+func (p Params12) keyBlock(s suite12) (k [2]dirKeys, err error) {
+	if len(p.Master) != masterSecretLen {
+		return k, fmt.Errorf("master secret of %d bytes, want %d", len(p.Master), masterSecretLen)
+	}
+	macLen := 0
+	if s.mac != nil {
+		macLen = s.mac().Size()
+	}
+	ivLen := s.cipher.ivLen
+	if s.cipher.mode == modeCBC && p.Version >= versionTLS11 {
+		ivLen = 0 // RFC 4346, 6.3: explicit IVs; none in the key block
+	}
+	// key_block = PRF(master_secret, "key expansion", server_random +
+	// client_random): MAC keys, keys, IVs, client's first each time.
+	seed := append(append(make([]byte, 0, 2*randomLen), p.ServerRandom...), p.ClientRandom...)
+	kb := p.prf(s, p.Master, labelKeyExpansion, seed, 2*(macLen+s.cipher.keyLen+ivLen))
+	take := func(n int) []byte {
+		b := kb[:n:n]
+		kb = kb[n:]
+		return b
+	}
+	k[0].mac, k[1].mac = take(macLen), take(macLen)
+	k[0].key, k[1].key = take(s.cipher.keyLen), take(s.cipher.keyLen)
+	k[0].iv, k[1].iv = take(ivLen), take(ivLen)
+	return k, nil
+}
 
 func newOpener12(p Params12, s suite12, k dirKeys) (Opener, error) {
 	switch s.cipher.mode {
