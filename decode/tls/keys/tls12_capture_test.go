@@ -88,7 +88,7 @@ func (d *tcpDir) add(seq uint32, syn bool, payload []byte) {
 // readConns reassembles every TCP connection of a capture and splits both
 // directions into records. The client is the side that sent the SYN (or,
 // without one, the first payload).
-func readConns(t *testing.T, path string) []*conn12 {
+func readConns(t testing.TB, path string) []*conn12 {
 	t.Helper()
 	f, err := capture.Open(path)
 	if err != nil {
@@ -220,7 +220,7 @@ func hellos(c *conn12) hello12 {
 }
 
 // keyLog reads the CLIENT_RANDOM lines of an NSS key log.
-func keyLog(t *testing.T, path string) map[string][]byte {
+func keyLog(t testing.TB, path string) map[string][]byte {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -248,7 +248,7 @@ type opened struct {
 	records int
 }
 
-func params(t *testing.T, h hello12, master []byte) keys.Params12 {
+func params(t testing.TB, h hello12, master []byte) keys.Params12 {
 	t.Helper()
 	cs, ok := tls.LookupCipherSuite(h.suite)
 	if !ok {
