@@ -296,7 +296,7 @@ func openConn(t *testing.T, c *conn12, p keys.Params12) (opened, error) {
 type followed struct {
 	stream int // tcp.stream
 	node0  string
-	data  [2][]byte
+	data   [2][]byte
 }
 
 func tsharkFollow(t *testing.T, tshark, pcap, keylog string, streams int) []followed {
@@ -493,5 +493,40 @@ func testWrongKey(t *testing.T, c *conn12, p keys.Params12) {
 			}
 			seq++
 		}
+	}
+}
+
+// TestTLS12EverySuite goes through decode/tls's suite table: TLS12 opens
+// exactly the suites whose cipher and mode columns (taken from the IANA
+// registry there, not from the name parsing here) are ones it implements,
+// and refuses the others with ErrUnsupported.
+func TestTLS12EverySuite(t *testing.T) {
+	ciphers := map[string]bool{"AES_128": true, "AES_256": true, "3DES_EDE": true, "CHACHA20": true, "RC4_128": true, "NULL": true}
+	modes := map[string]bool{"GCM": true, "CCM": true, "CCM_8": true, "CBC": true, "POLY1305": true, "STREAM": true, "NULL": true}
+	macs := map[string]bool{"SHA": true, "SHA256": true, "SHA384": true, "MD5": true, "AEAD": true}
+	p := keys.Params12{Version: 0x0303, Master: make([]byte, 48), ClientRandom: make([]byte, 32), ServerRandom: make([]byte, 32)}
+	opened, refused := 0, 0
+	for id := range 1 << 16 {
+		cs, ok := tls.LookupCipherSuite(uint16(id))
+		if !ok || cs.TLS13 || cs.Scsv {
+			continue
+		}
+		p.Suite = cs.Name
+		want := ciphers[cs.Cipher] && modes[cs.Mode] && macs[cs.MAC] && !cs.Export
+		_, _, err := keys.TLS12(p)
+		switch {
+		case want && err != nil:
+			t.Errorf("%s (0x%04x; %s %s %s): %v", cs.Name, cs.ID, cs.Cipher, cs.Mode, cs.MAC, err)
+		case !want && !errors.Is(err, keys.ErrUnsupported):
+			t.Errorf("%s (0x%04x; %s %s %s): %v, want ErrUnsupported", cs.Name, cs.ID, cs.Cipher, cs.Mode, cs.MAC, err)
+		case want:
+			opened++
+		default:
+			refused++
+		}
+	}
+	t.Logf("%d suites opened, %d refused", opened, refused)
+	if opened < 100 {
+		t.Errorf("only %d suites of decode/tls's table open", opened)
 	}
 }
