@@ -3,7 +3,12 @@ package keys_test
 import (
 	"bufio"
 	"bytes"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/sha512"
+	"crypto/x509"
 	"encoding/hex"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -154,15 +159,16 @@ func readConns(t testing.TB, path string) []*conn12 {
 type hello12 struct {
 	clientRandom, serverRandom []byte
 	version, suite             uint16
-	etm                        bool
+	etm, ems                   bool
 	ok                         bool
 }
 
 const (
-	recordChangeCipherSpec = 20
-	recordHandshake        = 22
-	recordApplicationData  = 23
-	extEncryptThenMAC      = 0x0016 // RFC 7366
+	recordChangeCipherSpec  = 20
+	recordHandshake         = 22
+	recordApplicationData   = 23
+	extEncryptThenMAC       = 0x0016 // RFC 7366
+	extExtendedMasterSecret = 0x0017 // RFC 7627
 )
 
 // hellos reads the ClientHello and ServerHello from the handshake records
@@ -210,6 +216,7 @@ func hellos(c *conn12) hello12 {
 							break
 						}
 						h.etm = h.etm || et == extEncryptThenMAC
+						h.ems = h.ems || et == extExtendedMasterSecret
 					}
 				}
 			}
@@ -528,5 +535,118 @@ func TestTLS12EverySuite(t *testing.T) {
 	t.Logf("%d suites opened, %d refused", opened, refused)
 	if opened < 100 {
 		t.Errorf("only %d suites of decode/tls's table open", opened)
+	}
+}
+
+// handshake12 is a full handshake's messages (header included), in the
+// order the transcript hashes them when the client sends no certificate:
+// the ClientHello, the server's flight up to ServerHelloDone, then the
+// client's up to and including ClientKeyExchange; and the
+// ClientKeyExchange body.
+func handshake12(c *conn12) (transcript, cke []byte) {
+	msgs := func(dir int) [][]byte {
+		var hs []byte
+		for _, r := range c.recs[dir] {
+			if r.typ == recordChangeCipherSpec {
+				break
+			}
+			if r.typ == recordHandshake {
+				hs = append(hs, r.body...)
+			}
+		}
+		var out [][]byte
+		s := cryptobyte.String(hs)
+		for !s.Empty() {
+			var typ uint8
+			var body cryptobyte.String
+			m := []byte(s)
+			if !s.ReadUint8(&typ) || !s.ReadUint24LengthPrefixed(&body) {
+				break
+			}
+			out = append(out, m[:4+len(body)])
+		}
+		return out
+	}
+	client, server := msgs(0), msgs(1)
+	if len(client) < 2 || client[0][0] != 1 {
+		return nil, nil
+	}
+	transcript = append(transcript, client[0]...)
+	for _, m := range server {
+		transcript = append(transcript, m...)
+		if m[0] == 14 { // server_hello_done; a NewSessionTicket follows the client's flight
+			break
+		}
+	}
+	for _, m := range client[1:] {
+		transcript = append(transcript, m...)
+		if m[0] == 16 { // client_key_exchange
+			return transcript, m[4:]
+		}
+	}
+	return nil, nil
+}
+
+// TestMasterSecretFromRSAKeyExchange decrypts the pre-master secret of
+// the RSA key exchange captures with the test server's private key
+// (testdata/pcaps/certs/leaf.key), derives the master secret (RFC 5246,
+// 8.1, or RFC 7627's extended one when the ServerHello has
+// extended_master_secret) and compares it with the one the client logged.
+func TestMasterSecretFromRSAKeyExchange(t *testing.T) {
+	dir := testutil.Pcaps(t)
+	pemKey, err := os.ReadFile(filepath.Join(dir, "certs", "leaf.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	blk, _ := pem.Decode(pemKey)
+	if blk == nil {
+		t.Fatal("certs/leaf.key: no PEM block")
+	}
+	k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	priv := k.(*rsa.PrivateKey)
+	compared := 0
+	for _, name := range []string{"tls12-rsa-aes128-sha-openssl", "tls12-aes128-ccm-openssl", "tls12-aes128-ccm8-openssl",
+		"tls12-aes256-gcm-sha384-openssl", "tls12-null-cipher-openssl", "tls12-3des-go"} {
+		kl := keyLog(t, filepath.Join(dir, name+".keys"))
+		for _, c := range readConns(t, filepath.Join(dir, name+".pcap")) {
+			h := hellos(c)
+			transcript, cke := handshake12(c)
+			if !h.ok || cke == nil {
+				t.Errorf("%s: no full handshake", name)
+				continue
+			}
+			s := cryptobyte.String(cke)
+			var enc cryptobyte.String
+			if !s.ReadUint16LengthPrefixed(&enc) || !s.Empty() {
+				t.Fatalf("%s: ClientKeyExchange is not an RSA EncryptedPreMasterSecret", name)
+			}
+			pre, err := rsa.DecryptPKCS1v15(nil, priv, enc)
+			if err != nil {
+				t.Fatalf("%s: decrypting the pre-master secret: %v", name, err)
+			}
+			p := params(t, h, nil)
+			var hash []byte
+			if h.ems {
+				if strings.HasSuffix(p.Suite, "_SHA384") {
+					s := sha512.Sum384(transcript)
+					hash = s[:]
+				} else {
+					s := sha256.Sum256(transcript)
+					hash = s[:]
+				}
+			}
+			got := keys.MasterSecret(p, pre, h.ems, hash)
+			want := kl[hex.EncodeToString(h.clientRandom)]
+			if !bytes.Equal(got, want) {
+				t.Errorf("%s (EMS %v): master secret %x, the client logged %x", name, h.ems, got, want)
+			}
+			compared++
+		}
+	}
+	if compared < 6 {
+		t.Errorf("%d master secrets compared, want 6", compared)
 	}
 }
