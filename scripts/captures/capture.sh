@@ -947,6 +947,30 @@ if mode_case tls12-aes256-gcm-sha384-openssl "$S0" "-tls1_2 -cipher AES256-GCM-S
 		chain_length=2 findings=no-forward-secrecy
 fi
 
+# OpenSSL 3.0's s_client has no -no_ems; SSL_CONF's Options =
+# -ExtendedMasterSecret in an OPENSSL_CONF file turns the extension off.
+if scenario tls10-rsa-no-ems-openssl; then
+	cat >"$WORK/no-ems.cnf" <<'CNF'
+openssl_conf = default_conf
+[default_conf]
+ssl_conf = ssl_sect
+[ssl_sect]
+system_default = system_default_sect
+[system_default_sect]
+Options = -ExtendedMasterSecret
+CNF
+	start openssl s_server -accept "127.0.0.1:$PORT" -www -naccept 1 $LEAF $S0
+	wait_listen "$PORT"
+	begin
+	OPENSSL_CONF=$WORK/no-ems.cnf client "$BIGREQ" openssl s_client -connect "127.0.0.1:$PORT" -ign_eof $CA $SNI \
+		-tls1 -no_etm -cipher AES128-SHA@SECLEVEL=0
+	finish
+	meta scenario="TLS 1.0 AES128-SHA, RSA key exchange, no extended_master_secret (OPENSSL_CONF Options = -ExtendedMasterSecret), no encrypt_then_mac" \
+		client="openssl s_client -tls1 -no_etm (OPENSSL_CONF: -ExtendedMasterSecret)" server="openssl s_server -www" \
+		version="TLS 1.0" cipher_suite=TLS_RSA_WITH_AES_128_CBC_SHA cipher_suite_id=0x002f sni=localhost cert=good \
+		chain_length=2 findings=deprecated-version,deprecated-version-offered,no-forward-secrecy,cbc-mode-cipher
+fi
+
 log "done with all scenarios"
 
 # ---------------------------------------------------------------------------

@@ -3,7 +3,9 @@ package keys_test
 import (
 	"bufio"
 	"bytes"
+	"crypto/md5"
 	"crypto/rsa"
+	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/sha512"
 	"crypto/x509"
@@ -382,6 +384,7 @@ func repoCaptures(t *testing.T) []capture12 {
 		c("tls12-aes128-ccm8-openssl", "TLS_RSA_WITH_AES_128_CCM_8", -1),
 		c("tls12-cbc-no-etm-openssl", "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", -1),
 		c("tls10-no-etm-openssl", "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA", -1),
+		c("tls10-rsa-no-ems-openssl", "TLS_RSA_WITH_AES_128_CBC_SHA", -1),
 	}
 }
 
@@ -607,9 +610,9 @@ func TestMasterSecretFromRSAKeyExchange(t *testing.T) {
 		t.Fatal(err)
 	}
 	priv := k.(*rsa.PrivateKey)
-	compared := 0
+	compared, sawPlain := 0, false
 	for _, name := range []string{"tls12-rsa-aes128-sha-openssl", "tls12-aes128-ccm-openssl", "tls12-aes128-ccm8-openssl",
-		"tls12-aes256-gcm-sha384-openssl", "tls12-null-cipher-openssl", "tls12-3des-go"} {
+		"tls12-aes256-gcm-sha384-openssl", "tls12-null-cipher-openssl", "tls12-3des-go", "tls10-rsa-no-ems-openssl"} {
 		kl := keyLog(t, filepath.Join(dir, name+".keys"))
 		for _, c := range readConns(t, filepath.Join(dir, name+".pcap")) {
 			h := hellos(c)
@@ -630,14 +633,21 @@ func TestMasterSecretFromRSAKeyExchange(t *testing.T) {
 			p := params(t, h, nil)
 			var hash []byte
 			if h.ems {
-				if strings.HasSuffix(p.Suite, "_SHA384") {
+				// RFC 7627, 3: the PRF's hash of the transcript (MD5 and
+				// SHA-1 concatenated before TLS 1.2).
+				switch {
+				case p.Version < 0x0303:
+					m, s := md5.Sum(transcript), sha1.Sum(transcript)
+					hash = append(m[:], s[:]...)
+				case strings.HasSuffix(p.Suite, "_SHA384"):
 					s := sha512.Sum384(transcript)
 					hash = s[:]
-				} else {
+				default:
 					s := sha256.Sum256(transcript)
 					hash = s[:]
 				}
 			}
+			sawPlain = sawPlain || !h.ems
 			got := keys.MasterSecret(p, pre, h.ems, hash)
 			want := kl[hex.EncodeToString(h.clientRandom)]
 			if !bytes.Equal(got, want) {
@@ -646,7 +656,7 @@ func TestMasterSecretFromRSAKeyExchange(t *testing.T) {
 			compared++
 		}
 	}
-	if compared < 6 {
-		t.Errorf("%d master secrets compared, want 6", compared)
+	if compared < 7 || !sawPlain {
+		t.Errorf("%d master secrets compared, want 7, one without extended_master_secret", compared)
 	}
 }
