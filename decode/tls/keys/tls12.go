@@ -319,6 +319,23 @@ type aeadOpener struct {
 	ad       [13]byte
 }
 
+// setNonce builds the record's nonce: the 4-byte salt and the record's
+// 8-byte nonce_explicit (RFC 5288, 3; RFC 6655, 3), or the 12-byte IV XOR
+// the sequence number padded on the left to 12 bytes (RFC 7905, 2).
+func (o *aeadOpener) setNonce(seq uint64, body []byte) {
+	if o.explicit {
+		copy(o.nonce[:4], o.iv[:4])
+		copy(o.nonce[4:], body[:aeadExplicitLen])
+		return
+	}
+	o.nonce = o.iv
+	var s [8]byte
+	binary.BigEndian.PutUint64(s[:], seq)
+	for i := range s {
+		o.nonce[4+i] ^= s[i]
+	}
+}
+
 func (o *aeadOpener) Open(dst []byte, seq uint64, typ uint8, version uint16, body []byte) (uint8, []byte, error) {
 	if len(body) > maxCiphertext12 {
 		return 0, nil, malformed("%d bytes, over 2^14+2048", len(body))
@@ -328,17 +345,9 @@ func (o *aeadOpener) Open(dst []byte, seq uint64, typ uint8, version uint16, bod
 		if len(body) < aeadExplicitLen {
 			return 0, nil, malformed("%d bytes, shorter than the explicit nonce", len(body))
 		}
-		copy(o.nonce[:4], o.iv[:4])
-		copy(o.nonce[4:], body[:aeadExplicitLen])
 		ct = body[aeadExplicitLen:]
-	} else {
-		o.nonce = o.iv
-		var s [8]byte
-		binary.BigEndian.PutUint64(s[:], seq)
-		for i := range s {
-			o.nonce[4+i] ^= s[i]
-		}
 	}
+	o.setNonce(seq, body)
 	n := len(ct) - o.aead.Overhead()
 	if n < 0 {
 		return 0, nil, malformed("%d bytes, shorter than the tag", len(body))

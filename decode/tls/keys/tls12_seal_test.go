@@ -6,6 +6,7 @@ import (
 	"crypto/hmac"
 	"crypto/rc4"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"testing"
 )
@@ -296,5 +297,37 @@ func BenchmarkOpen(b *testing.B) {
 				dst = out
 			}
 		})
+	}
+}
+
+// RFC 8439, 2.8.2's AEAD vector, its nonce built the RFC 7905 way: the
+// vector's nonce 07000000 40414243 44454647 is a TLS IV for sequence number
+// 0, and sequence number 0x0102 changes its last two bytes only.
+func TestChaCha20Poly1305RFC8439Vector(t *testing.T) {
+	key := unhex(t, "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f")
+	iv := unhex(t, "070000004041424344454647")
+	aad := unhex(t, "50515253c0c1c2c3c4c5c6c7")
+	ct := unhex(t, "d31a8d34648e60db7b86afbc53ef7ec2a4aded51296e08fea9e2b5a736ee62d6"+
+		"3dbea45e8ca9671282fafb69da92728b1a71de0a9e060b2905d6a5b67ecd3b36"+
+		"92ddbd7f2d778b8c9803aee328091b58fab324e4fad675945585808b4831d7bc"+
+		"3ff4def08e4b7a9de576d26586cec64b6116"+"1ae10b594f09e26a7e902ecbd0600691")
+	want := "Ladies and Gentlemen of the class of '99: If I could offer you only one tip for the future, sunscreen would be it."
+	o, err := newOpener12(Params12{Version: versionTLS12}, suite12{cipher: bulkCiphers["CHACHA20_POLY1305"]},
+		dirKeys{key: key, iv: iv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := o.(*aeadOpener)
+	a.setNonce(0, ct)
+	if !bytes.Equal(a.nonce[:], iv) {
+		t.Fatalf("nonce for seq 0 = %x, want %x", a.nonce, iv)
+	}
+	pt, err := a.aead.Open(nil, a.nonce[:], ct, aad)
+	if err != nil || string(pt) != want {
+		t.Fatalf("Open = %q, %v", pt, err)
+	}
+	a.setNonce(0x0102, ct)
+	if got := hex.EncodeToString(a.nonce[:]); got != "070000004041424344454745" {
+		t.Errorf("nonce for seq 0x0102 = %s", got)
 	}
 }
