@@ -77,3 +77,43 @@ func TestCCMRFC3610Vectors(t *testing.T) {
 		}
 	}
 }
+
+// NIST SP 800-38C, Appendix C: examples 1-4, AES-128 key 40..4f. They
+// cover what RFC 3610's packets do not: nonces of 7, 8 and 12 bytes (12 is
+// TLS's, RFC 6655), tags of 4, 6 and 14 bytes, and in example 4 2^16 bytes
+// of associated data, whose length takes the 0xfffe form (RFC 3610, 2.2).
+func TestCCMSP80038CExamples(t *testing.T) {
+	seq := func(from, n int) []byte {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte(from + i)
+		}
+		return b
+	}
+	for _, ex := range []struct {
+		n          int
+		nonce, ad  []byte
+		pt         []byte
+		tagLen     int
+		ciphertext string
+	}{
+		{1, seq(0x10, 7), seq(0, 8), seq(0x20, 4), 4, "7162015b4dac255d"},
+		{2, seq(0x10, 8), seq(0, 16), seq(0x20, 16), 6, "d2a1f0e051ea5f62081a7792073d593d1fc64fbfaccd"},
+		{3, seq(0x10, 12), seq(0, 20), seq(0x20, 24), 8, "e3b201a9f5b71a7a9b1ceaeccd97e70b6176aad9a4428aa5484392fbc1b09951"},
+		{4, seq(0x10, 13), seq(0, 1<<16), seq(0x20, 32), 14,
+			"69915dad1e84c6376a68c2967e4dab615ae0fd1faec44cc484828529463ccf72b4ac6bec93e8598e7f0dadbcea5b"},
+	} {
+		b, _ := aes.NewCipher(seq(0x40, 16))
+		c, err := newCCM(b, ex.tagLen, len(ex.nonce))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := unhex(t, ex.ciphertext)
+		if got := c.Seal(nil, ex.nonce, ex.pt, ex.ad); !bytes.Equal(got, want) {
+			t.Errorf("example %d: Seal = %x\nwant %x", ex.n, got, want)
+		}
+		if got, err := c.Open(nil, ex.nonce, want, ex.ad); err != nil || !bytes.Equal(got, ex.pt) {
+			t.Errorf("example %d: Open = %x, %v", ex.n, got, err)
+		}
+	}
+}

@@ -1,3 +1,18 @@
+// TLS 1.0-1.2 record protection: what TLS12 opens, by the part of the
+// suite name after _WITH_ (the suite table itself is decode/tls's):
+//
+//	AES_128_GCM, AES_256_GCM          RFC 5288: 4-byte salt + 8-byte explicit nonce, 16-byte tag
+//	AES_128_CCM(_8), AES_256_CCM(_8)  RFC 6655: as GCM, CCM (RFC 3610) with a 16- or 8-byte tag
+//	CHACHA20_POLY1305                 RFC 7905: 12-byte IV XOR sequence number
+//	AES_128_CBC, AES_256_CBC,         RFC 5246 6.2.3.2 (explicit IV), RFC 2246 (chained IV),
+//	  3DES_EDE_CBC                      MAC-then-encrypt, or encrypt_then_mac (RFC 7366)
+//	RC4_128                           RFC 5246 6.2.3.1, with HMAC
+//	NULL                              HMAC only
+//
+// with HMAC-MD5, -SHA-1, -SHA-256 or -SHA-384 as the name's last part
+// says. Everything else (CAMELLIA, ARIA, SEED, IDEA, DES, EXPORT, SM4,
+// GOST; SSL 3.0, whose MAC and key derivation differ) is ErrUnsupported.
+
 package keys
 
 import (
