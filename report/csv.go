@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"io"
 	"strconv"
+	"strings"
 
 	"github.com/tlsscope/tlsscope/decode/facts"
 )
@@ -20,7 +21,10 @@ func WriteCSV(w io.Writer, r *Result, _ Options) error {
 	for _, f := range r.Findings() {
 		row := []string{
 			f.Capture, strconv.FormatUint(f.ConnID, 10), ts(f.Time), f.Severity.String(), f.ID,
-			facts.Endpoint(f.Client), facts.Endpoint(f.Server), csvSafe(f.SNI), csvSafe(f.Message), csvSafe(f.Evidence), f.Reference,
+			facts.Endpoint(f.Client), facts.Endpoint(f.Server), f.SNI, f.Message, f.Evidence, f.Reference,
+		}
+		for i, cell := range row {
+			row[i] = csvSafe(cell)
 		}
 		if err := cw.Write(row); err != nil {
 			return err
@@ -30,11 +34,16 @@ func WriteCSV(w io.Writer, r *Result, _ Options) error {
 	return cw.Error()
 }
 
-// csvSafe keeps a spreadsheet from reading a cell taken from traffic as a
-// formula (CWE-1236).
+// csvSafe keeps a spreadsheet from reading a cell as a formula (CWE-1236;
+// OWASP's rule: a cell that begins with = + - @ tab or carriage return
+// gets a leading quote), and a terminal or editor from acting on it: every
+// cell, the capture's file name too, since any of them may come from
+// traffic or from whoever named the file. Control characters and invalid
+// UTF-8 become "?" and format characters are escaped (Printable), after
+// the formula check, so "\t=1+1" is quoted too.
 func csvSafe(s string) string {
-	if s != "" && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@') {
-		return "'" + s
+	if s != "" && strings.IndexByte("=+-@\t\r", s[0]) >= 0 {
+		s = "'" + s
 	}
-	return s
+	return Printable(s)
 }

@@ -12,13 +12,16 @@ import (
 
 const ellipsis = "…"
 
-// printable makes text taken from traffic safe for a terminal or a
+// Printable makes text taken from traffic safe for a terminal or a
 // document: invalid UTF-8 and control characters (escape sequences could
-// move the cursor or rewrite the screen) become "?".
-func printable(s string) string {
+// move the cursor or rewrite the screen) become "?", and invisible format
+// characters (bidi overrides and isolates, zero-width spaces and joiners,
+// the BOM: Unicode category Cf), which can make text read other than it
+// is (CVE-2021-42574), are shown escaped as [U+202E].
+func Printable(s string) string {
 	clean := true
 	for _, r := range s {
-		if r == utf8.RuneError || unicode.IsControl(r) {
+		if r == utf8.RuneError || unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
 			clean = false
 			break
 		}
@@ -26,13 +29,21 @@ func printable(s string) string {
 	if clean {
 		return s
 	}
-	return strings.Map(func(r rune) rune {
-		if r == utf8.RuneError || unicode.IsControl(r) {
-			return '?'
+	var b strings.Builder
+	for _, r := range strings.ToValidUTF8(s, "?") {
+		switch {
+		case r == utf8.RuneError || unicode.IsControl(r):
+			b.WriteByte('?')
+		case unicode.Is(unicode.Cf, r):
+			fmt.Fprintf(&b, "[U+%04X]", r)
+		default:
+			b.WriteRune(r)
 		}
-		return r
-	}, strings.ToValidUTF8(s, "?"))
+	}
+	return b.String()
 }
+
+func printable(s string) string { return Printable(s) }
 
 // textWidth is the number of terminal columns s takes, measured as
 // tablewriter measures it (wide East Asian characters take two).

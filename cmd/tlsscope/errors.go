@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/tlsscope/tlsscope/report"
 )
 
 // Exit codes, documented in --help.
@@ -33,14 +35,16 @@ func (e *usageError) withHint(format string, a ...any) *usageError {
 
 // report prints an error in the house style (after age): a "tlsscope:"
 // prefix, lowercase, no final period, then a hint line where one helps.
+// Messages quote file names, policy keys and traffic: report.Printable
+// keeps their escape sequences off the terminal.
 func reportError(w io.Writer, err error) {
-	fmt.Fprintf(w, "tlsscope: error: %v\n", err)
+	fmt.Fprintf(w, "tlsscope: error: %s\n", report.Printable(err.Error()))
 	var ue *usageError
 	if errors.As(err, &ue) && ue.hint != "" {
-		fmt.Fprintf(w, "tlsscope: hint: %s\n", ue.hint)
+		fmt.Fprintf(w, "tlsscope: hint: %s\n", report.Printable(ue.hint))
 	}
 }
 
 func warnf(w io.Writer, format string, a ...any) {
-	fmt.Fprintf(w, "tlsscope: warning: "+format+"\n", a...)
+	fmt.Fprintf(w, "tlsscope: warning: %s\n", report.Printable(fmt.Sprintf(format, a...)))
 }

@@ -24,6 +24,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/tlsscope/tlsscope/decode/facts"
 	"github.com/tlsscope/tlsscope/decode/rules"
@@ -119,8 +121,35 @@ func Write(w io.Writer, r *report.Result, opt report.Options) error {
 	if err := tmpl.Execute(&b, v); err != nil {
 		return fmt.Errorf("html report: %w", err)
 	}
-	_, err := w.Write(b.Bytes())
+	_, err := w.Write(printablePage(b.Bytes()))
 	return err
+}
+
+// printablePage applies report.Printable's rule to the whole page, whose
+// text from traffic html/template escapes for HTML but not for the eye:
+// control characters other than tab and newlines become "?", invalid
+// UTF-8 too, and bidi overrides and zero-width characters (Unicode Cf)
+// are shown as [U+202E].
+func printablePage(page []byte) []byte {
+	clean := utf8.Valid(page)
+	for i := 0; clean && i < len(page); {
+		r, n := utf8.DecodeRune(page[i:])
+		clean = !unicode.Is(unicode.Cf, r) && (!unicode.IsControl(r) || r == '\t' || r == '\n' || r == '\r')
+		i += n
+	}
+	if clean {
+		return page
+	}
+	var b bytes.Buffer
+	for _, r := range strings.ToValidUTF8(string(page), "?") {
+		switch {
+		case r == '\t' || r == '\n' || r == '\r':
+			b.WriteRune(r)
+		default:
+			b.WriteString(report.Printable(string(r)))
+		}
+	}
+	return b.Bytes()
 }
 
 func build(r *report.Result, opt report.Options) *view {

@@ -238,3 +238,17 @@ func TestEmptyAndSparseResults(t *testing.T) {
 		}
 	}
 }
+
+// TestPageShowsInvisibleCharacters: bidi overrides, zero-width characters
+// and control characters from traffic cannot hide in the page.
+func TestPageShowsInvisibleCharacters(t *testing.T) {
+	in := "<td>evil\u202egnp.exe</td>\n\t<td>a\x1b[2Jb\u200b</td>\r\n"
+	want := "<td>evil[U+202E]gnp.exe</td>\n\t<td>a?[2Jb[U+200B]</td>\r\n"
+	if got := string(printablePage([]byte(in))); got != want {
+		t.Errorf("printablePage = %q, want %q", got, want)
+	}
+	clean := []byte("<p>plain … text</p>\n")
+	if got := printablePage(clean); &got[0] != &clean[0] {
+		t.Error("a clean page was copied")
+	}
+}

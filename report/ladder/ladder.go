@@ -15,7 +15,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/tlsscope/tlsscope/decode/facts"
@@ -717,16 +716,9 @@ func findingText(f facts.Finding) string {
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
-// printable replaces control characters (text from traffic may carry
-// terminal escape sequences) with '?'.
-func printable(s string) string {
-	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) && r != ' ' {
-			return '?'
-		}
-		return r
-	}, s)
-}
+// printable is report.Printable: text from traffic may carry terminal
+// escape sequences and bidi overrides.
+func printable(s string) string { return report.Printable(s) }
 
 // arrowLine draws "|--- Label --->|" or "|<--- Label ---|" across n runes.
 func arrowLine(a Arrow, n int) string {
