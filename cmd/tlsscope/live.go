@@ -66,7 +66,7 @@ func stream(an *tlsscope.Analyzer, cfg *config, src tlsscope.Source, stdout, std
 	}
 	warn(an, cfg, r, stderr)
 	if format != "" {
-		out, _ := report.NewStream(stdout, format, report.Options{Width: tableWidth(cfg)})
+		out, _ := report.NewStream(stdout, format, report.Options{Width: reportOptions(cfg).Width})
 		if err := out.Summary(r); err != nil {
 			return nil, err
 		}

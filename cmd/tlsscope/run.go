@@ -85,21 +85,18 @@ func analyzeAndReport(cfg *config, stdout, stderr io.Writer) (int, error) {
 		}
 		if streamsFiles(cfg) {
 			r, err = streamFiles(an, cfg, files, stdout, stderr)
-			if err == nil && pcopy != nil {
-				err = closeCopy(cfg, pcopy)
-			}
-			if err != nil {
-				return exitUsage, err
-			}
-			return failOn(cfg, r, stderr), nil
+		} else {
+			r, err = analyzeFiles(an, cfg, files, stderr)
 		}
-		r, err = analyzeFiles(an, cfg, files, stderr)
 	}
 	if err == nil && pcopy != nil {
 		err = closeCopy(cfg, pcopy)
 	}
 	if err != nil {
 		return exitUsage, err
+	}
+	if cfg.iface == "" && streamsFiles(cfg) {
+		return failOn(cfg, r, stderr), nil // every output was written as it went
 	}
 	if cfg.ladder != "" {
 		if err := writeLadders(cfg, r, stdout); err != nil {
@@ -242,8 +239,15 @@ func runError(name string, err error) error {
 	return usagef("reading %s: %v", name, err)
 }
 
+// reportOptions: the table width is --width, else standard output's
+// (report.Width); JUnit fails at the --fail-on severity, else at low (info
+// findings are not failures).
 func reportOptions(cfg *config) report.Options {
-	return report.Options{ShowSecrets: cfg.ShowSecrets, Width: tableWidth(cfg), FailOn: junitFailOn(cfg)}
+	o := report.Options{ShowSecrets: cfg.ShowSecrets, Width: report.Width(cfg.width, os.Stdout), FailOn: facts.Low}
+	if cfg.failOnSet {
+		o.FailOn = cfg.failOn
+	}
+	return o
 }
 
 // writeOutputs writes every requested format; files are written whole or
@@ -270,18 +274,6 @@ func writeOutputs(cfg *config, r *report.Result, stdout io.Writer, streamed bool
 		return usagef("%v", err)
 	}
 	return nil
-}
-
-// tableWidth: --width, else standard output's (report.Width).
-func tableWidth(cfg *config) int { return report.Width(cfg.width, os.Stdout) }
-
-// junitFailOn: the --fail-on severity, else low (info findings are not
-// failures).
-func junitFailOn(cfg *config) facts.Severity {
-	if cfg.failOnSet {
-		return cfg.failOn
-	}
-	return facts.Low
 }
 
 func closeCopy(cfg *config, f *capture.PcapngFile) error {

@@ -43,7 +43,7 @@ func writeLadders(cfg *config, r *report.Result, stdout io.Writer) error {
 	if f, ok := stdout.(*os.File); ok {
 		color = isatty.IsTerminal(f.Fd())
 	}
-	opt := ladder.Options{Color: color, Width: tableWidth(cfg), ShowSecrets: cfg.ShowSecrets}
+	opt := ladder.Options{Color: color, Width: reportOptions(cfg).Width, ShowSecrets: cfg.ShowSecrets}
 	err := ladder.WriteResult(stdout, r, cfg.ladder, opt)
 	switch {
 	case errors.Is(err, ladder.ErrNoMatch):
