@@ -27,7 +27,7 @@ type Format struct {
 // first. Formats whose writer lives in a package that imports report
 // (html) add themselves with RegisterFormat.
 var formats = []Format{
-	{Name: "table", Extension: "txt", Write: WriteTable, Live: true},
+	{Name: "table", Extension: "txt", Write: writeTableAndSummary, Live: true},
 	{Name: "ndjson", Extension: "ndjson", Write: WriteNDJSON, Live: true, Incremental: true},
 	{Name: "json", Extension: "json", Write: WriteJSON},
 	{Name: "csv", Extension: "csv", Write: WriteCSV},
@@ -93,4 +93,20 @@ func Write(w io.Writer, format string, r *Result, opt Options) error {
 		return fmt.Errorf("unknown format %q (want one of %v)", format, FormatNames())
 	}
 	return f.Write(w, r, opt)
+}
+
+// writeTableAndSummary is the table format written whole: the tables,
+// then each capture's summary (WriteSummaryText).
+func writeTableAndSummary(w io.Writer, r *Result, opt Options) error {
+	if err := WriteTable(w, r, opt); err != nil {
+		return err
+	}
+	if _, err := io.WriteString(w, "\n"); err != nil {
+		return err
+	}
+	width := opt.Width
+	if width <= 0 {
+		width = DefaultWidth
+	}
+	return WriteSummaryText(w, r, width)
 }

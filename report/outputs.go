@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 )
@@ -118,16 +119,17 @@ type Files struct {
 	ws    []io.Writer
 }
 
-// OpenOutputs opens every output of outs, in order; standard output is
-// stdout.
-func OpenOutputs(outs []Output, stdout io.Writer) (*Files, error) {
+// OpenOutputs opens every output of outs, in order, files with mode perm
+// (CreateFile: 0 for a new file's usual mode, Private for secrets);
+// standard output is stdout.
+func OpenOutputs(outs []Output, stdout io.Writer, perm os.FileMode) (*Files, error) {
 	fs := &Files{}
 	for _, o := range outs {
 		if o.Path == "" {
 			fs.ws = append(fs.ws, stdout)
 			continue
 		}
-		f, err := CreateFile(o.Path)
+		f, err := CreateFile(o.Path, perm)
 		if err != nil {
 			fs.Abort()
 			return nil, err

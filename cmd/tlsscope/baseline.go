@@ -54,7 +54,7 @@ func baseline(cfg *config, stdout, stderr io.Writer) error {
 		_, err = stdout.Write(b)
 		return err
 	}
-	if err := report.WriteFile(cfg.outputFile, b); err != nil {
+	if err := report.WriteFile(cfg.outputFile, b, 0); err != nil {
 		return usagef("%v", err)
 	}
 	if !cfg.quiet {

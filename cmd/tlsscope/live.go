@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os/signal"
-	"syscall"
 
 	"github.com/tlsscope/tlsscope"
 
@@ -46,7 +44,7 @@ func captureLive(an *tlsscope.Analyzer, cfg *config, stdout, stderr io.Writer) (
 // --ladder needs the whole facts at the end, nothing of a closed
 // connection is kept: the summary counts it.
 func stream(an *tlsscope.Analyzer, cfg *config, src tlsscope.Source, stdout, stderr io.Writer) (*report.Result, error) {
-	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	ctx, cancel := interruptible()
 	defer cancel()
 	if cfg.duration > 0 {
 		ctx, cancel = context.WithTimeout(ctx, cfg.duration)

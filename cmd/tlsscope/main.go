@@ -7,7 +7,11 @@
 // which tests call directly.
 package main
 
-import "os"
+import (
+	"os"
+
+	_ "github.com/tlsscope/tlsscope/report/html" // the html format
+)
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))

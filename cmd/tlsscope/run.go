@@ -10,8 +10,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"runtime"
 	"strings"
+	"syscall"
 
 	"github.com/tlsscope/tlsscope"
 	"github.com/tlsscope/tlsscope/capture"
@@ -179,7 +181,12 @@ func newAnalyzer(cfg *config, stderr io.Writer, pcopy *capture.PcapngFile) (*tls
 
 // analyzeFiles reads every file whole.
 func analyzeFiles(an *tlsscope.Analyzer, cfg *config, files []string, stderr io.Writer) (*report.Result, error) {
-	r, err := an.AnalyzeFiles(context.Background(), files...)
+	ctx, stop := interruptible()
+	defer stop()
+	r, err := an.AnalyzeFiles(ctx, files...)
+	if ctx.Err() != nil {
+		return nil, errInterrupted
+	}
 	if err != nil {
 		return nil, runError("", err)
 	}
@@ -199,13 +206,18 @@ func streamsFiles(cfg *config) bool {
 // (tlsscope.StreamFiles) to every output at once; files are written
 // beside and renamed when the run succeeds, as writeFile does.
 func streamFiles(an *tlsscope.Analyzer, cfg *config, files []string, stdout, stderr io.Writer) (*report.Result, error) {
-	outs, err := report.OpenOutputs(cfg.outputs, stdout)
+	ctx, stop := interruptible()
+	defer stop()
+	outs, err := report.OpenOutputs(cfg.outputs, stdout, report.Perm(cfg.ShowSecrets))
 	if err != nil {
 		return nil, usagef("%v", err)
 	}
 	defer outs.Abort()
 	bw := bufio.NewWriterSize(outs.All(), 64<<10)
-	r, err := an.StreamFiles(context.Background(), bw, reportOptions(cfg), files...)
+	r, err := an.StreamFiles(ctx, bw, reportOptions(cfg), files...)
+	if ctx.Err() != nil {
+		return nil, errInterrupted
+	}
 	if err == nil {
 		err = bw.Flush()
 	}
@@ -218,6 +230,15 @@ func streamFiles(an *tlsscope.Analyzer, cfg *config, files []string, stdout, std
 	}
 	return r, nil
 }
+
+// interruptible is a run's context: SIGINT or SIGTERM cancels it. A file
+// run then stops and removes its output files (errInterrupted); a live
+// capture ends normally, with its summary.
+func interruptible() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+}
+
+var errInterrupted = usagef("interrupted before the end of the input: no output file was written")
 
 // runError words an error of the pipeline: the sink's is a write error,
 // a capture's "reading FILE: what is wrong", any other the input's (name,
@@ -254,7 +275,7 @@ func reportOptions(cfg *config) report.Options {
 // not at all (written beside and renamed).
 func writeOutputs(cfg *config, r *report.Result, stdout io.Writer, streamed bool) error {
 	opt := reportOptions(cfg)
-	outs, err := report.OpenOutputs(cfg.outputs, stdout)
+	outs, err := report.OpenOutputs(cfg.outputs, stdout, report.Perm(cfg.ShowSecrets))
 	if err != nil {
 		return usagef("%v", err)
 	}
@@ -263,7 +284,7 @@ func writeOutputs(cfg *config, r *report.Result, stdout io.Writer, streamed bool
 		if o.Path == "" && streamed {
 			continue // live capture printed its records as they came
 		}
-		if err := writeFormat(outs.Writer(i), o.Format, r, opt); err != nil {
+		if err := report.Write(outs.Writer(i), o.Format, r, opt); err != nil {
 			if o.Path == "" {
 				return fmt.Errorf("writing %s to standard output: %w", o.Format, err)
 			}

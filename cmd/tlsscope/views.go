@@ -8,7 +8,6 @@ import (
 	"github.com/mattn/go-isatty"
 
 	"github.com/tlsscope/tlsscope/report"
-	"github.com/tlsscope/tlsscope/report/html"
 	"github.com/tlsscope/tlsscope/report/ladder"
 )
 
@@ -19,22 +18,6 @@ func lookupFormat(name string) report.Format {
 }
 
 func extension(format string) string { return lookupFormat(format).Extension }
-
-// writeFormat writes one format of the result.
-func writeFormat(w io.Writer, format string, r *report.Result, opt report.Options) error {
-	if err := report.Write(w, format, r, opt); err != nil {
-		return err
-	}
-	if format == "table" {
-		// The per-capture view: top SNIs, servers by worst finding,
-		// certificates expiring within 30 and 90 days.
-		if _, err := io.WriteString(w, "\n"); err != nil {
-			return err
-		}
-		return html.WriteSummaryText(w, r)
-	}
-	return nil
-}
 
 // writeLadders draws the handshake ladder of every connection the --ladder
 // query selects, in colour when stdout is a terminal.

@@ -286,7 +286,7 @@ func headS(c []serverWorst, n int) []serverWorst {
 func expiring(l []leafCert, days int) []leafCert {
 	var out []leafCert
 	for _, c := range l {
-		if c.within(days) {
+		if c.Within(days) {
 			out = append(out, c)
 		}
 	}

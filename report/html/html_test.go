@@ -198,7 +198,7 @@ func TestNoPlantedSecret(t *testing.T) {
 
 func TestSummaryText(t *testing.T) {
 	var b bytes.Buffer
-	if err := WriteSummaryText(&b, fixture(t)); err != nil {
+	if err := report.WriteSummaryText(&b, fixture(t), 0); err != nil {
 		t.Fatal(err)
 	}
 	out := b.String()
@@ -233,7 +233,7 @@ func TestEmptyAndSparseResults(t *testing.T) {
 			t.Errorf("%s: %d rows, want %d", name, got, want)
 		}
 		var b bytes.Buffer
-		if err := WriteSummaryText(&b, r); err != nil {
+		if err := report.WriteSummaryText(&b, r, 0); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
 	}

@@ -194,7 +194,7 @@ func TestSummaryTextExpiry(t *testing.T) {
 	tshark := testutil.Tool(t, "tshark")
 	names := []string{"cert-expiring-soon.pcap", "cert-expired.pcap", "cert-good.pcap"}
 	var b bytes.Buffer
-	if err := WriteSummaryText(&b, realResult(t, names)); err != nil {
+	if err := report.WriteSummaryText(&b, realResult(t, names), 0); err != nil {
 		t.Fatal(err)
 	}
 	sections := strings.Split(b.String(), "Summary of ")

@@ -36,7 +36,7 @@ func barChart(title string, items []count, class map[string]string) template.HTM
 		for _, it := range items[maxBars-1:] {
 			other += it.N
 		}
-		items = append(items[:maxBars-1:maxBars-1], count{fmt.Sprintf("%d others", len(items)-maxBars+1), other})
+		items = append(items[:maxBars-1:maxBars-1], count{Key: fmt.Sprintf("%d others", len(items)-maxBars+1), N: other})
 	}
 	top := 1
 	for _, it := range items {
@@ -99,7 +99,7 @@ func expiryChart(certs []leafCert) template.HTML {
 			class = "bar high"
 		case c.Cert.NotBefore.After(c.Seen):
 			class = "bar info"
-		case c.within(30):
+		case c.Within(30):
 			class = "bar medium"
 		}
 		label := fmt.Sprintf("%s: %s to %s, %d days left when seen", c.Name,
