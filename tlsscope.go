@@ -165,6 +165,11 @@ func New(cfg Config) (*Analyzer, error) {
 		}
 		a.filter = f
 	}
+	for field, n := range map[string]int64{"MaxFlows": int64(cfg.MaxFlows), "MaxBufferedBytes": int64(cfg.MaxBufferedBytes), "IdleTimeout": int64(cfg.IdleTimeout), "MaxPackets": int64(cfg.MaxPackets)} {
+		if n < 0 {
+			return nil, &ConfigError{Field: field, Err: errors.New("cannot be negative")}
+		}
+	}
 	if cfg.SNI != "" {
 		if _, err := path.Match(cfg.SNI, ""); err != nil {
 			return nil, &ConfigError{Field: "SNI", Err: fmt.Errorf("bad pattern %q", cfg.SNI)}

@@ -4,7 +4,6 @@ import (
 	_ "embed"
 	"errors"
 	"math"
-	"path"
 	"strings"
 	"time"
 
@@ -145,14 +144,6 @@ func parseArgs(args []string, baseline bool) (*config, error) {
 		}
 		cfg.MaxBufferedBytes = int(n)
 	}
-	if cfg.MaxFlows < 0 || cfg.IdleTimeout < 0 {
-		return nil, usagef("--max-flows and --idle-timeout cannot be negative")
-	}
-	if cfg.SNI != "" {
-		if _, err := path.Match(cfg.SNI, ""); err != nil {
-			return nil, usagef("--sni: bad pattern %q", cfg.SNI)
-		}
-	}
 	if err := cfg.parseOutputs(fv.formats, baseline); err != nil {
 		return nil, err
 	}
@@ -177,8 +168,8 @@ func parseArgs(args []string, baseline bool) (*config, error) {
 			}
 		}
 	}
-	if cfg.MaxPackets < 0 || live && (cfg.duration < 0 || cfg.snaplen <= 0) {
-		return nil, usagef("--count, --duration and --snaplen must be positive")
+	if live && (cfg.duration < 0 || cfg.snaplen <= 0) {
+		return nil, usagef("--duration and --snaplen must be positive")
 	}
 	if live && cfg.outputDir == "" {
 		for _, o := range cfg.outputs {
