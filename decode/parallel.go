@@ -1,6 +1,7 @@
 package decode
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/gopacket/gopacket"
@@ -30,7 +31,39 @@ type Parallel struct {
 	sent    uint64 // seq up to which every worker has been sent its packets
 	free    chan *batch
 	clock   clock // capture time over every frame, for idle flushes
+
+	// held are the IPv4 fragments of datagrams not yet whole. A fragment
+	// has no ports to deal it by, so the reader keeps it until the
+	// datagram completes and then deals every fragment, in arrival order,
+	// to the worker of the datagram's flow, whose Analyzer reassembles it
+	// as one Analyzer would (a password split over fragments, a
+	// fragmented ClientHello). heldOrder is oldest first, for the cap.
+	frag      bool // the frame pick decoded is an IPv4 fragment, of fragKey's datagram
+	fragKey   flow.FragmentKey
+	held      map[flow.FragmentKey][]heldFrame
+	heldOrder []flow.FragmentKey
+	heldBytes int
 }
+
+// heldFrame is a fragment the reader holds (a copy of the frame).
+type heldFrame struct {
+	data     []byte
+	info     gopacket.CaptureInfo
+	linkType layers.LinkType
+}
+
+// Fragment holding caps: past them the oldest datagram's fragments go to
+// the first worker as they are, and an ip_fragments_unrouted anomaly
+// counts it (that datagram is then lost, as it was before fragments were
+// held: its last fragment goes to its flow's worker).
+const (
+	maxHeldFragmentBytes = 4 << 20
+	maxHeldDatagrams     = 4096
+)
+
+// AnomalyFragmentsUnrouted: a datagram's fragments were dealt before it
+// was whole (maxHeldFragmentBytes or maxHeldDatagrams reached).
+const AnomalyFragmentsUnrouted = "ip_fragments_unrouted"
 
 // Batching: packets go to a worker in batches; every worker gets a batch,
 // even an empty one, at least every tickPackets packets, so the merge knows
@@ -159,11 +192,19 @@ func (p *Parallel) Packet(pk capture.Packet) {
 			w.cur.pkts = append(w.cur.pkts, batchPacket{seq: p.seq, idle: true, info: gopacket.CaptureInfo{Timestamp: p.clock.now}})
 		}
 	}
-	w := p.workers[p.pick(pk)]
+	i, hold := p.pick(pk)
+	if hold {
+		p.hold(pk)
+		return
+	}
+	w := p.workers[i]
 	if w.cur == nil {
 		w.cur = p.newBatch()
 	}
 	b := w.cur
+	if p.frag && p.held[p.fragKey] != nil {
+		p.release(w, p.fragKey)
+	}
 	bp := batchPacket{seq: p.seq, info: pk.Info, linkType: pk.LinkType}
 	if pk.Block != nil && pk.Data != nil {
 		// No copy: the worker reads the bytes where the file reader put
@@ -203,27 +244,78 @@ func (p *Parallel) Note(an facts.Anomaly) {
 
 // pick hashes a frame's endpoints, in either order, to a worker: every
 // segment of a TCP connection and every datagram of a UDP flow go to the
-// same one. Other frames (counted, not analysed) and IPv4 fragments go to
-// the first worker, except the last fragment of a TCP segment, which goes
-// by its endpoints.
-func (p *Parallel) pick(pk capture.Packet) int {
+// same one. An IPv4 fragment is held (hold) until its datagram is whole;
+// the fragment that completes it goes by the datagram's endpoints, after
+// the held ones (Packet). Other frames (counted, not analysed), and the
+// fragments of a datagram the defragmenter refused, go to the first
+// worker.
+func (p *Parallel) pick(pk capture.Packet) (worker int, hold bool) {
 	if len(p.workers) == 1 {
-		return 0
+		return 0, false
 	}
+	p.frag = false
 	h, ok := flow.PairHash(pk.LinkType, pk.Data)
 	if !ok {
-		switch p.dec.Decode(pk.LinkType, pk.Data, pk.Info, &p.seg) {
-		case flow.TCPSegment:
-		case flow.UDPDatagram:
-			if p.seg.Defragmented {
-				return 0
-			}
+		v := p.dec.Decode(pk.LinkType, pk.Data, pk.Info, &p.seg)
+		p.fragKey, p.frag = p.dec.Fragment()
+		switch v {
+		case flow.TCPSegment, flow.UDPDatagram:
+		case flow.Fragment:
+			return 0, true
 		default:
-			return 0
+			return 0, false
 		}
 		h = flow.HashPair(p.seg.Src, p.seg.Dst)
 	}
-	return int(h % uint64(len(p.workers)))
+	return int(h % uint64(len(p.workers))), false
+}
+
+// hold keeps a fragment (a copy) until its datagram is whole. Past the
+// caps the oldest datagram's fragments are dealt to the first worker.
+func (p *Parallel) hold(pk capture.Packet) {
+	key := p.fragKey
+	if p.held == nil {
+		p.held = map[flow.FragmentKey][]heldFrame{}
+	}
+	if p.held[key] == nil {
+		p.heldOrder = append(p.heldOrder, key)
+	}
+	p.held[key] = append(p.held[key], heldFrame{data: append([]byte(nil), pk.Data...), info: pk.Info, linkType: pk.LinkType})
+	p.heldBytes += len(pk.Data)
+	for len(p.heldOrder) > 0 && (p.heldBytes > maxHeldFragmentBytes || len(p.held) > maxHeldDatagrams) {
+		old := p.heldOrder[0]
+		if p.held[old] == nil {
+			p.heldOrder = p.heldOrder[1:] // released already
+			continue
+		}
+		w := p.workers[0]
+		if w.cur == nil {
+			w.cur = p.newBatch()
+		}
+		w.cur.pkts = append(w.cur.pkts, batchPacket{seq: p.seq, note: &facts.Anomaly{Kind: AnomalyFragmentsUnrouted, Time: pk.Info.Timestamp,
+			Detail: fmt.Sprintf("%d fragments dealt before their datagram was whole (%d datagrams, %d bytes held)", len(p.held[old]), len(p.held), p.heldBytes)}})
+		p.release(w, old)
+	}
+}
+
+// release deals a datagram's held fragments to w, in arrival order, at
+// the current frame's place (they give no events before the datagram is
+// whole, so the merge order is the one Analyzer's).
+func (p *Parallel) release(w *worker, key flow.FragmentKey) {
+	if w.cur == nil {
+		w.cur = p.newBatch()
+	}
+	b := w.cur
+	for _, f := range p.held[key] {
+		b.pkts = append(b.pkts, batchPacket{seq: p.seq, off: len(b.arena), n: len(f.data), info: f.info, linkType: f.linkType})
+		b.arena = append(b.arena, f.data...)
+		b.bytes += len(f.data)
+		p.heldBytes -= len(f.data)
+	}
+	delete(p.held, key)
+	if len(p.held) == 0 {
+		p.heldOrder = p.heldOrder[:0]
+	}
 }
 
 func (p *Parallel) newBatch() *batch {
@@ -330,6 +422,12 @@ func (p *Parallel) merge(all bool) {
 // Flush ends the current input on every worker and delivers all events.
 func (p *Parallel) Flush() {
 	p.seq++
+	for _, key := range p.heldOrder {
+		if p.held[key] != nil {
+			p.release(p.workers[0], key) // never whole: as one Analyzer, nothing comes of them
+		}
+	}
+	p.heldOrder = p.heldOrder[:0]
 	p.clock.lastFlush = time.Time{}
 	for _, w := range p.workers {
 		if w.cur == nil {

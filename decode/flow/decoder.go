@@ -87,6 +87,9 @@ type Decoder struct {
 	defrag   *ip4defrag.IPv4Defragmenter
 	noFast   bool // tests: take the general path only
 
+	frag    FragmentKey // the last frame's datagram, when fragment is set
+	fragSet bool        // the last frame Decode took was an IPv4 fragment
+
 	// UDP makes Decode name the endpoints and payload of a UDP datagram
 	// (UDPDatagram); unset, a UDP datagram is NotTCP like any other
 	// protocol, and costs no more.
@@ -163,6 +166,7 @@ func stripPPP(data []byte) ([]byte, bool) {
 // Decode decodes one frame. ci is the frame's capture info (its timestamp
 // drives fragment reassembly timeouts).
 func (d *Decoder) Decode(lt layers.LinkType, data []byte, ci gopacket.CaptureInfo, seg *Segment) Verdict {
+	d.fragSet = false
 	if !d.noFast && d.fast(lt, data, ci, seg) {
 		return TCPSegment
 	}
@@ -306,6 +310,7 @@ func (d *Decoder) ipProtocol() layers.IPProtocol {
 // datagram is whole its TCP header is decoded from the reassembled payload.
 // Fragmented TCP is rare, so this path may allocate.
 func (d *Decoder) reassemble(seg *Segment, ci gopacket.CaptureInfo) Verdict {
+	d.frag, d.fragSet = fragmentKey(&d.ip4), true
 	frag := d.ip4 // the defragmenter keeps the layer: give it a copy
 	frag.Payload = append([]byte(nil), d.ip4.Payload...)
 	whole, err := d.defrag.DefragIPv4WithTimestamp(&frag, ci.Timestamp)
@@ -347,6 +352,29 @@ func (d *Decoder) reassemble(seg *Segment, ci gopacket.CaptureInfo) Verdict {
 	seg.Defragmented = true
 	return v
 }
+
+// FragmentKey names the IPv4 datagram a fragment belongs to: source,
+// destination, protocol and identification (RFC 791, 2.3), as the
+// defragmenter groups fragments.
+type FragmentKey struct {
+	Src, Dst [4]byte
+	Proto    uint8
+	ID       uint16
+}
+
+func fragmentKey(ip *layers.IPv4) FragmentKey {
+	k := FragmentKey{Proto: uint8(ip.Protocol), ID: ip.Id}
+	copy(k.Src[:], ip.SrcIP.To4())
+	copy(k.Dst[:], ip.DstIP.To4())
+	return k
+}
+
+// Fragment says whether the last frame Decode took was an IPv4 fragment,
+// and of which datagram: its verdict is then Fragment (held until the
+// datagram is whole), the datagram's own (this fragment completed it:
+// Segment.Defragmented), or Malformed (the defragmenter refused it and
+// dropped what it held of the datagram).
+func (d *Decoder) Fragment() (FragmentKey, bool) { return d.frag, d.fragSet }
 
 func isUnsupported(err error) bool {
 	var u gopacket.UnsupportedLayerType
