@@ -86,6 +86,8 @@ type httpConn struct {
 	pending  []*exchange // requests in order, awaiting responses
 	cur      *exchange   // the exchange the response being read answers
 	finished bool        // nothing more on the connection can be read (see finishEarly)
+
+	redactions []redaction // the values of the secrets found in the request being analysed
 }
 
 func newHTTPConn(s *Stream) *httpConn { return &httpConn{s: s} }

@@ -37,17 +37,59 @@ func (c *httpConn) base(ex *exchange, m *httpMsg, from tls.Direction) facts.Secr
 	return sec
 }
 
+// emit reports a secret found in the message being analysed and keeps
+// its value, so that the message's host, path and user agent, which are
+// printed, show it masked (redact).
+func (c *httpConn) emit(sec facts.Secret, value string) {
+	if len(value) >= minRedacted && sec.Masked != "" && sec.Masked != value {
+		c.redactions = append(c.redactions, redaction{value, sec.Masked})
+	}
+	c.s.emit(sec, value)
+}
+
+// minRedacted: values shorter than this are not searched for in the
+// printed host, path and user agent (a two-letter password would mask
+// every "ab" in them).
+const minRedacted = 4
+
+// redaction is a secret's value and how it is printed.
+type redaction struct{ value, masked string }
+
+// redact shows in s, a printed host, path or user agent, every secret
+// found in the message masked, unless the user asked to see secrets.
+func (c *httpConn) redact(s string) string {
+	if c.s.cfg.ShowSecrets {
+		return s
+	}
+	for _, r := range c.redactions {
+		s = strings.ReplaceAll(s, r.value, r.masked)
+	}
+	return s
+}
+
+// analyzeRequest finds the secrets of a request: in its credential and
+// cookie headers, the userinfo of its Host header or absolute target, its
+// path (card numbers and tokens), every other header value (tokens, card
+// numbers, name=value pairs such as password= in a User-Agent), its query
+// and its body. What it finds is masked in the host, path and user agent
+// printed with the request and its secrets.
 func (c *httpConn) analyzeRequest(m *httpMsg, ex *exchange) {
+	c.redactions = c.redactions[:0]
 	b := c.base(ex, m, tls.ClientToServer)
+	c.hostAndPath(&b, m)
 	for _, h := range m.headers {
 		switch strings.ToLower(h.name) {
 		case "authorization", "proxy-authorization":
 			c.authHeader(b, h.name, h.value)
 		case "cookie":
 			c.cookies(b, h.value)
-		case "host", "content-length", "content-type", "accept", "accept-encoding", "accept-language",
-			"connection", "user-agent", "transfer-encoding", "content-encoding", "cache-control",
+		case "host": // hostAndPath
+		case "content-length", "content-type", "accept", "accept-encoding", "accept-language",
+			"connection", "transfer-encoding", "content-encoding", "cache-control",
 			"if-modified-since", "if-none-match", "pragma", "upgrade-insecure-requests", "date":
+			// Structured values: nothing secret in them unless smuggled
+			// as a name=value pair.
+			c.headerPairs(b, h.name, h.value)
 		default:
 			if tokenHeader(h.name) && len(h.value) >= 4 {
 				typ := tokenType(h.value)
@@ -56,12 +98,19 @@ func (c *httpConn) analyzeRequest(m *httpMsg, ex *exchange) {
 				}
 				sec := b
 				sec.Kind, sec.Type, sec.Field, sec.Masked = KindCredentials, typ, h.name, MaskToken(typ, h.value)
-				c.s.emit(sec, h.value)
+				c.emit(sec, h.value)
 				continue
 			}
-			c.scanTokensIn(b, h.name, h.value)
+			c.scanText(b, h.name, h.value, false)
+			c.headerPairs(b, h.name, h.value)
 		}
 	}
+	defer func() {
+		if ex != nil {
+			ex.fact.Host, ex.fact.Path, ex.fact.UserAgent = c.redact(ex.fact.Host), c.redact(ex.fact.Path), c.redact(ex.fact.UserAgent)
+			ex.host, ex.path = c.redact(ex.host), c.redact(ex.path) // the context of the response's secrets
+		}
+	}()
 	// Credentials in an absolute request target (a proxy request).
 	if i := strings.Index(m.target, "://"); i >= 0 {
 		rest := m.target[i+3:]
@@ -74,7 +123,7 @@ func (c *httpConn) analyzeRequest(m *httpMsg, ex *exchange) {
 				sec := b
 				sec.Kind, sec.Type, sec.Field = KindCredentials, "url-userinfo", "request-target"
 				sec.User, sec.Masked = unescape(user), Mask(unescape(pass))
-				c.s.emit(sec, unescape(pass))
+				c.emit(sec, unescape(pass))
 			}
 		}
 	}
@@ -117,6 +166,7 @@ func (c *httpConn) analyzeRequest(m *httpMsg, ex *exchange) {
 }
 
 func (c *httpConn) analyzeResponse(m *httpMsg, ex *exchange) {
+	c.redactions = c.redactions[:0]
 	b := c.base(ex, m, tls.ServerToClient)
 	for _, h := range m.headers {
 		if strings.EqualFold(h.name, "Set-Cookie") {
@@ -196,11 +246,11 @@ func (c *httpConn) authHeader(b facts.Secret, name, value string) {
 		user, pass, ok := strings.Cut(string(raw), ":")
 		if err != nil || !ok {
 			sec.Type, sec.Masked, sec.Detail = "basic-auth", Mask(cred), "credentials not base64 user:password"
-			c.s.emit(sec, cred)
+			c.emit(sec, cred)
 			return
 		}
 		sec.Type, sec.User, sec.Masked = "basic-auth", user, Mask(pass)
-		c.s.emit(sec, pass)
+		c.emit(sec, pass)
 	case "digest": // RFC 7616: the password itself does not cross, a hash of it does
 		p, more := authParams(cred)
 		c.capHit(more, AnomalyTooManyAuthParams, tls.ClientToServer, name)
@@ -217,7 +267,7 @@ func (c *httpConn) authHeader(b facts.Secret, name, value string) {
 		if p["realm"] != "" {
 			sec.Detail += " realm=" + strconv.Quote(p["realm"])
 		}
-		c.s.emit(sec, p["response"])
+		c.emit(sec, p["response"])
 	case "bearer": // RFC 6750
 		if d, ok := jwtSummary(cred); ok {
 			sec.Type, sec.Masked, sec.Detail = "jwt", MaskToken("jwt", cred), d
@@ -228,7 +278,7 @@ func (c *httpConn) authHeader(b facts.Secret, name, value string) {
 			}
 			sec.Type, sec.Masked = typ, MaskToken(typ, cred)
 		}
-		c.s.emit(sec, cred)
+		c.emit(sec, cred)
 	case "ntlm", "negotiate":
 		raw, err := decodeBase64(cred)
 		if err != nil {
@@ -240,7 +290,7 @@ func (c *httpConn) authHeader(b facts.Secret, name, value string) {
 		}
 		sec.Type, sec.User, sec.Detail = "ntlm", n.user, n.detail
 		sec.Masked = MaskToken("ntlm-response", string(n.response))
-		c.s.emit(sec, cred)
+		c.emit(sec, cred)
 	default:
 		if cred == "" {
 			cred, scheme = scheme, "token"
@@ -255,7 +305,7 @@ func (c *httpConn) authHeader(b facts.Secret, name, value string) {
 			}
 		}
 		sec.Type, sec.Masked = typ, MaskToken(typ, cred)
-		c.s.emit(sec, cred)
+		c.emit(sec, cred)
 	}
 }
 
@@ -313,7 +363,7 @@ func (c *httpConn) cookies(b facts.Secret, v string) {
 		}
 		sec := b
 		sec.Kind, sec.Type, sec.Field, sec.Masked = KindSessionCookie, "session-cookie", "Cookie: "+name, Mask(val)
-		c.s.emit(sec, val)
+		c.emit(sec, val)
 	}
 }
 
@@ -355,7 +405,7 @@ func (c *httpConn) setCookie(b facts.Secret, v string) {
 	if !httpOnly {
 		sec.Detail += "; no HttpOnly"
 	}
-	c.s.emit(sec, val)
+	c.emit(sec, val)
 }
 
 // fields looks at named values: password-like, secret-like and token-like
@@ -381,18 +431,18 @@ func (c *httpConn) fields(b facts.Secret, src string, fs []kv, request bool) {
 			if typ == "jwt" {
 				sec.Detail, _ = jwtSummary(f.value)
 			}
-			c.s.emit(sec, f.value)
+			c.emit(sec, f.value)
 			continue
 		}
 		switch classify(f.name) {
 		case classPassword:
 			sec.Type, sec.User, sec.Masked = "password-field", user, Mask(f.value)
-			c.s.emit(sec, f.value)
+			c.emit(sec, f.value)
 			continue
 		case classSecret:
 			if len(f.value) >= 4 {
 				sec.Type, sec.Masked = "secret-field", Mask(f.value)
-				c.s.emit(sec, f.value)
+				c.emit(sec, f.value)
 				continue
 			}
 		case classToken:
@@ -402,7 +452,7 @@ func (c *httpConn) fields(b facts.Secret, src string, fs []kv, request bool) {
 					typ = "api-key"
 				}
 				sec.Type, sec.Masked = typ, MaskToken(typ, f.value)
-				c.s.emit(sec, f.value)
+				c.emit(sec, f.value)
 				continue
 			}
 		}
@@ -421,6 +471,68 @@ func isBoolOrNumber(v string) bool {
 }
 
 // scanTokensIn reports well-known token formats in a header value.
+// hostAndPath reports the userinfo of a Host header ("user:password@host",
+// which RFC 9110, 4.2.4 forbids a client to send) and the card numbers and
+// well-known tokens in the request path, first, so that b, the context
+// every secret of the request carries, names the host and path masked.
+func (c *httpConn) hostAndPath(b *facts.Secret, m *httpMsg) {
+	host := m.get("Host")
+	var user, pass string
+	if at := strings.LastIndexByte(host, '@'); at >= 0 {
+		user, pass, _ = strings.Cut(host[:at], ":")
+		if pass != "" {
+			c.redactions = append(c.redactions, redaction{host[:at+1], unescape(user) + ":" + Mask(unescape(pass)) + "@"})
+		}
+	}
+	path := m.target
+	if i := strings.IndexAny(path, "?#"); i >= 0 {
+		path = path[:i]
+	}
+	cards, _ := findCards(path)
+	toks, _ := scanTokens(path)
+	for _, card := range cards {
+		c.redactions = append(c.redactions, redaction{card.text, MaskCard(card.text)})
+	}
+	for _, t := range toks {
+		c.redactions = append(c.redactions, redaction{t.value, MaskToken(t.typ, t.value)})
+	}
+	if !c.s.cfg.ShowSecrets {
+		b.Host, b.Path = c.redact(b.Host), c.redact(b.Path)
+	}
+	if pass != "" {
+		sec := *b
+		sec.Kind, sec.Type, sec.Field = KindCredentials, "url-userinfo", "host"
+		sec.User, sec.Masked = unescape(user), Mask(unescape(pass))
+		c.emit(sec, unescape(pass))
+	}
+	for _, card := range cards {
+		sec := *b
+		sec.Kind, sec.Type, sec.Field, sec.Masked = KindCardNumber, "card-"+card.issuer, "path", MaskCard(card.text)
+		c.emit(sec, card.text)
+	}
+	for _, t := range toks {
+		sec := *b
+		sec.Kind, sec.Type, sec.Field, sec.Masked = KindCredentials, t.typ, "path", MaskToken(t.typ, t.value)
+		c.emit(sec, t.value)
+	}
+}
+
+// headerPairs reads name=value pairs smuggled in a header value (";", ","
+// "&" or spaces between them: "Mozilla/5.0 password=hunter2") as form
+// fields, so a password or token field is reported wherever it is.
+func (c *httpConn) headerPairs(b facts.Secret, name, value string) {
+	if !strings.Contains(value, "=") {
+		return
+	}
+	var fs []kv
+	for _, part := range strings.FieldsFunc(value, func(r rune) bool { return r == ';' || r == ',' || r == '&' || r == ' ' }) {
+		if k, v, ok := strings.Cut(part, "="); ok && k != "" && v != "" && len(fs) < maxFields {
+			fs = append(fs, kv{unescape(k), unescape(v)})
+		}
+	}
+	c.fields(b, "header "+name, fs, true)
+}
+
 func (c *httpConn) scanTokensIn(b facts.Secret, field, text string) {
 	dir := tls.Direction(b.From)
 	toks, more := scanTokens(c.scanBound(text, dir))
@@ -431,7 +543,7 @@ func (c *httpConn) scanTokensIn(b facts.Secret, field, text string) {
 		if t.typ == "jwt" {
 			sec.Detail, _ = jwtSummary(t.value)
 		}
-		c.s.emit(sec, t.value)
+		c.emit(sec, t.value)
 	}
 }
 
@@ -446,7 +558,7 @@ func (c *httpConn) scanText(b facts.Secret, field, text string, pii bool) {
 	for _, card := range cards {
 		sec := b
 		sec.Kind, sec.Type, sec.Field, sec.Masked = KindCardNumber, "card-"+card.issuer, field, MaskCard(card.text)
-		c.s.emit(sec, card.text)
+		c.emit(sec, card.text)
 	}
 	if !pii {
 		return
@@ -456,7 +568,7 @@ func (c *httpConn) scanText(b facts.Secret, field, text string, pii bool) {
 	for _, e := range emails {
 		sec := b
 		sec.Kind, sec.Type, sec.Field, sec.Masked, sec.Severity = KindPII, "email", field, Mask(e), "low"
-		c.s.emit(sec, e)
+		c.emit(sec, e)
 	}
 	ssns, more := findSSNs(text)
 	c.capHit(more, AnomalyTooManyMatches, dir, "SSNs in "+field)
@@ -464,7 +576,7 @@ func (c *httpConn) scanText(b facts.Secret, field, text string, pii bool) {
 		sec := b
 		// Only the last four digits, as US agencies print them.
 		sec.Kind, sec.Type, sec.Field, sec.Masked, sec.Severity = KindPII, "us-ssn", field, "***-**-"+n[len(n)-4:], "low"
-		c.s.emit(sec, n)
+		c.emit(sec, n)
 	}
 }
 
