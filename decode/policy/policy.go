@@ -8,6 +8,7 @@
 package policy
 
 import (
+	"encoding/json"
 	"github.com/tlsscope/tlsscope/internal/pathcause"
 
 	"errors"
@@ -439,16 +440,36 @@ func Baseline(fs []facts.Finding, today time.Time) *Policy {
 		}
 		seen[fp] = true
 		p.Suppress = append(p.Suppress, Suppression{
-			ID: f.ID, SNI: f.SNI, Server: facts.Endpoint(f.Server), Fingerprint: fp,
+			ID: f.ID, SNI: globLiteral(f.SNI), Server: facts.Endpoint(f.Server), Fingerprint: fp,
 			Reason: fmt.Sprintf("baseline %s, seen in %s", today.Format(time.DateOnly), f.Capture),
 		})
 	}
 	return p
 }
 
-// Marshal writes the policy as YAML with a header comment.
+// globLiteral is a glob (path.Match) that matches s and nothing else:
+// an SNI from traffic may hold *, ? or [ (a baseline suppression of
+// "*.example.com" seen as an SNI must not suppress every subdomain).
+func globLiteral(s string) string {
+	if !strings.ContainsAny(s, `*?[\`) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`*?[\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// Marshal writes the policy as YAML with a header comment. Every string
+// is written double-quoted, with JSON's escapes (YAML 1.2 reads them), so
+// that any SNI or reason from traffic reads back as it was: "? k", NUL,
+// CR, a leading "*" or "&" would otherwise be YAML syntax.
 func (p *Policy) Marshal() ([]byte, error) {
-	b, err := yaml.MarshalWithOptions(p, yaml.IndentSequence(true))
+	b, err := yaml.MarshalWithOptions(p, yaml.IndentSequence(true), yaml.CustomMarshaler[string](func(s string) ([]byte, error) { return json.Marshal(s) }))
 	if err != nil {
 		return nil, err
 	}

@@ -165,7 +165,7 @@ func TestBaselineRoundTrip(t *testing.T) {
 	if len(a.Kept) != 1 || a.Kept[0].SNI != "new.example.com" {
 		t.Errorf("kept %v, want only the new finding", a.Kept)
 	}
-	if !bytes.Contains(b, []byte("reason: baseline 2026-11-29, seen in a.pcap")) {
+	if !bytes.Contains(b, []byte(`reason: "baseline 2026-11-29, seen in a.pcap"`)) {
 		t.Errorf("baseline lacks a reason:\n%s", b)
 	}
 }
