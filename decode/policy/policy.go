@@ -10,6 +10,7 @@ package policy
 import (
 	"encoding/json"
 	"github.com/tlsscope/tlsscope/internal/pathcause"
+	"io"
 
 	"errors"
 	"fmt"
@@ -70,9 +71,19 @@ type Suppression struct {
 	expires time.Time
 }
 
+// MaxSize is the largest policy Load and Parse read (a baseline of
+// 10,000 findings is about 2 MiB; parsing YAML takes some 50 times its
+// size in memory, so a huge file is refused rather than parsed).
+const MaxSize = 8 << 20
+
 // Load reads and checks a policy file.
 func Load(file string) (*Policy, error) {
-	b, err := os.ReadFile(file)
+	f, err := os.Open(file)
+	var b []byte
+	if err == nil {
+		b, err = io.ReadAll(io.LimitReader(f, MaxSize+1))
+		f.Close()
+	}
 	var p *Policy
 	if err == nil {
 		p, err = Parse(b)
@@ -88,6 +99,9 @@ var yamlPos = regexp.MustCompile(`^\[(\d+):(\d+)\] `)
 
 // Parse reads a policy; unknown keys are an error that names the key.
 func Parse(b []byte) (p *Policy, err error) {
+	if len(b) > MaxSize {
+		return nil, fmt.Errorf("over %d MiB, the largest policy read: split it, or suppress by id and server rather than one entry per finding", MaxSize>>20)
+	}
 	// goccy/go-yaml v1.19.2 panics on some malformed documents (a tag on a
 	// sequence; FuzzParse found it): that is a bad file, not a crash.
 	defer func() {

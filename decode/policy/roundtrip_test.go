@@ -92,3 +92,17 @@ func TestBaselineRoundTripsAnySNI(t *testing.T) {
 		t.Errorf("a suppression of the SNI %q suppressed %q", fs[2].SNI, other.SNI)
 	}
 }
+
+// TestPolicySizeBounded: a policy over MaxSize is refused with a clear
+// error before it is parsed.
+func TestPolicySizeBounded(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "huge.yaml")
+	big := "version: 1\nsuppress:\n" + strings.Repeat("  - id: cert-expired\n    reason: x\n", MaxSize/30)
+	if err := os.WriteFile(path, []byte(big), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(path)
+	if err == nil || !strings.Contains(err.Error(), "reading policy "+path+": over 8 MiB") {
+		t.Errorf("Load of a %d-byte policy: %v", len(big), err)
+	}
+}
