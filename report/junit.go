@@ -10,8 +10,9 @@ import (
 )
 
 // JUnit XML as CI systems read it (the Ant/Jenkins schema): a testsuite
-// per capture, a testcase per connection, a failure per finding at or
-// above Options.FailOn.
+// per capture; a passing testcase per connection with no finding at or
+// above Options.FailOn, and a failing testcase per such finding, with its
+// one failure (GitLab and Jenkins show one failure of a testcase).
 
 // JUnitSuites is the root element.
 type JUnitSuites struct {
@@ -34,7 +35,8 @@ type JUnitSuite struct {
 	Cases     []JUnitCase `xml:"testcase"`
 }
 
-// JUnitCase is one connection (or, for findings tied to none, the capture).
+// JUnitCase is one connection that passed, or one finding of a connection
+// (or, for findings tied to none, of the capture) that failed.
 type JUnitCase struct {
 	Name      string         `xml:"name,attr"`
 	ClassName string         `xml:"classname,attr"`
@@ -69,22 +71,25 @@ func NewJUnit(r *Result, opt Options) JUnitSuites {
 			}
 			fs := idx[conn.ID]
 			SortFindings(fs)
+			failed := false
 			for _, f := range fs {
 				if f.Severity >= opt.FailOn {
-					tc.Failures = append(tc.Failures, junitFailure(f))
+					fc := tc
+					fc.Name += ": " + f.ID
+					fc.Failures = []JUnitFailure{junitFailure(f)}
+					s.Cases = append(s.Cases, fc)
+					failed = true
 				}
 			}
-			s.Cases = append(s.Cases, tc)
+			if !failed {
+				s.Cases = append(s.Cases, tc)
+			}
 		}
-		var loose []JUnitFailure
 		ids := connIDs(c)
 		for _, f := range c.Findings {
 			if !ids[f.ConnID] && f.Severity >= opt.FailOn {
-				loose = append(loose, junitFailure(f))
+				s.Cases = append(s.Cases, JUnitCase{Name: "capture: " + f.ID, ClassName: class, Time: "0.000", Failures: []JUnitFailure{junitFailure(f)}})
 			}
-		}
-		if len(loose) > 0 {
-			s.Cases = append(s.Cases, JUnitCase{Name: "capture", ClassName: class, Time: "0.000", Failures: loose})
 		}
 		for _, tc := range s.Cases {
 			s.Tests++
