@@ -68,6 +68,7 @@ func TestScripts(t *testing.T) {
 			"linktype": cmdLinkType,
 			"gzip":     cmdGzip,
 			"head":     cmdHead,
+			"perm":     cmdPerm,
 		},
 	})
 }
@@ -83,6 +84,20 @@ func cmdStatus(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	if got := string(b); got != args[0] {
 		ts.Fatalf("tlsscope exited with status %s, want %s", got, args[0])
+	}
+}
+
+// perm FILE MODE: FILE's permission bits are MODE (octal).
+func cmdPerm(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 || neg {
+		ts.Fatalf("usage: perm FILE MODE")
+	}
+	want, err := strconv.ParseUint(args[1], 8, 32)
+	ts.Check(err)
+	st, err := os.Stat(ts.MkAbs(args[0]))
+	ts.Check(err)
+	if got := st.Mode().Perm(); got != os.FileMode(want) {
+		ts.Fatalf("%s has mode %o, want %o", args[0], got, want)
 	}
 }
 

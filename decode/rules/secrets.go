@@ -35,9 +35,15 @@ func (e *eval) secretRules() {
 		if s.Detail != "" {
 			msg += "; " + s.Detail
 		}
-		field := s.Masked
+		// The value as the user asked to see it: Value is set only with
+		// show-secrets (cleartext.Config.ShowSecrets), and then really shown.
+		shown := s.Masked
+		if s.Value != "" {
+			shown = s.Value
+		}
+		field := shown
 		if s.Field != "" {
-			field = s.Field + "=" + s.Masked
+			field = s.Field + "=" + shown
 		}
 		user := ""
 		if s.User != "" {

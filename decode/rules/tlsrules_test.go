@@ -133,10 +133,10 @@ func TestVersionAndExtensionRules(t *testing.T) {
 func TestSecretsBecomeFindings(t *testing.T) {
 	c := &facts.Connection{ID: 9, Protocol: "http", Secrets: []facts.Secret{
 		{Kind: "plaintext-credentials", Protocol: "http", Type: "basic-auth", Field: "Authorization", User: "alice",
-			Masked: "YW*****", Value: "YWxpY2U6aHVudGVyMg==", Method: "GET", Host: "example.com", Path: "/admin", Time: t0},
-		{Kind: "plaintext-card-number", Protocol: "http", Type: "card-number", Field: "card", Masked: "4111********1111", Value: "4111111111111111", Method: "POST", Host: "shop.example", Path: "/pay", Time: t0.Add(time.Second)},
+			Masked: "YW*****", Method: "GET", Host: "example.com", Path: "/admin", Time: t0},
+		{Kind: "plaintext-card-number", Protocol: "http", Type: "card-number", Field: "card", Masked: "4111********1111", Method: "POST", Host: "shop.example", Path: "/pay", Time: t0.Add(time.Second)},
 		{Kind: "plaintext-pii", Protocol: "http", Type: "email", Masked: "a***@example.com", Severity: "medium", Time: t0.Add(2 * time.Second)},
-		{Kind: "plaintext-credentials", Protocol: "ftp", Type: "password", Field: "PASS", User: "bob", Masked: "Ft*******", Value: "FtpPassw0rd", Time: t0.Add(3 * time.Second)},
+		{Kind: "plaintext-credentials", Protocol: "ftp", Type: "password", Field: "PASS", User: "bob", Masked: "Ft*******", Time: t0.Add(3 * time.Second)},
 	}}
 	fs := Evaluate(c, &Config{})
 	want := []struct {
@@ -165,6 +165,18 @@ func TestSecretsBecomeFindings(t *testing.T) {
 	}
 	if fs[2].Step != facts.StepFTP || fs[1].Step != facts.StepHTTP || !fs[1].Time.Equal(t0) {
 		t.Errorf("steps %q %q time %v", fs[1].Step, fs[2].Step, fs[1].Time)
+	}
+	// With show-secrets (decode fills Value then, and only then) the
+	// evidence shows the value itself (issue 20: it stayed masked).
+	values := []string{"YWxpY2U6aHVudGVyMg==", "4111111111111111", "", "FtpPassw0rd"}
+	for i := range c.Secrets {
+		c.Secrets[i].Value = values[i]
+	}
+	shown := Evaluate(c, &Config{})
+	for i, ev := range []string{"POST shop.example/pay card=4111111111111111", "GET example.com/admin Authorization=YWxpY2U6aHVudGVyMg== user=alice", "PASS=FtpPassw0rd user=bob", "a***@example.com"} {
+		if shown[i].Evidence != ev {
+			t.Errorf("show-secrets %d: evidence %q, want %q", i, shown[i].Evidence, ev)
+		}
 	}
 }
 
