@@ -399,13 +399,13 @@ func fingerprintConn(c *facts.Connection) {
 }
 
 // ja4Transport is JA4's first character for a connection: TLS over TCP,
-// or over UDP either QUIC (a parser that says Protocol "quic") or DTLS.
+// QUIC, or DTLS (another UDP flow).
 func ja4Transport(c *facts.Connection) byte {
-	switch {
-	case c.Transport != facts.UDP:
-		return fingerprint.JA4TCP
-	case c.Protocol == "quic":
+	switch c.Transport {
+	case facts.QUIC:
 		return fingerprint.JA4QUIC
+	case facts.UDP:
+		return fingerprint.JA4DTLS
 	}
-	return fingerprint.JA4DTLS
+	return fingerprint.JA4TCP
 }

@@ -36,6 +36,8 @@ func appendConnectionJSON(b []byte, r *ConnectionRecord) (_ []byte, ok bool) {
 	b = appendJSONString(b, r.Client)
 	b = append(b, `,"server":`...)
 	b = appendJSONString(b, r.Server)
+	b = append(b, `,"transport":`...)
+	b = appendJSONString(b, r.Transport)
 	b = append(b, `,"protocol":`...)
 	b = appendJSONString(b, r.Protocol)
 	b = append(b, `,"starttls":`...)
@@ -129,6 +131,8 @@ func appendConnectionJSON(b []byte, r *ConnectionRecord) (_ []byte, ok bool) {
 		b = strconv.AppendInt(b, int64(kx.PublicKeyBits), 10)
 		b = append(b, '}')
 	}
+	b = append(b, `,"quic":`...)
+	b = appendQUICJSON(b, r.QUIC)
 	b = append(b, `,"client_cert_requested":`...)
 	b = strconv.AppendBool(b, r.CertRequested)
 	b = append(b, `,"client_cert_sent":`...)
@@ -453,3 +457,52 @@ func appendJSONFloat(b []byte, f float64) []byte {
 }
 
 func finite(f float64) bool { return !math.IsInf(f, 0) && !math.IsNaN(f) }
+
+// appendQUICJSON appends a connection's quic object (null when absent).
+func appendQUICJSON(b []byte, q *QUICRecord) []byte {
+	if q == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, `{"version":`...)
+	b = appendJSONString(b, q.Version)
+	b = append(b, `,"version_id":`...)
+	b = strconv.AppendUint(b, uint64(q.VersionID), 10)
+	b = append(b, `,"server_version":`...)
+	b = appendJSONString(b, q.ServerVersion)
+	b = append(b, `,"original_dcid":`...)
+	b = appendJSONString(b, q.OriginalDCID)
+	b = append(b, `,"client_scid":`...)
+	b = appendJSONString(b, q.ClientSCID)
+	b = append(b, `,"server_scid":`...)
+	b = appendJSONString(b, q.ServerSCID)
+	b = append(b, `,"retry":`...)
+	b = strconv.AppendBool(b, q.Retry)
+	b = append(b, `,"retry_scid":`...)
+	b = appendJSONString(b, q.RetrySCID)
+	b = append(b, `,"version_negotiation":`...)
+	b = appendJSONStrings(b, q.VersionNegotiation)
+	for _, f := range [...]struct {
+		name string
+		v    uint64
+	}{
+		{"initial_client", q.InitialClient}, {"initial_server", q.InitialServer},
+		{"handshake_client", q.HandshakeClient}, {"handshake_server", q.HandshakeServer},
+		{"zero_rtt_client", q.ZeroRTTClient},
+		{"one_rtt_client", q.OneRTTClient}, {"one_rtt_server", q.OneRTTServer},
+		{"decrypted_client", q.DecryptedClient}, {"decrypted_server", q.DecryptedServer},
+	} {
+		b = append(b, `,"`...)
+		b = append(b, f.name...)
+		b = append(b, `":`...)
+		b = strconv.AppendUint(b, f.v, 10)
+	}
+	b = append(b, `,"transport_parameters":`...)
+	b = appendJSONStrings(b, q.TransportParameters)
+	b = append(b, `,"close_from":`...)
+	b = appendJSONString(b, q.CloseFrom)
+	b = append(b, `,"close_code":`...)
+	b = strconv.AppendUint(b, q.CloseCode, 10)
+	b = append(b, `,"close_reason":`...)
+	b = appendJSONString(b, q.CloseReason)
+	return append(b, '}')
+}

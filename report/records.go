@@ -1,6 +1,8 @@
 package report
 
 import (
+	"encoding/hex"
+	"fmt"
 	"net/netip"
 	"slices"
 	"time"
@@ -21,6 +23,7 @@ type ConnectionRecord struct {
 	ID               uint64         `json:"id"`
 	Client           string         `json:"client"`
 	Server           string         `json:"server"`
+	Transport        string         `json:"transport"`
 	Protocol         string         `json:"protocol"`
 	StartTLS         string         `json:"starttls"`
 	SNI              string         `json:"sni"`
@@ -56,6 +59,7 @@ type ConnectionRecord struct {
 	KeyShare         []string       `json:"key_share"`
 	KeyShareSelected string         `json:"key_share_selected"`
 	KeyExchange      *KXRecord      `json:"key_exchange"`
+	QUIC             *QUICRecord    `json:"quic"`
 	CertRequested    bool           `json:"client_cert_requested"`
 	ClientCertSent   bool           `json:"client_cert_sent"`
 	Hidden           bool           `json:"hidden"`
@@ -95,6 +99,61 @@ type CertRecord struct {
 	IPs        []string `json:"ip_addresses"`
 	SelfSigned bool     `json:"self_signed"`
 	IsCA       bool     `json:"is_ca"`
+}
+
+// QUICRecord is what a QUIC connection's long headers and Initial
+// packets showed (facts.QUICInfo); connection IDs in lower-case hex.
+type QUICRecord struct {
+	Version             string   `json:"version"`
+	VersionID           uint32   `json:"version_id"`
+	ServerVersion       string   `json:"server_version"`
+	OriginalDCID        string   `json:"original_dcid"`
+	ClientSCID          string   `json:"client_scid"`
+	ServerSCID          string   `json:"server_scid"`
+	Retry               bool     `json:"retry"`
+	RetrySCID           string   `json:"retry_scid"`
+	VersionNegotiation  []string `json:"version_negotiation"`
+	InitialClient       uint64   `json:"initial_client"`
+	InitialServer       uint64   `json:"initial_server"`
+	HandshakeClient     uint64   `json:"handshake_client"`
+	HandshakeServer     uint64   `json:"handshake_server"`
+	ZeroRTTClient       uint64   `json:"zero_rtt_client"`
+	OneRTTClient        uint64   `json:"one_rtt_client"`
+	OneRTTServer        uint64   `json:"one_rtt_server"`
+	DecryptedClient     uint64   `json:"decrypted_client"`
+	DecryptedServer     uint64   `json:"decrypted_server"`
+	TransportParameters []string `json:"transport_parameters"`
+	CloseFrom           string   `json:"close_from"`
+	CloseCode           uint64   `json:"close_code"`
+	CloseReason         string   `json:"close_reason"`
+}
+
+// newQUICRecord builds the quic object of a QUIC connection's record.
+func newQUICRecord(q *facts.QUICInfo) *QUICRecord {
+	r := &QUICRecord{
+		Version: q.VersionName, VersionID: q.Version,
+		OriginalDCID: hex.EncodeToString(q.OriginalDCID),
+		ClientSCID:   hex.EncodeToString(q.ClientSCID), ServerSCID: hex.EncodeToString(q.ServerSCID),
+		Retry: q.Retry, RetrySCID: hex.EncodeToString(q.RetrySCID),
+		VersionNegotiation: make([]string, 0, len(q.VersionNegotiation)),
+		InitialClient:      q.Initial[tls.ClientToServer], InitialServer: q.Initial[tls.ServerToClient],
+		HandshakeClient: q.Handshake[tls.ClientToServer], HandshakeServer: q.Handshake[tls.ServerToClient],
+		ZeroRTTClient: q.ZeroRTT[tls.ClientToServer],
+		OneRTTClient:  q.OneRTT[tls.ClientToServer], OneRTTServer: q.OneRTT[tls.ServerToClient],
+		DecryptedClient: q.Decrypted[tls.ClientToServer], DecryptedServer: q.Decrypted[tls.ServerToClient],
+		TransportParameters: nonNil(slices.Clone(q.TransportParameters)),
+	}
+	if q.ServerVersion != 0 {
+		r.ServerVersion = fmt.Sprintf("%#08x", q.ServerVersion)
+	}
+	for _, v := range q.VersionNegotiation {
+		r.VersionNegotiation = append(r.VersionNegotiation, fmt.Sprintf("%#08x", v))
+	}
+	if cl := q.Close; cl != nil {
+		r.CloseFrom = tls.Direction(cl.From).String()
+		r.CloseCode, r.CloseReason = cl.Code, cl.Reason
+	}
+	return r
 }
 
 // KXRecord is what a TLS 1.2 ServerKeyExchange showed.
@@ -235,6 +294,7 @@ func NewConnectionRecord(c *facts.Connection, findings []facts.Finding, opt Opti
 		ID:              c.ID,
 		Client:          facts.Endpoint(c.Client),
 		Server:          facts.Endpoint(c.Server),
+		Transport:       c.Transport.String(),
 		Protocol:        c.Protocol,
 		StartTLS:        c.StartTLS,
 		SNI:             c.SNI(),
@@ -263,6 +323,9 @@ func NewConnectionRecord(c *facts.Connection, findings []facts.Finding, opt Opti
 		Gaps:            c.Gaps,
 		Truncated:       c.Truncated,
 		Secrets:         []SecretRecord{},
+	}
+	if c.QUIC != nil {
+		r.QUIC = newQUICRecord(c.QUIC)
 	}
 	if len(findings) > 0 {
 		r.Findings = make([]string, 0, len(findings))

@@ -285,6 +285,9 @@ func connRow(c *facts.Connection, fs []facts.Finding) []string {
 		if s.ServerHello != nil {
 			suite = ShortSuite(suiteName(s.CipherSuite))
 		}
+		if c.Transport == facts.QUIC {
+			version += "/quic" // the TLS of a QUIC connection
+		}
 		alpn = s.ALPN
 		if len(c.Certificates) > 0 {
 			cert = commonName(c.Certificates[0])

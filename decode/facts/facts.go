@@ -37,6 +37,10 @@ type Connection struct {
 
 	TLS *tls.Session // nil when no TLS was seen
 
+	// QUIC is what the long headers and Initial packets of a QUIC
+	// connection showed (Transport QUIC); nil otherwise.
+	QUIC *QUICInfo
+
 	// Certificates and ClientCertificates describe TLS.Certificates and
 	// TLS.ClientCertificates, in wire order: decode fills them (with
 	// decode/certs) so that rules' and reports' readers never parse DER.
@@ -74,15 +78,64 @@ func Endpoint(ap netip.AddrPort) string {
 type Transport uint8
 
 const (
-	TCP Transport = iota // the zero value
-	UDP
+	TCP  Transport = iota // the zero value
+	UDP                   // a UDP flow a parser followed (DTLS, ...)
+	QUIC                  // a UDP flow that carries QUIC (RFC 9000)
 )
 
+var transportNames = [...]string{TCP: "tcp", UDP: "udp", QUIC: "quic"}
+
 func (t Transport) String() string {
-	if t == UDP {
-		return "udp"
+	if int(t) < len(transportNames) {
+		return transportNames[t]
 	}
 	return "tcp"
+}
+
+// OverUDP says whether the transport runs over UDP (UDP, QUIC).
+func (t Transport) OverUDP() bool { return t == UDP || t == QUIC }
+
+// QUICInfo is what a QUIC connection's long-header packets and its Initial
+// packets, which anyone can decrypt (RFC 9001, 5.2), showed. The TLS
+// handshake they carried is Connection.TLS.
+type QUICInfo struct {
+	Version     uint32 // of the client's first long header
+	VersionName string // "1", "2", "draft-29", "Q050", ... (decode/quic.VersionName)
+	// ServerVersion is the version of the server's first long header when
+	// it differs from Version (compatible version negotiation, RFC 9368).
+	ServerVersion uint32
+	// OriginalDCID is the client's first Destination Connection ID, from
+	// which the Initial keys are derived (RFC 9001, 5.2).
+	OriginalDCID           []byte
+	ClientSCID, ServerSCID []byte // the first Source Connection ID of each side
+	// Retry: the server sent a Retry (RFC 9000, 17.2.5); RetrySCID is its
+	// Source Connection ID, the Initial keys' input from then on.
+	Retry     bool
+	RetrySCID []byte
+	// VersionNegotiation lists the versions a Version Negotiation packet
+	// offered (RFC 9000, 17.2.1); nil when none was seen.
+	VersionNegotiation []uint32
+	// Packets per kind and tls.Direction: long-header Initial, 0-RTT and
+	// Handshake packets, and short-header (1-RTT) packets.
+	Initial, ZeroRTT, Handshake, OneRTT [2]uint64
+	// Decrypted counts the Initial packets opened, per tls.Direction;
+	// Undecrypted those of a version without Initial keys here (drafts,
+	// Google QUIC) or whose tag did not verify.
+	Decrypted, Undecrypted [2]uint64
+	// Close is the first CONNECTION_CLOSE frame read in an Initial packet.
+	Close *QUICClose
+	// TransportParameters names the client's quic_transport_parameters
+	// (RFC 9000, 18.2), in wire order ("initial_max_data", ...; an
+	// unregistered one as "0x..." hex, GREASE as "grease").
+	TransportParameters []string
+}
+
+// QUICClose is a CONNECTION_CLOSE frame (RFC 9000, 19.19).
+type QUICClose struct {
+	From        uint8  // tls.Direction
+	Application bool   // frame type 0x1d: an application error code
+	Code        uint64 // RFC 9000, 20.1; 0x0100+alert is a TLS alert (RFC 9001, 4.8)
+	Reason      string
 }
 
 // Certificate describes one X.509 certificate as reports print it.

@@ -85,6 +85,30 @@ func ParseClientHello(body []byte) (*ClientHello, error) {
 	return ch, nil
 }
 
+// quic_transport_parameters (RFC 9001, 8.2), and the code point QUIC
+// drafts before version 1 used.
+const (
+	extQUICTransportParameters      uint16 = 57
+	extQUICTransportParametersDraft uint16 = 0xffa5
+)
+
+// readQUICVarint reads a QUIC variable-length integer (RFC 9000, 16).
+func readQUICVarint(s *cryptobyte.String, out *uint64) bool {
+	var b uint8
+	if !s.ReadUint8(&b) {
+		return false
+	}
+	v := uint64(b & 0x3f)
+	for n := (1 << (b >> 6)) - 1; n > 0; n-- {
+		if !s.ReadUint8(&b) {
+			return false
+		}
+		v = v<<8 | uint64(b)
+	}
+	*out = v
+	return true
+}
+
 // readUint8Bytes reads a vector with a one-byte length.
 func readUint8Bytes(s *cryptobyte.String, out *[]byte) bool {
 	var v cryptobyte.String
@@ -228,6 +252,19 @@ func (ch *ClientHello) parseExtension(typ uint16, data cryptobyte.String) bool {
 		// draft-ietf-tls-esni: the outer hello's payload is opaque here
 		ch.EncryptedHello = true
 		return true
+	case extQUICTransportParameters, extQUICTransportParametersDraft:
+		// RFC 9001, 8.2; RFC 9000, 18: a sequence of (id, length, value),
+		// id and length variable-length integers (RFC 9000, 16).
+		ch.QUICTransportParameters = make([]QUICTransportParameter, 0, 16)
+		for !data.Empty() {
+			var id, n uint64
+			if !readQUICVarint(&data, &id) || !readQUICVarint(&data, &n) || n > uint64(len(data)) {
+				return false
+			}
+			var v []byte
+			data.ReadBytes(&v, int(n))
+			ch.QUICTransportParameters = append(ch.QUICTransportParameters, QUICTransportParameter{ID: id, Value: bytes.Clone(v)})
+		}
 	case extRenegotiationInfo:
 		// RFC 5746, 3.2
 		ch.RenegotiationInfo = true

@@ -52,11 +52,22 @@ type ClientHello struct {
 	Heartbeat           bool     // heartbeat (15)
 	ExtendedMaster      bool     // extended_master_secret (23)
 
+	// QUICTransportParameters are quic_transport_parameters (57; RFC
+	// 9001, 8.2; RFC 9000, 18.2), in wire order; nil when absent.
+	QUICTransportParameters []QUICTransportParameter
+
 	// SSLv2-format hellos only: every 3-byte cipher kind in wire order, and
 	// how many of them are SSLv2-only (first byte not zero, so not in
 	// CipherSuites).
 	SSLv2CipherKinds []uint32
 	SSLv2OnlyKinds   int
+}
+
+// QUICTransportParameter is one transport parameter (RFC 9000, 18):
+// its id and value (a copy).
+type QUICTransportParameter struct {
+	ID    uint64
+	Value []byte
 }
 
 // ServerHello is what a ServerHello (or HelloRetryRequest) carried.
