@@ -331,6 +331,9 @@ type helloParser struct {
 func (p *helloParser) Datagram(d decode.Datagram) decode.UDPStatus {
 	c := p.f.Conn()
 	c.Protocol = p.protocol
+	if p.protocol == "quic" {
+		c.Transport = facts.QUIC // as decode.QUIC's parser says it
+	}
 	c.TLS = &tls.Session{ClientHello: p.ch}
 	p.f.Handshake()
 	return decode.UDPDone
@@ -339,7 +342,7 @@ func (p *helloParser) Datagram(d decode.Datagram) decode.UDPStatus {
 func (p *helloParser) Close() {}
 
 // TestJA4TransportFromFlow: JA4's first character is the flow's: 't' for
-// TLS over TCP, 'q' for a UDP flow its parser calls QUIC, 'd' for DTLS; the
+// TLS over TCP, 'q' for a UDP flow its parser says is QUIC (Transport QUIC), 'd' for DTLS; the
 // rest of the fingerprint is the ClientHello's either way. The ClientHello
 // is a real one (the corpus capture's, whose JA4 FoxIO's ja4 gives).
 func TestJA4TransportFromFlow(t *testing.T) {
@@ -370,7 +373,7 @@ func TestJA4TransportFromFlow(t *testing.T) {
 				}
 			},
 			Connection: func(c *facts.Connection) {
-				if c.Transport == facts.UDP {
+				if c.Transport.OverUDP() {
 					conns++
 					if c.Fingerprints.JA4 == "" || c.Fingerprints.JA4[0] != tc.char {
 						t.Errorf("%s: connection's JA4 %q", tc.protocol, c.Fingerprints.JA4)

@@ -184,7 +184,7 @@ func (c *Conn) packet(dir tls.Direction, hdr *Header) {
 	if dir == tls.ServerToClient {
 		scid = &info.ServerSCID
 	}
-	if *scid == nil && hdr.Known {
+	if *scid == nil && hdr.Known && hdr.Type != TypeRetry { // a Retry's SCID is RetrySCID
 		*scid = bytes.Clone(hdr.SCID)
 		if *scid == nil {
 			*scid = []byte{}

@@ -1,0 +1,350 @@
+package decode_test
+
+import (
+	"bufio"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/goccy/go-yaml"
+
+	"github.com/tlsscope/tlsscope/decode"
+	"github.com/tlsscope/tlsscope/decode/facts"
+	"github.com/tlsscope/tlsscope/decode/fingerprint"
+	"github.com/tlsscope/tlsscope/internal/oracle"
+	"github.com/tlsscope/tlsscope/internal/testutil"
+)
+
+// The corpus's QUIC captures, checked against tshark's dissection and the
+// peers' expected outputs (Zeek's quic.log, suricata-verify's test.yaml,
+// FoxIO's ja4 snapshots): never against tlsscope's own output.
+
+// quicCaptures are the corpus captures that carry QUIC.
+var quicCaptures = []string{
+	"zeek/testing/btest/Traces/quic/chromium-115.0.5790.110-api-cirrus-com.pcap",
+	"zeek/testing/btest/Traces/quic/chromium-dpd-custom-port-4433.pcap",
+	"zeek/testing/btest/Traces/quic/quicv2-echo-443.pcap",
+	"zeek/testing/btest/Traces/quic/interop/quic-go_quic-go/retry.pcap",
+	"suricata-verify/tests/ja4-quic/input.pcap",
+	"suricata-verify/tests/ja4-tls-quic/input.pcap",
+	"suricata-verify/tests/quic-v2-ja3/input.pcap",
+	"ja4/pcap/chrome-cloudflare-quic-with-secrets.pcapng",
+}
+
+var quicConfig = decode.Config{UDP: decode.QUIC}
+
+// TestQUICMatchesTshark: every QUIC connection tshark decodes a hello of
+// is reported as a QUIC connection with tshark's SNI, offered ALPN, JA3,
+// negotiated version, suite and JA3S.
+func TestQUICMatchesTshark(t *testing.T) {
+	corpus := testutil.Corpus(t)
+	compared := testutil.MinCompared(t, 18, "QUIC connections")
+	hellos := 0
+	for _, rel := range quicCaptures {
+		pcap := filepath.Join(corpus, rel)
+		got, _ := analyze(t, pcap, quicConfig)
+		type want struct {
+			ch, sh *oracle.Hello
+		}
+		conns := map[string]*want{}
+		var order []string
+		for _, h := range oracle.Hellos(t, pcap) {
+			if !h.UDP {
+				continue
+			}
+			key := h.Src.String() + " " + h.Dst.String()
+			if h.Type == 2 {
+				key = h.Dst.String() + " " + h.Src.String()
+			}
+			w := conns[key]
+			if w == nil {
+				w = &want{}
+				conns[key] = w
+				order = append(order, key)
+			}
+			h := h
+			if h.Type == 1 && w.ch == nil {
+				w.ch = &h
+			} else if h.Type == 2 {
+				w.sh = &h
+			}
+		}
+		for _, key := range order {
+			w := conns[key]
+			c := got[key]
+			if c == nil {
+				t.Errorf("%s: QUIC connection %s not reported", rel, key)
+				continue
+			}
+			if c.Transport != facts.QUIC || c.QUIC == nil || c.TLS == nil {
+				t.Errorf("%s: %s: transport %v, quic %v, tls %v", rel, key, c.Transport, c.QUIC != nil, c.TLS != nil)
+				continue
+			}
+			compared.Add(1)
+			if w.ch != nil {
+				hellos++
+				ch := c.TLS.ClientHello
+				if ch == nil {
+					t.Errorf("%s: %s: no ClientHello, tshark frame %d has one", rel, key, w.ch.Frame)
+					continue
+				}
+				if ch.ServerName != w.ch.SNI {
+					t.Errorf("%s: %s: SNI %q, tshark %q", rel, key, ch.ServerName, w.ch.SNI)
+				}
+				if !slices.Equal(ch.ALPNProtocols, w.ch.ALPN) && !(len(ch.ALPNProtocols) == 0 && len(w.ch.ALPN) == 0) {
+					t.Errorf("%s: %s: ALPN %q, tshark %q", rel, key, ch.ALPNProtocols, w.ch.ALPN)
+				}
+				if c.Fingerprints.JA3 != w.ch.JA3 {
+					t.Errorf("%s: %s: JA3 %s (%s), tshark %s (%s)", rel, key, c.Fingerprints.JA3, c.Fingerprints.JA3Full, w.ch.JA3, w.ch.JA3Full)
+				}
+				if c.Fingerprints.JA4 == "" || c.Fingerprints.JA4[0] != fingerprint.JA4QUIC {
+					t.Errorf("%s: %s: JA4 %q does not start with q", rel, key, c.Fingerprints.JA4)
+				}
+			}
+			if w.sh != nil {
+				hellos++
+				wantVersion := w.sh.Version
+				if len(w.sh.SupportedVersions) > 0 {
+					wantVersion = w.sh.SupportedVersions[0]
+				}
+				if c.TLS.Version != wantVersion {
+					t.Errorf("%s: %s: version %#04x, tshark %#04x", rel, key, c.TLS.Version, wantVersion)
+				}
+				if len(w.sh.CipherSuites) > 0 && c.TLS.CipherSuite != w.sh.CipherSuites[0] {
+					t.Errorf("%s: %s: suite %#04x, tshark %#04x", rel, key, c.TLS.CipherSuite, w.sh.CipherSuites[0])
+				}
+				if c.Fingerprints.JA3S != w.sh.JA3S {
+					t.Errorf("%s: %s: JA3S %s, tshark %s", rel, key, c.Fingerprints.JA3S, w.sh.JA3S)
+				}
+			}
+		}
+		for key, c := range got {
+			if c.Transport == facts.QUIC && conns[key] == nil {
+				t.Errorf("%s: %s reported as QUIC, tshark saw no hello on it", rel, key)
+			}
+		}
+	}
+	if hellos < 25 {
+		t.Errorf("%d QUIC hellos compared, want at least 25", hellos)
+	}
+}
+
+// zeekQUIC maps Zeek's QUIC btest baselines to their traces.
+var zeekQUIC = map[string]string{
+	"scripts.base.protocols.quic.chromium":                      "chromium-115.0.5790.110-api-cirrus-com.pcap",
+	"scripts.base.protocols.quic.dpd-custom-port":               "chromium-dpd-custom-port-4433.pcap",
+	"scripts.base.protocols.quic.quicv2-echo-443":               "quicv2-echo-443.pcap",
+	"scripts.base.protocols.quic.interop.quic-go_quic-go.retry": "interop/quic-go_quic-go/retry.pcap",
+}
+
+// TestQUICMatchesZeek: Zeek's quic.log gives each connection's version,
+// the client's Initial DCID, the server's SCID, the SNI and the first
+// ALPN offered. Zeek logs a connection that was sent a Retry twice: once
+// for the DCID before the Retry, once for the one after (our RetrySCID).
+func TestQUICMatchesZeek(t *testing.T) {
+	corpus := testutil.Corpus(t)
+	zeek := filepath.Join(corpus, "zeek", "testing", "btest")
+	compared := testutil.MinCompared(t, 5, "quic.log lines")
+	for base, trace := range zeekQUIC {
+		pcap := filepath.Join(zeek, "Traces", "quic", trace)
+		got, _ := analyze(t, pcap, quicConfig)
+		f, err := os.Open(filepath.Join(zeek, "Baseline", base, "quic.log"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var fields []string
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			line := sc.Text()
+			if rest, ok := strings.CutPrefix(line, "#fields\t"); ok {
+				fields = strings.Split(rest, "\t")
+				continue
+			}
+			if strings.HasPrefix(line, "ts\t") { // a zeek-cut baseline's header
+				fields = strings.Split(line, "\t")
+				continue
+			}
+			if strings.HasPrefix(line, "#") || line == "" {
+				continue
+			}
+			row := map[string]string{}
+			for i, v := range strings.Split(line, "\t") {
+				if i < len(fields) {
+					row[fields[i]] = v
+				}
+			}
+			key := zeekEndpoint(row["id.orig_h"], row["id.orig_p"]) + " " + zeekEndpoint(row["id.resp_h"], row["id.resp_p"])
+			c := got[key]
+			if c == nil || c.QUIC == nil {
+				t.Errorf("%s: QUIC connection %s not reported", trace, key)
+				continue
+			}
+			compared.Add(1)
+			q := c.QUIC
+			version := map[string]string{"1": "1", "quicv2": "2"}[row["version"]]
+			if q.VersionName != version {
+				t.Errorf("%s: version %q, Zeek %q", trace, q.VersionName, row["version"])
+			}
+			dcid := hex.EncodeToString(q.OriginalDCID)
+			if q.Retry && row["client_initial_dcid"] == hex.EncodeToString(q.RetrySCID) {
+				dcid = hex.EncodeToString(q.RetrySCID)
+			}
+			if dcid != row["client_initial_dcid"] {
+				t.Errorf("%s: client Initial DCID %s (retry %v %x), Zeek %s", trace, dcid, q.Retry, q.RetrySCID, row["client_initial_dcid"])
+			}
+			if want := zeekValue(row["client_scid"]); hex.EncodeToString(q.ClientSCID) != want {
+				t.Errorf("%s: client SCID %x, Zeek %q", trace, q.ClientSCID, want)
+			}
+			if want := zeekValue(row["server_scid"]); want != "" && hex.EncodeToString(q.ServerSCID) != want {
+				t.Errorf("%s: server SCID %x, Zeek %q", trace, q.ServerSCID, want)
+			}
+			if c.SNI() != row["server_name"] {
+				t.Errorf("%s: SNI %q, Zeek %q", trace, c.SNI(), row["server_name"])
+			}
+			if ch := c.TLS.ClientHello; len(ch.ALPNProtocols) == 0 || ch.ALPNProtocols[0] != row["client_protocol"] {
+				t.Errorf("%s: ALPN %q, Zeek %q", trace, ch.ALPNProtocols, row["client_protocol"])
+			}
+		}
+		f.Close()
+	}
+}
+
+func zeekEndpoint(h, p string) string {
+	if strings.Contains(h, ":") {
+		return "[" + h + "]:" + p
+	}
+	return h + ":" + p
+}
+
+// zeekValue is a Zeek log field with its empty and unset markers as "".
+func zeekValue(v string) string {
+	if v == "(empty)" || v == "-" {
+		return ""
+	}
+	return v
+}
+
+// TestQUICMatchesSuricata: suricata-verify's quic checks (quic.ja4 and
+// its count, quic.sni, quic.extensions[i].name and values).
+func TestQUICMatchesSuricata(t *testing.T) {
+	corpus := testutil.Corpus(t)
+	root := filepath.Join(corpus, "suricata-verify", "tests")
+	compared := testutil.MinCompared(t, 15, "suricata-verify quic matches")
+	// Suricata's extension names, for the ones its quic tests name.
+	extensions := map[string]uint16{"server_name": 0, "status_request": 5, "supported_groups": 10, "alpn": 16, "key_share": 51, "quic_transport_params": 57}
+	for _, test := range []string{"ja4-quic", "ja4-quic-7.0.x-02", "ja4-tls-quic", "quic-v2-ja3"} {
+		raw, err := os.ReadFile(filepath.Join(root, test, "test.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var st struct {
+			Pcap   string `yaml:"pcap"`
+			Checks []struct {
+				Filter struct {
+					Count int            `yaml:"count"`
+					Match map[string]any `yaml:"match"`
+				} `yaml:"filter"`
+			} `yaml:"checks"`
+		}
+		if err := yaml.Unmarshal(raw, &st); err != nil {
+			t.Fatalf("%s: %v", test, err)
+		}
+		pcap := filepath.Join(root, test, "input.pcap")
+		if st.Pcap != "" {
+			pcap = filepath.Join(root, test, st.Pcap)
+		}
+		got, _ := analyze(t, pcap, quicConfig)
+		for _, ck := range st.Checks {
+			m := ck.Filter.Match
+			if m["event_type"] != "quic" {
+				continue
+			}
+			n := 0
+			for _, c := range got {
+				if c.Transport != facts.QUIC || c.TLS == nil || c.TLS.ClientHello == nil {
+					continue
+				}
+				ch := c.TLS.ClientHello
+				ok := true
+				for k, v := range m {
+					want := fmt.Sprint(v)
+					switch {
+					case k == "event_type", k == "has-key":
+					case k == "quic.ja4":
+						ok = ok && c.Fingerprints.JA4 == want
+					case k == "quic.sni":
+						ok = ok && ch.ServerName == want
+					case strings.HasPrefix(k, "quic.extensions["):
+						var i int
+						var field string
+						if _, err := fmt.Sscanf(k, "quic.extensions[%d].%s", &i, &field); err != nil || i >= len(ch.Extensions) {
+							ok = false
+							break
+						}
+						switch field {
+						case "name":
+							id, known := extensions[want]
+							ok = ok && known && ch.Extensions[i] == id
+						case "values[0]":
+							ok = ok && ch.Extensions[i] == 16 && len(ch.ALPNProtocols) > 0 && ch.ALPNProtocols[0] == want
+						default:
+							t.Fatalf("%s: check %s not understood", test, k)
+						}
+					default:
+						t.Fatalf("%s: check %s not understood", test, k)
+					}
+				}
+				if ok {
+					n++
+				}
+			}
+			compared.Add(n)
+			if n != ck.Filter.Count {
+				t.Errorf("%s: %d QUIC connections match %v, suricata-verify expects %d", test, n, m, ck.Filter.Count)
+			}
+		}
+	}
+}
+
+// TestQUICJA4MatchesFoxIO: FoxIO's ja4 (Rust) snapshots give the q JA4 of
+// each QUIC stream.
+func TestQUICJA4MatchesFoxIO(t *testing.T) {
+	dir := filepath.Join(testutil.Corpus(t), "ja4")
+	snaps, _ := filepath.Glob(filepath.Join(dir, "rust/ja4/src/snapshots/*.snap"))
+	compared := testutil.MinCompared(t, 40, "QUIC JA4s (FoxIO)")
+	for _, snap := range snaps {
+		raw, err := os.ReadFile(snap)
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts := strings.SplitN(string(raw), "\n---\n", 2)
+		if len(parts) != 2 || !strings.Contains(parts[1], "transport: udp") {
+			continue
+		}
+		var streams []map[string]any
+		if err := yaml.Unmarshal([]byte(parts[1]), &streams); err != nil {
+			t.Fatalf("%s: %v", snap, err)
+		}
+		name := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(snap), "ja4__insta@"), ".snap")
+		got, _ := analyze(t, filepath.Join(dir, "pcap", name), quicConfig)
+		for _, s := range streams {
+			if s["transport"] != "udp" || s["ja4"] == nil {
+				continue
+			}
+			key := endpoint(s["src"], s["src_port"]) + " " + endpoint(s["dst"], s["dst_port"])
+			c := got[key]
+			if c == nil {
+				t.Errorf("%s: %s not reported", name, key)
+				continue
+			}
+			compared.Add(1)
+			if c.Fingerprints.JA4 != s["ja4"] || c.SNI() != s["tls_server_name"] {
+				t.Errorf("%s: %s: ja4 %s sni %s, FoxIO %s %s", name, key, c.Fingerprints.JA4, c.SNI(), s["ja4"], s["tls_server_name"])
+			}
+		}
+	}
+}
