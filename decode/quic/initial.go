@@ -34,59 +34,64 @@ type initialKeys struct {
 	hp   cipher.Block
 }
 
-// deriveInitial derives both directions' Initial keys of version v from
-// the client's first Destination Connection ID (RFC 9001, 5.2; RFC 9369,
-// 3.3). keys[tls.ClientToServer] protect the client's packets.
-func deriveInitial(v uint32, dcid []byte) (k [2]*initialKeys, err error) {
+// keyMaterial is one direction's Initial key, IV and header protection
+// key (RFC 9001, 5.1).
+type keyMaterial struct{ key, iv, hp []byte }
+
+// initialMaterial derives both directions' Initial key material of
+// version v from the client's first Destination Connection ID (RFC 9001,
+// 5.2; RFC 9369, 3.3); [tls.ClientToServer] protects the client's packets.
+func initialMaterial(v uint32, dcid []byte) (m [2]keyMaterial, err error) {
 	p := paramsFor(v)
 	if p == nil {
-		return k, errNoParam
+		return m, errNoParam
 	}
 	initial, err := hkdf.Extract(sha256.New, dcid, p.salt)
 	if err != nil {
-		return k, err
+		return m, err
 	}
 	for dir, label := range [2]string{tls.ClientToServer: "client in", tls.ServerToClient: "server in"} {
 		secret, err := keys.ExpandLabel(sha256.New, initial, label, nil, sha256.Size)
 		if err != nil {
-			return k, err
+			return m, err
 		}
-		if k[dir], err = packetKeys(p, secret); err != nil {
-			return k, err
+		km := &m[dir]
+		if km.key, err = keys.ExpandLabel(sha256.New, secret, p.key, nil, 16); err != nil {
+			return m, err
+		}
+		if km.iv, err = keys.ExpandLabel(sha256.New, secret, p.iv, nil, 12); err != nil {
+			return m, err
+		}
+		if km.hp, err = keys.ExpandLabel(sha256.New, secret, p.hp, nil, 16); err != nil {
+			return m, err
 		}
 	}
-	return k, nil
+	return m, nil
 }
 
-// packetKeys derives key, IV and header protection key from a secret
-// (RFC 9001, 5.1), for AEAD_AES_128_GCM.
-func packetKeys(p *versionParams, secret []byte) (*initialKeys, error) {
-	key, err := keys.ExpandLabel(sha256.New, secret, p.key, nil, 16)
+// deriveInitial returns both directions' Initial keys, for
+// AEAD_AES_128_GCM and AES header protection.
+func deriveInitial(v uint32, dcid []byte) (k [2]*initialKeys, err error) {
+	m, err := initialMaterial(v, dcid)
 	if err != nil {
-		return nil, err
+		return k, err
 	}
-	iv, err := keys.ExpandLabel(sha256.New, secret, p.iv, nil, 12)
-	if err != nil {
-		return nil, err
+	for dir := range m {
+		block, err := aes.NewCipher(m[dir].key)
+		if err != nil {
+			return k, err
+		}
+		aead, err := cipher.NewGCM(block)
+		if err != nil {
+			return k, err
+		}
+		hp, err := aes.NewCipher(m[dir].hp)
+		if err != nil {
+			return k, err
+		}
+		k[dir] = &initialKeys{aead: aead, hp: hp}
+		copy(k[dir].iv[:], m[dir].iv)
 	}
-	hp, err := keys.ExpandLabel(sha256.New, secret, p.hp, nil, 16)
-	if err != nil {
-		return nil, err
-	}
-	block, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, err
-	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, err
-	}
-	hpb, err := aes.NewCipher(hp)
-	if err != nil {
-		return nil, err
-	}
-	k := &initialKeys{aead: aead, hp: hpb}
-	copy(k.iv[:], iv)
 	return k, nil
 }
 
