@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -344,6 +345,43 @@ func TestQUICJA4MatchesFoxIO(t *testing.T) {
 			compared.Add(1)
 			if c.Fingerprints.JA4 != s["ja4"] || c.SNI() != s["tls_server_name"] {
 				t.Errorf("%s: %s: ja4 %s sni %s, FoxIO %s %s", name, key, c.Fingerprints.JA4, c.SNI(), s["ja4"], s["tls_server_name"])
+			}
+		}
+	}
+}
+
+// TestQUICParallelSameFacts: workers dealt UDP flows by their endpoints
+// report each QUIC connection with the facts, and the Handler calls in
+// the order, of one Analyzer.
+func TestQUICParallelSameFacts(t *testing.T) {
+	corpus := testutil.Corpus(t)
+	compared := testutil.MinCompared(t, 36, "QUIC connections (workers)")
+	for _, rel := range quicCaptures {
+		path := filepath.Join(corpus, rel)
+		want, _ := analyze(t, path, quicConfig)
+		pkts := readPackets(t, path)
+		wantCalls := packetCalls(slicePackets(pkts), func(h decode.Handler) decode.Engine { return decode.New(quicConfig, h) }, nil, 0)
+		for _, n := range []int{2, 3} {
+			got := map[string]*facts.Connection{}
+			calls := packetCalls(slicePackets(pkts), func(h decode.Handler) decode.Engine { return decode.NewParallel(quicConfig, h, n) }, func(c *facts.Connection, s facts.Stats) {
+				if c != nil {
+					cp := *c
+					got[c.Client.String()+" "+c.Server.String()] = &cp
+				}
+			}, 0)
+			if diff := compareFacts(want, got); diff != "" || len(got) != len(want) {
+				t.Fatalf("%s, %d workers: %d connections, want %d: %s", rel, n, len(got), len(want), diff)
+			}
+			for k, w := range want {
+				if w.QUIC != nil {
+					compared.Add(1)
+					if !reflect.DeepEqual(w.QUIC, got[k].QUIC) {
+						t.Errorf("%s, %d workers: %s: QUIC facts %+v, one Analyzer's %+v", rel, n, k, got[k].QUIC, w.QUIC)
+					}
+				}
+			}
+			if !slices.Equal(calls, wantCalls) {
+				t.Errorf("%s, %d workers: Handler calls differ from one Analyzer's", rel, n)
 			}
 		}
 	}
