@@ -24,16 +24,30 @@ import (
 // peers' expected outputs (Zeek's quic.log, suricata-verify's test.yaml,
 // FoxIO's ja4 snapshots): never against tlsscope's own output.
 
-// quicCaptures are the corpus captures that carry QUIC.
-var quicCaptures = []string{
-	"zeek/testing/btest/Traces/quic/chromium-115.0.5790.110-api-cirrus-com.pcap",
-	"zeek/testing/btest/Traces/quic/chromium-dpd-custom-port-4433.pcap",
-	"zeek/testing/btest/Traces/quic/quicv2-echo-443.pcap",
-	"zeek/testing/btest/Traces/quic/interop/quic-go_quic-go/retry.pcap",
-	"suricata-verify/tests/ja4-quic/input.pcap",
-	"suricata-verify/tests/ja4-tls-quic/input.pcap",
-	"suricata-verify/tests/quic-v2-ja3/input.pcap",
-	"ja4/pcap/chrome-cloudflare-quic-with-secrets.pcapng",
+// quicCaptures are the corpus captures that carry QUIC: those whose
+// tshark oracle has a hello over UDP (the DTLS ones aside), relative to
+// the corpus.
+func quicCaptures(t *testing.T) []string {
+	corpus := testutil.Corpus(t)
+	var out []string
+	filepath.Walk(corpus, func(p string, info os.FileInfo, err error) error {
+		if err != nil || !strings.HasSuffix(p, ".tshark.tsv") || strings.Contains(filepath.Base(p), "dtls") {
+			return nil
+		}
+		pcap := strings.TrimSuffix(p, ".tshark.tsv")
+		for _, h := range oracle.Hellos(t, pcap) {
+			if h.UDP {
+				rel, _ := filepath.Rel(corpus, pcap)
+				out = append(out, rel)
+				break
+			}
+		}
+		return nil
+	})
+	if len(out) < 11 {
+		t.Errorf("%d corpus captures with QUIC hellos, want at least 11", len(out))
+	}
+	return out
 }
 
 var quicConfig = decode.Config{UDP: decode.QUIC}
@@ -43,9 +57,9 @@ var quicConfig = decode.Config{UDP: decode.QUIC}
 // negotiated version, suite and JA3S.
 func TestQUICMatchesTshark(t *testing.T) {
 	corpus := testutil.Corpus(t)
-	compared := testutil.MinCompared(t, 18, "QUIC connections")
+	compared := testutil.MinCompared(t, 64, "QUIC connections")
 	hellos := 0
-	for _, rel := range quicCaptures {
+	for _, rel := range quicCaptures(t) {
 		pcap := filepath.Join(corpus, rel)
 		got, _ := analyze(t, pcap, quicConfig)
 		type want struct {
@@ -129,8 +143,8 @@ func TestQUICMatchesTshark(t *testing.T) {
 			}
 		}
 	}
-	if hellos < 25 {
-		t.Errorf("%d QUIC hellos compared, want at least 25", hellos)
+	if hellos < 97 {
+		t.Errorf("%d QUIC hellos compared, want at least 97", hellos)
 	}
 }
 
@@ -355,8 +369,8 @@ func TestQUICJA4MatchesFoxIO(t *testing.T) {
 // the order, of one Analyzer.
 func TestQUICParallelSameFacts(t *testing.T) {
 	corpus := testutil.Corpus(t)
-	compared := testutil.MinCompared(t, 36, "QUIC connections (workers)")
-	for _, rel := range quicCaptures {
+	compared := testutil.MinCompared(t, 128, "QUIC connections (workers)")
+	for _, rel := range quicCaptures(t) {
 		path := filepath.Join(corpus, rel)
 		want, _ := analyze(t, path, quicConfig)
 		pkts := readPackets(t, path)
