@@ -33,7 +33,10 @@ func (p *quicParser) Datagram(d Datagram) UDPStatus {
 	}
 	p.c.Datagram(d.Dir, d.Time, d.Payload)
 	p.update()
-	if p.c.HellosSeen() && !p.reported {
+	// The handshake is reported when it is taken as established (the
+	// client's first 1-RTT packet after its Handshake packets), else at
+	// the close, as a TCP connection's is when it completes or fails.
+	if p.c.Established() && !p.reported {
 		p.reported = true
 		p.f.Handshake()
 	}
