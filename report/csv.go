@@ -10,7 +10,10 @@ import (
 )
 
 // CSVHeader is the first row of the csv format: one row per finding.
-var CSVHeader = []string{"capture", "connection", "time", "severity", "id", "client", "server", "sni", "message", "evidence", "reference"}
+// transport is the finding's connection's ("tcp", "quic"; "" when the
+// result does not hold the connection); it was added last, so that
+// readers of the earlier columns by position are unaffected.
+var CSVHeader = []string{"capture", "connection", "time", "severity", "id", "client", "server", "sni", "message", "evidence", "reference", "transport"}
 
 // WriteCSV writes one row per finding, most severe first.
 func WriteCSV(w io.Writer, r *Result, _ Options) error {
@@ -18,10 +21,21 @@ func WriteCSV(w io.Writer, r *Result, _ Options) error {
 	if err := cw.Write(CSVHeader); err != nil {
 		return err
 	}
+	type connKey struct {
+		capture string
+		id      uint64
+	}
+	transport := map[connKey]string{}
+	for _, c := range r.Captures {
+		for _, conn := range c.Connections {
+			transport[connKey{c.Name, conn.ID}] = conn.Transport.String()
+		}
+	}
 	for _, f := range r.Findings() {
 		row := []string{
 			f.Capture, strconv.FormatUint(f.ConnID, 10), ts(f.Time), f.Severity.String(), f.ID,
 			facts.Endpoint(f.Client), facts.Endpoint(f.Server), f.SNI, f.Message, f.Evidence, f.Reference,
+			transport[connKey{f.Capture, f.ConnID}],
 		}
 		for i, cell := range row {
 			row[i] = csvSafe(cell)
