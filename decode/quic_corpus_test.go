@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -398,5 +399,131 @@ func TestQUICParallelSameFacts(t *testing.T) {
 				t.Errorf("%s, %d workers: Handler calls differ from one Analyzer's", rel, n)
 			}
 		}
+	}
+}
+
+// quicPacket is one QUIC packet as tshark dissects it.
+type quicPacket struct {
+	frame      int
+	fromClient bool
+	version    string // "0x00000001"
+	typ        string // long packet type ("" for version 2 in tshark 4.0, or a short header)
+	dcid, scid string
+	crypto     int // CRYPTO frames in the packet
+}
+
+// tsharkQUIC dissects a capture's QUIC packets with tshark: the client
+// is the sender of the first datagram.
+func tsharkQUIC(t *testing.T, pcap string) []quicPacket {
+	tshark := testutil.Tool(t, "tshark")
+	out, err := exec.Command(tshark, "-r", pcap, "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=;",
+		"-e", "frame.number", "-e", "udp.srcport", "-e", "quic.version", "-e", "quic.long.packet_type",
+		"-e", "quic.dcid", "-e", "quic.scid", "-e", "quic.crypto.offset").Output()
+	if err != nil {
+		t.Fatalf("tshark %s: %v", pcap, err)
+	}
+	var pkts []quicPacket
+	client := ""
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Split(line, "\t")
+		if len(f) < 7 {
+			continue
+		}
+		if client == "" {
+			client = f[1]
+		}
+		first := func(s string) string { return strings.Split(s, ";")[0] }
+		p := quicPacket{fromClient: f[1] == client, version: first(f[2]), typ: first(f[3]), dcid: first(f[4]), scid: first(f[5])}
+		fmt.Sscan(f[0], &p.frame)
+		if f[6] != "" {
+			p.crypto = len(strings.Split(f[6], ";"))
+		}
+		pkts = append(pkts, p)
+	}
+	return pkts
+}
+
+// TestQUICRecordedCaptures: the repository's quic-go captures
+// (testdata/pcaps/quic) against tshark: version, the client's first DCID
+// (kept though its second Initial goes to the server's SCID), the SCIDs,
+// the Retry's SCID, a ClientHello whose CRYPTO data tshark sees in two
+// client Initials, and the hellos' SNI, ALPN, JA3, suite and JA3S.
+func TestQUICRecordedCaptures(t *testing.T) {
+	dir := filepath.Join(testutil.Pcaps(t), "quic")
+	compared := testutil.MinCompared(t, 3, "recorded QUIC captures")
+	dcidChanged := 0
+	for _, name := range []string{"quic-v1.pcap", "quic-v2.pcap", "quic-v1-retry.pcap"} {
+		pcap := filepath.Join(dir, name)
+		pkts := tsharkQUIC(t, pcap)
+		got, _ := analyze(t, pcap, quicConfig)
+		if len(got) != 1 || len(pkts) == 0 {
+			t.Fatalf("%s: %d connections, %d packets from tshark", name, len(got), len(pkts))
+		}
+		var c *facts.Connection
+		for _, c = range got {
+		}
+		q := c.QUIC
+		if q == nil || c.TLS == nil || c.TLS.ClientHello == nil || c.TLS.ServerHello == nil {
+			t.Fatalf("%s: not read as a QUIC handshake: %+v", name, c)
+		}
+		compared.Add(1)
+		if want := pkts[0].version; fmt.Sprintf("0x%08x", q.Version) != want {
+			t.Errorf("%s: version %#08x, tshark %s", name, q.Version, want)
+		}
+		if want := strings.ReplaceAll(pkts[0].dcid, ":", ""); hex.EncodeToString(q.OriginalDCID) != want {
+			t.Errorf("%s: original DCID %x, tshark %s", name, q.OriginalDCID, want)
+		}
+		var retrySCID, serverSCID, secondDCID string
+		cryptoPackets := 0
+		for _, p := range pkts {
+			switch {
+			case !p.fromClient && p.typ == "3" && retrySCID == "":
+				retrySCID = p.scid
+			case !p.fromClient && serverSCID == "" && p.typ != "3" && p.scid != "":
+				serverSCID = p.scid
+			case p.fromClient && p.crypto > 0 && retrySCID == "":
+				cryptoPackets++
+				if cryptoPackets == 2 {
+					secondDCID = p.dcid
+				}
+			}
+		}
+		if hex.EncodeToString(q.ServerSCID) != serverSCID {
+			t.Errorf("%s: server SCID %x, tshark %s", name, q.ServerSCID, serverSCID)
+		}
+		if q.Retry != (retrySCID != "") || hex.EncodeToString(q.RetrySCID) != retrySCID {
+			t.Errorf("%s: retry %v %x, tshark %q", name, q.Retry, q.RetrySCID, retrySCID)
+		}
+		if cryptoPackets < 2 {
+			t.Errorf("%s: tshark sees the ClientHello's CRYPTO data in %d client Initial(s), want 2", name, cryptoPackets)
+		}
+		if retrySCID == "" && secondDCID != pkts[0].dcid {
+			dcidChanged++ // the second half of the ClientHello went to the server's SCID
+		}
+		var ch, sh *oracle.Hello
+		for _, h := range oracle.Hellos(t, pcap) {
+			h := h
+			if h.Type == 1 && ch == nil {
+				ch = &h
+			} else if h.Type == 2 {
+				sh = &h
+			}
+		}
+		if ch == nil || sh == nil {
+			t.Fatalf("%s: tshark hellos %v %v", name, ch, sh)
+		}
+		cl := c.TLS.ClientHello
+		if cl.ServerName != ch.SNI || !slices.Equal(cl.ALPNProtocols, ch.ALPN) || c.Fingerprints.JA3 != ch.JA3 {
+			t.Errorf("%s: sni %q alpn %q ja3 %s, tshark %q %q %s", name, cl.ServerName, cl.ALPNProtocols, c.Fingerprints.JA3, ch.SNI, ch.ALPN, ch.JA3)
+		}
+		if len(sh.CipherSuites) == 0 || c.TLS.CipherSuite != sh.CipherSuites[0] || c.Fingerprints.JA3S != sh.JA3S {
+			t.Errorf("%s: suite %#04x ja3s %s, tshark %v %s", name, c.TLS.CipherSuite, c.Fingerprints.JA3S, sh.CipherSuites, sh.JA3S)
+		}
+		if !c.TLS.Established {
+			t.Errorf("%s: handshake not taken as established", name)
+		}
+	}
+	if dcidChanged == 0 {
+		t.Error("no capture has a ClientHello whose second Initial goes to a new DCID")
 	}
 }

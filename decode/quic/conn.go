@@ -40,6 +40,7 @@ const (
 	AnomalyUnexpectedFrame = "quic_unexpected_frame"
 	AnomalyCryptoLimit     = "quic_crypto_limit"
 	maxVersionNegotiation  = 64 // versions kept from a Version Negotiation packet
+	maxRetries             = 4  // Retry SCIDs kept until the client takes one
 )
 
 // AnomalyFunc receives a named anomaly, the direction it was seen in and
@@ -53,9 +54,14 @@ type Conn struct {
 	h         *tls.Handshake
 	onAnomaly AnomalyFunc
 
-	keyDCID   []byte // the Initial keys' input: the client's first DCID, or a Retry's SCID
-	retrySCID []byte // a Retry was seen: the client's next Initial switches the keys to it
-	keys      [2]struct {
+	keyDCID []byte // the Initial keys' input: the client's first DCID, or a Retry's SCID
+	// retrySCIDs are the SCIDs of the Retry packets seen (a server may
+	// answer each of a client's first Initials with one; the client takes
+	// one, RFC 9000, 17.2.5.2): the client's Initial to one of them
+	// switches the keys to it (retried), once.
+	retrySCIDs [][]byte
+	retried    bool
+	keys       [2]struct {
 		version uint32
 		k       [2]*initialKeys
 	}
@@ -228,10 +234,12 @@ func (c *Conn) packet(dir tls.Direction, hdr *Header) {
 	case TypeRetry:
 		// RFC 9000, 17.2.5: the client starts again with the Retry's SCID
 		// as its DCID, and the Initial keys come from it (RFC 9001, 5.2).
-		if dir == tls.ServerToClient && !info.Retry {
+		if dir == tls.ServerToClient && !c.retried && len(c.retrySCIDs) < maxRetries {
 			info.Retry = true
-			info.RetrySCID = bytes.Clone(hdr.SCID)
-			c.retrySCID = info.RetrySCID
+			c.retrySCIDs = append(c.retrySCIDs, bytes.Clone(hdr.SCID))
+			if info.RetrySCID == nil {
+				info.RetrySCID = c.retrySCIDs[0] // until the client shows which it took
+			}
 		}
 	}
 }
@@ -243,9 +251,15 @@ func (c *Conn) initial(dir tls.Direction, hdr *Header) {
 		case c.keyDCID == nil:
 			c.keyDCID = bytes.Clone(hdr.DCID)
 			info.OriginalDCID = c.keyDCID
-		case c.retrySCID != nil && bytes.Equal(hdr.DCID, c.retrySCID):
-			c.keyDCID, c.retrySCID = c.retrySCID, nil
-			c.keys[0].k, c.keys[1].k = [2]*initialKeys{}, [2]*initialKeys{}
+		case !c.retried && c.retrySCIDs != nil:
+			for _, scid := range c.retrySCIDs {
+				if bytes.Equal(hdr.DCID, scid) {
+					c.keyDCID, c.retried, c.retrySCIDs = scid, true, nil
+					info.RetrySCID = scid
+					c.keys[0].k, c.keys[1].k = [2]*initialKeys{}, [2]*initialKeys{}
+					break
+				}
+			}
 		}
 	}
 	if c.keyDCID == nil || !Decryptable(hdr.Version) {
