@@ -360,3 +360,47 @@ func TestUnexpectedFrameNamed(t *testing.T) {
 		t.Errorf("anomalies %q", anomalies)
 	}
 }
+
+// TestVersionNegotiationAndDrafts: a Version Negotiation packet is
+// recorded, not decrypted; a draft-29 Initial is recognised by its
+// version and counted, not decrypted; a Google QUIC Q043 public header is
+// recognised.
+func TestVersionNegotiationAndDrafts(t *testing.T) {
+	// RFC 9000, 17.2.1: first byte with the form bit, version 0, DCID,
+	// SCID, then the versions.
+	vn := unhex(t, "c0 00000000 04 01020304 04 05060708 00000001 6b3343cf ff00001d 1a2a3a4a")
+	draft := append(unhex(t, "c0 ff00001d 08 0102030405060708 00 00 4100"), make([]byte, 256)...)
+	if !Recognise(draft) || Recognise(vn) {
+		t.Errorf("Recognise: draft %v, version negotiation %v", Recognise(draft), Recognise(vn))
+	}
+	info, s, anomalies := run([]datagram{{tls.ClientToServer, draft}, {tls.ServerToClient, vn}})
+	if info.VersionName != "draft-29" || info.Initial[0] != 1 || info.Undecrypted[0] != 1 || info.Decrypted[0] != 0 || s.ClientHello != nil {
+		t.Errorf("draft-29: %+v", info)
+	}
+	if want := []uint32{1, Version2, 0xff00001d, 0x1a2a3a4a}; !reflect.DeepEqual(info.VersionNegotiation, want) {
+		t.Errorf("version negotiation %x, want %x", info.VersionNegotiation, want)
+	}
+	if len(anomalies) != 0 {
+		t.Errorf("anomalies %q", anomalies)
+	}
+	// Google QUIC Q043: public flags 0x09 (version, 8-byte CID), CID, "Q043".
+	gquic := append(unhex(t, "09 0102030405060708 51303433"), make([]byte, 100)...)
+	if !Recognise(gquic) {
+		t.Error("Q043 not recognised")
+	}
+	info, _, _ = run([]datagram{{tls.ClientToServer, gquic}})
+	if info.VersionName != "Q043" {
+		t.Errorf("gQUIC version %q", info.VersionName)
+	}
+}
+
+// BenchmarkConnInitials: one QUIC connection's datagrams (Chromium's, from
+// the Zeek corpus: keys derived, header protection removed, Initials
+// opened, hellos parsed) per iteration.
+func BenchmarkConnInitials(b *testing.B) {
+	ds := readDatagrams(b, filepath.Join(testutil.Corpus(b), quicCorpus[0]))
+	b.ReportAllocs()
+	for b.Loop() {
+		run(ds)
+	}
+}
