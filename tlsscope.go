@@ -291,7 +291,7 @@ func (a *Analyzer) decodeConfig() decode.Config {
 		MaxBufferedBytes: a.cfg.MaxBufferedBytes,
 		IdleTimeout:      a.cfg.IdleTimeout,
 		ShowSecrets:      a.cfg.ShowSecrets,
-		UDP:              decode.QUIC, // QUIC flows, recognised by content; other UDP is declined
+		UDP:              decode.UDPByContent, // QUIC and DTLS flows, recognised by content; other UDP is declined
 	}
 }
 
