@@ -2,9 +2,12 @@ package decode_test
 
 import (
 	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -70,7 +73,7 @@ func TestDTLSMatchesTshark(t *testing.T) {
 	pcaps := []string{filepath.Join(corpus, "zeek/testing/btest/Traces/tls/dtls1_2.pcap")}
 	own, _ := filepath.Glob(filepath.Join(testutil.Pcaps(t), "dtls", "*.pcap"))
 	pcaps = append(pcaps, own...)
-	compared := testutil.MinCompared(t, 1, "DTLS connections")
+	compared := testutil.MinCompared(t, 3, "DTLS connections")
 	for _, pcap := range pcaps {
 		rows := dtlsHellos(t, pcap)
 		got, _ := analyze(t, pcap, decode.Config{UDP: decode.UDPByContent})
@@ -100,6 +103,28 @@ func TestDTLSMatchesTshark(t *testing.T) {
 		}
 		if c.Fingerprints.JA4 == "" || c.Fingerprints.JA4[0] != 'd' {
 			t.Errorf("%s: JA4 %q", pcap, c.Fingerprints.JA4)
+		}
+		// The server's certificates as tshark reassembled them.
+		out, err := exec.Command(testutil.Tool(t, "tshark"), "-r", pcap, "-Y", "dtls.handshake.type==11", "-T", "fields",
+			"-E", "occurrence=a", "-E", "aggregator=,", "-e", "dtls.handshake.certificate").Output()
+		if err != nil {
+			t.Fatalf("tshark %s: %v", pcap, err)
+		}
+		var wantCerts []string
+		for _, der := range strings.FieldsFunc(string(out), func(r rune) bool { return r == ',' || r == '\n' }) {
+			raw, err := hex.DecodeString(strings.TrimSpace(der))
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum := sha256.Sum256(raw)
+			wantCerts = append(wantCerts, hex.EncodeToString(sum[:]))
+		}
+		var gotCerts []string
+		for _, cert := range c.Certificates {
+			gotCerts = append(gotCerts, cert.SHA256)
+		}
+		if len(wantCerts) == 0 || !slices.Equal(gotCerts, wantCerts) {
+			t.Errorf("%s: certificates %q, tshark %q", pcap, gotCerts, wantCerts)
 		}
 		if sh == nil {
 			continue
