@@ -83,7 +83,8 @@ func TestQUICInEveryRun(t *testing.T) {
 }
 
 // quicLines counts the connection lines with transport quic, and fails
-// on a connection line whose transport is neither quic nor tcp.
+// on a connection line whose transport is not quic, tcp or udp (DTLS), or
+// whose quic object does not go with it.
 func quicLines(t *testing.T, ndjson []byte) int {
 	n := 0
 	sc := bufio.NewScanner(bytes.NewReader(ndjson))
@@ -103,10 +104,32 @@ func quicLines(t *testing.T, ndjson []byte) int {
 		switch {
 		case r.Transport == "quic" && string(r.QUIC) != "null":
 			n++
-		case r.Transport == "tcp" && string(r.QUIC) == "null":
+		case (r.Transport == "tcp" || r.Transport == "udp") && string(r.QUIC) == "null":
 		default:
 			t.Errorf("connection line with transport %q, quic %s", r.Transport, r.QUIC)
 		}
 	}
 	return n
+}
+
+// TestDTLSInRuns: the root package follows DTLS by default too: Zeek's
+// DTLS 1.2 capture is one connection, transport udp, protocol dtls, with
+// tshark's JA3.
+func TestDTLSInRuns(t *testing.T) {
+	pcap := filepath.Join(testutil.Corpus(t), "zeek/testing/btest/Traces/tls/dtls1_2.pcap")
+	for _, workers := range []int{1, 3} {
+		a, err := tlsscope.New(tlsscope.Config{Workers: workers})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := a.AnalyzeFiles(context.Background(), pcap)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns := res.Captures[0].Connections
+		// tshark: dtls.handshake.ja3 of the second ClientHello (frame 5).
+		if len(conns) != 1 || conns[0].Transport != facts.UDP || conns[0].Protocol != "dtls" || conns[0].Fingerprints.JA3 != "3c3d129780d0066cd8936a6291a8d44f" {
+			t.Errorf("%d workers: %d connections: %+v", workers, len(conns), conns)
+		}
+	}
 }
