@@ -54,6 +54,11 @@ func (a *Analyzer) emit(ev event, conn *facts.Connection) {
 			sess := *cp.TLS
 			cp.TLS = &sess
 		}
+		if cp.QUIC != nil && a.collect != nil && ev.kind != evConnection {
+			// The same for a QUIC connection's packet counts.
+			q := *cp.QUIC
+			cp.QUIC = &q
+		}
 		ev.conn = &cp
 	}
 	a.held = append(a.held, ev)
