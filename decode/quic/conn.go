@@ -175,6 +175,10 @@ func (c *Conn) oneRTT(dir tls.Direction) {
 		return
 	}
 	s.Established, s.EstablishedAt = true, c.ts
+	// The Initial level is over (RFC 9001, 4.9.1: both sides discard its
+	// keys): later Initials are only counted, and what was kept to
+	// rebuild its CRYPTO streams is let go.
+	c.streams, c.scratch = [2]cryptoStream{}, nil
 }
 
 // Established says the handshake is taken as established (oneRTT).
@@ -261,6 +265,9 @@ func (c *Conn) initial(dir tls.Direction, hdr *Header) {
 				}
 			}
 		}
+	}
+	if c.h.Session().Established {
+		return // the Initial level is over (oneRTT)
 	}
 	if c.keyDCID == nil || !Decryptable(hdr.Version) {
 		info.Undecrypted[dir]++ // no client Initial yet, or a draft version
