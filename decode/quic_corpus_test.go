@@ -527,3 +527,54 @@ func TestQUICRecordedCaptures(t *testing.T) {
 		t.Error("no capture has a ClientHello whose second Initial goes to a new DCID")
 	}
 }
+
+// TestQUICTransportParametersMatchTshark: the ClientHello's
+// quic_transport_parameters ids, in wire order, are tshark's
+// (tls.quic.parameter.type), on every corpus QUIC capture.
+func TestQUICTransportParametersMatchTshark(t *testing.T) {
+	corpus := testutil.Corpus(t)
+	tshark := testutil.Tool(t, "tshark")
+	compared := testutil.MinCompared(t, 62, "ClientHellos' transport parameters")
+	for _, rel := range quicCaptures(t) {
+		pcap := filepath.Join(corpus, rel)
+		got, _ := analyze(t, pcap, quicConfig)
+		out, err := exec.Command(tshark, "-r", pcap, "-Y", "quic && tls.handshake.type==1", "-T", "fields", "-E", "occurrence=a",
+			"-E", "aggregator=,", "-e", "ip.src", "-e", "ipv6.src", "-e", "udp.srcport", "-e", "tls.quic.parameter.type").Output()
+		if err != nil {
+			t.Fatalf("tshark %s: %v", rel, err)
+		}
+		seen := map[string]bool{}
+		for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+			f := strings.Split(line, "\t")
+			if len(f) < 4 {
+				continue
+			}
+			client := zeekEndpoint(f[0]+f[1], f[2])
+			if seen[client] {
+				continue // a second ClientHello of the connection (after a Retry: the same)
+			}
+			seen[client] = true
+			var c *facts.Connection
+			for _, gc := range got {
+				if gc.Client.String() == client {
+					c = gc
+				}
+			}
+			if c == nil || c.TLS == nil || c.TLS.ClientHello == nil {
+				t.Errorf("%s: %s: no ClientHello", rel, client)
+				continue
+			}
+			var ids []string
+			for _, p := range c.TLS.ClientHello.QUICTransportParameters {
+				ids = append(ids, fmt.Sprint(p.ID))
+			}
+			compared.Add(1)
+			if strings.Join(ids, ",") != f[3] {
+				t.Errorf("%s: %s: transport parameters %v, tshark %s", rel, client, ids, f[3])
+			}
+			if len(c.QUIC.TransportParameters) != len(ids) {
+				t.Errorf("%s: %s: %d named, %d parsed", rel, client, len(c.QUIC.TransportParameters), len(ids))
+			}
+		}
+	}
+}
