@@ -65,7 +65,9 @@ type Config struct {
 	// UDPParser); it may return nil to leave the flow alone (its
 	// datagrams are then only counted). Unset, UDP datagrams are only
 	// counted (Stats.NonTCP) and no UDP flow is followed or reported. A
-	// Parallel calls it on its workers' goroutines.
+	// Parallel calls it on its workers' goroutines. QUIC, DTLS and
+	// UDPByContent (either, by the flow's first datagram; the root
+	// package's default) are the factories decode has.
 	UDP func(f *UDPFlow) UDPParser
 }
 
