@@ -47,6 +47,7 @@ func (b *byContent) Close() {
 type dtlsParser struct {
 	f        *UDPFlow
 	c        *dtls.Conn
+	info     facts.DTLSInfo
 	reported bool
 }
 
@@ -56,11 +57,13 @@ func (p *dtlsParser) Datagram(d Datagram) UDPStatus {
 		if !dtls.Recognise(d.Payload) {
 			return UDPDecline
 		}
-		conn.Transport, conn.Protocol = facts.UDP, "dtls"
+		conn.Transport, conn.Protocol, conn.DTLS = facts.UDP, "dtls", &p.info
 		p.c = dtls.NewConn(tls.Limits{Certificates: p.f.Certificates()},
 			func(kind string, dir tls.Direction, detail string) { p.f.Anomaly(kind, dir, detail) })
 	}
 	p.c.Datagram(d.Dir, d.Time, d.Payload)
+	p.info = facts.DTLSInfo{HelloVerifyRequest: p.c.HelloVerifyRequest, ClientHellos: p.c.ClientHellos,
+		Records: p.c.Records, Protected: p.c.Protected, DTLS13: p.c.DTLS13}
 	s := p.c.Session()
 	if conn.TLS == nil && (s.ClientHello != nil || s.ServerHello != nil) {
 		conn.TLS = s

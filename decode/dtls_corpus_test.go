@@ -78,9 +78,11 @@ func TestDTLSMatchesTshark(t *testing.T) {
 		rows := dtlsHellos(t, pcap)
 		got, _ := analyze(t, pcap, decode.Config{UDP: decode.UDPByContent})
 		var ch, sh map[string]string
+		clientHellos := 0
 		for _, r := range rows {
 			if strings.HasPrefix(r["dtls.handshake.type"], "1") {
 				ch = r // the last ClientHello
+				clientHellos++
 			} else if strings.HasPrefix(r["dtls.handshake.type"], "2") {
 				sh = r
 			}
@@ -94,8 +96,13 @@ func TestDTLSMatchesTshark(t *testing.T) {
 			t.Fatalf("%s: DTLS connection %s not reported (%d connections)", pcap, key, len(got))
 		}
 		compared.Add(1)
-		if c.Transport != facts.UDP || c.Protocol != "dtls" {
-			t.Errorf("%s: transport %v protocol %q", pcap, c.Transport, c.Protocol)
+		if c.Transport != facts.UDP || c.Protocol != "dtls" || c.DTLS == nil {
+			t.Fatalf("%s: transport %v protocol %q dtls %v", pcap, c.Transport, c.Protocol, c.DTLS)
+		}
+		// Every capture here has a HelloVerifyRequest: tshark's two
+		// ClientHellos.
+		if c.DTLS.ClientHellos != clientHellos || c.DTLS.HelloVerifyRequest != (clientHellos == 2) {
+			t.Errorf("%s: %d ClientHellos (hello_verify_request %v), tshark %d", pcap, c.DTLS.ClientHellos, c.DTLS.HelloVerifyRequest, clientHellos)
 		}
 		if c.Fingerprints.JA3 != ch["dtls.handshake.ja3"] || c.SNI() != ch["dtls.handshake.extensions_server_name"] {
 			t.Errorf("%s: JA3 %s (%s) SNI %q, tshark %s (%s) %q", pcap, c.Fingerprints.JA3, c.Fingerprints.JA3Full,

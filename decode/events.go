@@ -59,6 +59,10 @@ func (a *Analyzer) emit(ev event, conn *facts.Connection) {
 			q := *cp.QUIC
 			cp.QUIC = &q
 		}
+		if cp.DTLS != nil && a.collect != nil && ev.kind != evConnection {
+			d := *cp.DTLS
+			cp.DTLS = &d
+		}
 		ev.conn = &cp
 	}
 	a.held = append(a.held, ev)

@@ -133,6 +133,8 @@ func appendConnectionJSON(b []byte, r *ConnectionRecord) (_ []byte, ok bool) {
 	}
 	b = append(b, `,"quic":`...)
 	b = appendQUICJSON(b, r.QUIC)
+	b = append(b, `,"dtls":`...)
+	b = appendDTLSJSON(b, r.DTLS)
 	b = append(b, `,"client_cert_requested":`...)
 	b = strconv.AppendBool(b, r.CertRequested)
 	b = append(b, `,"client_cert_sent":`...)
@@ -504,5 +506,30 @@ func appendQUICJSON(b []byte, q *QUICRecord) []byte {
 	b = strconv.AppendUint(b, q.CloseCode, 10)
 	b = append(b, `,"close_reason":`...)
 	b = appendJSONString(b, q.CloseReason)
+	return append(b, '}')
+}
+
+// appendDTLSJSON appends a connection's dtls object (null when absent).
+func appendDTLSJSON(b []byte, d *DTLSRecord) []byte {
+	if d == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, `{"hello_verify_request":`...)
+	b = strconv.AppendBool(b, d.HelloVerifyRequest)
+	b = append(b, `,"client_hellos":`...)
+	b = strconv.AppendInt(b, int64(d.ClientHellos), 10)
+	for _, f := range [...]struct {
+		name string
+		v    uint64
+	}{
+		{"records_client", d.RecordsClient}, {"records_server", d.RecordsServer},
+		{"protected_client", d.ProtectedClient}, {"protected_server", d.ProtectedServer},
+		{"dtls13_client", d.DTLS13Client}, {"dtls13_server", d.DTLS13Server},
+	} {
+		b = append(b, `,"`...)
+		b = append(b, f.name...)
+		b = append(b, `":`...)
+		b = strconv.AppendUint(b, f.v, 10)
+	}
 	return append(b, '}')
 }

@@ -60,6 +60,7 @@ type ConnectionRecord struct {
 	KeyShareSelected string         `json:"key_share_selected"`
 	KeyExchange      *KXRecord      `json:"key_exchange"`
 	QUIC             *QUICRecord    `json:"quic"`
+	DTLS             *DTLSRecord    `json:"dtls"`
 	CertRequested    bool           `json:"client_cert_requested"`
 	ClientCertSent   bool           `json:"client_cert_sent"`
 	Hidden           bool           `json:"hidden"`
@@ -126,6 +127,19 @@ type QUICRecord struct {
 	CloseFrom           string   `json:"close_from"`
 	CloseCode           uint64   `json:"close_code"`
 	CloseReason         string   `json:"close_reason"`
+}
+
+// DTLSRecord is what a DTLS association's records showed
+// (facts.DTLSInfo).
+type DTLSRecord struct {
+	HelloVerifyRequest bool   `json:"hello_verify_request"`
+	ClientHellos       int    `json:"client_hellos"`
+	RecordsClient      uint64 `json:"records_client"`
+	RecordsServer      uint64 `json:"records_server"`
+	ProtectedClient    uint64 `json:"protected_client"`
+	ProtectedServer    uint64 `json:"protected_server"`
+	DTLS13Client       uint64 `json:"dtls13_client"`
+	DTLS13Server       uint64 `json:"dtls13_server"`
 }
 
 // newQUICRecord builds the quic object of a QUIC connection's record.
@@ -326,6 +340,12 @@ func NewConnectionRecord(c *facts.Connection, findings []facts.Finding, opt Opti
 	}
 	if c.QUIC != nil {
 		r.QUIC = newQUICRecord(c.QUIC)
+	}
+	if d := c.DTLS; d != nil {
+		r.DTLS = &DTLSRecord{HelloVerifyRequest: d.HelloVerifyRequest, ClientHellos: d.ClientHellos,
+			RecordsClient: d.Records[tls.ClientToServer], RecordsServer: d.Records[tls.ServerToClient],
+			ProtectedClient: d.Protected[tls.ClientToServer], ProtectedServer: d.Protected[tls.ServerToClient],
+			DTLS13Client: d.DTLS13[tls.ClientToServer], DTLS13Server: d.DTLS13[tls.ServerToClient]}
 	}
 	if len(findings) > 0 {
 		r.Findings = make([]string, 0, len(findings))

@@ -40,6 +40,9 @@ type Connection struct {
 	// QUIC is what the long headers and Initial packets of a QUIC
 	// connection showed (Transport QUIC); nil otherwise.
 	QUIC *QUICInfo
+	// DTLS is what the records of a DTLS association showed (Protocol
+	// "dtls"); nil otherwise.
+	DTLS *DTLSInfo
 
 	// Certificates and ClientCertificates describe TLS.Certificates and
 	// TLS.ClientCertificates, in wire order: decode fills them (with
@@ -128,6 +131,18 @@ type QUICInfo struct {
 	// (RFC 9000, 18.2), in wire order ("initial_max_data", ...; an
 	// unregistered one as "0x..." hex, GREASE as "grease").
 	TransportParameters []string
+}
+
+// DTLSInfo is what a DTLS association's records showed (RFC 6347); the
+// handshake they carried is Connection.TLS.
+type DTLSInfo struct {
+	// HelloVerifyRequest: the server asked for a cookie (RFC 6347,
+	// 4.2.1); the Session's ClientHello is then the second, with it.
+	HelloVerifyRequest bool
+	ClientHellos       int       // ClientHellos read
+	Records            [2]uint64 // records per tls.Direction
+	Protected          [2]uint64 // of them, in an epoch above 0
+	DTLS13             [2]uint64 // DTLS 1.3 unified-header records (RFC 9147, 4), not read
 }
 
 // QUICClose is a CONNECTION_CLOSE frame (RFC 9000, 19.19).
