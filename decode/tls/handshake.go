@@ -85,6 +85,17 @@ func ParseClientHello(body []byte) (*ClientHello, error) {
 	return ch, nil
 }
 
+// namesSignatureAlgorithm says whether a version's digitally-signed
+// struct starts with the SignatureAndHashAlgorithm (RFC 5246, 4.7): TLS
+// 1.2 and later, and DTLS 1.2 and later (RFC 6347, 4.2: DTLS 1.0 is TLS
+// 1.1's, 0xfeff, whose number is above TLS 1.2's).
+func namesSignatureAlgorithm(version uint16) bool {
+	if version>>8 == 0xfe { // DTLS: 0xfeff 1.0, 0xfefd 1.2, 0xfefc 1.3
+		return version <= VersionDTLS12
+	}
+	return version >= VersionTLS12
+}
+
 // quic_transport_parameters (RFC 9001, 8.2), and the code point QUIC
 // drafts before version 1 used.
 const (
@@ -492,7 +503,7 @@ func ParseServerKeyExchange(body []byte, suite CipherSuite, version uint16) (*Ke
 		return kx, nil
 	}
 	// digitally-signed struct (RFC 5246, 4.7)
-	if version >= VersionTLS12 {
+	if namesSignatureAlgorithm(version) {
 		if !r.s.ReadUint16(&kx.SignatureAlgorithm) {
 			return kx, r.fail("signature_algorithm")
 		}
