@@ -407,3 +407,21 @@ func BenchmarkConnInitials(b *testing.B) {
 		run(ds)
 	}
 }
+
+// TestConnectionCloseRecorded: a server Initial with an ACK and a
+// CONNECTION_CLOSE (RFC 9000, 19.19: type 0x1c, error 0x0178 = TLS alert
+// 120 no_application_protocol, RFC 9001, 4.8; frame type 0x06; a reason)
+// gives the close.
+func TestConnectionCloseRecorded(t *testing.T) {
+	dcid := []byte{1, 2, 3, 4, 5, 6, 7, 8}
+	k, _ := deriveInitial(Version1, dcid)
+	client := sealInitial(t, k[0], Version1, dcid, nil, 0, append([]byte{framePing}, make([]byte, 40)...))
+	frames := []byte{frameAck, 0, 0, 0, 0, frameConnectionClose, 0x41, 0x78, 0x06, 7}
+	frames = append(append(frames, "no alpn"...), make([]byte, 30)...)
+	server := sealInitial(t, k[1], Version1, nil, []byte{9, 9}, 0, frames)
+	info, _, anomalies := run([]datagram{{tls.ClientToServer, client}, {tls.ServerToClient, server}})
+	cl := info.Close
+	if cl == nil || cl.From != uint8(tls.ServerToClient) || cl.Application || cl.Code != 0x178 || cl.Reason != "no alpn" || len(anomalies) != 0 {
+		t.Errorf("close %+v, anomalies %q", cl, anomalies)
+	}
+}
