@@ -34,6 +34,7 @@ var formats = []Format{
 	{Name: "sarif", Extension: "sarif", Write: WriteSARIF},
 	{Name: "junit", Extension: "xml", Write: WriteJUnit},
 	{Name: "markdown", Extension: "md", Write: WriteMarkdown},
+	{Name: "ecs", Extension: "ecs.ndjson", Write: WriteECS},
 }
 
 // RegisterFormat adds a format written by another package (report/html

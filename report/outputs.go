@@ -81,14 +81,16 @@ func PlanOutputs(specs []string, file, dir string) (Plan, error) {
 	return outs, nil
 }
 
+// formatForFile names the format whose extension ends name, the longest
+// when several do (x.ecs.ndjson is ecs, x.ndjson ndjson).
 func formatForFile(name string) string {
-	ext := strings.TrimPrefix(filepath.Ext(name), ".")
+	best, n := "table", 0
 	for _, f := range formats {
-		if f.Extension == ext && f.Name != "table" {
-			return f.Name
+		if f.Name != "table" && strings.HasSuffix(name, "."+f.Extension) && len(f.Extension) > n {
+			best, n = f.Name, len(f.Extension)
 		}
 	}
-	return "table"
+	return best
 }
 
 func extensionOf(format string) string {

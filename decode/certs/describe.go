@@ -76,6 +76,18 @@ func describe(c *x509.Certificate) Info {
 		}
 	}
 	in.KeyType, in.KeyBits = KeyInfo(c)
+	in.Version = c.Version
+	in.BasicConstraints = c.BasicConstraintsValid
+	in.MaxPathLen = -1
+	if c.BasicConstraintsValid && (c.MaxPathLen > 0 || c.MaxPathLenZero) {
+		in.MaxPathLen = c.MaxPathLen
+	}
+	switch k := c.PublicKey.(type) {
+	case *rsa.PublicKey:
+		in.Exponent = k.E
+	case *ecdsa.PublicKey:
+		in.Curve = k.Curve.Params().Name
+	}
 	in.Key = keyString(c, in.KeyType, in.KeyBits)
 	return in
 }

@@ -174,6 +174,17 @@ type Certificate struct {
 	// the certificate's own key (MD5 and SHA-1 signatures included).
 	SelfSigned bool
 	IsCA       bool // basicConstraints cA
+
+	// For logs that print them (Zeek's x509.log, ECS x509.*): the X.509
+	// version (1 to 3), the RSA public exponent (0 for other keys), the
+	// ECDSA key's curve as crypto/elliptic names it ("P-256", "" for
+	// other keys), whether basicConstraints was present and its
+	// pathLenConstraint (-1 when absent).
+	Version          int
+	Exponent         int
+	Curve            string
+	BasicConstraints bool
+	MaxPathLen       int
 }
 
 // Fingerprints of the TLS handshake (empty when not computable).
