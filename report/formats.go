@@ -35,6 +35,7 @@ var formats = []Format{
 	{Name: "junit", Extension: "xml", Write: WriteJUnit},
 	{Name: "markdown", Extension: "md", Write: WriteMarkdown},
 	{Name: "ecs", Extension: "ecs.ndjson", Write: WriteECS},
+	{Name: "zeek", Extension: "zeek.ndjson", Write: WriteZeek},
 }
 
 // RegisterFormat adds a format written by another package (report/html

@@ -30,10 +30,10 @@ func TestFormatsTable(t *testing.T) {
 			live++
 		}
 	}
-	// The formats report writes itself (table ... markdown, ecs) (html registers from its
+	// The formats report writes itself (table ... markdown, ecs, zeek) (html registers from its
 	// own package, not imported by this test), two of them streamed.
-	if len(names) != 8 || live != 2 {
-		t.Errorf("%d formats, %d live; want 8 and 2", len(names), live)
+	if len(names) != 9 || live != 2 {
+		t.Errorf("%d formats, %d live; want 9 and 2", len(names), live)
 	}
 	if _, err := NewStream(&bytes.Buffer{}, "yaml", Options{}); err == nil {
 		t.Error("NewStream accepted an unknown format")
@@ -55,7 +55,7 @@ func TestRegisterFormatRefusesDuplicatesAndStreaming(t *testing.T) {
 			RegisterFormat(f)
 		}()
 	}
-	if len(Formats()) != 8 {
+	if len(Formats()) != 9 {
 		t.Errorf("a refused format was added: %v", FormatNames())
 	}
 }
