@@ -95,6 +95,14 @@ type Config struct {
 	MaxBufferedBytes int
 	IdleTimeout      time.Duration
 
+	// Shard and Shards analyse only shard Shard (0 <= Shard < Shards) of
+	// the flows, by a hash of their endpoints (decode.InShard), reading
+	// every packet: N runs with Shards N and Shard 0 .. N-1 over the
+	// same capture together report each connection exactly once, with the
+	// ids one run gives. Shards 0 or 1 is every flow. The summaries
+	// record the shard.
+	Shard, Shards int
+
 	// MaxPackets stops a Source after that many packets have passed the
 	// filter (0: no limit), as tcpdump's -c.
 	MaxPackets int
@@ -169,6 +177,9 @@ func New(cfg Config) (*Analyzer, error) {
 		if n < 0 {
 			return nil, &ConfigError{Field: field, Err: errors.New("cannot be negative")}
 		}
+	}
+	if cfg.Shards < 0 || cfg.Shard < 0 || (cfg.Shards > 1 && cfg.Shard >= cfg.Shards) || (cfg.Shards <= 1 && cfg.Shard > 0) {
+		return nil, &ConfigError{Field: "Shard", Err: fmt.Errorf("shard %d of %d: want 0 <= shard < shards", cfg.Shard, cfg.Shards)}
 	}
 	if cfg.SNI != "" {
 		if _, err := path.Match(cfg.SNI, ""); err != nil {
@@ -292,6 +303,7 @@ func (a *Analyzer) decodeConfig() decode.Config {
 		IdleTimeout:      a.cfg.IdleTimeout,
 		ShowSecrets:      a.cfg.ShowSecrets,
 		UDP:              decode.UDPByContent, // QUIC and DTLS flows, recognised by content; other UDP is declined
+		Shard:            facts.Shard{K: a.cfg.Shard, N: a.cfg.Shards},
 	}
 }
 

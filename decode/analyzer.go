@@ -69,6 +69,10 @@ type Config struct {
 	// UDPByContent (either, by the flow's first datagram; the root
 	// package's default) are the factories decode has.
 	UDP func(f *UDPFlow) UDPParser
+
+	// Shard, when its N is 2 or more, keeps only the flows of that shard
+	// (see InShard); the others' frames are counted in Stats.OtherShard.
+	Shard facts.Shard
 }
 
 func (c *Config) fill() {
@@ -200,6 +204,7 @@ type Engine interface {
 func (a *Analyzer) Stats() facts.Stats {
 	st := a.stats
 	st.Evicted = a.flows.Counters().Evicted // the table's count is the one
+	st.Shard = a.cfg.Shard
 	return st
 }
 
@@ -287,9 +292,17 @@ func (a *Analyzer) packet(p capture.Packet) {
 	}
 	switch a.dec.Decode(p.LinkType, p.Data, p.Info, &a.seg) {
 	case flow.TCPSegment:
+		if !InShard(a.cfg.Shard, a.seg.Src, a.seg.Dst) { // Config.Shard is enforced here
+			st.OtherShard++
+			return
+		}
 		a.segment(p)
 	case flow.UDPDatagram: // only with a UDP parser (dec.UDP)
 		st.NonTCP++ // UDP is counted as before, followed or not
+		if !InShard(a.cfg.Shard, a.seg.Src, a.seg.Dst) {
+			st.OtherShard++
+			return
+		}
 		a.datagram(ts)
 	case flow.NotIP:
 		st.NonIP++

@@ -274,6 +274,10 @@ type SummaryRecord struct {
 	KernelReceived     uint64            `json:"kernel_received"`
 	KernelDropped      uint64            `json:"kernel_dropped"`
 	Anomalies          map[string]uint64 `json:"anomalies"`
+	// Shard is "K/N" in a --shard run (absent otherwise); OtherShard
+	// counts the frames of other shards' flows.
+	Shard      string `json:"shard,omitempty"`
+	OtherShard uint64 `json:"other_shard,omitempty"`
 }
 
 func ts(t time.Time) string {

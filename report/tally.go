@@ -182,6 +182,7 @@ func NewTallySummary(scope, capture string, st facts.Stats, t *Tally) SummaryRec
 		Filtered: st.Filtered, NonIP: st.NonIP, NonTCP: st.NonTCP,
 		KernelReceived: st.KernelReceived, KernelDropped: st.KernelDropped,
 		Anomalies: map[string]uint64{},
+		Shard:     st.Shard.String(), OtherShard: st.OtherShard,
 	}
 	for k, n := range st.Anomalies {
 		s.Anomalies[k] = n

@@ -57,6 +57,7 @@ type flagValues struct {
 	failOn     string
 	expiryWarn string
 	maxBuffer  string
+	shard      string
 }
 
 func newFlagSet(cfg *config, fv *flagValues, baseline bool) *pflag.FlagSet {
@@ -80,6 +81,7 @@ func newFlagSet(cfg *config, fv *flagValues, baseline bool) *pflag.FlagSet {
 	fs.StringVar(&fv.expiryWarn, "expiry-warn", "30d", "")
 	fs.IntVar(&cfg.MaxFlows, "max-flows", 0, "")
 	fs.IntVar(&cfg.Workers, "workers", 0, "")
+	fs.StringVar(&fv.shard, "shard", "", "")
 	fs.StringVar(&fv.maxBuffer, "max-buffer", "", "")
 	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", 0, "")
 	fs.BoolVarP(&cfg.help, "help", "h", false, "")
@@ -143,6 +145,11 @@ func parseArgs(args []string, baseline bool) (*config, error) {
 			return nil, usagef("--max-buffer: %s is too large", fv.maxBuffer)
 		}
 		cfg.MaxBufferedBytes = int(n)
+	}
+	if fv.shard != "" {
+		if cfg.Shard, cfg.Shards, err = tlsscope.ParseShard(fv.shard); err != nil {
+			return nil, usagef("--shard: %v", err).withHint("e.g. --shard 0/3, --shard 1/3 and --shard 2/3 in three runs")
+		}
 	}
 	if err := cfg.parseOutputs(fv.formats, baseline); err != nil {
 		return nil, err

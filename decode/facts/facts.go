@@ -8,6 +8,7 @@ package facts
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"net/netip"
 	"strings"
 	"time"
@@ -394,8 +395,27 @@ type Stats struct {
 	Gaps           uint64
 	KernelReceived uint64 // live capture only
 	KernelDropped  uint64 // live capture only
-	First, Last    time.Time
-	Anomalies      map[string]uint64 // by kind
+	// Shard is the part of the flows analysed (--shard K/N; the zero
+	// value: all); OtherShard counts the TCP segments and UDP datagrams
+	// of other shards' flows, decoded as far as their endpoints only.
+	Shard       Shard
+	OtherShard  uint64
+	First, Last time.Time
+	Anomalies   map[string]uint64 // by kind
+}
+
+// Shard is shard K of N (0 <= K < N) of a capture's flows, for
+// spreading one capture over N processes that each read all of it
+// (decode.InShard says which flows are in it). The zero value, like
+// any N below 2, is every flow.
+type Shard struct{ K, N int }
+
+// String is "K/N", "" for the whole.
+func (s Shard) String() string {
+	if s.N < 2 {
+		return ""
+	}
+	return fmt.Sprintf("%d/%d", s.K, s.N)
 }
 
 // AddAnomaly counts one anomaly of a kind.
@@ -421,6 +441,10 @@ func (s *Stats) Add(o Stats) {
 	s.Gaps += o.Gaps
 	s.KernelReceived += o.KernelReceived
 	s.KernelDropped += o.KernelDropped
+	s.OtherShard += o.OtherShard
+	if s.Shard == (Shard{}) {
+		s.Shard = o.Shard
+	}
 	if !o.First.IsZero() && (s.First.IsZero() || o.First.Before(s.First)) {
 		s.First = o.First
 	}
