@@ -135,3 +135,64 @@ func TestParseShard(t *testing.T) {
 		t.Error("New accepted shard 3 of 3")
 	}
 }
+
+// TestStreamedLogsMatchWhole: ecs and zeek written a connection at a time
+// (StreamFilesAs, in close order) hold the lines WriteECS and WriteZeek
+// write from the whole result, as sets (an x509 record's ts is the first
+// written connection's that carried it, so it is left out for zeek).
+func TestStreamedLogsMatchWhole(t *testing.T) {
+	paths, _ := filepath.Glob("testdata/pcaps/*.pcap*")
+	n := 0
+	for _, format := range []string{"ecs", "zeek"} {
+		for _, p := range paths {
+			an, err := tlsscope.New(tlsscope.Config{NoSystemRoots: true, Workers: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var streamed, whole bytes.Buffer
+			if _, err := an.StreamFilesAs(context.Background(), &streamed, format, report.Options{}, p); err != nil {
+				t.Fatal(err)
+			}
+			r, err := an.AnalyzeFiles(context.Background(), p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := report.Write(&whole, format, r, report.Options{}); err != nil {
+				t.Fatal(err)
+			}
+			set := func(b []byte) map[string]int {
+				m := map[string]int{}
+				for _, l := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
+					if l == "" {
+						continue
+					}
+					if format == "zeek" && strings.HasPrefix(l, `{"_path":"x509"`) {
+						var v map[string]any
+						json.Unmarshal([]byte(l), &v)
+						delete(v, "ts")
+						b, _ := json.Marshal(v)
+						l = string(b)
+					}
+					m[l]++
+				}
+				return m
+			}
+			a, b := set(streamed.Bytes()), set(whole.Bytes())
+			for l, k := range b {
+				n++
+				if a[l] != k {
+					t.Errorf("%s %s: written whole %d times, streamed %d: %.200s", format, p, k, a[l], l)
+				}
+			}
+			for l := range a {
+				if b[l] == 0 {
+					t.Errorf("%s %s: streamed only: %.200s", format, p, l)
+				}
+			}
+		}
+	}
+	t.Logf("%d lines compared", n)
+	if n < 250 {
+		t.Errorf("only %d lines compared", n)
+	}
+}

@@ -10,8 +10,9 @@ import (
 // LinesSink is a Sink that writes each connection's NDJSON group (its
 // connection line, then its http lines, then its finding lines, most
 // severe first) when it closes, and each anomaly as it is seen, to a
-// report.Stream of format ndjson. The lines are rendered on the worker
-// that decoded the connection.
+// report.Stream of format ndjson (or ecs, or zeek: Stream.Render). The
+// lines are rendered on the worker that decoded the connection, except
+// zeek's, which depend on what was written before.
 type LinesSink struct {
 	Out     *report.Stream
 	Options report.Options
@@ -26,8 +27,9 @@ var linesPool = sync.Pool{New: func() any { return new([]byte) }}
 const maxPooledLines = 256 << 10
 
 type rendered struct {
-	lines *[]byte // from linesPool
-	err   error
+	lines  *[]byte // from linesPool
+	err    error
+	direct bool // the format renders in order: Prepared writes through Connection
 }
 
 // Connection writes c's group (Run calls Prepare and Prepared instead).
@@ -39,15 +41,18 @@ func (s *LinesSink) Connection(c *facts.Connection, fs []facts.Finding) error {
 func (s *LinesSink) Prepare(c *facts.Connection, fs []facts.Finding) any {
 	b := linesPool.Get().(*[]byte)
 	var err error
-	*b, err = report.AppendConnectionLines((*b)[:0], c, fs, s.Options)
-	return rendered{lines: b, err: err}
+	var ok bool
+	*b, ok, err = s.Out.Render((*b)[:0], c, fs)
+	return rendered{lines: b, err: err, direct: !ok}
 }
 
 // Prepared writes what Prepare rendered.
-func (s *LinesSink) Prepared(_ *facts.Connection, _ []facts.Finding, v any) error {
+func (s *LinesSink) Prepared(c *facts.Connection, fs []facts.Finding, v any) error {
 	r := v.(rendered)
 	err := r.err
-	if err == nil {
+	if r.direct {
+		err = s.Out.Connection(c, fs)
+	} else if err == nil {
 		err = s.Out.Lines(*r.lines)
 	}
 	if cap(*r.lines) <= maxPooledLines {

@@ -19,7 +19,14 @@ import (
 // and tally, no connections. An error writing to w is a *SinkError; a
 // capture that cannot be read is a *capture.Error, or an error naming it.
 func (a *Analyzer) StreamFiles(ctx context.Context, w io.Writer, opt report.Options, paths ...string) (*Result, error) {
-	out, err := report.NewStream(w, "ndjson", opt)
+	return a.StreamFilesAs(ctx, w, "ndjson", opt, paths...)
+}
+
+// StreamFilesAs is StreamFiles in another incremental format
+// (report.Format.Incremental: ndjson, ecs or zeek; the last two write no
+// summaries).
+func (a *Analyzer) StreamFilesAs(ctx context.Context, w io.Writer, format string, opt report.Options, paths ...string) (*Result, error) {
+	out, err := report.NewStream(w, format, opt)
 	if err != nil {
 		return nil, err
 	}

@@ -34,8 +34,8 @@ var formats = []Format{
 	{Name: "sarif", Extension: "sarif", Write: WriteSARIF},
 	{Name: "junit", Extension: "xml", Write: WriteJUnit},
 	{Name: "markdown", Extension: "md", Write: WriteMarkdown},
-	{Name: "ecs", Extension: "ecs.ndjson", Write: WriteECS},
-	{Name: "zeek", Extension: "zeek.ndjson", Write: WriteZeek},
+	{Name: "ecs", Extension: "ecs.ndjson", Write: WriteECS, Live: true, Incremental: true},
+	{Name: "zeek", Extension: "zeek.ndjson", Write: WriteZeek, Live: true, Incremental: true},
 }
 
 // RegisterFormat adds a format written by another package (report/html

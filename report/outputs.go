@@ -194,10 +194,11 @@ func (p Plan) Files() Plan {
 }
 
 // Incremental reports whether every output can be written a connection
-// at a time (Format.Incremental), so nothing of a run need be kept.
+// at a time (Format.Incremental), so nothing of a run need be kept: one
+// Stream writes them all, so they must also be of one format.
 func (p Plan) Incremental() bool {
 	for _, o := range p {
-		if f, _ := LookupFormat(o.Format); !f.Incremental {
+		if f, _ := LookupFormat(o.Format); !f.Incremental || o.Format != p[0].Format {
 			return false
 		}
 	}

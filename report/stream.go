@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,12 +13,15 @@ import (
 
 // Stream prints records as they happen, for live capture: NDJSON lines
 // (the same records as WriteNDJSON) or table rows of fixed width, then a
-// summary when the capture stops.
+// summary when the capture stops; or ecs events or zeek records (the
+// lines WriteECS and WriteZeek write), which have no summary.
 type Stream struct {
 	w      io.Writer
 	format string
 	opt    Options
 	enc    *json.Encoder
+	ecs    *json.Encoder // format ecs
+	zeek   *ZeekWriter   // format zeek
 	buf    []byte // lines rendered by the appenders, reused
 	widths []int
 	header bool
@@ -29,7 +33,12 @@ func NewStream(w io.Writer, format string, opt Options) (*Stream, error) {
 	if f, ok := LookupFormat(format); !ok || !f.Live {
 		return nil, fmt.Errorf("format %s cannot stream (want %s)", format, liveNames())
 	}
-	switch format { // the formats table marks these two, and only these, Live
+	switch format { // the formats table marks these four, and only these, Live
+	case "ecs":
+		s.ecs = json.NewEncoder(w)
+		s.ecs.SetEscapeHTML(false)
+	case "zeek":
+		s.zeek = NewZeekWriter(w)
 	case "ndjson":
 		s.enc = json.NewEncoder(w)
 		s.enc.SetEscapeHTML(false)
@@ -60,6 +69,17 @@ func streamWidths(width int) []int {
 
 // Connection prints one connection (at handshake time) and its findings.
 func (s *Stream) Connection(c *facts.Connection, fs []facts.Finding) error {
+	switch {
+	case s.ecs != nil:
+		for _, e := range ECSEvents(nil, c, fs, s.opt) {
+			if err := s.ecs.Encode(e); err != nil {
+				return err
+			}
+		}
+		return nil
+	case s.zeek != nil:
+		return s.zeek.Connection(c)
+	}
 	if s.enc != nil {
 		r := NewConnectionRecord(c, fs, s.opt)
 		b, ok := appendConnectionJSON(s.buf[:0], &r)
@@ -84,6 +104,12 @@ func (s *Stream) Connection(c *facts.Connection, fs []facts.Finding) error {
 // Finding prints a finding not tied to a printed connection (a secret seen
 // after the handshake, say).
 func (s *Stream) Finding(f facts.Finding) error {
+	switch {
+	case s.ecs != nil:
+		return s.ecs.Encode(ecsFinding(&Result{}, f, nil))
+	case s.zeek != nil:
+		return nil // Zeek's ssl.log has no findings
+	}
 	if s.enc != nil {
 		r := NewFindingRecord(f)
 		s.buf = append(appendFindingJSON(s.buf[:0], &r), '\n')
@@ -97,6 +123,30 @@ func (s *Stream) Finding(f facts.Finding) error {
 	return s.row([]string{f.Time.UTC().Format("15:04:05"), facts.Endpoint(f.Server), target, "", "", "finding", f.Severity.String() + " " + f.ID})
 }
 
+// Render appends c's group as the stream's format writes it (ndjson:
+// ConnectionLines; ecs: its events), for a worker to render ahead of
+// Lines. It reports false when the format's lines depend on what the
+// stream wrote before (zeek writes each certificate once): that
+// connection then goes through Connection.
+func (s *Stream) Render(dst []byte, c *facts.Connection, fs []facts.Finding) ([]byte, bool, error) {
+	switch {
+	case s.zeek != nil:
+		return dst, false, nil
+	case s.ecs != nil:
+		buf := bytes.NewBuffer(dst)
+		enc := json.NewEncoder(buf) // as WriteECS's: no HTML escaping
+		enc.SetEscapeHTML(false)
+		for _, e := range ECSEvents(nil, c, fs, s.opt) {
+			if err := enc.Encode(e); err != nil {
+				return dst, true, err
+			}
+		}
+		return buf.Bytes(), true, nil
+	}
+	b, err := AppendConnectionLines(dst, c, fs, s.opt)
+	return b, true, err
+}
+
 // Lines writes lines already rendered (ConnectionLines) as they are.
 func (s *Stream) Lines(b []byte) error {
 	_, err := s.w.Write(b)
@@ -106,6 +156,9 @@ func (s *Stream) Lines(b []byte) error {
 // Anomaly prints an anomaly record; the table's summary counts anomalies
 // instead.
 func (s *Stream) Anomaly(a facts.Anomaly) error {
+	if s.ecs != nil {
+		return s.ecs.Encode(ecsAnomalyEvent(a))
+	}
 	if s.enc == nil {
 		return nil
 	}
@@ -123,6 +176,9 @@ func (s *Stream) CaptureSummary(c *Capture) error {
 
 // Summary ends the stream: the summary record, or the table's summary.
 func (s *Stream) Summary(r *Result) error {
+	if s.ecs != nil || s.zeek != nil {
+		return nil // logs without a summary record
+	}
 	if s.enc != nil {
 		return s.enc.Encode(TotalSummary(r))
 	}

@@ -214,7 +214,7 @@ func streamFiles(an *tlsscope.Analyzer, cfg *config, files []string, stdout, std
 	}
 	defer outs.Abort()
 	bw := bufio.NewWriterSize(outs.All(), 64<<10)
-	r, err := an.StreamFiles(ctx, bw, reportOptions(cfg), files...)
+	r, err := an.StreamFilesAs(ctx, bw, cfg.outputs[0].Format, reportOptions(cfg), files...)
 	if ctx.Err() != nil {
 		return nil, errInterrupted
 	}
