@@ -22,7 +22,7 @@ type Stream struct {
 	enc    *json.Encoder
 	ecs    *json.Encoder // format ecs
 	zeek   *ZeekWriter   // format zeek
-	buf    []byte // lines rendered by the appenders, reused
+	buf    []byte        // lines rendered by the appenders, reused
 	widths []int
 	header bool
 }
