@@ -3,6 +3,7 @@ package report
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -16,6 +17,62 @@ import (
 type Rotate struct {
 	Size  int64
 	Every time.Duration
+}
+
+// On reports whether r rotates at all.
+func (r Rotate) On() bool { return r.Size > 0 || r.Every > 0 }
+
+// String, Set and Type make a Rotate a command-line flag value (pflag's
+// Value): Set is ParseRotate.
+func (r *Rotate) String() string {
+	switch {
+	case r.Every > 0:
+		return r.Every.String()
+	case r.Size > 0:
+		return strconv.FormatInt(r.Size, 10)
+	}
+	return ""
+}
+
+func (r *Rotate) Set(s string) error {
+	v, err := ParseRotate(s)
+	if err == nil {
+		*r = v
+	}
+	return err
+}
+
+func (r *Rotate) Type() string { return "SIZE|DURATION" }
+
+// CanRotate checks that a plan of outputs can be written by one
+// RotatingFile: a single output, a file, of an incremental format (so
+// that it is written as the capture goes). A Rotate that is off needs
+// nothing.
+func (p Plan) CanRotate(r Rotate) error {
+	if !r.On() {
+		return nil
+	}
+	if len(p) != 1 || p[0].Path == "" || !mustLookup(p[0].Format).Incremental {
+		return errors.New("rotates one file output of format ndjson, ecs or zeek, and nothing else (e.g. --format ecs=/var/log/tlsscope/tlsscope.ecs.ndjson)")
+	}
+	return nil
+}
+
+func mustLookup(name string) Format { f, _ := LookupFormat(name); return f }
+
+// LiveWriter is where live capture prints as it goes: with r off,
+// standard output and the format bound for it ("" when none is); with r
+// on, a RotatingFile at the plan's one file (CanRotate) and its format.
+// The returned function closes what was opened.
+func (p Plan) LiveWriter(stdout io.Writer, r Rotate, perm os.FileMode) (io.Writer, string, func() error, error) {
+	if !r.On() {
+		return stdout, p.Stdout(), func() error { return nil }, nil
+	}
+	f, err := CreateRotating(p[0].Path, mustLookup(p[0].Format).Extension, r, perm, nil)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	return f, p[0].Format, f.Close, nil
 }
 
 // ParseRotate reads --rotate: a duration (90s, 10m, 1h, 1d) or a size with

@@ -50,6 +50,7 @@ type config struct {
 	duration   time.Duration
 	writeFile  string
 	user       string
+	rotate     report.Rotate // --rotate: the live file output rotates
 }
 
 type flagValues struct {
@@ -103,6 +104,7 @@ func newFlagSet(cfg *config, fv *flagValues, baseline bool) *pflag.FlagSet {
 	fs.BoolVar(&cfg.noPromisc, "no-promisc", false, "")
 	fs.DurationVar(&cfg.duration, "duration", 0, "")
 	fs.StringVar(&cfg.user, "user", "", "")
+	fs.Var(&cfg.rotate, "rotate", "")
 	return fs
 }
 
@@ -169,7 +171,7 @@ func parseArgs(args []string, baseline bool) (*config, error) {
 		return nil, usagef("no input").withHint("give capture files (tlsscope FILE... or -r FILE) or an interface (-i IFACE)")
 	}
 	if !live {
-		for _, name := range []string{"no-promisc", "duration", "user", "snaplen"} {
+		for _, name := range []string{"no-promisc", "duration", "user", "snaplen", "rotate"} {
 			if fs.Changed(name) {
 				return nil, usagef("--%s applies to live capture only (-i IFACE)", name)
 			}
@@ -177,6 +179,9 @@ func parseArgs(args []string, baseline bool) (*config, error) {
 	}
 	if live && (cfg.duration < 0 || cfg.snaplen <= 0) {
 		return nil, usagef("--duration and --snaplen must be positive")
+	}
+	if err := cfg.outputs.CanRotate(cfg.rotate); err != nil {
+		return nil, usagef("--rotate: %v", err)
 	}
 	if live && cfg.outputDir == "" {
 		for _, o := range cfg.outputs {

@@ -50,21 +50,24 @@ func stream(an *tlsscope.Analyzer, cfg *config, src tlsscope.Source, stdout, std
 		ctx, cancel = context.WithTimeout(ctx, cfg.duration)
 		defer cancel()
 	}
-	format := cfg.outputs.Stdout()
+	w, format, closeOut, err := cfg.outputs.LiveWriter(stdout, cfg.rotate, report.Perm(cfg.ShowSecrets))
+	if err != nil {
+		return nil, usagef("%v", err)
+	}
+	defer closeOut()
 	var out *report.Stream
 	if format != "" {
-		var err error
-		if out, err = report.NewStream(stdout, format, reportOptions(cfg)); err != nil {
+		if out, err = report.NewStream(w, format, reportOptions(cfg)); err != nil {
 			return nil, usagef("%v", err)
 		}
 	}
-	r, err := an.StreamLive(ctx, src, out, len(cfg.outputs.Files()) > 0 || cfg.ladder != "")
+	r, err := an.StreamLive(ctx, src, out, len(cfg.outputs.Files()) > 0 && !cfg.rotate.On() || cfg.ladder != "")
 	if err != nil {
 		return nil, runError(src.Name(), err)
 	}
 	warn(an, cfg, r, stderr)
 	if format != "" {
-		out, _ := report.NewStream(stdout, format, report.Options{Width: reportOptions(cfg).Width})
+		out, _ := report.NewStream(w, format, report.Options{Width: reportOptions(cfg).Width})
 		if err := out.Summary(r); err != nil {
 			return nil, err
 		}

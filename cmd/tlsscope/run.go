@@ -97,7 +97,7 @@ func analyzeAndReport(cfg *config, stdout, stderr io.Writer) (int, error) {
 	if err != nil {
 		return exitUsage, err
 	}
-	if cfg.iface == "" && streamsFiles(cfg) {
+	if cfg.iface == "" && streamsFiles(cfg) || cfg.rotate.On() {
 		return failOn(cfg, r, stderr), nil // every output was written as it went
 	}
 	if cfg.ladder != "" {

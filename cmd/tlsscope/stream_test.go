@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"io"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -67,4 +69,63 @@ func streamFile(cfg *config, path string, stdout, stderr io.Writer) (*report.Res
 	}
 	defer f.Close()
 	return stream(an, cfg, f, stdout, stderr)
+}
+
+// TestLiveRotate replays a capture through the live path with --rotate:
+// the ecs events go to the named file and its rotated predecessors, each
+// file at most the size asked (lines are never split), nothing to
+// standard output, and together they hold exactly the events the same
+// run prints to standard output without --rotate. Bad uses of --rotate are usage errors.
+func TestLiveRotate(t *testing.T) {
+	in := filepath.Join(testutil.Pcaps(t), "cert-expired.pcap")
+	dir := t.TempDir()
+	path := filepath.Join(dir, "tlsscope.ecs.ndjson")
+	var want []byte
+	for _, args := range [][]string{
+		{"-i", "replay", "--format", "ecs"},
+		{"-i", "replay", "--format", "ecs=" + path, "--rotate", "2k"},
+	} {
+		cfg, err := parseArgs(args, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out, stderr bytes.Buffer
+		if _, err := streamFile(cfg, in, &out, &stderr); err != nil {
+			t.Fatalf("%q: %v", args, err)
+		}
+		if cfg.rotate.On() && out.Len() > 0 {
+			t.Errorf("%q: standard output %q", args, out.String())
+		}
+		if want == nil {
+			want = out.Bytes()
+		}
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "tlsscope.*ecs.ndjson"))
+	var got []string
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		if len(b) > 2048 && bytes.Count(b, []byte("\n")) > 1 {
+			t.Errorf("%s: %d bytes", f, len(b))
+		}
+		got = append(got, strings.SplitAfter(string(b), "\n")...)
+	}
+	wantLines := strings.SplitAfter(string(want), "\n")
+	slices.Sort(got)
+	slices.Sort(wantLines)
+	got = slices.DeleteFunc(got, func(s string) bool { return s == "" })
+	wantLines = slices.DeleteFunc(wantLines, func(s string) bool { return s == "" })
+	if len(files) < 2 || !slices.Equal(got, wantLines) {
+		t.Errorf("%d files, %d lines; want the %d lines of an unrotated run", len(files), len(got), len(wantLines))
+	}
+	for _, args := range [][]string{
+		{"--rotate", "1h", in},
+		{"-i", "lo", "--rotate", "1h"},
+		{"-i", "lo", "--rotate", "1h", "--format", "json=x.json"},
+		{"-i", "lo", "--rotate", "1h", "--format", "ecs=a", "--format", "ecs=b"},
+		{"-i", "lo", "--rotate", "0", "--format", "ecs=a"},
+	} {
+		if _, err := parseArgs(args, false); err == nil {
+			t.Errorf("%q accepted", args)
+		}
+	}
 }
