@@ -33,7 +33,10 @@ const ecsVersion = "8.11.0"
 var ecsSeverity = [...]int{facts.Info: 1, facts.Low: 21, facts.Medium: 47, facts.High: 73, facts.Critical: 99}
 
 type ecsEvent struct {
-	Timestamp   string       `json:"@timestamp"`
+	// Timestamp is left out only for an anomaly the capture file's reader
+	// found between packets, which has no time: ECS then has the
+	// pipeline fill it with the time it received the event.
+	Timestamp   string       `json:"@timestamp,omitempty"`
 	ECS         ecsECS       `json:"ecs"`
 	Event       ecsEventSet  `json:"event"`
 	Message     string       `json:"message,omitempty"`

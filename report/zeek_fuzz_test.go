@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/tlsscope/tlsscope/decode/facts"
 )
 
 // countSeparators counts the unescaped ',' and '+' of an RFC 4514 name.
@@ -56,4 +58,13 @@ func FuzzZeekName(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestECSAnomalyWithoutTime: a reader's anomaly (no time) leaves
+// @timestamp for the pipeline to fill rather than writing an empty date.
+func TestECSAnomalyWithoutTime(t *testing.T) {
+	b, _ := json.Marshal(ecsAnomalyEvent(facts.Anomaly{Kind: "capture_time_backwards", Offset: 24}))
+	if strings.Contains(string(b), "@timestamp") || !strings.Contains(string(b), `"kind":"capture_time_backwards"`) {
+		t.Errorf("%s", b)
+	}
 }
