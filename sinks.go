@@ -42,7 +42,7 @@ func (s *LinesSink) Prepare(c *facts.Connection, fs []facts.Finding) any {
 	b := linesPool.Get().(*[]byte)
 	var err error
 	var ok bool
-	*b, ok, err = s.Out.Render((*b)[:0], c, fs)
+	*b, ok, err = s.Out.Render((*b)[:0], c, fs, s.Options)
 	return rendered{lines: b, err: err, direct: !ok}
 }
 

@@ -123,12 +123,12 @@ func (s *Stream) Finding(f facts.Finding) error {
 	return s.row([]string{f.Time.UTC().Format("15:04:05"), facts.Endpoint(f.Server), target, "", "", "finding", f.Severity.String() + " " + f.ID})
 }
 
-// Render appends c's group as the stream's format writes it (ndjson:
-// ConnectionLines; ecs: its events), for a worker to render ahead of
+// Render appends c's group as the stream's format writes it with opt
+// (ndjson: ConnectionLines; ecs: its events), for a worker to render ahead of
 // Lines. It reports false when the format's lines depend on what the
 // stream wrote before (zeek writes each certificate once): that
 // connection then goes through Connection.
-func (s *Stream) Render(dst []byte, c *facts.Connection, fs []facts.Finding) ([]byte, bool, error) {
+func (s *Stream) Render(dst []byte, c *facts.Connection, fs []facts.Finding, opt Options) ([]byte, bool, error) {
 	switch {
 	case s.zeek != nil:
 		return dst, false, nil
@@ -136,14 +136,14 @@ func (s *Stream) Render(dst []byte, c *facts.Connection, fs []facts.Finding) ([]
 		buf := bytes.NewBuffer(dst)
 		enc := json.NewEncoder(buf) // as WriteECS's: no HTML escaping
 		enc.SetEscapeHTML(false)
-		for _, e := range ECSEvents(nil, c, fs, s.opt) {
+		for _, e := range ECSEvents(nil, c, fs, opt) {
 			if err := enc.Encode(e); err != nil {
 				return dst, true, err
 			}
 		}
 		return buf.Bytes(), true, nil
 	}
-	b, err := AppendConnectionLines(dst, c, fs, s.opt)
+	b, err := AppendConnectionLines(dst, c, fs, opt)
 	return b, true, err
 }
 
