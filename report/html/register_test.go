@@ -12,8 +12,8 @@ import (
 // report's formats, and report.Write("html") is this package's Write.
 func TestRegisteredAsFormat(t *testing.T) {
 	names := report.FormatNames()
-	if len(names) != 8 || names[len(names)-1] != "html" || !slices.Contains(names, "table") {
-		t.Fatalf("formats %v, want report's seven then html", names)
+	if len(names) != 10 || names[len(names)-1] != "html" || !slices.Contains(names, "table") {
+		t.Fatalf("formats %v, want report's nine then html", names)
 	}
 	f, _ := report.LookupFormat("html")
 	if f.Extension != "html" || f.Live || f.Incremental {
