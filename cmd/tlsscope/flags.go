@@ -186,7 +186,7 @@ func parseArgs(args []string, baseline bool) (*config, error) {
 	if live && cfg.outputDir == "" {
 		for _, o := range cfg.outputs {
 			if o.Path == "" && !lookupFormat(o.Format).Live {
-				return nil, usagef("live capture streams ndjson or table to standard output; --format %s needs a file", o.Format).withHint("e.g. --format %s=out.%s", o.Format, extension(o.Format))
+				return nil, usagef("live capture streams ndjson, ecs, zeek or table to standard output; --format %s needs a file", o.Format).withHint("e.g. --format %s=out.%s", o.Format, extension(o.Format))
 			}
 		}
 	}
