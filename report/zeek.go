@@ -266,7 +266,11 @@ func zeekSSLOf(c *facts.Connection) (zeekSSL, bool) {
 // zeekSSLHistory spells ssl_history from the session's events: a letter
 // per handshake message seen in the clear, i for change_cipher_spec, l
 // for a plaintext alert; a client's in upper case. The HelloRetryRequest
-// (a ServerHello on the wire) is j.
+// (a ServerHello on the wire) is j. Zeek keeps up to 100 letters; the
+// session keeps tls.MaxEvents events (anomaly tls_events_limit past
+// them), so a longer history is cut there. Zeek's ^ (direction flipped)
+// and b (heartbeat) are not produced: decode orients every connection
+// from its ClientHello and does not record heartbeats as events.
 func zeekSSLHistory(s *tls.Session) string {
 	var b []byte
 	hrrPending := s.HelloRetry != nil
