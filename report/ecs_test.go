@@ -19,9 +19,12 @@ import (
 type ecsField struct {
 	Type          string   `yaml:"type"`
 	Normalize     []string `yaml:"normalize"`
-	AllowedValues []struct {
-		Name string `yaml:"name"`
-	} `yaml:"allowed_values"`
+	AllowedValues []ecsAllowed `yaml:"allowed_values"`
+}
+
+type ecsAllowed struct {
+	Name               string   `yaml:"name"`
+	ExpectedEventTypes []string `yaml:"expected_event_types"`
 }
 
 // loadECS reads elastic/ecs's generated ecs_flat.yml (by path, from
@@ -91,8 +94,9 @@ func ecsValueOK(typ string, v any) bool {
 // TestECSFieldsInSchema: on every capture of testdata/pcaps and the
 // corpus, every field --format ecs writes outside tlsscope.* is defined
 // in elastic/ecs's ecs_flat.yml, with a JSON value of its type, an array
-// only where ECS normalises the field to one, and one of the allowed
-// values where ECS lists them (event.kind, event.category, event.type).
+// only where ECS normalises the field to one, one of the allowed values
+// where ECS lists them (event.kind, event.category, event.type), and
+// event.type values that ECS expects for the event.category.
 func TestECSFieldsInSchema(t *testing.T) {
 	defs := loadECS(t)
 	caps := logCaptures(t, true)
@@ -124,6 +128,16 @@ func TestECSFieldsInSchema(t *testing.T) {
 				}
 			}
 			kinds[flat["event.kind"].(string)]++
+			// ECS lists the event.type values each event.category expects.
+			for _, c := range flat["event.category"].([]any) {
+				ci := slices.IndexFunc(defs["event.category"].AllowedValues, func(a ecsAllowed) bool { return a.Name == c })
+				for _, ty := range flat["event.type"].([]any) {
+					fields.Add(1)
+					if ci < 0 || !slices.Contains(defs["event.category"].AllowedValues[ci].ExpectedEventTypes, ty.(string)) {
+						t.Errorf("%s line %d: event.type %v is not one ECS expects for event.category %v", name, i+1, ty, c)
+					}
+				}
+			}
 			events.Add(1)
 			for k, v := range flat {
 				if strings.HasPrefix(k, "tlsscope.") {
@@ -148,11 +162,7 @@ func TestECSFieldsInSchema(t *testing.T) {
 						t.Errorf("%s line %d: %s = %v (%T) is not an ECS %s", name, i+1, k, x, x, def.Type)
 						continue
 					}
-					if len(def.AllowedValues) > 0 && !slices.ContainsFunc(def.AllowedValues, func(a struct {
-						Name string `yaml:"name"`
-					}) bool {
-						return a.Name == x
-					}) {
+					if len(def.AllowedValues) > 0 && !slices.ContainsFunc(def.AllowedValues, func(a ecsAllowed) bool { return a.Name == x }) {
 						t.Errorf("%s line %d: %s = %v is not one of ECS's allowed values", name, i+1, k, x)
 					}
 				}
