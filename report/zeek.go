@@ -139,6 +139,12 @@ var zeekHistory = map[uint8]byte{
 // zeekMaxHistory is Zeek's max_ssl_history_length.
 const zeekMaxHistory = 100
 
+// zeekMaxCerts caps the certificates a ZeekWriter remembers as written
+// (a live capture may run for months): past it the set starts again and
+// certificates are logged once more, as Zeek relogs a certificate once
+// its cache entry expires.
+const zeekMaxCerts = 1 << 16
+
 // ZeekWriter writes the zeek format a connection at a time, keeping the
 // set of certificates already written.
 type ZeekWriter struct {
@@ -178,6 +184,9 @@ func (z *ZeekWriter) Connection(c *facts.Connection) error {
 		for j, ci := range chain {
 			if z.seen[ci.SHA256] {
 				continue
+			}
+			if len(z.seen) >= zeekMaxCerts { // zeekMaxCerts is enforced here
+				clear(z.seen)
 			}
 			z.seen[ci.SHA256] = true
 			x := zeekCert(ci, rec.TS)
