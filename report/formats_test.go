@@ -30,8 +30,9 @@ func TestFormatsTable(t *testing.T) {
 			live++
 		}
 	}
-	// The formats report writes itself (table ... markdown, ecs, zeek) (html registers from its
-	// own package, not imported by this test), two of them streamed.
+	// The nine formats report writes itself (html registers from its own
+	// package, not imported by this test), four of them streamed (table,
+	// ndjson, ecs, zeek).
 	if len(names) != 9 || live != 4 {
 		t.Errorf("%d formats, %d live; want 9 and 4", len(names), live)
 	}
