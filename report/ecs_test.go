@@ -17,8 +17,8 @@ import (
 
 // ecsField is what a test needs of one ecs_flat.yml definition.
 type ecsField struct {
-	Type          string   `yaml:"type"`
-	Normalize     []string `yaml:"normalize"`
+	Type          string       `yaml:"type"`
+	Normalize     []string     `yaml:"normalize"`
 	AllowedValues []ecsAllowed `yaml:"allowed_values"`
 }
 
