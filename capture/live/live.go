@@ -32,6 +32,7 @@ package live
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"strings"
@@ -151,6 +152,21 @@ func (i Interface) String() string {
 		s += " " + a.String()
 	}
 	return s
+}
+
+// WriteInterfaces prints the system's interfaces a line each, as tcpdump
+// -D does (Interface.String). Its error says "listing interfaces: ...".
+func WriteInterfaces(w io.Writer) error {
+	ifs, err := Interfaces()
+	if err != nil {
+		return fmt.Errorf("listing interfaces: %v", err)
+	}
+	for _, i := range ifs {
+		if _, err := fmt.Fprintln(w, i); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Interfaces lists the system's network interfaces in index order.

@@ -3,7 +3,7 @@ package main
 import (
 	_ "embed"
 	"errors"
-	"math"
+	"regexp"
 	"strings"
 	"time"
 
@@ -54,11 +54,9 @@ type config struct {
 }
 
 type flagValues struct {
-	formats    []string
-	failOn     string
-	expiryWarn string
-	maxBuffer  string
-	shard      string
+	formats []string
+	failOn  string
+	shard   string
 }
 
 func newFlagSet(cfg *config, fv *flagValues, baseline bool) *pflag.FlagSet {
@@ -79,11 +77,12 @@ func newFlagSet(cfg *config, fv *flagValues, baseline bool) *pflag.FlagSet {
 	fs.BoolVarP(&cfg.quiet, "quiet", "q", false, "")
 	fs.StringArrayVar(&cfg.CAFiles, "ca-file", nil, "")
 	fs.StringVar(&cfg.CheckTime, "check-time", "capture", "")
-	fs.StringVar(&fv.expiryWarn, "expiry-warn", "30d", "")
+	cfg.ExpiryWarn = 30 * 24 * time.Hour
+	fs.Var(units.DurationFlag{P: &cfg.ExpiryWarn}, "expiry-warn", "")
 	fs.IntVar(&cfg.MaxFlows, "max-flows", 0, "")
 	fs.IntVar(&cfg.Workers, "workers", 0, "")
 	fs.StringVar(&fv.shard, "shard", "", "")
-	fs.StringVar(&fv.maxBuffer, "max-buffer", "", "")
+	fs.Var(units.SizeFlag{P: &cfg.MaxBufferedBytes}, "max-buffer", "")
 	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", 0, "")
 	fs.BoolVarP(&cfg.help, "help", "h", false, "")
 	fs.StringVar(&cfg.cpuprofile, "cpuprofile", "", "")
@@ -108,6 +107,8 @@ func newFlagSet(cfg *config, fv *flagValues, baseline bool) *pflag.FlagSet {
 	return fs
 }
 
+var badValue = regexp.MustCompile(`^invalid argument ".*" for "(-[a-z], )?(--[a-z-]+)" flag: (.*)$`)
+
 // parseArgs reads the command line and rejects bad combinations before any
 // work starts.
 func parseArgs(args []string, baseline bool) (*config, error) {
@@ -115,7 +116,12 @@ func parseArgs(args []string, baseline bool) (*config, error) {
 	fv := &flagValues{}
 	fs := newFlagSet(cfg, fv, baseline)
 	if err := fs.Parse(args); err != nil {
-		ue := usagef("%s", strings.TrimSuffix(err.Error(), ".")).withHint("run tlsscope --help for usage")
+		// pflag's `invalid argument "x" for "--flag" flag: why` as --flag: why.
+		msg := strings.TrimSuffix(err.Error(), ".")
+		ue := usagef("%s", badValue.ReplaceAllString(msg, "$2: $3"))
+		if !badValue.MatchString(msg) {
+			ue.hint = "run tlsscope --help for usage"
+		}
 		if strings.Contains(err.Error(), "'Y'") || strings.Contains(err.Error(), "-Y") {
 			ue.hint = "-Y is a tshark display filter; tlsscope takes a tcpdump capture filter with -f (e.g. -f 'tcp port 443') and selects connections with --sni and --ja4"
 		}
@@ -133,22 +139,8 @@ func parseArgs(args []string, baseline bool) (*config, error) {
 		}
 		cfg.failOn, cfg.failOnSet = s, true
 	}
-	d, err := units.Duration(fv.expiryWarn)
-	if err != nil {
-		return nil, usagef("--expiry-warn: %v", err)
-	}
-	cfg.ExpiryWarn = d
-	if fv.maxBuffer != "" {
-		n, err := units.Size(fv.maxBuffer)
-		if err != nil {
-			return nil, usagef("--max-buffer: %v", err)
-		}
-		if n > math.MaxInt {
-			return nil, usagef("--max-buffer: %s is too large", fv.maxBuffer)
-		}
-		cfg.MaxBufferedBytes = int(n)
-	}
 	if fv.shard != "" {
+		var err error
 		if cfg.Shard, cfg.Shards, err = tlsscope.ParseShard(fv.shard); err != nil {
 			return nil, usagef("--shard: %v", err).withHint("e.g. --shard 0/3, --shard 1/3 and --shard 2/3 in three runs")
 		}

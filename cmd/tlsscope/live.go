@@ -85,17 +85,3 @@ func liveError(iface string, err error) error {
 	}
 	return ue
 }
-
-// listInterfaces prints -D, a line an interface, like tcpdump -D.
-func listInterfaces(w io.Writer) error {
-	ifs, err := live.Interfaces()
-	if err != nil {
-		return usagef("listing interfaces: %v", err)
-	}
-	for _, i := range ifs {
-		if _, err := fmt.Fprintln(w, i); err != nil {
-			return err
-		}
-	}
-	return nil
-}

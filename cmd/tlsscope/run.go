@@ -18,6 +18,7 @@ import (
 	"github.com/tlsscope/tlsscope"
 	"github.com/tlsscope/tlsscope/capture"
 	"github.com/tlsscope/tlsscope/capture/filter"
+	"github.com/tlsscope/tlsscope/capture/live"
 	"github.com/tlsscope/tlsscope/decode/facts"
 	"github.com/tlsscope/tlsscope/decode/policy"
 	"github.com/tlsscope/tlsscope/internal/profile"
@@ -57,7 +58,10 @@ func analyzeAndReport(cfg *config, stdout, stderr io.Writer) (int, error) {
 	}
 	defer stop()
 	if cfg.listIfaces {
-		return exitOK, listInterfaces(stdout)
+		if err := live.WriteInterfaces(stdout); err != nil {
+			return exitUsage, usagef("%v", err)
+		}
+		return exitOK, nil
 	}
 	var pcopy *capture.PcapngFile
 	if cfg.writeFile != "" {

@@ -4,6 +4,7 @@ package units
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -40,3 +41,48 @@ func Size(s string) (int64, error) {
 	}
 	return n * m, nil
 }
+
+// DurationFlag is a command-line flag (pflag.Value) holding a Duration
+// written as Duration reads it.
+type DurationFlag struct{ P *time.Duration }
+
+func (f DurationFlag) Set(s string) error {
+	d, err := Duration(s)
+	if err == nil {
+		*f.P = d
+	}
+	return err
+}
+
+func (f DurationFlag) String() string {
+	if f.P == nil {
+		return ""
+	}
+	return f.P.String()
+}
+
+func (f DurationFlag) Type() string { return "duration" }
+
+// SizeFlag is a command-line flag (pflag.Value) holding a byte count
+// written as Size reads it, as an int.
+type SizeFlag struct{ P *int }
+
+func (f SizeFlag) Set(s string) error {
+	n, err := Size(s)
+	if err == nil && n > math.MaxInt {
+		err = fmt.Errorf("%s is too large", s)
+	}
+	if err == nil {
+		*f.P = int(n)
+	}
+	return err
+}
+
+func (f SizeFlag) String() string {
+	if f.P == nil {
+		return ""
+	}
+	return strconv.Itoa(*f.P)
+}
+
+func (f SizeFlag) Type() string { return "size" }
