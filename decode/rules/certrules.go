@@ -38,6 +38,12 @@ func (e *eval) certRules() {
 	// leaf-only rules stay quiet rather than judge the wrong one.
 	leafKnown := s.CertificateErrors == 0 || !(leaf.BasicConstraintsValid && leaf.IsCA)
 	t, tname := e.cfg.checkTime(e.c)
+	// when is the check time in a sentence: "the capture time", "now
+	// (--check-time now)" (not "the now"), "the check time (--check-time)".
+	when := map[string]string{"now": "now (--check-time now)", "check time": "the check time (--check-time)"}[tname]
+	if when == "" {
+		when = "the " + tname
+	}
 	at := e.stepTime(tls.TypeCertificate, tls.ServerToClient)
 	subj := func(i int) string {
 		if i == 0 {
@@ -50,7 +56,7 @@ func (e *eval) certRules() {
 	for i, c := range chain {
 		if t.After(c.NotAfter) {
 			e.add("cert-expired", nil, at, "",
-				fmt.Sprintf("%s expired on %s, %s before the %s", subj(i), day(c.NotAfter), ago(t.Sub(c.NotAfter)), tname),
+				fmt.Sprintf("%s expired on %s, %s before %s", subj(i), day(c.NotAfter), ago(t.Sub(c.NotAfter)), when),
 				fmt.Sprintf("notAfter %s, %s %s", stamp(c.NotAfter), tname, stamp(t)))
 			break
 		}
@@ -58,7 +64,7 @@ func (e *eval) certRules() {
 	for i, c := range chain {
 		if t.Before(c.NotBefore) {
 			e.add("cert-not-yet-valid", nil, at, "",
-				fmt.Sprintf("%s is not valid until %s, %s after the %s", subj(i), day(c.NotBefore), ago(c.NotBefore.Sub(t)), tname),
+				fmt.Sprintf("%s is not valid until %s, %s after %s", subj(i), day(c.NotBefore), ago(c.NotBefore.Sub(t)), when),
 				fmt.Sprintf("notBefore %s, %s %s", stamp(c.NotBefore), tname, stamp(t)))
 			break
 		}

@@ -195,9 +195,17 @@ func TestCheckTimeModes(t *testing.T) {
 	}
 	want := map[string][]string{"capture": nil, "fixed": nil, "now": {"cert-expired"}}
 	for name, cfg := range cfgs {
-		got := ids(certFindings(t, withChain("www.example.com", p.Leaf, p.Intermediate), cfg))
+		fs := certFindings(t, withChain("www.example.com", p.Leaf, p.Intermediate), cfg)
+		got := ids(fs)
 		if !slices.Equal(got, want[name]) {
 			t.Errorf("%s: %v, want %v", name, got, want[name])
+		}
+		// The message names the check time in English (issue 20: "3 days
+		// after the now").
+		for _, f := range fs {
+			if name == "now" && (!strings.HasSuffix(f.Message, " before now (--check-time now)") || strings.Contains(f.Message, "the now")) {
+				t.Errorf("now: message %q", f.Message)
+			}
 		}
 	}
 }
