@@ -29,6 +29,9 @@ func (e *eval) secretRules() {
 			proto = "cleartext"
 		}
 		msg := fmt.Sprintf("%s over %s", title, proto)
+		if t, ok := strings.CutSuffix(title, " over cleartext"); ok {
+			msg = t + " over " + proto // not "served over cleartext over HTTP"
+		}
 		if s.Type != "" {
 			msg += " (" + s.Type + ")"
 		}
@@ -49,6 +52,10 @@ func (e *eval) secretRules() {
 		if s.User != "" {
 			user = "user=" + s.User
 		}
-		e.addStep(facts.ProtocolStep(s.Protocol), id, sev, s.Time, "", msg, joinNonEmpty(" ", s.Method, s.Host+s.Path, field, user))
+		target := s.Host + s.Path
+		if strings.Contains(s.Path, "://") {
+			target = s.Path // a proxy request's absolute URI names its host
+		}
+		e.addStep(facts.ProtocolStep(s.Protocol), id, sev, s.Time, "", msg, joinNonEmpty(" ", s.Method, target, field, user))
 	}
 }

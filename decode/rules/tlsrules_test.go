@@ -166,6 +166,20 @@ func TestSecretsBecomeFindings(t *testing.T) {
 	if fs[2].Step != facts.StepFTP || fs[1].Step != facts.StepHTTP || !fs[1].Time.Equal(t0) {
 		t.Errorf("steps %q %q time %v", fs[1].Step, fs[2].Step, fs[1].Time)
 	}
+	// A login page's message says HTTP once; a proxy request's evidence
+	// names its absolute URI, not the host glued to it (issue 20).
+	lp := Evaluate(&facts.Connection{ID: 3, Protocol: "http", Secrets: []facts.Secret{
+		{Kind: "plaintext-login-page", Protocol: "http", Type: "login-form", Method: "GET", Host: "example.com", Path: "/login", Time: t0},
+		{Kind: "plaintext-credentials", Protocol: "http", Type: "url-userinfo", Field: "request-target", User: "u", Masked: "pa***", Method: "GET", Host: "proxy.example:3128", Path: "http://example.com/x", Time: t0},
+	}}, &Config{})
+	for _, f := range lp {
+		if strings.Contains(f.Message, "over cleartext over") || strings.Contains(f.Evidence, "3128http") {
+			t.Errorf("%s: message %q, evidence %q", f.ID, f.Message, f.Evidence)
+		}
+	}
+	if len(lp) != 2 {
+		t.Errorf("%d findings from a login page and a proxy request", len(lp))
+	}
 	// With show-secrets (decode fills Value then, and only then) the
 	// evidence shows the value itself (issue 20: it stayed masked).
 	values := []string{"YWxpY2U6aHVudGVyMg==", "4111111111111111", "", "FtpPassw0rd"}
