@@ -92,6 +92,12 @@ const (
 type File struct {
 	// OnAnomaly, when set, receives non-fatal damage found while reading.
 	OnAnomaly func(Anomaly)
+	// OnSecrets, when set, receives each pcapng Decryption Secrets Block
+	// as reading reaches it, before the packets that follow it (blocks
+	// read while it was unset are kept and handed to it at the next call
+	// to Next).
+	OnSecrets   func(Secrets)
+	heldSecrets []Secrets
 
 	name   string
 	closer io.Closer
@@ -409,6 +415,7 @@ func (f *File) Next() (Packet, error) {
 		}
 		return Packet{}, io.EOF
 	}
+	f.flushSecrets()
 	var p Packet
 	var err error
 	switch {

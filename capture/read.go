@@ -250,7 +250,8 @@ func binaryTimestamp(ts uint64, e uint8, offset uint64) time.Time {
 //
 // Blocks other than section headers, interfaces, statistics and packets
 // (name resolution, decryption secrets, custom) are skipped here when they
-// are first in line, so a big one never has to fit the buffer.
+// are first in line, so a big one never has to fit the buffer; a
+// decryption secrets block is read first and handed to OnSecrets.
 func (f *File) checkBlocks(atOpen bool) error {
 	f.binTSSet = false
 	off := 0
@@ -306,14 +307,16 @@ func (f *File) checkBlocks(atOpen bool) error {
 			return f.badBlock(atOpen, pos, fmt.Sprintf("block of type %#x has length %d, more than the %d such a block needs", typ, blen, maxControlBlock))
 		}
 		if !control && !packet && off == 0 && !atOpen {
-			// Skipped here: pcapgo would discard it (or parse names and
-			// secrets we do not use).
-			n, err := f.discard(blen)
-			if n < blen {
-				if err != nil && err != io.EOF && isIOError(err) {
-					return readError(f.name, err)
-				}
-				return f.end(AnomalyTruncated, pos, fmt.Sprintf("the file ends inside a block of type %#x after packet %d", typ, f.packets), err)
+			// Skipped here: pcapgo would discard it (or parse names we
+			// do not use); decryption secrets are read first.
+			var err error
+			if typ == blockDSB {
+				err = f.readSecretsBlock(blen, pos, order)
+			} else {
+				err = f.skipBlock(blen, pos, typ)
+			}
+			if err != nil {
+				return err
 			}
 			continue
 		}
@@ -457,6 +460,11 @@ func (f *File) checkBlocks(atOpen bool) error {
 			}
 			f.recStart = pos
 			return nil
+		case blockDSB:
+			if atOpen {
+				return bad("a pcapng file must start with a section header")
+			}
+			f.secretsBlock(body, order, pos)
 		default:
 			if atOpen {
 				return bad("a pcapng file must start with a section header")
