@@ -3,6 +3,7 @@ module github.com/tlsscope/tlsscope
 go 1.26.8
 
 require (
+	github.com/andybalholm/brotli v1.2.0
 	github.com/goccy/go-yaml v1.19.2
 	github.com/gopacket/gopacket v1.7.7
 	github.com/mattn/go-isatty v0.0.20

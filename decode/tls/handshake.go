@@ -382,11 +382,19 @@ func (sh *ServerHello) parseExtension(typ uint16, data cryptobyte.String) bool {
 }
 
 // CertificateChain is what a Certificate message (TLS 1.2 and older,
-// RFC 5246, 7.4.2) carried.
+// RFC 5246, 7.4.2; TLS 1.3, RFC 8446, 4.4.2) carried.
 type CertificateChain struct {
 	Certificates []*x509.Certificate // parsed, in wire order
 	Errors       int                 // entries crypto/x509 could not parse
 	Dropped      int                 // entries over the limits, not parsed
+
+	// TLS 1.3 only (ParseCertificate13): the message's
+	// certificate_request_context (empty but for post-handshake client
+	// authentication) and the extension types of each parsed
+	// certificate's entry (status_request, signed_certificate_timestamp).
+	TLS13           bool
+	RequestContext  []byte
+	EntryExtensions [][]uint16
 }
 
 // ParseCertificate reads a TLS 1.2-style Certificate body: a 24-bit

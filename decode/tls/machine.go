@@ -2,6 +2,7 @@ package tls
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -22,6 +23,9 @@ type Message struct {
 	// starts in its stream (Conn: the record header), for anomalies.
 	Offset int64
 	SSLv2  bool // an SSLv2-format CLIENT-HELLO or SERVER-HELLO (RFC 5246, E.2)
+	// Decrypted: the carrier opened the record (or packet) that carried
+	// the message with keys from a key log; the ladder marks it.
+	Decrypted bool
 }
 
 // AnomalyFunc receives a named anomaly (kinds in limits.go): the
@@ -48,6 +52,9 @@ type Handshake struct {
 	layer     recordLayer // nil when fed messages directly
 	s         Session
 	off       int64 // offset of the input being handled, for anomalies
+
+	keys Keys  // the key log, nil when none was given (decrypt.go)
+	dec  dec13 // key-log decryption state
 
 	plainHandshake [2]bool // a plaintext handshake message was read from this side
 	appEvent       [2]bool // an application_data event was recorded for this side
@@ -142,7 +149,7 @@ func (h *Handshake) Message(m Message) {
 		return
 	}
 	dir, body, ts := m.Dir&1, m.Body, m.Time
-	h.event(Event{Time: ts, From: dir, Content: ContentHandshake, Handshake: m.Type, Length: len(body)})
+	h.event(Event{Time: ts, From: dir, Content: ContentHandshake, Handshake: m.Type, Length: len(body), Decrypted: m.Decrypted})
 	h.plainHandshake[dir] = true
 	s := &h.s
 	switch m.Type {
@@ -163,6 +170,9 @@ func (h *Handshake) Message(m Message) {
 			s.FirstClientHello = s.ClientHello
 		}
 		s.ClientHello = ch
+		if h.keys != nil && s.ServerHello == nil {
+			h.earlyData13(ch)
+		}
 	case TypeServerHello:
 		if dir != ServerToClient {
 			h.anomaly(AnomalyUnexpectedMessage, dir, "ServerHello from the client")
@@ -183,9 +193,54 @@ func (h *Handshake) Message(m Message) {
 		h.serverHello(sh, ts)
 	case TypeCertificate:
 		if h.tls13 {
+			// RFC 8446, 4.4.2: read only when decrypted (or fed by a
+			// carrier that decrypts, QUIC).
+			h.certificate13(dir, body)
 			return
 		}
 		h.certificate(dir, body)
+	case TypeCompressedCert:
+		// RFC 8879, 4: a Certificate, compressed (Chrome and Cloudflare
+		// use brotli).
+		alg, cert, err := DecompressCertificate(body, h.lim.MaxHandshake)
+		if err != nil {
+			kind := AnomalyBadHandshake
+			if errors.Is(err, ErrCompression) {
+				kind = AnomalyBadCertificate
+			}
+			h.anomaly(kind, dir, "compressed certificate (algorithm %d): %v", alg, err)
+			return
+		}
+		h.certificate13(dir, cert)
+	case TypeEncryptedExtensions:
+		ee, err := ParseEncryptedExtensions(body)
+		if err != nil {
+			kind := AnomalyBadExtension
+			if ee == nil {
+				kind = AnomalyBadHandshake
+			}
+			h.anomaly(kind, dir, "%v", err)
+		}
+		if ee != nil {
+			s.EncryptedExtensions = ee
+			if ee.ALPNProtocol != "" {
+				s.ALPN = ee.ALPNProtocol
+			}
+		}
+	case TypeCertificateVerify:
+		scheme, err := ParseCertificateVerify(body)
+		if err != nil {
+			h.anomaly(AnomalyBadHandshake, dir, "%v", err)
+		}
+		s.CertificateVerify[dir] = scheme
+	case TypeKeyUpdate:
+		if _, err := ParseKeyUpdate(body); err != nil {
+			h.anomaly(AnomalyBadHandshake, dir, "%v", err)
+		}
+		s.KeyUpdates[dir]++
+		h.changed13(dir, TypeKeyUpdate)
+	case TypeEndOfEarlyData:
+		h.changed13(dir, TypeEndOfEarlyData)
 	case TypeServerKeyExchange:
 		suite, ok := LookupCipherSuite(s.CipherSuite)
 		if !ok {
@@ -207,17 +262,46 @@ func (h *Handshake) Message(m Message) {
 		s.ClientKeyExchange = true
 	case TypeNewSessionTicket:
 		s.NewSessionTicket = true
+		if h.tls13 {
+			t, err := ParseNewSessionTicket13(body)
+			if err != nil {
+				h.anomaly(AnomalyBadHandshake, dir, "%v", err)
+			}
+			if t != nil {
+				if s.Tickets13 == 0 {
+					s.Ticket13 = *t
+				}
+				s.Tickets13++
+			}
+		}
 	case TypeFinished:
-		// Readable only with TLS_NULL_WITH_NULL_NULL.
+		// Readable only with TLS_NULL_WITH_NULL_NULL, or decrypted.
 		h.finished(dir, ts)
+		if h.tls13 {
+			if dir == ClientToServer {
+				s.ClientFinished13 = true
+			}
+			h.changed13(dir, TypeFinished)
+		}
 	}
+}
+
+// certificate13 keeps a TLS 1.3 chain (RFC 8446, 4.4.2) as certificate
+// keeps a TLS 1.2 one.
+func (h *Handshake) certificate13(dir Direction, body []byte) {
+	chain, err := ParseCertificate13(body, h.lim)
+	h.keepChain(dir, chain, err)
 }
 
 // certificate keeps a TLS 1.2-style chain: at most Limits.MaxChain
 // certificates per side in all, whatever the number of messages.
 func (h *Handshake) certificate(dir Direction, body []byte) {
-	s := &h.s
 	chain, err := ParseCertificate(body, h.lim)
+	h.keepChain(dir, chain, err)
+}
+
+func (h *Handshake) keepChain(dir Direction, chain *CertificateChain, err error) {
+	s := &h.s
 	if chain == nil {
 		h.anomaly(AnomalyBadHandshake, dir, "%v", err)
 		return
@@ -267,8 +351,7 @@ func (h *Handshake) serverHello(sh *ServerHello, ts time.Time) {
 	if Version13(s.Version) {
 		// RFC 8446, 2: everything after ServerHello is encrypted.
 		h.tls13, s.Hidden = true, true
-		h.setProtection(ClientToServer)
-		h.setProtection(ServerToClient)
+		h.serverHello13()
 		if sh.PreSharedKey {
 			s.Resumed, s.Resumption = true, "psk"
 		}
@@ -352,10 +435,16 @@ func (h *Handshake) changeCipherSpec(dir Direction, length int, off int64, ts ti
 	if h.tls13 {
 		return // RFC 8446, D.4: middlebox compatibility, nothing changes
 	}
-	if s.ServerHello == nil && s.HelloRetry != nil {
-		return // compatibility CCS after a HelloRetryRequest
+	if s.ServerHello == nil && (s.HelloRetry != nil || earlyData13(s.ClientHello)) {
+		// RFC 8446, D.4: a compatibility CCS after a HelloRetryRequest,
+		// or the client's right after a ClientHello with 0-RTT data (its
+		// early data follows, before any ServerHello).
+		return
 	}
 	h.setProtection(dir)
+	if h.keys != nil && s.ServerHello != nil {
+		h.changeCipherSpec12()
+	}
 	if dir == ServerToClient && s.ServerHello != nil && !h.serverCert {
 		// RFC 5077, 3.1: the server accepted a ticket and goes straight
 		// to ChangeCipherSpec after its ServerHello.
@@ -365,19 +454,34 @@ func (h *Handshake) changeCipherSpec(dir Direction, length int, off int64, ts ti
 	}
 }
 
-// alert: an alert record's body (nil when it was too long to keep) and
-// whether it was protected.
-func (h *Handshake) alert(dir Direction, body []byte, protected bool, length int, off int64, ts time.Time) {
+// earlyData13 reports whether a ClientHello offers TLS 1.3 with 0-RTT
+// data.
+func earlyData13(ch *ClientHello) bool {
+	if ch == nil || !ch.EarlyData {
+		return false
+	}
+	for _, v := range ch.SupportedVersions {
+		if Version13(v) {
+			return true
+		}
+	}
+	return false
+}
+
+// alert: an alert record's body (nil when it was too long to keep),
+// whether it was protected, and whether it was decrypted (then it is
+// read as plaintext).
+func (h *Handshake) alert(dir Direction, body []byte, protected, decrypted bool, length int, off int64, ts time.Time) {
 	h.off = off
 	// An alert is readable when it is exactly two bytes (no cipher, MAC
 	// or AEAD tag fits in none), or before encryption starts on a stream
 	// whose handshake was seen (a stream joined in the middle may be
 	// encrypted already) and every level is warning or fatal.
-	if len(body) == 2 || !protected && h.plainHandshake[dir] && plainAlerts(body) {
+	if len(body) == 2 || !protected && (h.plainHandshake[dir] || decrypted) && plainAlerts(body) {
 		for i := 0; i+1 < len(body); i += 2 {
-			a := Alert{From: dir, Level: body[i], Description: body[i+1], Time: ts}
+			a := Alert{From: dir, Level: body[i], Description: body[i+1], Time: ts, Decrypted: decrypted}
 			h.addAlert(a)
-			h.event(Event{Time: ts, From: dir, Content: ContentAlert, Length: 2})
+			h.event(Event{Time: ts, From: dir, Content: ContentAlert, Length: 2, Decrypted: decrypted})
 			if a.Level == AlertLevelFatal {
 				h.failed = true
 			}
@@ -421,11 +525,13 @@ func (h *Handshake) protectedHandshake(dir Direction, length int, off int64, ts 
 const tls13AlertSize = 19
 
 // applicationData: an application_data record of length bytes (in TLS
-// 1.3, any record after the ServerHello).
-func (h *Handshake) applicationData(dir Direction, length int, off int64, ts time.Time) {
+// 1.3, any record after the ServerHello that was not opened); decrypted:
+// a TLS 1.3 record opened with the key log whose inner type is
+// application data, so nothing about it is guessed.
+func (h *Handshake) applicationData(dir Direction, length int, decrypted bool, off int64, ts time.Time) {
 	h.off = off
 	s := &h.s
-	if h.tls13 {
+	if h.tls13 && !decrypted {
 		// RFC 8446, 5.2: every record after ServerHello is
 		// application_data on the outside. The server's first ones carry
 		// its handshake flight; the client's first that is not
@@ -452,7 +558,7 @@ func (h *Handshake) applicationData(dir Direction, length int, off int64, ts tim
 	}
 	if !h.appEvent[dir] {
 		h.appEvent[dir] = true
-		h.event(Event{Time: ts, From: dir, Content: ContentApplicationData, Encrypted: !h.nullCipher, Length: length})
+		h.event(Event{Time: ts, From: dir, Content: ContentApplicationData, Encrypted: !h.nullCipher, Length: length, Decrypted: decrypted})
 	}
 }
 

@@ -110,6 +110,8 @@ type direction struct {
 
 	hs     []byte // a handshake message spanning records
 	hsSkip int    // bytes of an over-long handshake message still to skip
+
+	decrypted bool // the record being handled was opened with the key log
 }
 
 // Conn follows one TLS-over-TCP connection from the in-order bytes of
@@ -145,6 +147,15 @@ func (c *Conn) Session() *Session { return &c.h.s }
 // Handshake returns the machine the framer feeds.
 func (c *Conn) Handshake() *Handshake { return &c.h }
 
+// SetKeys gives the Conn a key log to decrypt with (before the first
+// Feed): a TLS 1.3 connection whose ClientHello.random has secrets in it
+// is read through, its encrypted handshake (certificates included),
+// alerts and KeyUpdates becoming facts as in the clear; Session.Decryption
+// says how it went. Decrypted application data is counted, not handed
+// to OnPlaintext. Without SetKeys (or with a key log that is not Given)
+// nothing changes.
+func (c *Conn) SetKeys(k Keys) { c.h.keys = k }
+
 // Done reports that the handshake is over (established, failed with a
 // fatal alert, or an SSLv2 session), so nothing more is to be learnt from
 // the bytes except their count. A NULL-cipher session is never done while
@@ -154,6 +165,10 @@ func (c *Conn) Done() bool {
 		return true
 	}
 	if c.h.nullCipher && c.OnPlaintext != nil {
+		return false
+	}
+	if c.h.decrypting() {
+		// KeyUpdates, tickets and alerts are still to be read.
 		return false
 	}
 	return c.h.s.Established
@@ -179,6 +194,21 @@ func (c *Conn) Gap(dir Direction) {
 	d := &c.d[dir&1]
 	d.inRecord, d.hdrN, d.resync = false, 0, true
 	d.body, d.hs, d.hsSkip = d.body[:0], d.hs[:0], 0
+	if dp, ok := d.prot.(decrypter); ok {
+		dp.lost()
+	}
+}
+
+// decrypter is a Protection that decrypts with a key log (protect13): it
+// reads every record it can, whoever takes the plaintext, since in TLS
+// 1.3 application_data records carry the handshake, alerts and KeyUpdates.
+type decrypter interface {
+	Protection
+	// plain says records of this header type are sent in the clear under
+	// it (TLS 1.3: everything but application_data).
+	plain(typ uint8) bool
+	// lost says records may have been lost (Conn.Gap).
+	lost()
 }
 
 // Feed takes the next in-order bytes of one direction. It keeps (copies)
@@ -310,6 +340,12 @@ func (c *Conn) wanted(d *direction, typ uint8) bool {
 	if d.prot == nil {
 		return typ != ContentApplicationData
 	}
+	if dp, ok := d.prot.(decrypter); ok {
+		if dp.plain(typ) {
+			return typ != ContentApplicationData
+		}
+		return dp.Reads(typ)
+	}
 	switch typ {
 	case ContentAlert, ContentChangeCipherSpec, ContentHeartbeat:
 		return true
@@ -352,13 +388,20 @@ func (c *Conn) endRecord(d *direction, ts time.Time) {
 // second CCS means an encrypted renegotiation, which no one follows).
 func (c *Conn) protectedRecord(d *direction, body []byte, ts time.Time) {
 	typ := d.typ
+	dp, decrypts := d.prot.(decrypter)
+	if decrypts && dp.plain(typ) {
+		c.clearRecord(d, typ, body, false, ts)
+		return
+	}
 	if typ != ContentChangeCipherSpec {
 		seq := d.seq
 		d.seq++
 		if d.keep && d.prot.Reads(typ) {
 			inner, plain, ok := d.prot.Open(Record{Type: typ, Version: uint16(d.hdr[1])<<8 | uint16(d.hdr[2]), Seq: seq, Body: body})
 			if ok {
-				c.clearRecord(d, inner, plain, true, ts)
+				d.decrypted = decrypts
+				c.clearRecord(d, inner, plain, !decrypts, ts)
+				d.decrypted = false
 				return
 			}
 		}
@@ -368,25 +411,26 @@ func (c *Conn) protectedRecord(d *direction, body []byte, ts time.Time) {
 		d.hs, d.hsSkip = d.hs[:0], 0
 		c.h.changeCipherSpec(d.from, d.length, d.recOff, ts)
 	case ContentAlert:
-		c.h.alert(d.from, body, true, d.length, d.recOff, ts) // kept: a two-byte alert is readable
+		c.h.alert(d.from, body, true, false, d.length, d.recOff, ts) // kept: a two-byte alert is readable
 	case ContentHandshake:
 		c.h.protectedHandshake(d.from, d.length, d.recOff, ts)
 	case ContentApplicationData:
-		c.h.applicationData(d.from, d.length, d.recOff, ts)
+		c.h.applicationData(d.from, d.length, false, d.recOff, ts)
 	case ContentHeartbeat:
 		c.h.heartbeat(d.from, d.length, d.recOff, ts)
 	}
 }
 
 // clearRecord handles a record sent in the clear, or opened by its
-// protection (opened).
-func (c *Conn) clearRecord(d *direction, typ uint8, body []byte, opened bool, ts time.Time) {
+// protection: nullOpened, a NULL cipher's (its application data goes to
+// OnPlaintext), or decrypted with the key log (d.decrypted; counted).
+func (c *Conn) clearRecord(d *direction, typ uint8, body []byte, nullOpened bool, ts time.Time) {
 	switch typ {
 	case ContentChangeCipherSpec:
 		d.hs, d.hsSkip = d.hs[:0], 0
 		c.h.changeCipherSpec(d.from, d.length, d.recOff, ts)
 	case ContentAlert:
-		c.h.alert(d.from, body, false, d.length, d.recOff, ts)
+		c.h.alert(d.from, body, false, d.decrypted, d.length, d.recOff, ts)
 	case ContentHandshake:
 		if !d.keep {
 			d.hs, d.hsSkip = d.hs[:0], 0
@@ -394,10 +438,10 @@ func (c *Conn) clearRecord(d *direction, typ uint8, body []byte, opened bool, ts
 		}
 		c.handshakeBytes(d, body, ts)
 	case ContentApplicationData:
-		if opened && len(body) > 0 && c.OnPlaintext != nil {
+		if nullOpened && len(body) > 0 && c.OnPlaintext != nil {
 			c.OnPlaintext(d.from, body, ts)
 		}
-		c.h.applicationData(d.from, d.length, d.recOff, ts)
+		c.h.applicationData(d.from, d.length, d.decrypted, d.recOff, ts)
 	case ContentHeartbeat:
 		c.h.heartbeat(d.from, d.length, d.recOff, ts)
 	}
@@ -450,5 +494,5 @@ func (c *Conn) handshakeBytes(d *direction, data []byte, ts time.Time) {
 }
 
 func (c *Conn) message(d *direction, typ uint8, body []byte, ts time.Time) {
-	c.h.Message(Message{Type: typ, Body: body, Dir: d.from, Time: ts, Offset: d.recOff})
+	c.h.Message(Message{Type: typ, Body: body, Dir: d.from, Time: ts, Offset: d.recOff, Decrypted: d.decrypted})
 }

@@ -118,6 +118,7 @@ type Alert struct {
 	Level       uint8
 	Description uint8
 	Encrypted   bool
+	Decrypted   bool // sent encrypted, read with the key log
 	Time        time.Time
 }
 
@@ -132,6 +133,7 @@ type Event struct {
 	Encrypted bool
 	Length    int
 	Hidden13  Hidden13 // TLS 1.3: what a hidden record is taken to carry
+	Decrypted bool     // the record was opened with the key log
 }
 
 // Hidden13 is what decode/tls takes a TLS 1.3 record it cannot decrypt to
@@ -188,7 +190,7 @@ type Session struct {
 	Resumed     bool
 	Resumption  string // "session_id", "ticket", "psk" or ""
 
-	Certificates         []*x509.Certificate // server chain in wire order (TLS <= 1.2)
+	Certificates         []*x509.Certificate // server chain in wire order (TLS 1.3: when decrypted)
 	CertificateErrors    int                 // certificates that crypto/x509 could not parse
 	CertificateRequested bool
 	ClientCertificates   []*x509.Certificate
@@ -204,8 +206,23 @@ type Session struct {
 	Hidden               bool      // TLS 1.3: the rest of the handshake is encrypted
 	// ClientFinished13 (TLS 1.3) says the client's Finished flight was
 	// seen, as far as a passive observer can tell: the record marked
-	// Hidden13ClientFinished in Events.
+	// Hidden13ClientFinished in Events, or the client's Finished
+	// decrypted.
 	ClientFinished13 bool
+
+	// What only decryption shows of TLS 1.3 (a key log, Conn.SetKeys):
+	// the server's EncryptedExtensions (its ALPN is ALPN too), the
+	// signature scheme of each side's CertificateVerify (0: none read),
+	// the KeyUpdates each side sent, the tickets the server issued and
+	// the first of them. Certificates and alerts go where TLS 1.2's do.
+	EncryptedExtensions *EncryptedExtensions
+	CertificateVerify   [2]uint16
+	KeyUpdates          [2]int
+	Tickets13           int
+	Ticket13            NewSessionTicket13
+	// Decryption is what key-log decryption made of the connection; its
+	// Status is "" when no key log was given.
+	Decryption Decryption
 
 	Established    bool // both Finished seen, or (TLS 1.3) application data both ways
 	Start          time.Time
