@@ -10,6 +10,7 @@ import (
 	"github.com/tlsscope/tlsscope/capture/live"
 	"github.com/tlsscope/tlsscope/decode"
 	"github.com/tlsscope/tlsscope/decode/facts"
+	"github.com/tlsscope/tlsscope/decode/keylog"
 	"github.com/tlsscope/tlsscope/report"
 )
 
@@ -88,9 +89,13 @@ func (a *Analyzer) Run(ctx context.Context, src Source, sink Sink) (*Capture, er
 	}
 	r.anomalies, _ = sink.(AnomalySink)
 	r.preparer, _ = sink.(Preparer)
-	eng := a.engine(r.handler())
-	defer eng.Close()
 	name := src.Name()
+	var dsb *keylog.Log
+	if !a.cfg.NoCaptureKeys {
+		dsb = keylog.New() // the capture's own secrets, if it has any
+	}
+	eng := a.engine(r.handler(), a.keyLogs(dsb))
+	defer eng.Close()
 	eng.SetCapture(name)
 	stop := context.AfterFunc(ctx, func() { src.Close() }) // unblocks Next
 	defer stop()
@@ -111,6 +116,13 @@ func (a *Analyzer) Run(ctx context.Context, src Source, sink Sink) (*Capture, er
 	progress(false)
 	opt := decode.ReadOptions{Filter: a.filter, MaxPackets: a.cfg.MaxPackets, Name: name,
 		Abort: func() error { return r.err }}
+	if dsb != nil {
+		opt.Secrets = func(s capture.Secrets) {
+			if s.Type == capture.SecretsTLSKeyLog {
+				dsb.Add(s.Data, name+" (Decryption Secrets Block)")
+			}
+		}
+	}
 	if a.cfg.Write != nil {
 		opt.Write = func(p capture.Packet) error {
 			err := a.cfg.Write(p)
@@ -140,11 +152,11 @@ func (a *Analyzer) Run(ctx context.Context, src Source, sink Sink) (*Capture, er
 }
 
 // engine is one decode.Analyzer, or a decode.Parallel of Config.Workers.
-func (a *Analyzer) engine(h decode.Handler) decode.Engine {
+func (a *Analyzer) engine(h decode.Handler, keys keylog.Logs) decode.Engine {
 	if n := a.workers(); n > 1 {
-		return decode.NewParallel(a.decodeConfig(), h, n)
+		return decode.NewParallel(a.decodeConfig(keys), h, n)
 	}
-	return decode.New(a.decodeConfig(), h)
+	return decode.New(a.decodeConfig(keys), h)
 }
 
 // runner is one Run's state between decode's Handler and the sink.

@@ -40,8 +40,10 @@ import (
 	"github.com/tlsscope/tlsscope/capture/filter"
 	"github.com/tlsscope/tlsscope/decode"
 	"github.com/tlsscope/tlsscope/decode/facts"
+	"github.com/tlsscope/tlsscope/decode/keylog"
 	"github.com/tlsscope/tlsscope/decode/policy"
 	"github.com/tlsscope/tlsscope/decode/rules"
+	"github.com/tlsscope/tlsscope/internal/pathcause"
 	"github.com/tlsscope/tlsscope/report"
 )
 
@@ -81,6 +83,24 @@ type Config struct {
 	// ShowSecrets keeps cleartext secrets' values in the facts (they are
 	// masked otherwise, and every format prints the masked form).
 	ShowSecrets bool
+
+	// KeyLogFiles are NSS key log files (the SSLKEYLOGFILE format, RFC
+	// 9850), read once by New: a TLS 1.3 connection whose
+	// ClientHello.random has secrets in them is decrypted, so its
+	// certificates, EncryptedExtensions and alerts are judged as TLS
+	// 1.2's are, and every connection then says how decryption went
+	// (tls.Session.Decryption). A file that cannot be read is a
+	// *ConfigError (Field "KeyLogFiles") naming it; bad lines in one are
+	// counted (KeyLogSources), never fatal. The environment's
+	// SSLKEYLOGFILE is not read unless named here.
+	KeyLogFiles []string
+	// KeyLog is a key log the caller fills, used beside KeyLogFiles: one
+	// still being written may be added to while a capture is read.
+	KeyLog *keylog.Log
+	// NoCaptureKeys ignores the Decryption Secrets Blocks a pcapng
+	// capture carries (its own key log, which is otherwise used as
+	// Wireshark uses it).
+	NoCaptureKeys bool
 
 	// Workers is the number of decoding goroutines for a Source read by
 	// AnalyzeFile or Run (0: one per CPU, at most MaxDefaultWorkers; the
@@ -156,6 +176,7 @@ type Analyzer struct {
 	filter *filter.Filter
 	rules  *rules.Config
 	now    time.Time
+	keys   *keylog.Log // KeyLogFiles, read once
 }
 
 // New checks cfg (the filter parses, the CA files load, the check time
@@ -195,6 +216,14 @@ func New(cfg Config) (*Analyzer, error) {
 				err = pe.Err
 			}
 			return nil, &ConfigError{Field: "CAFiles", Err: fmt.Errorf("reading %s: %v", f, err)}
+		}
+	}
+	if len(cfg.KeyLogFiles) > 0 {
+		a.keys = keylog.New()
+		for _, f := range cfg.KeyLogFiles {
+			if err := a.keys.ReadFile(f); err != nil {
+				return nil, &ConfigError{Field: "KeyLogFiles", Err: fmt.Errorf("reading %s: %v", f, pathcause.Of(err))}
+			}
 		}
 	}
 	rc := rules.DefaultConfig()
@@ -244,8 +273,11 @@ func (a *Analyzer) ExpiredSuppressions() []policy.Suppression {
 }
 
 // Warnings are what the user of a run should hear besides its results:
-// each policy suppression past its expiry date, and each capture cut short
-// inside a packet (analysed up to there, as tcpdump and tshark say).
+// each policy suppression past its expiry date, each capture cut short
+// inside a packet (analysed up to there, as tcpdump and tshark say), and
+// each key log file with lines that could not be read or none of whose
+// client randoms matched a connection (the wrong file, or a capture of
+// other connections).
 func (a *Analyzer) Warnings(r *Result) []string {
 	var w []string
 	for _, e := range a.ExpiredSuppressions() {
@@ -256,7 +288,43 @@ func (a *Analyzer) Warnings(r *Result) []string {
 			w = append(w, fmt.Sprintf("%s is cut short in the middle of a packet; analysed up to there (%d packets)", c.Name, c.Stats.Packets))
 		}
 	}
+	for _, s := range a.KeyLogSources() {
+		if s.Bad > 0 {
+			w = append(w, fmt.Sprintf("key log %s: %d of %d lines not read (first: %s)", s.Name, s.Bad, s.Lines, s.FirstBad))
+		}
+		if s.Matched == 0 {
+			w = append(w, fmt.Sprintf("key log %s: none of its %d client randoms matched a connection in the capture", s.Name, s.Randoms))
+		}
+	}
 	return w
+}
+
+// KeyLogSources says what each key log given (KeyLogFiles, then KeyLog)
+// held, and how many of its client randoms a connection matched so far:
+// a source that matched none after a run is likely the wrong file (the
+// command warns about it). Decryption Secrets Blocks of the captures are
+// not listed.
+func (a *Analyzer) KeyLogSources() []keylog.Source {
+	var out []keylog.Source
+	for _, l := range []*keylog.Log{a.keys, a.cfg.KeyLog} {
+		if l != nil {
+			out = append(out, l.Sources()...)
+		}
+	}
+	return out
+}
+
+// keyLogs is the key log of one input: its own Decryption Secrets Blocks
+// (dsb, filled as they are read), then the given ones. nil when there is
+// no key log at all and the input cannot carry one.
+func (a *Analyzer) keyLogs(dsb *keylog.Log) keylog.Logs {
+	var ls keylog.Logs
+	for _, l := range []*keylog.Log{dsb, a.keys, a.cfg.KeyLog} {
+		if l != nil {
+			ls = append(ls, l)
+		}
+	}
+	return ls
 }
 
 // selected reports whether Config.JA4 and Config.SNI keep a connection.
@@ -296,8 +364,8 @@ func (a *Analyzer) workers() int {
 	return min(runtime.GOMAXPROCS(0), MaxDefaultWorkers)
 }
 
-func (a *Analyzer) decodeConfig() decode.Config {
-	return decode.Config{
+func (a *Analyzer) decodeConfig(keys keylog.Logs) decode.Config {
+	c := decode.Config{
 		MaxFlows:         a.cfg.MaxFlows,
 		MaxBufferedBytes: a.cfg.MaxBufferedBytes,
 		IdleTimeout:      a.cfg.IdleTimeout,
@@ -305,6 +373,10 @@ func (a *Analyzer) decodeConfig() decode.Config {
 		UDP:              decode.UDPByContent, // QUIC and DTLS flows, recognised by content; other UDP is declined
 		Shard:            facts.Shard{K: a.cfg.Shard, N: a.cfg.Shards},
 	}
+	if len(keys) > 0 {
+		c.Keys = keys
+	}
+	return c
 }
 
 // version is set at link time: go build -ldflags "-X

@@ -61,6 +61,13 @@ type Config struct {
 	IdleTimeout      time.Duration // a connection silent this long (capture time) is closed
 	ShowSecrets      bool          // keep cleartext secrets' values (masked otherwise)
 
+	// Keys, when set, is the key log TLS connections are decrypted with
+	// (tls.Conn.SetKeys): a *keylog.Log or keylog.Logs. A Parallel's
+	// workers share it; it must be safe for concurrent use, as keylog's
+	// are, and may be added to while the input is read (a capture's own
+	// Decryption Secrets Blocks: ReadOptions.Secrets).
+	Keys tls.Keys
+
 	// UDP, when set, makes the parser of each new UDP flow (see
 	// UDPParser); it may return nil to leave the flow alone (its
 	// datagrams are then only counted). Unset, UDP datagrams are only

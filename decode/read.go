@@ -24,6 +24,10 @@ type ReadOptions struct {
 	Progress   func(read int)             // called every ProgressEvery packets read
 	Abort      func() error               // checked after each packet: an error stops the loop and is returned
 	Name       string                     // the input's name, for the reader's anomalies
+	// Secrets, when set, takes a capture.File's pcapng Decryption
+	// Secrets Blocks as reading reaches them, before the packets after
+	// them are decoded (on Read's goroutine).
+	Secrets func(capture.Secrets)
 }
 
 // ProgressEvery is how many packets Read reads between Progress calls.
@@ -42,6 +46,7 @@ func Read(ctx context.Context, src Source, e Engine, opt ReadOptions) (facts.Sta
 		f.OnAnomaly = func(an capture.Anomaly) {
 			e.Note(facts.Anomaly{Kind: an.Kind, Offset: an.Offset, Detail: an.Detail, Capture: opt.Name})
 		}
+		f.OnSecrets = opt.Secrets
 	}
 	var filtered uint64
 	var err error

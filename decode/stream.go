@@ -270,6 +270,9 @@ func (s *stream) newTLS() *tls.Conn {
 		s.a.anomaly(s.anomalyAt(dir, kind, s.a.now, detail))
 	})
 	c.OnPlaintext = s.plaintext
+	if s.a.cfg.Keys != nil {
+		c.SetKeys(s.a.cfg.Keys)
+	}
 	s.conn.TLS = c.Session()
 	return c
 }

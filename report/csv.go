@@ -3,6 +3,7 @@ package report
 import (
 	"encoding/csv"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -12,18 +13,22 @@ import (
 // CSVHeader is the first row of the csv format: one row per finding.
 // transport is the finding's connection's ("tcp", "quic"; "" when the
 // result does not hold the connection); it was added last, so that
-// readers of the earlier columns by position are unaffected.
+// readers of the earlier columns by position are unaffected. When a key
+// log was given (some connection has a decryption status) one more last
+// column, "decryption", gives the status of the finding's connection;
+// without one the format is as it was.
 var CSVHeader = []string{"capture", "connection", "time", "severity", "id", "client", "server", "sni", "message", "evidence", "reference", "transport"}
 
 // WriteCSV writes one row per finding, most severe first.
 func WriteCSV(w io.Writer, r *Result, _ Options) error {
 	cw := csv.NewWriter(w)
-	if err := cw.Write(CSVHeader); err != nil {
-		return err
+	dec := decryptionStatuses(r)
+	header := CSVHeader
+	if dec != nil {
+		header = append(slices.Clone(CSVHeader), "decryption")
 	}
-	type connKey struct {
-		capture string
-		id      uint64
+	if err := cw.Write(header); err != nil {
+		return err
 	}
 	transport := map[connKey]string{}
 	for _, c := range r.Captures {
@@ -40,12 +45,38 @@ func WriteCSV(w io.Writer, r *Result, _ Options) error {
 		for i, cell := range row {
 			row[i] = csvSafe(cell)
 		}
+		if dec != nil {
+			row = append(row, dec[connKey{f.Capture, f.ConnID}])
+		}
 		if err := cw.Write(row); err != nil {
 			return err
 		}
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+type connKey struct {
+	capture string
+	id      uint64
+}
+
+// decryptionStatuses maps each connection with a decryption status to it;
+// nil when none has one (no key log was given).
+func decryptionStatuses(r *Result) map[connKey]string {
+	var m map[connKey]string
+	for _, c := range r.Captures {
+		for _, conn := range c.Connections {
+			if conn.TLS == nil || conn.TLS.Decryption.Status == "" {
+				continue
+			}
+			if m == nil {
+				m = map[connKey]string{}
+			}
+			m[connKey{c.Name, conn.ID}] = conn.TLS.Decryption.Status
+		}
+	}
+	return m
 }
 
 // csvSafe keeps a spreadsheet from reading a cell as a formula (CWE-1236;

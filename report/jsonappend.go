@@ -170,6 +170,25 @@ func appendConnectionJSON(b []byte, r *ConnectionRecord) (_ []byte, ok bool) {
 		}
 		b = append(b, ']')
 	}
+	if d := r.Decryption; d != nil {
+		b = append(b, `,"decryption":{"status":`...)
+		b = appendJSONString(b, d.Status)
+		b = append(b, `,"records_decrypted_client":`...)
+		b = strconv.AppendUint(b, d.OpenedClient, 10)
+		b = append(b, `,"records_decrypted_server":`...)
+		b = strconv.AppendUint(b, d.OpenedServer, 10)
+		b = append(b, `,"records_failed_client":`...)
+		b = strconv.AppendUint(b, d.FailedClient, 10)
+		b = append(b, `,"records_failed_server":`...)
+		b = strconv.AppendUint(b, d.FailedServer, 10)
+		b = append(b, `,"records_unread_client":`...)
+		b = strconv.AppendUint(b, d.UnreadClient, 10)
+		b = append(b, `,"records_unread_server":`...)
+		b = strconv.AppendUint(b, d.UnreadServer, 10)
+		b = append(b, `,"detail":`...)
+		b = appendJSONString(b, d.Detail)
+		b = append(b, '}')
+	}
 	return append(b, '}'), true
 }
 
@@ -186,6 +205,9 @@ func appendAlertJSON(b []byte, a *AlertRecord) []byte {
 	b = strconv.AppendBool(b, a.Encrypted)
 	b = append(b, `,"ts":`...)
 	b = appendJSONString(b, a.TS)
+	if a.Decrypted {
+		b = append(b, `,"decrypted":true`...)
+	}
 	return append(b, '}')
 }
 

@@ -73,6 +73,26 @@ type ConnectionRecord struct {
 	End              string         `json:"end"`
 	HandshakeMillis  float64        `json:"handshake_ms"`
 	Secrets          []SecretRecord `json:"secrets"`
+	// Decryption is what key-log decryption made of the connection. It
+	// is there only when a key log was given (--keylog, or the capture's
+	// own Decryption Secrets Blocks), so a run without one writes what it
+	// always wrote.
+	Decryption *DecryptionRecord `json:"decryption,omitempty"`
+}
+
+// DecryptionRecord is a connection's key-log decryption: status "ok",
+// "no-key", "partial", "unsupported-suite" or "failed" (tls.Decrypt*),
+// and the records opened, failed (tag or MAC did not verify) and left
+// unread (no secret for them), per direction.
+type DecryptionRecord struct {
+	Status       string `json:"status"`
+	OpenedClient uint64 `json:"records_decrypted_client"`
+	OpenedServer uint64 `json:"records_decrypted_server"`
+	FailedClient uint64 `json:"records_failed_client"`
+	FailedServer uint64 `json:"records_failed_server"`
+	UnreadClient uint64 `json:"records_unread_client"`
+	UnreadServer uint64 `json:"records_unread_server"`
+	Detail       string `json:"detail"`
 }
 
 // AlertRecord is one alert; encrypted alerts have level and description "".
@@ -83,6 +103,7 @@ type AlertRecord struct {
 	Code        int    `json:"code"`
 	Encrypted   bool   `json:"encrypted"`
 	TS          string `json:"ts"`
+	Decrypted   bool   `json:"decrypted,omitempty"` // sent encrypted, read with the key log
 }
 
 // CertRecord describes one certificate of a chain, in wire order.
@@ -278,6 +299,9 @@ type SummaryRecord struct {
 	// counts the frames of other shards' flows.
 	Shard      string `json:"shard,omitempty"`
 	OtherShard uint64 `json:"other_shard,omitempty"`
+	// Decryption counts TLS connections by decryption status; absent
+	// when no key log was given.
+	Decryption map[string]int `json:"decryption,omitempty"`
 }
 
 func ts(t time.Time) string {
@@ -402,7 +426,7 @@ func NewConnectionRecord(c *facts.Connection, findings []facts.Finding, opt Opti
 		r.Alerts = make([]AlertRecord, 0, len(s.Alerts))
 	}
 	for _, a := range s.Alerts {
-		ar := AlertRecord{From: a.From.String(), Encrypted: a.Encrypted, TS: ts(a.Time), Code: -1}
+		ar := AlertRecord{From: a.From.String(), Encrypted: a.Encrypted, TS: ts(a.Time), Code: -1, Decrypted: a.Decrypted}
 		if !a.Encrypted {
 			ar.Level = alertLevel(a.Level)
 			ar.Description = alertName(a.Description)
@@ -455,6 +479,15 @@ func NewConnectionRecord(c *facts.Connection, findings []facts.Finding, opt Opti
 	}
 	if kx := s.KeyExchange; kx != nil {
 		r.KeyExchange = &KXRecord{Kind: kx.Kind, Group: groupNameOr(kx.NamedGroup), DHPrimeBits: kx.DHPrimeBits, PublicKeyBits: kx.PublicKeyBits}
+	}
+	if d := &s.Decryption; d.Status != "" {
+		r.Decryption = &DecryptionRecord{
+			Status:       d.Status,
+			OpenedClient: d.Opened[tls.ClientToServer], OpenedServer: d.Opened[tls.ServerToClient],
+			FailedClient: d.Failed[tls.ClientToServer], FailedServer: d.Failed[tls.ServerToClient],
+			UnreadClient: d.Unread[tls.ClientToServer], UnreadServer: d.Unread[tls.ServerToClient],
+			Detail: d.Detail,
+		}
 	}
 	return r
 }
@@ -563,6 +596,9 @@ func NewSummaryRecord(scope, capture string, st facts.Stats, conns []*facts.Conn
 type Handshakes struct {
 	TLS, Complete, Failed int
 	Versions, Suites      map[string]int
+	// Decryption counts TLS connections by key-log decryption status
+	// (nil when no key log was given).
+	Decryption map[string]int
 }
 
 // CountHandshakes: a handshake is complete when established, failed when
@@ -592,5 +628,11 @@ func (h *Handshakes) add(c *facts.Connection) {
 	}
 	if s.ServerHello != nil {
 		h.Suites[suiteName(s.CipherSuite)]++
+	}
+	if st := s.Decryption.Status; st != "" {
+		if h.Decryption == nil {
+			h.Decryption = map[string]int{}
+		}
+		h.Decryption[st]++
 	}
 }

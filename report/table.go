@@ -15,6 +15,7 @@ import (
 	"github.com/olekukonko/tablewriter/tw"
 
 	"github.com/tlsscope/tlsscope/decode/facts"
+	"github.com/tlsscope/tlsscope/decode/tls"
 )
 
 // DefaultWidth is the width the table format fits when none is given.
@@ -291,8 +292,13 @@ func connRow(c *facts.Connection, fs []facts.Finding) []string {
 		alpn = s.ALPN
 		if len(c.Certificates) > 0 {
 			cert = commonName(c.Certificates[0])
-		} else if s.Hidden {
+		} else if s.Hidden && s.EncryptedExtensions == nil {
+			// TLS 1.3 whose server flight was not decrypted (with it, no
+			// certificate means none was sent: a PSK resumption).
 			cert = "(encrypted)"
+			if s.Decryption.Status == tls.DecryptNoKey {
+				cert = "(no key)"
+			}
 		}
 	}
 	worst := ""
@@ -306,7 +312,8 @@ func connRow(c *facts.Connection, fs []facts.Finding) []string {
 
 // Status is a connection's outcome in a word or two: "ok", "resumed",
 // "alert <description>", "no reply", "incomplete", or the cleartext
-// protocol name.
+// protocol name. A TLS 1.3 handshake that a key log was given for and did
+// not open reads "ok, no-key" (or partial, failed, unsupported-suite).
 func Status(c *facts.Connection) string {
 	s := c.TLS
 	if s == nil {
@@ -316,10 +323,16 @@ func Status(c *facts.Connection) string {
 		return "unknown"
 	}
 	if s.Established {
+		st := "ok"
 		if s.Resumed {
-			return "resumed"
+			st = "resumed"
 		}
-		return "ok"
+		if d := s.Decryption.Status; d != "" && d != tls.DecryptOK && s.Hidden && s.EncryptedExtensions == nil {
+			// A key log was given and did not open this TLS 1.3
+			// handshake: nothing of it was checked.
+			st += ", " + d
+		}
+		return st
 	}
 	for _, a := range s.Alerts {
 		if a.Encrypted {
@@ -505,6 +518,9 @@ func summaryLines(r *Result, width int) []string {
 		suites[ShortSuite(k)] += n
 	}
 	add("suites", countList(suites)...)
+	if len(hs.Decryption) > 0 {
+		add("decryption", countList(hs.Decryption)...)
+	}
 	var sev []string
 	for s := facts.Critical; ; s-- {
 		if n := total.Findings[s]; n > 0 {

@@ -87,6 +87,12 @@ func (t *Tally) Merge(o *Tally) {
 	for k, n := range o.Handshakes.Suites {
 		t.Handshakes.Suites[k] += n
 	}
+	for k, n := range o.Handshakes.Decryption {
+		if t.Handshakes.Decryption == nil {
+			t.Handshakes.Decryption = map[string]int{}
+		}
+		t.Handshakes.Decryption[k] += n
+	}
 	for i, n := range o.Findings {
 		t.Findings[i] += n
 	}
@@ -183,6 +189,7 @@ func NewTallySummary(scope, capture string, st facts.Stats, t *Tally) SummaryRec
 		KernelReceived: st.KernelReceived, KernelDropped: st.KernelDropped,
 		Anomalies: map[string]uint64{},
 		Shard:     st.Shard.String(), OtherShard: st.OtherShard,
+		Decryption: maps.Clone(t.Handshakes.Decryption),
 	}
 	for k, n := range st.Anomalies {
 		s.Anomalies[k] = n

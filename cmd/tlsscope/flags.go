@@ -3,6 +3,7 @@ package main
 import (
 	_ "embed"
 	"errors"
+	"os"
 	"regexp"
 	"strings"
 	"time"
@@ -76,6 +77,7 @@ func newFlagSet(cfg *config, fv *flagValues, baseline bool) *pflag.FlagSet {
 	fs.StringVarP(&cfg.outputFile, "output", "o", "", "")
 	fs.BoolVarP(&cfg.quiet, "quiet", "q", false, "")
 	fs.StringArrayVar(&cfg.CAFiles, "ca-file", nil, "")
+	fs.StringArrayVar(&cfg.KeyLogFiles, "keylog", nil, "")
 	fs.StringVar(&cfg.CheckTime, "check-time", "capture", "")
 	cfg.ExpiryWarn = 30 * 24 * time.Hour
 	fs.Var(units.DurationFlag{P: &cfg.ExpiryWarn}, "expiry-warn", "")
@@ -132,6 +134,10 @@ func parseArgs(args []string, baseline bool) (*config, error) {
 	}
 	cfg.inputs = append(cfg.inputs, fs.Args()...)
 
+	if err := keyLogEnv(cfg.KeyLogFiles, os.Getenv); err != nil {
+		return nil, err
+	}
+
 	if fv.failOn != "" {
 		s, ok := facts.ParseSeverity(strings.ToLower(fv.failOn))
 		if !ok {
@@ -183,6 +189,22 @@ func parseArgs(args []string, baseline bool) (*config, error) {
 		}
 	}
 	return cfg, nil
+}
+
+// keyLogEnv turns --keylog env into the file $SSLKEYLOGFILE names: the
+// environment is read only when asked (a file called env is ./env).
+func keyLogEnv(files []string, getenv func(string) string) error {
+	for i, f := range files {
+		if f != "env" {
+			continue
+		}
+		p := getenv("SSLKEYLOGFILE")
+		if p == "" {
+			return usagef("--keylog env: SSLKEYLOGFILE is not set").withHint("set it to the key log file, or give the file: --keylog FILE (a file called env: --keylog ./env)")
+		}
+		files[i] = p
+	}
+	return nil
 }
 
 // parseOutputs reads --format, -o and --output-dir (report.PlanOutputs).

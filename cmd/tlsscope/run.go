@@ -178,8 +178,9 @@ func newAnalyzer(cfg *config, stderr io.Writer, pcopy *capture.PcapngFile) (*tls
 	if ce.Field == "Filter" {
 		return nil, usagef("bad filter %q: %v", cfg.Filter, ce.Err)
 	}
-	// The fields' flags: CAFiles is --ca-file, CheckTime --check-time.
-	flag := map[string]string{"CAFiles": "ca-file", "CheckTime": "check-time", "MaxFlows": "max-flows", "IdleTimeout": "idle-timeout", "MaxPackets": "count"}[ce.Field]
+	// The fields' flags: CAFiles is --ca-file, CheckTime --check-time,
+	// KeyLogFiles --keylog.
+	flag := map[string]string{"CAFiles": "ca-file", "CheckTime": "check-time", "MaxFlows": "max-flows", "IdleTimeout": "idle-timeout", "MaxPackets": "count", "KeyLogFiles": "keylog"}[ce.Field]
 	return nil, usagef("--%s: %v", cmp.Or(flag, strings.ToLower(ce.Field)), ce.Err)
 }
 
