@@ -39,8 +39,9 @@ type Alert struct {
 // Decrypted runs tshark on pcap with keylog as tls.keylog_file ("" for
 // none: a pcapng's own Decryption Secrets Blocks are used either way) and
 // returns its TLS-over-TCP connections by "client server" (as
-// netip.AddrPort prints them).
-func Decrypted(t testing.TB, pcap, keylog string) map[string]*TLSConn {
+// netip.AddrPort prints them). extra are more tshark options ("-d",
+// "tcp.port==N,tls" for TLS on a port tshark does not know).
+func Decrypted(t testing.TB, pcap, keylog string, extra ...string) map[string]*TLSConn {
 	t.Helper()
 	tshark := testutil.Tool(t, "tshark")
 	args := []string{"-r", pcap, "-o", "tcp.reassemble_out_of_order:TRUE", "-Y", "tls && tcp",
@@ -51,6 +52,7 @@ func Decrypted(t testing.TB, pcap, keylog string) map[string]*TLSConn {
 	if keylog != "" {
 		args = append(args, "-o", "tls.keylog_file:"+keylog)
 	}
+	args = append(args, extra...)
 	out, err := exec.Command(tshark, args...).Output()
 	if err != nil {
 		t.Fatalf("tshark -r %s: %v", pcap, err)
