@@ -131,8 +131,8 @@ func ourCertLine(c facts.Certificate) string {
 func TestDecryptionMatchesTshark(t *testing.T) {
 	testutil.Tool(t, "tshark")
 	caps := decryptables(t, true)
-	compared := testutil.MinCompared(t, 59, "connections")
-	decrypted13 := testutil.MinCompared(t, 24, "decrypted TLS 1.3 connections")
+	compared := testutil.MinCompared(t, 62, "connections")
+	decrypted13 := testutil.MinCompared(t, 27, "decrypted TLS 1.3 connections")
 	for _, d := range caps {
 		name := strings.TrimPrefix(d.pcap, testutil.RepoRoot(t)+"/")
 		t.Run(filepath.Base(name), func(t *testing.T) {
@@ -350,5 +350,17 @@ func TestDecryptMissingSecrets(t *testing.T) {
 		if d.Status != tls.DecryptPartial || len(c.Certificates) != 0 || d.Opened[0] == 0 || d.Opened[1] == 0 || d.Failed != [2]uint64{} {
 			t.Errorf("#%d application secrets only: %+v, %d certificates", c.ID, d, len(c.Certificates))
 		}
+	}
+}
+
+// KeyUpdate both ways, more than once each: every record after each
+// update opens (tshark's reading of the same capture is held to ours in
+// TestDecryptionMatchesTshark, KeyUpdates included).
+func TestDecryptKeyUpdates(t *testing.T) {
+	pcaps := testutil.Pcaps(t)
+	cs := tls13Conns(t, readDecrypting(t, filepath.Join(pcaps, "tls13-keyupdate-openssl.pcap"), filepath.Join(pcaps, "tls13-keyupdate-openssl.keys"), 1))
+	s := cs[0].TLS
+	if s.KeyUpdates[0] < 2 || s.KeyUpdates[1] < 2 || s.Decryption.Status != tls.DecryptOK || len(s.Alerts) != 2 || s.Alerts[0].Encrypted {
+		t.Errorf("KeyUpdates %v, %+v, alerts %+v", s.KeyUpdates, s.Decryption, s.Alerts)
 	}
 }

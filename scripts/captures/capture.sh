@@ -971,6 +971,53 @@ CNF
 		chain_length=2 findings=deprecated-version,deprecated-version-offered,no-forward-secrecy,cbc-mode-cipher
 fi
 
+# TLS 1.3 that only a key log shows (issue 16): what is judged in these is
+# encrypted. They take ports from PORT_BASE+200 on, whatever is added above
+# or below them, and leave the numbering of the scenarios after them as it
+# was.
+
+SAVED_INDEX=$SCENARIO_INDEX
+SCENARIO_INDEX=200
+
+tls13_cert_case() {
+	local name=$1 leaf=$2 desc=$3 findings=$4
+	ossl "$name" 127.0.0.1 "-cert $C/$leaf.pem -key $C/$leaf.key -cert_chain $C/intermediate.only.pem" "$CA $SNI -tls1_3" ||
+		return 0
+	meta scenario="$desc" client="openssl s_client -tls1_3" server="openssl s_server" version="TLS 1.3" \
+		cipher_suite=TLS_AES_256_GCM_SHA384 cipher_suite_id=0x1302 sni=localhost \
+		cert="${name#tls13-cert-}" leaf="certs/$leaf.pem" findings="$findings" chain_length=2
+}
+tls13_cert_case tls13-cert-expired expired \
+	"TLS 1.3 with a leaf that expired 35 days before the capture: encrypted, judged only with the key log" cert-expired
+tls13_cert_case tls13-cert-wrong-host wrong-host \
+	"TLS 1.3 with a leaf for www.example.com while the client asked for localhost: seen only with the key log" \
+	cert-hostname-mismatch
+
+if scenario tls13-keyupdate-openssl; then
+	# s_server and s_client without -www read commands on stdin: K sends a
+	# KeyUpdate that asks the peer to update as well (RFC 8446, 4.6.3), k
+	# one that does not; other lines are sent as data. The client updates
+	# twice (once answered by the server), the server twice (once answered
+	# by the client), with data under every key; then the client quits.
+	# (A background job's stdin is /dev/null, hence bash -c.)
+	# shellcheck disable=SC2086
+	start bash -c 'exec openssl s_server "$@" < <(sleep 2.5; printf "server data 1\n"; sleep 0.3; printf "K\n"; sleep 0.3; printf "server data 2\n"; sleep 0.3; printf "k\n"; sleep 0.3; printf "server data 3\n"; sleep 10)' \
+		s_server -accept "127.0.0.1:$PORT" -naccept 1 $LEAF
+	wait_listen "$PORT"
+	begin
+	# shellcheck disable=SC2086
+	(sleep 0.5; printf 'client data 1\n'; sleep 0.3; printf 'K\n'; sleep 0.3; printf 'client data 2\n'; sleep 0.3; printf 'k\n'
+		sleep 0.3; printf 'client data 3\n'; sleep 2.5; printf 'client data 4\n'; sleep 0.3; printf 'Q\n') |
+		timeout 20 openssl s_client -connect "127.0.0.1:$PORT" $CA $SNI -keylogfile "$WORK/$CUR.keys" \
+			>>"$WORK/clients.log" 2>&1 || log "$CUR: client exited $?"
+	finish
+	meta scenario="TLS 1.3 KeyUpdate both ways, several times (s_client and s_server K and k commands), data under every key" \
+		client="openssl s_client (K, k)" server="openssl s_server (K, k)" version="TLS 1.3" \
+		cipher_suite=TLS_AES_256_GCM_SHA384 cipher_suite_id=0x1302 sni=localhost cert=good
+fi
+
+SCENARIO_INDEX=$SAVED_INDEX
+
 log "done with all scenarios"
 
 # ---------------------------------------------------------------------------
