@@ -131,8 +131,8 @@ func ourCertLine(c facts.Certificate) string {
 func TestDecryptionMatchesTshark(t *testing.T) {
 	testutil.Tool(t, "tshark")
 	caps := decryptables(t, true)
-	compared := testutil.MinCompared(t, 62, "connections")
-	decrypted13 := testutil.MinCompared(t, 27, "decrypted TLS 1.3 connections")
+	compared := testutil.MinCompared(t, 70, "connections")
+	decrypted13 := testutil.MinCompared(t, 29, "decrypted TLS 1.3 connections")
 	for _, d := range caps {
 		name := strings.TrimPrefix(d.pcap, testutil.RepoRoot(t)+"/")
 		t.Run(filepath.Base(name), func(t *testing.T) {

@@ -1016,6 +1016,21 @@ if scenario tls13-keyupdate-openssl; then
 		cipher_suite=TLS_AES_256_GCM_SHA384 cipher_suite_id=0x1302 sni=localhost cert=good
 fi
 
+# The two AES-CCM suites of RFC 8446, B.4, which OpenSSL enables only on
+# request (-ciphersuites on both ends).
+if ossl tls13-aes128-ccm-openssl 127.0.0.1 "$LEAF -ciphersuites TLS_AES_128_CCM_SHA256" \
+	"$CA $SNI -ciphersuites TLS_AES_128_CCM_SHA256"; then
+	meta scenario="TLS 1.3 TLS_AES_128_CCM_SHA256 (AES-CCM, 16-byte tag)" client="openssl s_client -ciphersuites" \
+		server="openssl s_server -ciphersuites" version="TLS 1.3" cipher_suite=TLS_AES_128_CCM_SHA256 \
+		cipher_suite_id=0x1304 sni=localhost cert=good
+fi
+if ossl tls13-aes128-ccm8-openssl 127.0.0.1 "$LEAF -ciphersuites TLS_AES_128_CCM_8_SHA256" \
+	"$CA $SNI -ciphersuites TLS_AES_128_CCM_8_SHA256"; then
+	meta scenario="TLS 1.3 TLS_AES_128_CCM_8_SHA256 (AES-CCM, 8-byte tag)" client="openssl s_client -ciphersuites" \
+		server="openssl s_server -ciphersuites" version="TLS 1.3" cipher_suite=TLS_AES_128_CCM_8_SHA256 \
+		cipher_suite_id=0x1305 sni=localhost cert=good
+fi
+
 SCENARIO_INDEX=$SAVED_INDEX
 
 log "done with all scenarios"

@@ -38,6 +38,16 @@ func aesGCM(key []byte) (cipher.AEAD, error) {
 	return cipher.NewGCM(b)
 }
 
+func aesCCM(tagLen int) func(key []byte) (cipher.AEAD, error) {
+	return func(key []byte) (cipher.AEAD, error) {
+		b, err := aes.NewCipher(key)
+		if err != nil {
+			return nil, err
+		}
+		return newCCM(b, tagLen, 12)
+	}
+}
+
 // lookupSuite13 returns a TLS 1.3 suite; known is false for a number that
 // is not one.
 func lookupSuite13(suite uint16) (s suite13, known bool) {
@@ -48,10 +58,13 @@ func lookupSuite13(suite uint16) (s suite13, known bool) {
 		return suite13{sha512.New384, 32, aesGCM}, true
 	case TLS_CHACHA20_POLY1305_SHA256:
 		return suite13{sha256.New, chacha20poly1305.KeySize, chacha20poly1305.New}, true
-	case TLS_AES_128_CCM_SHA256, TLS_AES_128_CCM_8_SHA256:
-		// RFC 8446, B.4; RFC 8998: AES-CCM with a 16- or 8-byte tag, which
-		// the standard library does not have.
-		return suite13{hash: sha256.New, keyLen: 16}, true
+	case TLS_AES_128_CCM_SHA256:
+		// RFC 8446, B.4: AES-CCM (RFC 3610, this package's ccm) with a
+		// 16-byte tag and the 12-byte record nonce.
+		return suite13{sha256.New, 16, aesCCM(16)}, true
+	case TLS_AES_128_CCM_8_SHA256:
+		// The same with an 8-byte tag.
+		return suite13{sha256.New, 16, aesCCM(8)}, true
 	}
 	return suite13{}, false
 }
@@ -76,8 +89,9 @@ var ErrSecret = errors.New("secret does not fit the cipher suite")
 // [sender]_write_iv derived with HKDF-Expand-Label "key" and "iv"): an
 // early, handshake or application traffic secret of a key log. Records
 // are numbered from 0 for each secret (RFC 8446, 5.3). A suite this
-// package cannot open (AES-CCM) is ErrUnsupported, one that is not a TLS
-// 1.3 suite an error, a secret of the wrong length ErrSecret.
+// package cannot open is ErrUnsupported (none of the five of RFC 8446,
+// B.4, today), one that is not a TLS 1.3 suite an error, a secret of the
+// wrong length ErrSecret.
 func TLS13(suite uint16, secret []byte) (Opener, error) {
 	s, ok := lookupSuite13(suite)
 	if !ok {
