@@ -133,6 +133,7 @@ func TestDecryptionMatchesTshark(t *testing.T) {
 	caps := decryptables(t, true)
 	compared := testutil.MinCompared(t, 70, "connections")
 	decrypted13 := testutil.MinCompared(t, 29, "decrypted TLS 1.3 connections")
+	decrypted12 := testutil.MinCompared(t, 41, "decrypted TLS 1.0-1.2 connections")
 	for _, d := range caps {
 		name := strings.TrimPrefix(d.pcap, testutil.RepoRoot(t)+"/")
 		t.Run(filepath.Base(name), func(t *testing.T) {
@@ -169,9 +170,6 @@ func TestDecryptionMatchesTshark(t *testing.T) {
 				if s.ALPN != w.ALPN {
 					t.Errorf("%s: ALPN %q, tshark %q", key, s.ALPN, w.ALPN)
 				}
-				if !tls.Version13(s.Version) {
-					continue // TLS 1.2 records are not decrypted yet: their alerts are not read
-				}
 				var gotAlerts, wantAlerts []string
 				for _, a := range s.Alerts {
 					if !a.Encrypted {
@@ -185,9 +183,18 @@ func TestDecryptionMatchesTshark(t *testing.T) {
 					t.Errorf("%s: alerts %q, tshark %q", key, gotAlerts, wantAlerts)
 				}
 				// tshark decrypted the server's flight when it read an
-				// EncryptedExtensions; then so must we, all of it.
-				if slices.Contains(w.Handshake[1], int(tls.TypeEncryptedExtensions)) {
-					decrypted13.Add(1)
+				// EncryptedExtensions (TLS 1.3), the server's Finished (TLS
+				// 1.2 and older); then so must we, all of it.
+				mark := int(tls.TypeEncryptedExtensions)
+				if !tls.Version13(s.Version) {
+					mark = int(tls.TypeFinished)
+				}
+				if slices.Contains(w.Handshake[1], mark) {
+					if tls.Version13(s.Version) {
+						decrypted13.Add(1)
+					} else {
+						decrypted12.Add(1)
+					}
 					if s.Decryption.Status != tls.DecryptOK {
 						t.Errorf("%s: decryption %+v, tshark decrypted it", key, s.Decryption)
 					}

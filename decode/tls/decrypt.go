@@ -23,7 +23,7 @@ const (
 	DecryptOK          = "ok"                // every protected record seen was opened
 	DecryptNoKey       = "no-key"            // the key log has no secrets for the connection's ClientHello.random
 	DecryptPartial     = "partial"           // some records could not be opened for want of a secret (one missing from the log, 0-RTT data without its key)
-	DecryptUnsupported = "unsupported-suite" // secrets are there, the suite's cipher is not decrypted here
+	DecryptUnsupported = "unsupported-suite" // secrets are there, the suite's cipher (or SSL 3.0) is not decrypted here
 	DecryptFailed      = "failed"            // a record's tag did not verify under the secret logged for it
 )
 
@@ -55,6 +55,14 @@ type dec13 struct {
 	gap         bool     // records were lost: some may be unread
 
 	prot [2]*protect13 // the decrypting protection of each direction, nil when none
+
+	// TLS 1.2 and older: both directions' Openers, made at the first
+	// ChangeCipherSpec from CLIENT_RANDOM's master secret; the
+	// protection of each direction after its ChangeCipherSpec.
+	open12       [2]keys.Opener
+	made12       bool
+	prot12       [2]*protect12
+	renegotiated bool // a renegotiation was seen; its keys are not followed
 }
 
 // lookupKeys finds the connection's secrets by its ClientHello.random
@@ -253,19 +261,127 @@ func (h *Handshake) changed13(dir Direction, typ uint8) {
 	h.decStatus()
 }
 
-// changeCipherSpec12 gives a TLS 1.2 (or older) connection its status at
-// its first ChangeCipherSpec: there is something to decrypt from there on.
-func (h *Handshake) changeCipherSpec12() {
-	if h.dec.asked && h.dec.found || !h.lookupKeys() {
+// changeCipherSpec12 protects a TLS 1.2 (or older) direction after its
+// ChangeCipherSpec (RFC 5246, 7.1) with the keys derived from the key
+// log's master secret (CLIENT_RANDOM): keys.TLS12 with the negotiated
+// version and suite, both randoms and encrypt_then_mac (RFC 7366) if the
+// server echoed it (a NULL suite's MAC is then checked, and its Finished
+// and alerts read too; its application data still goes to OnPlaintext).
+// Without the secret, or for an unsupported suite, it is the protection of
+// a connection without keys. A ChangeCipherSpec
+// after a renegotiation is not followed: what comes after is unread.
+func (h *Handshake) changeCipherSpec12(dir Direction) {
+	d := &h.dec
+	switch {
+	case !h.lookupKeys():
+		h.setProtection(dir)
+		h.decStatus()
+		return
+	case d.secrets.Master == nil:
+		d.found = false // secrets of TLS 1.3 for a TLS 1.2 connection
+		h.setProtection(dir)
 		h.decStatus()
 		return
 	}
-	if h.dec.secrets.Master == nil {
-		h.dec.found = false // secrets of TLS 1.3 for a TLS 1.2 connection
-	} else {
-		h.dec.unsupported = VersionName(h.s.Version) + " records are not decrypted yet"
+	if !d.made12 {
+		d.made12 = true
+		sh := h.s.ServerHello
+		suite, _ := LookupCipherSuite(h.s.CipherSuite)
+		p := keys.Params12{Version: h.s.Version, Suite: suite.Name, Master: d.secrets.Master,
+			ClientRandom: h.s.ClientHello.Random, ServerRandom: sh.Random, EncryptThenMAC: containsExt(sh.Extensions, extEncryptThenMAC)}
+		c, s, err := keys.TLS12(p)
+		switch {
+		case errors.Is(err, keys.ErrUnsupported):
+			d.unsupported = fmt.Sprintf("%s with %s: %v", VersionName(h.s.Version), CipherSuiteName(h.s.CipherSuite), err)
+		case err != nil:
+			d.badSecret = fmt.Sprintf("CLIENT_RANDOM: %v", err)
+		default:
+			d.open12 = [2]keys.Opener{c, s}
+		}
 	}
+	if d.open12[dir] == nil {
+		h.setProtection(dir)
+		h.decStatus()
+		return
+	}
+	p := &protect12{h: h, dir: dir, op: d.open12[dir]}
+	if d.renegotiated {
+		p.op = nil
+		d.missing = appendNew(d.missing, "the renegotiated session's CLIENT_RANDOM (renegotiation is not followed)")
+	}
+	d.prot12[dir] = p
+	h.protected[dir] = true
+	h.layer.protect(dir, p)
 	h.decStatus()
+}
+
+// extEncryptThenMAC is encrypt_then_mac (RFC 7366, 2).
+const extEncryptThenMAC uint16 = 22
+
+func containsExt(exts []uint16, t uint16) bool {
+	for _, e := range exts {
+		if e == t {
+			return true
+		}
+	}
+	return false
+}
+
+// protect12 is the decrypting Protection of one TLS 1.2 (or older)
+// direction after its ChangeCipherSpec: every record type is protected
+// (RFC 5246, 6.2.3), each with the next sequence number; after a gap the
+// next maxLost are tried. op nil: the keys are not known (renegotiation),
+// records are counted unread.
+type protect12 struct {
+	h   *Handshake
+	dir Direction
+	op  keys.Opener
+	seq uint64
+	gap bool
+	buf []byte
+}
+
+func (p *protect12) Reads(typ uint8) bool {
+	return typ == ContentHandshake || typ == ContentAlert || typ == ContentApplicationData
+}
+func (p *protect12) plain(uint8) bool { return false }
+func (p *protect12) lost()            { p.gap = true }
+
+func (p *protect12) Open(r Record) (uint8, []byte, bool) {
+	d := &p.h.s.Decryption
+	if p.op == nil {
+		d.Unread[p.dir]++
+		p.h.decStatus()
+		return 0, nil, false
+	}
+	tries := uint64(1)
+	if p.gap {
+		tries += maxLost
+	}
+	for k := uint64(0); k < tries; k++ {
+		typ, plain, err := p.op.Open(p.buf[:0], p.seq+k, r.Type, r.Version, r.Body)
+		if err != nil {
+			continue
+		}
+		p.buf = plain[:0]
+		p.seq += k + 1
+		if p.gap && k > 0 {
+			p.h.dec.gap = true
+		}
+		p.gap = false
+		d.Opened[p.dir]++
+		p.h.decStatus()
+		return typ, plain, true
+	}
+	if p.gap {
+		d.Unread[p.dir]++
+		p.h.dec.gap = true
+	} else {
+		d.Failed[p.dir]++
+		p.seq++ // the record took its number, whatever it held
+	}
+	p.h.decStatus()
+	return 0, nil, false
 }
 
 // decStatus sets Session.Decryption.Status from what is known so far.
@@ -310,7 +426,7 @@ func (h *Handshake) decStatus() {
 // counted as unread for want of a secret), so the connection has more to
 // tell than its byte counts.
 func (h *Handshake) decrypting() bool {
-	return h.dec.prot[0] != nil || h.dec.prot[1] != nil
+	return h.dec.prot[0] != nil || h.dec.prot[1] != nil || h.dec.prot12[0] != nil || h.dec.prot12[1] != nil
 }
 
 // protect13 is the decrypting Protection of one TLS 1.3 direction: the

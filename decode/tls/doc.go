@@ -14,7 +14,9 @@
 //     body, per direction: opaque (the records are counted and timed,
 //     never opened) or NULL-cipher MAC stripping. The machine picks one
 //     at each key change it reads; records get sequence numbers per
-//     direction from it on. Key-log decryption will be one more.
+//     direction from it on. With a key log (Conn.SetKeys, decrypt.go)
+//     a decrypting one: TLS 1.3 (protect13) and TLS 1.0-1.2 (protect12),
+//     the keys from decode/tls/keys.
 //   - Handshake (machine.go) is the state machine: it takes handshake
 //     messages, and from a record framer what it saw of the other records
 //     (ChangeCipherSpec, alerts, protected records), and fills a Session.
@@ -37,13 +39,23 @@
 // 12-byte handshake header and fragment reassembly) and a QUIC
 // CRYPTO-frame reassembler are the next carriers.
 //
-// It decrypts nothing. In TLS 1.3 everything after ServerHello is
-// encrypted: Session.Hidden is set, and each record is marked with what
-// it is taken to carry (Hidden13: the server's flight, the client's
-// Finished flight, an alert-sized record) from its place and its length;
-// nothing else is guessed. In TLS 1.2 and older the handshake is readable
-// up to ChangeCipherSpec; the next handshake record of each side is its
-// encrypted Finished.
+// Without a key log it decrypts nothing. In TLS 1.3 everything after
+// ServerHello is encrypted: Session.Hidden is set, and each record is
+// marked with what it is taken to carry (Hidden13: the server's flight,
+// the client's Finished flight, an alert-sized record) from its place and
+// its length; nothing else is guessed. In TLS 1.2 and older the handshake
+// is readable up to ChangeCipherSpec; the next handshake record of each
+// side is its encrypted Finished.
+//
+// With a key log whose secrets are the connection's, the protected
+// records are opened and read as if sent in the clear: TLS 1.3's
+// EncryptedExtensions, Certificate (compressed too), CertificateVerify,
+// Finished, NewSessionTicket and KeyUpdate, and the alerts, of both
+// sides; in TLS 1.2 and older the Finished and the alerts. A record whose
+// tag or MAC does not verify is never read. Session.Decryption says how
+// it went (ok, no-key, partial, unsupported-suite, failed) and counts the
+// records opened, failed and unread. Decrypted application data is
+// counted, not handed on (OnPlaintext gets only a NULL suite's).
 //
 // # Anomalies
 //

@@ -129,8 +129,9 @@ func (h *Handshake) setProtection(dir Direction) {
 }
 
 // protectionFor is where a direction's record protection is chosen:
-// NULL-cipher MAC stripping, or opaque. Key-log decryption will return
-// its own here.
+// NULL-cipher MAC stripping, or opaque. With a key log, the decrypting
+// protections are chosen before it (serverHello13, changeCipherSpec12),
+// which fall back on it when they have no secrets.
 func (h *Handshake) protectionFor(Direction) Protection {
 	if h.nullCipher && !h.tls13 {
 		return nullMAC{macLen: h.macLen}
@@ -150,6 +151,15 @@ func (h *Handshake) Message(m Message) {
 	}
 	dir, body, ts := m.Dir&1, m.Body, m.Time
 	h.event(Event{Time: ts, From: dir, Content: ContentHandshake, Handshake: m.Type, Length: len(body), Decrypted: m.Decrypted})
+	if m.Decrypted && !h.tls13 && m.Type != TypeFinished && m.Type != TypeNewSessionTicket {
+		// TLS 1.2 and older: after the Finished, a handshake under the
+		// session's keys is a renegotiation (RFC 5746). It is not
+		// followed: its messages are not the session's.
+		if m.Type == TypeClientHello || m.Type == TypeServerHello || m.Type == TypeHelloRequest {
+			h.dec.renegotiated = true
+		}
+		return
+	}
 	h.plainHandshake[dir] = true
 	s := &h.s
 	switch m.Type {
@@ -441,9 +451,10 @@ func (h *Handshake) changeCipherSpec(dir Direction, length int, off int64, ts ti
 		// early data follows, before any ServerHello).
 		return
 	}
-	h.setProtection(dir)
 	if h.keys != nil && s.ServerHello != nil {
-		h.changeCipherSpec12()
+		h.changeCipherSpec12(dir)
+	} else {
+		h.setProtection(dir)
 	}
 	if dir == ServerToClient && s.ServerHello != nil && !h.serverCert {
 		// RFC 5077, 3.1: the server accepted a ticket and goes straight

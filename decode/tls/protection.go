@@ -24,8 +24,8 @@ type Record struct {
 // every record it can read and hands that on as if it had been sent in
 // the clear. Today there are two: opaque (nothing readable: the records
 // are counted and timed, never opened) and NULL-cipher MAC stripping.
-// Key-log decryption (TLS 1.2 AEAD and CBC, TLS 1.3) will be a third,
-// given to the machine where it picks one (protectionFor).
+// Key-log decryption (decrypt.go: protect13, protect12) is the third,
+// set by the machine at the same key changes when it has the secrets.
 type Protection interface {
 	// Reads says whether Open can read records with this header content
 	// type. The framer buffers only those, so application data that no

@@ -423,7 +423,9 @@ func (c *Conn) protectedRecord(d *direction, body []byte, ts time.Time) {
 
 // clearRecord handles a record sent in the clear, or opened by its
 // protection: nullOpened, a NULL cipher's (its application data goes to
-// OnPlaintext), or decrypted with the key log (d.decrypted; counted).
+// OnPlaintext), or decrypted with the key log (d.decrypted; counted, and
+// handed to OnPlaintext only for a NULL suite, whose data was sent in the
+// clear).
 func (c *Conn) clearRecord(d *direction, typ uint8, body []byte, nullOpened bool, ts time.Time) {
 	switch typ {
 	case ContentChangeCipherSpec:
@@ -438,7 +440,7 @@ func (c *Conn) clearRecord(d *direction, typ uint8, body []byte, nullOpened bool
 		}
 		c.handshakeBytes(d, body, ts)
 	case ContentApplicationData:
-		if nullOpened && len(body) > 0 && c.OnPlaintext != nil {
+		if (nullOpened || d.decrypted && c.h.nullCipher) && len(body) > 0 && c.OnPlaintext != nil {
 			c.OnPlaintext(d.from, body, ts)
 		}
 		c.h.applicationData(d.from, d.length, d.decrypted, d.recOff, ts)
