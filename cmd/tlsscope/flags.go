@@ -14,6 +14,7 @@ import (
 	"github.com/tlsscope/tlsscope/internal/units"
 
 	"github.com/tlsscope/tlsscope/decode/facts"
+	"github.com/tlsscope/tlsscope/decode/keylog"
 	"github.com/tlsscope/tlsscope/report"
 )
 
@@ -134,8 +135,8 @@ func parseArgs(args []string, baseline bool) (*config, error) {
 	}
 	cfg.inputs = append(cfg.inputs, fs.Args()...)
 
-	if err := keyLogEnv(cfg.KeyLogFiles, os.Getenv); err != nil {
-		return nil, err
+	if err := keylog.ResolveEnv(cfg.KeyLogFiles, os.Getenv); err != nil {
+		return nil, usagef("--keylog env: %v", err).withHint("set it to the key log file, or give the file: --keylog FILE (a file called env: --keylog ./env)")
 	}
 
 	if fv.failOn != "" {
@@ -189,22 +190,6 @@ func parseArgs(args []string, baseline bool) (*config, error) {
 		}
 	}
 	return cfg, nil
-}
-
-// keyLogEnv turns --keylog env into the file $SSLKEYLOGFILE names: the
-// environment is read only when asked (a file called env is ./env).
-func keyLogEnv(files []string, getenv func(string) string) error {
-	for i, f := range files {
-		if f != "env" {
-			continue
-		}
-		p := getenv("SSLKEYLOGFILE")
-		if p == "" {
-			return usagef("--keylog env: SSLKEYLOGFILE is not set").withHint("set it to the key log file, or give the file: --keylog FILE (a file called env: --keylog ./env)")
-		}
-		files[i] = p
-	}
-	return nil
 }
 
 // parseOutputs reads --format, -o and --output-dir (report.PlanOutputs).

@@ -532,3 +532,27 @@ func (ls Logs) Lookup(random []byte) (Secrets, bool) {
 	}
 	return Secrets{}, false
 }
+
+// FromEnv, given as a key log file, stands for the file the SSLKEYLOGFILE
+// environment variable names (--keylog env): the variable is read only
+// when the user asks for it (a file called env is ./env).
+const FromEnv = "env"
+
+// ErrNoEnv is ResolveEnv's error when SSLKEYLOGFILE is unset or empty.
+var ErrNoEnv = errors.New("SSLKEYLOGFILE is not set")
+
+// ResolveEnv replaces each FromEnv in files by $SSLKEYLOGFILE, read with
+// getenv (os.Getenv).
+func ResolveEnv(files []string, getenv func(string) string) error {
+	for i, f := range files {
+		if f != FromEnv {
+			continue
+		}
+		p := getenv("SSLKEYLOGFILE")
+		if p == "" {
+			return ErrNoEnv
+		}
+		files[i] = p
+	}
+	return nil
+}

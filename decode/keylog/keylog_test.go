@@ -260,3 +260,17 @@ func FuzzParseLine(f *testing.F) {
 		}
 	})
 }
+
+func TestResolveEnv(t *testing.T) {
+	files := []string{"a.keys", FromEnv, "./env"}
+	env := map[string]string{"SSLKEYLOGFILE": "/tmp/sslkeys.log"}
+	if err := ResolveEnv(files, func(k string) string { return env[k] }); err != nil {
+		t.Fatal(err)
+	}
+	if files[0] != "a.keys" || files[1] != "/tmp/sslkeys.log" || files[2] != "./env" {
+		t.Errorf("resolved %q", files)
+	}
+	if err := ResolveEnv([]string{FromEnv}, func(string) string { return "" }); err != ErrNoEnv {
+		t.Errorf("unset SSLKEYLOGFILE: %v", err)
+	}
+}

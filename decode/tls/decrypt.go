@@ -70,9 +70,12 @@ type dec13 struct {
 // first is tried too). A miss is looked up again at the next call: a key
 // may have been logged since.
 func (h *Handshake) lookupKeys() bool {
-	d := &h.dec
-	if d.found || h.keys == nil || !h.keys.Given() {
-		return d.found
+	if h.keys == nil || !h.keys.Given() {
+		return h.dec != nil && h.decState().found
+	}
+	d := h.decState()
+	if d.found {
+		return true
 	}
 	d.asked = true
 	for _, ch := range []*ClientHello{h.s.ClientHello, h.s.FirstClientHello} {
@@ -93,14 +96,14 @@ func (h *Handshake) lookupKeys() bool {
 // offered TLS 1.3 suites whose hash fits the secret are tried on the
 // first record, and the one whose tag verifies is kept.
 func (h *Handshake) earlyData13(ch *ClientHello) {
-	if h.layer == nil || !ch.EarlyData || !h.lookupKeys() || !h.dec.secrets.TLS13() {
+	if h.layer == nil || !ch.EarlyData || !h.lookupKeys() || !h.decState().secrets.TLS13() {
 		return
 	}
-	secret := h.dec.secrets.ClientEarly
+	secret := h.decState().secrets.ClientEarly
 	if secret == nil {
 		// The 0-RTT records are there, and cannot be read: counted as
 		// unread from here on.
-		h.dec.missing = appendNew(h.dec.missing, "CLIENT_EARLY_TRAFFIC_SECRET")
+		h.decState().missing = appendNew(h.decState().missing, "CLIENT_EARLY_TRAFFIC_SECRET")
 		p := h.newProtect13(ClientToServer, &stage13{label: "CLIENT_EARLY_TRAFFIC_SECRET"})
 		h.protected[ClientToServer] = true
 		h.layer.protect(ClientToServer, p)
@@ -137,15 +140,15 @@ type stage13 struct {
 func (h *Handshake) stage(label string, secret []byte, app bool) *stage13 {
 	st := &stage13{label: label, secret: secret, app: app}
 	if secret == nil {
-		h.dec.missing = appendNew(h.dec.missing, label)
+		h.decState().missing = appendNew(h.decState().missing, label)
 		return st
 	}
-	op, err := keys.TLS13(h.dec.suite, secret)
+	op, err := keys.TLS13(h.decState().suite, secret)
 	switch {
 	case errors.Is(err, keys.ErrUnsupported):
-		h.dec.unsupported = CipherSuiteName(h.dec.suite) + ": its cipher is not decrypted here"
+		h.decState().unsupported = CipherSuiteName(h.decState().suite) + ": its cipher is not decrypted here"
 	case err != nil:
-		h.dec.badSecret = fmt.Sprintf("%s does not fit %s: %v", label, CipherSuiteName(h.dec.suite), err)
+		h.decState().badSecret = fmt.Sprintf("%s does not fit %s: %v", label, CipherSuiteName(h.decState().suite), err)
 	default:
 		st.op = op
 	}
@@ -170,7 +173,7 @@ func (h *Handshake) serverHello13() {
 	if h.layer == nil {
 		return
 	}
-	d := &h.dec
+	d := h.decState()
 	if !h.lookupKeys() || !d.secrets.TLS13() {
 		h.setProtection(ClientToServer)
 		h.setProtection(ServerToClient)
@@ -214,7 +217,7 @@ func (h *Handshake) protect13(dir Direction, stages []*stage13, skipFirst bool) 
 
 func (h *Handshake) newProtect13(dir Direction, stages ...*stage13) *protect13 {
 	p := &protect13{h: h, dir: dir, stages: stages}
-	h.dec.prot[dir] = p
+	h.decState().prot[dir] = p
 	return p
 }
 
@@ -223,12 +226,12 @@ func (h *Handshake) newProtect13(dir Direction, stages ...*stage13) *protect13 {
 // secret, KeyUpdate to the next one, EndOfEarlyData from the early to the
 // handshake secret.
 func (h *Handshake) changed13(dir Direction, typ uint8) {
-	p := h.dec.prot[dir]
+	p := h.decState().prot[dir]
 	if h.layer == nil || p == nil || len(p.stages) == 0 {
 		return
 	}
 	cur := p.stages[0]
-	sec := &h.dec.secrets
+	sec := &h.decState().secrets
 	switch typ {
 	case TypeFinished:
 		if cur.app {
@@ -243,7 +246,7 @@ func (h *Handshake) changed13(dir Direction, typ uint8) {
 		if !cur.app || cur.secret == nil {
 			return
 		}
-		next, err := keys.NextSecret(h.dec.suite, cur.secret)
+		next, err := keys.NextSecret(h.decState().suite, cur.secret)
 		if err != nil {
 			return
 		}
@@ -271,7 +274,7 @@ func (h *Handshake) changed13(dir Direction, typ uint8) {
 // a connection without keys. A ChangeCipherSpec
 // after a renegotiation is not followed: what comes after is unread.
 func (h *Handshake) changeCipherSpec12(dir Direction) {
-	d := &h.dec
+	d := h.decState()
 	switch {
 	case !h.lookupKeys():
 		h.setProtection(dir)
@@ -366,7 +369,7 @@ func (p *protect12) Open(r Record) (uint8, []byte, bool) {
 		p.buf = plain[:0]
 		p.seq += k + 1
 		if p.gap && k > 0 {
-			p.h.dec.gap = true
+			p.h.decState().gap = true
 		}
 		p.gap = false
 		d.Opened[p.dir]++
@@ -375,7 +378,7 @@ func (p *protect12) Open(r Record) (uint8, []byte, bool) {
 	}
 	if p.gap {
 		d.Unread[p.dir]++
-		p.h.dec.gap = true
+		p.h.decState().gap = true
 	} else {
 		d.Failed[p.dir]++
 		p.seq++ // the record took its number, whatever it held
@@ -386,8 +389,12 @@ func (p *protect12) Open(r Record) (uint8, []byte, bool) {
 
 // decStatus sets Session.Decryption.Status from what is known so far.
 func (h *Handshake) decStatus() {
-	d := &h.dec
 	st := &h.s.Decryption
+	if h.dec == nil {
+		st.Status, st.Detail = "", "" // no key log consulted
+		return
+	}
+	d := h.dec
 	unread := st.Unread[0]+st.Unread[1] > 0
 	switch {
 	case !d.asked:
@@ -426,7 +433,18 @@ func (h *Handshake) decStatus() {
 // counted as unread for want of a secret), so the connection has more to
 // tell than its byte counts.
 func (h *Handshake) decrypting() bool {
-	return h.dec.prot[0] != nil || h.dec.prot[1] != nil || h.dec.prot12[0] != nil || h.dec.prot12[1] != nil
+	d := h.dec
+	return d != nil && (d.prot[0] != nil || d.prot[1] != nil || d.prot12[0] != nil || d.prot12[1] != nil)
+}
+
+// decState is the connection's decryption state, made at its first use:
+// a connection without a key log never needs one (most of them), so it
+// does not carry one.
+func (h *Handshake) decState() *dec13 {
+	if h.dec == nil {
+		h.dec = &dec13{}
+	}
+	return h.dec
 }
 
 // protect13 is the decrypting Protection of one TLS 1.3 direction: the
@@ -485,7 +503,7 @@ func (p *protect13) Open(r Record) (uint8, []byte, bool) {
 			p.opened, p.gap = true, false
 			d.Opened[p.dir]++
 			if k > 0 {
-				p.h.dec.gap = true
+				p.h.decState().gap = true
 			}
 			p.h.decStatus()
 			return typ, plain, true
@@ -496,7 +514,7 @@ func (p *protect13) Open(r Record) (uint8, []byte, bool) {
 		d.Unread[p.dir]++
 	case p.gap:
 		d.Unread[p.dir]++
-		p.h.dec.gap = true
+		p.h.decState().gap = true
 	default:
 		d.Failed[p.dir]++
 	}

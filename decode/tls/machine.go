@@ -53,8 +53,8 @@ type Handshake struct {
 	s         Session
 	off       int64 // offset of the input being handled, for anomalies
 
-	keys Keys  // the key log, nil when none was given (decrypt.go)
-	dec  dec13 // key-log decryption state
+	keys Keys   // the key log, nil when none was given (decrypt.go)
+	dec  *dec13 // key-log decryption state, made once a key log is consulted (decState)
 
 	plainHandshake [2]bool // a plaintext handshake message was read from this side
 	appEvent       [2]bool // an application_data event was recorded for this side
@@ -156,7 +156,7 @@ func (h *Handshake) Message(m Message) {
 		// session's keys is a renegotiation (RFC 5746). It is not
 		// followed: its messages are not the session's.
 		if m.Type == TypeClientHello || m.Type == TypeServerHello || m.Type == TypeHelloRequest {
-			h.dec.renegotiated = true
+			h.decState().renegotiated = true
 		}
 		return
 	}

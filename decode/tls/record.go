@@ -83,23 +83,13 @@ const contentSSLv2 uint8 = 0x80
 
 // direction is the record framer and handshake reassembler of one side.
 type direction struct {
-	from Direction
-	off  int64 // stream offset of the next byte
-
-	hdr  [5]byte // the current record's header, kept until the next one
-	hdrN int
+	off int64 // stream offset of the next byte
 
 	// The record being read.
-	inRecord bool
-	typ      uint8
-	length   int
-	need     int   // body bytes still to come
-	recOff   int64 // stream offset of the record header
-	keep     bool  // the body is wanted (handshake, alert, a record prot reads, ...)
-	body     []byte
-
-	resync  bool // scanning for a plausible record header
-	started bool // a first record header was read (SSLv2 is only looked for before)
+	length int
+	need   int   // body bytes still to come
+	recOff int64 // stream offset of the record header
+	body   []byte
 
 	// The record protection (nil: plaintext), the sequence number of the
 	// next record under it, and how many times it changed (a handshake
@@ -108,10 +98,20 @@ type direction struct {
 	seq   uint64
 	epoch uint32
 
+	hdrN uint8   // bytes of hdr read (at most 5)
+	hdr  [5]byte // the current record's header, kept until the next one
+
+	from     Direction
+	typ      uint8
+	inRecord bool
+	keep     bool // the body is wanted (handshake, alert, a record prot reads, ...)
+
+	resync    bool // scanning for a plausible record header
+	started   bool // a first record header was read (SSLv2 is only looked for before)
+	decrypted bool // the record being handled was opened with the key log
+
 	hs     []byte // a handshake message spanning records
 	hsSkip int    // bytes of an over-long handshake message still to skip
-
-	decrypted bool // the record being handled was opened with the key log
 }
 
 // Conn follows one TLS-over-TCP connection from the in-order bytes of
@@ -230,7 +230,7 @@ func (c *Conn) Feed(dir Direction, data []byte, ts time.Time) {
 		}
 		if !d.inRecord {
 			n := copy(d.hdr[d.hdrN:], data)
-			d.hdrN += n
+			d.hdrN += uint8(n) // n <= 5
 			d.off += int64(n)
 			data = data[n:]
 			if d.hdrN == 5 {
