@@ -11,6 +11,7 @@ import (
 
 	"github.com/tlsscope/tlsscope/decode"
 	"github.com/tlsscope/tlsscope/decode/facts"
+	"github.com/tlsscope/tlsscope/decode/keylog"
 	"github.com/tlsscope/tlsscope/decode/rules"
 	"github.com/tlsscope/tlsscope/internal/oracle"
 	"github.com/tlsscope/tlsscope/internal/testutil"
@@ -21,6 +22,30 @@ import (
 func analyze(t testing.TB, path string) []*facts.Connection {
 	t.Helper()
 	conns, err := decode.ReadConnections(path, filepath.Base(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return conns
+}
+
+// analyzeWithKeys is analyze with the key log recorded beside the capture
+// (NAME.keys for NAME.pcap), when there is one: what a TLS 1.3 capture's
+// certificate findings need.
+func analyzeWithKeys(t testing.TB, path string) []*facts.Connection {
+	t.Helper()
+	kl := strings.TrimSuffix(path, filepath.Ext(path)) + ".keys"
+	if _, err := os.Stat(kl); err != nil {
+		return analyze(t, path)
+	}
+	log := keylog.New()
+	if err := log.ReadFile(kl); err != nil {
+		t.Fatal(err)
+	}
+	var conns []*facts.Connection
+	_, err := decode.ReadFile(path, filepath.Base(path), decode.Config{Keys: log}, decode.Handler{Connection: func(c *facts.Connection) {
+		cp := *c
+		conns = append(conns, &cp)
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +113,7 @@ func TestManifestCaptures(t *testing.T) {
 	}
 	for _, e := range m.Captures {
 		t.Run(e.Pcap, func(t *testing.T) {
-			conns := analyze(t, filepath.Join(dir, e.Pcap))
+			conns := analyzeWithKeys(t, filepath.Join(dir, e.Pcap))
 			_, all := evaluate(conns, cfg)
 			got := idSet(all)
 			for _, id := range e.Findings {
