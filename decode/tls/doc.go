@@ -35,9 +35,9 @@
 // once per message, in the order the messages were sent (the two
 // directions interleaved as they arrived); h.Session() is the result.
 // Body is the message after its 4-byte header and is valid only during
-// the call. Conn does this for TLS over TCP; a DTLS framer (after its
-// 12-byte handshake header and fragment reassembly) and a QUIC
-// CRYPTO-frame reassembler are the next carriers.
+// the call. Conn does this for TLS over TCP, decode/dtls after its
+// 12-byte handshake header and fragment reassembly, and decode/quic from
+// its CRYPTO-frame reassembler.
 //
 // Without a key log it decrypts nothing. In TLS 1.3 everything after
 // ServerHello is encrypted: Session.Hidden is set, and each record is
