@@ -141,7 +141,8 @@ func (w *worker) run() {
 		if b.capture != "" {
 			w.a.SetCapture(b.capture)
 		}
-		for _, bp := range b.pkts {
+		for i := range b.pkts {
+			bp := &b.pkts[i] // not a copy: a batchPacket is some 150 bytes
 			w.a.seq = bp.seq
 			w.a.holding = true // every event goes through release to the batch
 			if bp.note != nil {
