@@ -2,6 +2,7 @@ package quic
 
 import (
 	"errors"
+	"github.com/tlsscope/tlsscope/decode/tls"
 
 	"golang.org/x/crypto/cryptobyte"
 )
@@ -45,22 +46,9 @@ type Header struct {
 	Packet   []byte
 }
 
-// readVarint reads a variable-length integer (RFC 9000, 16).
-func readVarint(s *cryptobyte.String, out *uint64) bool {
-	var b uint8
-	if !s.ReadUint8(&b) {
-		return false
-	}
-	v := uint64(b & 0x3f)
-	for n := (1 << (b >> 6)) - 1; n > 0; n-- {
-		if !s.ReadUint8(&b) {
-			return false
-		}
-		v = v<<8 | uint64(b)
-	}
-	*out = v
-	return true
-}
+// readVarint reads a variable-length integer (RFC 9000, 16), as the
+// ClientHello's transport parameters do.
+func readVarint(s *cryptobyte.String, out *uint64) bool { return tls.ReadQUICVarint(s, out) }
 
 // IsLong says whether a packet starts with a long header (RFC 8999, 5.1).
 func IsLong(b []byte) bool { return len(b) > 0 && b[0]&0x80 != 0 }

@@ -103,8 +103,20 @@ const (
 	extQUICTransportParametersDraft uint16 = 0xffa5
 )
 
-// readQUICVarint reads a QUIC variable-length integer (RFC 9000, 16).
-func readQUICVarint(s *cryptobyte.String, out *uint64) bool {
+// readChosenALPN reads a server's application_layer_protocol_negotiation
+// (ServerHello, EncryptedExtensions): RFC 7301, 3.1, exactly one protocol.
+func readChosenALPN(data *cryptobyte.String) (string, bool) {
+	var list, proto cryptobyte.String
+	if !data.ReadUint16LengthPrefixed(&list) || !list.ReadUint8LengthPrefixed(&proto) || !list.Empty() {
+		return "", false
+	}
+	return string(proto), true
+}
+
+// ReadQUICVarint reads a QUIC variable-length integer (RFC 9000, 16): the
+// transport parameters of a ClientHello, and decode/quic's packets and
+// frames.
+func ReadQUICVarint(s *cryptobyte.String, out *uint64) bool {
 	var b uint8
 	if !s.ReadUint8(&b) {
 		return false
@@ -269,7 +281,7 @@ func (ch *ClientHello) parseExtension(typ uint16, data cryptobyte.String) bool {
 		ch.QUICTransportParameters = make([]QUICTransportParameter, 0, 16)
 		for !data.Empty() {
 			var id, n uint64
-			if !readQUICVarint(&data, &id) || !readQUICVarint(&data, &n) || n > uint64(len(data)) {
+			if !ReadQUICVarint(&data, &id) || !ReadQUICVarint(&data, &n) || n > uint64(len(data)) {
 				return false
 			}
 			var v []byte
@@ -351,12 +363,11 @@ func (sh *ServerHello) parseExtension(typ uint16, data cryptobyte.String) bool {
 			return false
 		}
 	case extALPN:
-		// RFC 7301, 3.1: exactly one protocol
-		var list, proto cryptobyte.String
-		if !data.ReadUint16LengthPrefixed(&list) || !list.ReadUint8LengthPrefixed(&proto) || !list.Empty() {
+		p, ok := readChosenALPN(&data)
+		if !ok {
 			return false
 		}
-		sh.ALPNProtocol = string(proto)
+		sh.ALPNProtocol = p
 	case extRenegotiationInfo:
 		// RFC 5746, 3.2
 		sh.RenegotiationInfo = true

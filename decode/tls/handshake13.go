@@ -49,12 +49,11 @@ func ParseEncryptedExtensions(body []byte) (*EncryptedExtensions, error) {
 func (ee *EncryptedExtensions) parseExtension(typ uint16, data cryptobyte.String) bool {
 	switch typ {
 	case extALPN:
-		// RFC 7301, 3.1: exactly one protocol
-		var list, proto cryptobyte.String
-		if !data.ReadUint16LengthPrefixed(&list) || !list.ReadUint8LengthPrefixed(&proto) || !list.Empty() {
+		p, ok := readChosenALPN(&data)
+		if !ok {
 			return false
 		}
-		ee.ALPNProtocol = string(proto)
+		ee.ALPNProtocol = p
 	case extServerName:
 		// RFC 6066, 3: empty in the server's answer
 		ee.ServerNameAck = true
