@@ -408,6 +408,24 @@ type CertificateChain struct {
 	EntryExtensions [][]uint16
 }
 
+// add parses one certificate of the chain (both Certificate formats),
+// unless the chain is already at Limits.MaxChain or the certificate is over
+// Limits.MaxCertificate (Dropped); one crypto/x509 cannot parse counts in
+// Errors. It reports whether the certificate was added.
+func (chain *CertificateChain) add(der []byte, lim Limits) bool {
+	if len(chain.Certificates)+chain.Errors >= lim.MaxChain || len(der) > lim.MaxCertificate {
+		chain.Dropped++
+		return false
+	}
+	c, err := lim.Certificates.parse(der)
+	if err != nil {
+		chain.Errors++
+		return false
+	}
+	chain.Certificates = append(chain.Certificates, c)
+	return true
+}
+
 // ParseCertificate reads a TLS 1.2-style Certificate body: a 24-bit
 // length-prefixed list of 24-bit length-prefixed DER certificates. Entries
 // past lim.MaxChain or longer than lim.MaxCertificate are counted in
@@ -426,16 +444,7 @@ func ParseCertificate(body []byte, lim Limits) (*CertificateChain, error) {
 		if !list.ReadUint24LengthPrefixed(&der) {
 			return chain, &ParseError{Msg: r.msg, Field: "ASN.1Cert", Offset: len(body) - len(r.s) - len(list)}
 		}
-		if len(chain.Certificates)+chain.Errors >= lim.MaxChain || len(der) > lim.MaxCertificate {
-			chain.Dropped++
-			continue
-		}
-		c, err := lim.Certificates.parse(der)
-		if err != nil {
-			chain.Errors++
-			continue
-		}
-		chain.Certificates = append(chain.Certificates, c)
+		chain.add(der, lim)
 	}
 	if !r.s.Empty() {
 		return chain, r.fail("trailing data")

@@ -113,17 +113,9 @@ func ParseCertificate13(body []byte, lim Limits) (*CertificateChain, error) {
 			}
 			types = append(types, typ)
 		}
-		if len(chain.Certificates)+chain.Errors >= lim.MaxChain || len(der) > lim.MaxCertificate {
-			chain.Dropped++
-			continue
+		if chain.add(der, lim) {
+			chain.EntryExtensions = append(chain.EntryExtensions, types)
 		}
-		c, err := lim.Certificates.parse(der)
-		if err != nil {
-			chain.Errors++
-			continue
-		}
-		chain.Certificates = append(chain.Certificates, c)
-		chain.EntryExtensions = append(chain.EntryExtensions, types)
 	}
 	if !r.s.Empty() {
 		return chain, r.fail("trailing data")
