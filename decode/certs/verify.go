@@ -107,10 +107,16 @@ func Verify(chain []*x509.Certificate, host string, opts VerifyOptions) Verdict 
 	// tells date problems from trust problems.
 	if t, ok := validMoment(chain, opts.Time); ok {
 		vo.CurrentTime = t
-		if chains, err := leaf.Verify(vo); err == nil {
+		chains, err := leaf.Verify(vo)
+		if err == nil {
 			v.DatesOnly = true
 			v.Chain, v.Supplied = best(chains, chain)
 			v.Reason = "a certificate is outside its validity period"
+		} else {
+			// At a moment the dates are right the chain still fails:
+			// that failure (an unknown issuer, a bad usage) is the real
+			// cause, which the date error hid.
+			v.Err, v.Reason = err, reason(err, leaf)
 		}
 	}
 	return v

@@ -69,6 +69,12 @@ func TestVerifyDatesOnly(t *testing.T) {
 	if v.Trusted || v.DatesOnly {
 		t.Errorf("untrusted and expired: %+v", v)
 	}
+	// Its reason is the unknown issuer, which the date error hid (issue
+	// 20: "a certificate is outside its validity period" was reported).
+	var ua x509.UnknownAuthorityError
+	if !errors.As(v.Err, &ua) || !strings.Contains(v.Reason, "CN=Rogue Root 2") {
+		t.Errorf("untrusted and expired: reason %q, err %v; want the unknown issuer CN=Rogue Root 2", v.Reason, v.Err)
+	}
 }
 
 func TestVerifyChainOrder(t *testing.T) {
