@@ -29,6 +29,7 @@ import (
 	"math/big"
 	"net/netip"
 
+	"github.com/tlsscope/tlsscope/decode/certs/lenient"
 	"github.com/tlsscope/tlsscope/decode/facts"
 )
 
@@ -87,9 +88,25 @@ func describe(c *x509.Certificate) Info {
 		in.Exponent = k.E
 	case *ecdsa.PublicKey:
 		in.Curve = k.Curve.Params().Name
+	case nil:
+		if k, ok := lenient.KeyOf(c.RawSubjectPublicKeyInfo); ok {
+			in.Curve, in.ExplicitCurve = k.Curve, k.Explicit
+		}
 	}
 	in.Key = keyString(c, in.KeyType, in.KeyBits)
 	return in
+}
+
+// ExplicitCurve reports whether c's key is an EC key whose curve is
+// spelled out (RFC 3279, 2.3.5 specifiedCurve) instead of named: how
+// CVE-2020-0601 (CurveBall) spoofed a trusted root. crypto/x509 refuses
+// such certificates, so c comes from lenient.Parse.
+func ExplicitCurve(c *x509.Certificate) bool {
+	if c.PublicKey != nil {
+		return false
+	}
+	k, ok := lenient.KeyOf(c.RawSubjectPublicKeyInfo)
+	return ok && k.Explicit
 }
 
 // KeyInfo names a certificate's public key type and its size in bits: the
@@ -105,6 +122,12 @@ func KeyInfo(c *x509.Certificate) (typ string, bits int) {
 		return "Ed25519", 256
 	case *dsa.PublicKey:
 		return "DSA", k.P.BitLen()
+	case nil:
+		// A key crypto/x509 refused (lenient.Parse): its size is still
+		// known from the SubjectPublicKeyInfo.
+		if k, ok := lenient.KeyOf(c.RawSubjectPublicKeyInfo); ok && k.Algorithm != x509.UnknownPublicKeyAlgorithm {
+			return k.Algorithm.String(), k.Bits
+		}
 	}
 	return c.PublicKeyAlgorithm.String(), 0
 }
@@ -115,6 +138,15 @@ func keyString(c *x509.Certificate, typ string, bits int) string {
 		return "ECDSA " + k.Curve.Params().Name
 	case ed25519.PublicKey:
 		return "Ed25519"
+	case nil:
+		if k, ok := lenient.KeyOf(c.RawSubjectPublicKeyInfo); ok && k.Algorithm == x509.ECDSA {
+			switch {
+			case k.Explicit:
+				return fmt.Sprintf("ECDSA explicit curve (%d bits)", k.Bits)
+			case k.Curve != "":
+				return "ECDSA " + k.Curve
+			}
+		}
 	}
 	if bits > 0 {
 		return fmt.Sprintf("%s %d", typ, bits)

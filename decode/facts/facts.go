@@ -186,6 +186,12 @@ type Certificate struct {
 	Curve            string
 	BasicConstraints bool
 	MaxPathLen       int
+
+	// ExplicitCurve: an EC key whose curve parameters are spelled out
+	// rather than named (CVE-2020-0601's vector); crypto/x509 refuses
+	// such certificates, and the fields above come from the raw
+	// TBSCertificate (decode/certs/lenient).
+	ExplicitCurve bool
 }
 
 // Fingerprints of the TLS handshake (empty when not computable).

@@ -119,6 +119,16 @@ func (e *eval) certRules() {
 			break
 		}
 	}
+	// RFC 5480, 2.1.1: specifiedCurve MUST NOT be used in PKIX.
+	for i, c := range chain {
+		if certs.ExplicitCurve(c) {
+			typ, bits := certs.KeyInfo(c)
+			e.add("cert-explicit-curve", nil, at, "",
+				fmt.Sprintf("%s has an %s key with explicit curve parameters (the CVE-2020-0601 CurveBall vector)", subj(i), typ),
+				fmt.Sprintf("SubjectPublicKeyInfo specifiedCurve, %d-bit field; subject %s, issuer %s", bits, certs.SubjectName(c), certs.IssuerName(c)))
+			break
+		}
+	}
 	for i, c := range chain {
 		var sev facts.Severity
 		switch c.SignatureAlgorithm {

@@ -26,6 +26,7 @@ const (
 	refRFC5280Path     = "https://www.rfc-editor.org/rfc/rfc5280#section-6.1"
 	refRFC6125         = "https://www.rfc-editor.org/rfc/rfc6125#section-6.4"
 	refNIST131A        = "https://csrc.nist.gov/pubs/sp/800/131/a/r2/final"
+	refCurveBall       = "https://www.rfc-editor.org/rfc/rfc5480#section-2.1.1"
 	refNIST52          = "https://csrc.nist.gov/pubs/sp/800/52/r2/final"
 	refBRValidity      = "https://cabforum.org/working-groups/server/baseline-requirements/documents/ (Baseline Requirements 6.3.2: 398 days)"
 	refRFC5246Chain    = "https://www.rfc-editor.org/rfc/rfc5246#section-7.4.2"
@@ -64,6 +65,8 @@ var definitions = []Definition{
 		Help: "The server name the client asked for (SNI) is not among the certificate's subjectAltName entries (wildcards match one left-most label). Clients that check reject it; without SNI nothing is checked.", Reference: refRFC6125, Step: facts.StepCertificate},
 	{ID: "cert-weak-key", Severity: facts.High, Title: "Weak certificate key",
 		Help: "A certificate's public key is too small: RSA or DSA below 2048 bits, or an elliptic curve below 224 bits (NIST SP 800-131A).", Reference: refNIST131A, Step: facts.StepCertificate},
+	{ID: "cert-explicit-curve", Severity: facts.High, Title: "Certificate key with explicit curve parameters",
+		Help: "A certificate the server sent has an elliptic-curve key whose curve is spelled out (specifiedCurve) rather than named. No public CA issues such keys; they are how CVE-2020-0601 (CurveBall) forged a trusted root, and crypto/x509, like modern clients, refuses the certificate. Its names, dates and fingerprints are still reported.", Reference: refCurveBall, Step: facts.StepCertificate},
 	{ID: "cert-weak-signature", Severity: facts.Medium, Title: "Weak certificate signature",
 		Help: "A certificate (other than a self-signed root, whose signature no one checks) is signed with MD5 or SHA-1, for which collisions are practical. Reissue it with SHA-256 or better.", Reference: refNIST131A, Step: facts.StepCertificate},
 	{ID: "cert-validity-too-long", Severity: facts.Low, Title: "Certificate validity too long",

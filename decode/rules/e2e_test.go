@@ -303,8 +303,9 @@ func TestSuricataSELKSSelfSigned(t *testing.T) {
 }
 
 // TestCurveBallUntrusted: CVE-2020-0601's spoofed chain; its fake root
-// uses explicit curve parameters crypto/x509 refuses, so the leaf's
-// issuer is unknown: untrusted. The client then sends a fatal
+// uses explicit curve parameters crypto/x509 refuses (cert-explicit-curve;
+// tshark's .tshark.certs.tsv lists it, CN=INFIGO, and so must we), so the
+// leaf's issuer is unknown: untrusted. The client then sends a fatal
 // certificate_unknown (46, .tshark.alerts.tsv).
 func TestCurveBallUntrusted(t *testing.T) {
 	corpus := testutil.Corpus(t)
@@ -314,7 +315,8 @@ func TestCurveBallUntrusted(t *testing.T) {
 		t.Fatalf("alert oracle: %v %q", err, alerts)
 	}
 	_, all := evaluate(analyze(t, pcap), corpusRoots(t))
-	if !has(all, "cert-untrusted", "CN=INFIGO") || !has(all, "handshake-failed", "certificate_unknown") {
+	if !has(all, "cert-untrusted", "CN=INFIGO") || !has(all, "handshake-failed", "certificate_unknown") ||
+		!has(all, "cert-explicit-curve", "CN=INFIGO") {
 		t.Errorf("got %v", idSet(all))
 	}
 }

@@ -23,10 +23,12 @@
 //     trusted anchor (the user pinned it with --ca-file).
 //   - cert-validity-too-long applies to leaves issued on or after
 //     2020-09-01, when the 398-day limit took effect.
-//   - crypto/x509 cannot parse EC keys on curves below P-224 (nor
-//     explicit-parameter curves): such certificates are counted in
-//     tls.Session.CertificateErrors and never reach cert-weak-key; the
-//     CurveBall chain is therefore judged untrusted.
+//   - crypto/x509 cannot parse EC keys on curves it does not implement
+//     (below P-224, secp256k1, brainpool) nor explicit-parameter curves:
+//     decode/certs/lenient reads such certificates without a usable key,
+//     so cert-weak-key sees their size and cert-explicit-curve the
+//     explicit parameters; nothing they signed verifies, so the CurveBall
+//     chain is judged untrusted.
 package rules
 
 import (

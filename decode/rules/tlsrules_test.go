@@ -199,7 +199,7 @@ func TestSecretsBecomeFindings(t *testing.T) {
 // finding's reference is the policy file); Lookup finds each.
 func TestDefinitionsTable(t *testing.T) {
 	want := []string{
-		"cbc-mode-cipher", "cert-chain-order", "cert-expired", "cert-expiring-soon", "cert-hostname-mismatch",
+		"cbc-mode-cipher", "cert-chain-order", "cert-expired", "cert-expiring-soon", "cert-explicit-curve", "cert-hostname-mismatch",
 		"cert-not-yet-valid", "cert-self-signed", "cert-untrusted", "cert-validity-too-long", "cert-weak-key",
 		"cert-weak-signature", "deprecated-version", "deprecated-version-offered", "handshake-failed",
 		"heartbeat-enabled", "insecure-renegotiation", "missing-sni", "no-forward-secrecy",

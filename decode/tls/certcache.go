@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"sync"
+
+	"github.com/tlsscope/tlsscope/decode/certs/lenient"
 )
 
 // MaxCachedCertificates bounds a CertCache; when it is full the cache
@@ -26,7 +28,7 @@ type CertCache struct {
 // failures are not cached.
 func (cc *CertCache) parse(der []byte) (*x509.Certificate, error) {
 	if cc == nil {
-		return x509.ParseCertificate(bytes.Clone(der))
+		return parseCertificate(der)
 	}
 	sum := sha256.Sum256(der)
 	key := string(sum[:])
@@ -36,7 +38,7 @@ func (cc *CertCache) parse(der []byte) (*x509.Certificate, error) {
 	if ok {
 		return c, nil
 	}
-	c, err := x509.ParseCertificate(bytes.Clone(der))
+	c, err := parseCertificate(der)
 	if err != nil {
 		return nil, err
 	}
@@ -47,4 +49,21 @@ func (cc *CertCache) parse(der []byte) (*x509.Certificate, error) {
 	}
 	cc.m[key] = c
 	return c, nil
+}
+
+// parseCertificate parses a copy of der with crypto/x509, or, when
+// crypto/x509 refuses it (an EC key with explicit curve parameters, a
+// curve it does not implement), reads what it can of it with
+// lenient.Parse: the certificate was sent, and rules and reports must see
+// it (its PublicKey is nil, so nothing it signed verifies).
+func parseCertificate(der []byte) (*x509.Certificate, error) {
+	der = bytes.Clone(der)
+	c, err := x509.ParseCertificate(der)
+	if err == nil {
+		return c, nil
+	}
+	if lc, lerr := lenient.Parse(der); lerr == nil {
+		return lc, nil
+	}
+	return nil, err
 }

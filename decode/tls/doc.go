@@ -72,7 +72,7 @@
 //	tls_handshake_too_long  a handshake message over Limits.MaxHandshake; skipped
 //	tls_bad_handshake       a handshake message that does not parse
 //	tls_bad_extension       a hello extension that does not parse; the rest of the hello is kept
-//	tls_bad_certificate     a certificate crypto/x509 cannot parse (counted in Session.CertificateErrors)
+//	tls_bad_certificate     a certificate neither crypto/x509 nor decode/certs/lenient can parse (counted in Session.CertificateErrors)
 //	tls_chain_too_long      certificates past Limits.MaxChain (per message or per side) or over Limits.MaxCertificate, not parsed
 //	tls_unexpected_message  a hello sent by the wrong side
 //	tls_events_limit        Session.Events reached MaxEvents; later records are not kept as events (once per connection)
