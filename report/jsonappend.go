@@ -64,6 +64,8 @@ func appendConnectionJSON(b []byte, r *ConnectionRecord) (_ []byte, ok bool) {
 	b = strconv.AppendBool(b, r.HelloRetry)
 	b = append(b, `,"established":`...)
 	b = strconv.AppendBool(b, r.Established)
+	b = append(b, `,"outcome":`...)
+	b = appendJSONString(b, r.Outcome)
 	b = append(b, `,"alerts":`...)
 	if r.Alerts == nil {
 		b = append(b, "null"...)

@@ -37,6 +37,7 @@ type ConnectionRecord struct {
 	Resumption       string         `json:"resumption"`
 	HelloRetry       bool           `json:"hello_retry"`
 	Established      bool           `json:"established"`
+	Outcome          string         `json:"outcome"` // facts.Outcome: ok, resumed, alert, closed, no reply, incomplete, mid-stream; "" for cleartext
 	Alerts           []AlertRecord  `json:"alerts"`
 	Certificates     []CertRecord   `json:"certificates"`
 	ClientCerts      []CertRecord   `json:"client_certificates"`
@@ -413,6 +414,7 @@ func NewConnectionRecord(c *facts.Connection, findings []facts.Finding, opt Opti
 	r.Resumption = s.Resumption
 	r.HelloRetry = s.HelloRetry != nil
 	r.Established = s.Established
+	r.Outcome = c.HandshakeOutcome().String()
 	r.CertErrors = s.CertificateErrors
 	r.CertRequested = s.CertificateRequested
 	r.ClientCertSent = s.ClientCertSent
@@ -601,8 +603,9 @@ type Handshakes struct {
 	Decryption map[string]int
 }
 
-// CountHandshakes: a handshake is complete when established, failed when
-// a fatal alert ended it or the connection closed before it completed.
+// CountHandshakes counts handshakes by facts.Outcome: complete (ok,
+// resumed), failed (a fatal alert, or closed before completing); the
+// rest (no reply, incomplete, mid-stream) are not judged.
 func CountHandshakes(conns []*facts.Connection) Handshakes {
 	h := Handshakes{Versions: map[string]int{}, Suites: map[string]int{}}
 	for _, c := range conns {
@@ -618,9 +621,10 @@ func (h *Handshakes) add(c *facts.Connection) {
 		return
 	}
 	h.TLS++
-	if s.Established {
+	switch o := c.HandshakeOutcome(); {
+	case o.Complete():
 		h.Complete++
-	} else {
+	case o.Failed():
 		h.Failed++
 	}
 	if s.Version != 0 {

@@ -193,7 +193,7 @@ func TestJSONDocumentParses(t *testing.T) {
 	if d.Findings[0].Severity != "critical" || d.Findings[len(d.Findings)-1].Severity != "info" {
 		t.Errorf("findings not sorted by severity: first %s, last %s", d.Findings[0].Severity, d.Findings[len(d.Findings)-1].Severity)
 	}
-	if d.Summary.Connections != 6 || d.Summary.HandshakesComplete != 2 || d.Summary.HandshakesFailed != 2 || d.Summary.Packets != 74 {
+	if d.Summary.Connections != 6 || d.Summary.HandshakesComplete != 2 || d.Summary.HandshakesFailed != 1 || d.Summary.Packets != 74 { // b.pcap's handshake lost bytes: not judged
 		t.Errorf("summary = %+v", d.Summary)
 	}
 }

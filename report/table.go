@@ -310,42 +310,35 @@ func connRow(c *facts.Connection, fs []facts.Finding) []string {
 	return []string{facts.Endpoint(c.Client), facts.Endpoint(c.Server), c.SNI(), version, suite, alpn, cert, Status(c), worst}
 }
 
-// Status is a connection's outcome in a word or two: "ok", "resumed",
-// "alert <description>", "no reply", "incomplete", or the cleartext
-// protocol name. A TLS 1.3 handshake that a key log was given for and did
-// not open reads "ok, no-key" (or partial, failed, unsupported-suite).
+// Status is a connection's outcome in a word or two: its handshake's
+// facts.Outcome ("ok", "resumed", "closed", "no reply", "incomplete",
+// "mid-stream"), "alert <description>" (or "alert (encrypted)") for a
+// fatal alert, or the cleartext protocol name. A TLS 1.3 handshake that a
+// key log was given for and did not open reads "ok, no-key" (or partial,
+// failed, unsupported-suite).
 func Status(c *facts.Connection) string {
-	s := c.TLS
-	if s == nil {
+	o := c.HandshakeOutcome()
+	switch o {
+	case facts.OutcomeNone:
 		if c.Protocol != "" {
 			return c.Protocol
 		}
 		return "unknown"
-	}
-	if s.Established {
-		st := "ok"
-		if s.Resumed {
-			st = "resumed"
-		}
+	case facts.OutcomeOK, facts.OutcomeResumed:
+		st, s := o.String(), c.TLS
 		if d := s.Decryption.Status; d != "" && d != tls.DecryptOK && s.Hidden && s.EncryptedExtensions == nil {
 			// A key log was given and did not open this TLS 1.3
 			// handshake: nothing of it was checked.
 			st += ", " + d
 		}
 		return st
-	}
-	for _, a := range s.Alerts {
-		if a.Encrypted {
-			return "alert"
-		}
-		if a.Level == 2 {
+	case facts.OutcomeAlert:
+		if a, _ := c.FatalAlert(); !a.Encrypted {
 			return "alert " + alertName(a.Description)
 		}
+		return "alert (encrypted)"
 	}
-	if s.ServerHello == nil {
-		return "no reply"
-	}
-	return "incomplete"
+	return o.String()
 }
 
 func findingRows(fs []facts.Finding) [][]string {
@@ -511,7 +504,8 @@ func summaryLines(r *Result, width int) []string {
 		add("span", fmt.Sprintf("%s to %s (%s)", st.First.UTC().Format(time.RFC3339), st.Last.UTC().Format(time.RFC3339), span(st).Round(time.Millisecond)))
 	}
 	add("connections", fmt.Sprintf("%d", total.Connections), fmt.Sprintf("TLS %d", hs.TLS),
-		fmt.Sprintf("complete %d", hs.Complete), fmt.Sprintf("failed %d", hs.Failed))
+		fmt.Sprintf("complete %d", hs.Complete), fmt.Sprintf("failed %d", hs.Failed),
+		fmt.Sprintf("not judged %d", hs.TLS-hs.Complete-hs.Failed))
 	add("versions", countList(hs.Versions)...)
 	suites := map[string]int{}
 	for k, n := range hs.Suites {

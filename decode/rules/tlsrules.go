@@ -322,46 +322,38 @@ func (e *eval) keyExchange(s *tls.Session) {
 	}
 }
 
-// handshakeFailed: a readable fatal alert before the handshake completed,
-// or a connection closed (FIN or RST) before it completed. A capture that
-// ends, a flow evicted or idle, gaps in reassembly and a stream joined
-// after its ClientHello prove nothing and are not judged.
+// handshakeFailed: the handshake's outcome (facts.Connection.HandshakeOutcome,
+// the same word the table and summary print) is a failure: a fatal alert
+// before the handshake completed, or a connection closed (FIN or RST)
+// before it completed. A capture that ends, a flow evicted or idle, gaps
+// in reassembly and a stream joined after its ClientHello prove nothing
+// and are not judged.
 func (e *eval) handshakeFailed(s *tls.Session) {
-	for _, a := range s.Alerts {
-		if a.Encrypted || a.Level != tls.AlertLevelFatal {
-			continue
-		}
-		if s.Established && !s.EstablishedAt.IsZero() && a.Time.After(s.EstablishedAt) {
-			break
+	switch e.c.HandshakeOutcome() {
+	case facts.OutcomeAlert:
+		a, _ := e.c.FatalAlert()
+		if a.Encrypted {
+			e.add("handshake-failed", nil, a.Time, "",
+				fmt.Sprintf("handshake failed: encrypted alert from the %s before the handshake completed", a.From),
+				fmt.Sprintf("alert record encrypted by the %s, its description unreadable without the key log (--keylog)", a.From))
+			return
 		}
 		e.add("handshake-failed", nil, a.Time, "",
 			fmt.Sprintf("handshake failed: fatal alert %s from the %s", tls.AlertName(a.Description), a.From),
 			fmt.Sprintf("alert level fatal (2), description %s (%d), sent by the %s", tls.AlertName(a.Description), a.Description, a.From))
-		return
-	}
-	if s.ClientHello == nil || s.Version == tls.VersionSSL20 || s.Established || handshakeDone13(s) {
-		return
-	}
-	if e.c.Closed != "fin" && e.c.Closed != "rst" || e.c.Gaps > 0 || e.c.Truncated {
-		return
-	}
-	last := "ClientHello"
-	if s.ServerHello != nil {
-		last = "ServerHello"
-	}
-	for _, ev := range s.Events {
-		if ev.Content == tls.ContentHandshake && !ev.Encrypted {
-			last = tls.HandshakeTypeName(ev.Handshake) + " from the " + ev.From.String()
+	case facts.OutcomeClosed:
+		last := "ClientHello"
+		if s.ServerHello != nil {
+			last = "ServerHello"
 		}
+		for _, ev := range s.Events {
+			if ev.Content == tls.ContentHandshake && !ev.Encrypted {
+				last = tls.HandshakeTypeName(ev.Handshake) + " from the " + ev.From.String()
+			}
+		}
+		e.add("handshake-failed", nil, e.c.Last, "",
+			fmt.Sprintf("handshake failed: connection closed (%s) before the handshake completed", strings.ToUpper(e.c.Closed)),
+			fmt.Sprintf("closed by %s after %s; no Finished from both sides", strings.ToUpper(e.c.Closed), last))
 	}
-	at := e.c.Last
-	e.add("handshake-failed", nil, at, "",
-		fmt.Sprintf("handshake failed: connection closed (%s) before the handshake completed", strings.ToUpper(e.c.Closed)),
-		fmt.Sprintf("closed by %s after %s; no Finished from both sides", strings.ToUpper(e.c.Closed), last))
 }
 
-// handshakeDone13: in TLS 1.3 the client's Finished is encrypted;
-// decode/tls says which record it takes for it (Session.ClientFinished13).
-func handshakeDone13(s *tls.Session) bool {
-	return s.Hidden && s.ClientFinished13
-}
