@@ -356,4 +356,3 @@ func (e *eval) handshakeFailed(s *tls.Session) {
 			fmt.Sprintf("closed by %s after %s; no Finished from both sides", strings.ToUpper(e.c.Closed), last))
 	}
 }
-
