@@ -30,6 +30,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "baseline" {
 		return runBaseline(args[1:], stdout, stderr)
 	}
+	if code, ok := runInfo(args, stdout, stderr); ok {
+		return code
+	}
 	cfg, err := parseArgs(args, false)
 	if err != nil {
 		reportError(stderr, err)
@@ -162,7 +165,7 @@ func newAnalyzer(cfg *config, stderr io.Writer, pcopy *capture.PcapngFile) (*tls
 	if cfg.policy != "" {
 		p, err := policy.Load(cfg.policy)
 		if err != nil {
-			return nil, usagef("%v", err).withHint("the policy format is described in decode/policy/policy.schema.json")
+			return nil, usagef("%v", err).withHint("`tlsscope policy schema` prints the policy format (a JSON Schema)")
 		}
 		tc.Policy = p
 	}

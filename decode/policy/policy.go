@@ -8,6 +8,7 @@
 package policy
 
 import (
+	_ "embed"
 	"encoding/json"
 	"github.com/tlsscope/tlsscope/internal/pathcause"
 	"io"
@@ -29,6 +30,12 @@ import (
 	"github.com/tlsscope/tlsscope/decode/rules"
 	"github.com/tlsscope/tlsscope/decode/tls"
 )
+
+// Schema is the JSON Schema of a policy file (policy.schema.json), which
+// `tlsscope policy schema` prints.
+//
+//go:embed policy.schema.json
+var Schema []byte
 
 // Policy is the file's content. Every field is optional.
 type Policy struct {
@@ -487,6 +494,6 @@ func (p *Policy) Marshal() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	head := "# tlsscope policy (schema: policy.schema.json)\n"
+	head := "# tlsscope policy (schema: tlsscope policy schema)\n"
 	return append([]byte(head), b...), nil
 }
