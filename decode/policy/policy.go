@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/parser"
 
 	"github.com/tlsscope/tlsscope/decode/facts"
 	"github.com/tlsscope/tlsscope/decode/rules"
@@ -123,9 +124,95 @@ func Parse(b []byte) (p *Policy, err error) {
 		return nil, errors.New(msg)
 	}
 	if err := p.check(); err != nil {
+		var fe *fieldError
+		if errors.As(err, &fe) {
+			if line := lineOf(b, fe.path); line > 0 {
+				return nil, fmt.Errorf("line %d: %w", line, fe.err)
+			}
+			return nil, fe.err
+		}
 		return nil, err
 	}
 	return p, nil
+}
+
+// fieldError is a check failure at a YAML path ("$.suppress[2].id"),
+// which Parse turns into the line it is on.
+type fieldError struct {
+	path string
+	err  error
+}
+
+func (e *fieldError) Error() string { return e.err.Error() }
+func (e *fieldError) Unwrap() error { return e.err }
+
+func at(path string, err error) error { return &fieldError{path, err} }
+
+// lineOf is the line of the node at path in the YAML document b, 0 when
+// it cannot be found.
+func lineOf(b []byte, path string) int {
+	f, err := parser.ParseBytes(b, 0)
+	if err != nil {
+		return 0
+	}
+	yp, err := yaml.PathString(path)
+	if err != nil {
+		return 0
+	}
+	n, err := yp.FilterFile(f)
+	if err != nil || n == nil || n.GetToken() == nil {
+		return 0
+	}
+	return n.GetToken().Position.Line
+}
+
+// checkID refuses a finding id no rule or policy check reports (a typo
+// would silently suppress nothing), naming the closest one.
+func checkID(field, id string) error {
+	if _, ok := rules.Lookup(id); ok {
+		return nil
+	}
+	msg := fmt.Sprintf("%s: unknown finding id %q", field, id)
+	if near := closestID(id); near != "" {
+		msg += fmt.Sprintf(" (did you mean %s?)", near)
+	}
+	return errors.New(msg + "; `tlsscope rules` lists them")
+}
+
+// closestID is the defined id nearest to id by edit distance, "" when
+// none is within a third of its length.
+func closestID(id string) string {
+	best, bestD := "", len(id)/3+1
+	for _, d := range rules.Definitions() {
+		if n := editDistance(id, d.ID); n < bestD {
+			best, bestD = d.ID, n
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b (bytes).
+func editDistance(a, b string) int {
+	if len(a) > 64 || len(b) > 64 {
+		return max(len(a), len(b)) // ids are short; a long one matches nothing
+	}
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 func (p *Policy) check() error {
@@ -135,65 +222,74 @@ func (p *Policy) check() error {
 	if p.MinVersion != "" {
 		v, ok := parseVersion(p.MinVersion)
 		if !ok {
-			return fmt.Errorf("min_version: unknown version %q (want e.g. \"TLS 1.2\")", p.MinVersion)
+			return at("$.min_version", fmt.Errorf("min_version: unknown version %q (want e.g. \"TLS 1.2\")", p.MinVersion))
 		}
 		p.minVersion = v
 	}
 	var err error
 	if p.allowed, err = parseSuites("allowed_suites", p.AllowedSuites); err != nil {
-		return err
+		return at("$.allowed_suites", err)
 	}
 	if p.denied, err = parseSuites("denied_suites", p.DeniedSuites); err != nil {
-		return err
+		return at("$.denied_suites", err)
 	}
 	p.severity = map[string]facts.Severity{}
 	for id, s := range p.Severity {
+		if err := checkID("severity: "+id, id); err != nil {
+			return at("$.severity."+id, err)
+		}
 		sev, ok := facts.ParseSeverity(s)
 		if !ok {
-			return fmt.Errorf("severity: %s: unknown severity %q (want info, low, medium, high or critical)", id, s)
+			return at("$.severity."+id, fmt.Errorf("severity: %s: unknown severity %q (want info, low, medium, high or critical)", id, s))
 		}
 		p.severity[id] = sev
 	}
 	for _, g := range p.ExpectedSNIs {
 		if _, err := path.Match(g, ""); err != nil {
-			return fmt.Errorf("expected_snis: bad pattern %q", g)
+			return at("$.expected_snis", fmt.Errorf("expected_snis: bad pattern %q", g))
 		}
 	}
 	for i, pin := range p.Pins {
 		if len(pin.SHA256) == 0 {
-			return fmt.Errorf("pins[%d]: sha256 is empty", i)
+			return at(fmt.Sprintf("$.pins[%d]", i), fmt.Errorf("pins[%d]: sha256 is empty", i))
 		}
 		if err := checkServer(pin.Server); err != nil {
-			return fmt.Errorf("pins[%d]: %w", i, err)
+			return at(fmt.Sprintf("$.pins[%d].server", i), fmt.Errorf("pins[%d]: %w", i, err))
 		}
 		for j, h := range pin.SHA256 {
 			h = normHex(h)
 			if len(h) != 64 || strings.Trim(h, "0123456789abcdef") != "" {
-				return fmt.Errorf("pins[%d].sha256[%d]: want 64 hex digits", i, j)
+				return at(fmt.Sprintf("$.pins[%d].sha256[%d]", i, j), fmt.Errorf("pins[%d].sha256[%d]: want 64 hex digits", i, j))
 			}
 			p.Pins[i].SHA256[j] = h
 		}
 	}
 	for i := range p.Suppress {
 		s := &p.Suppress[i]
+		entry := fmt.Sprintf("$.suppress[%d]", i)
 		if strings.TrimSpace(s.Reason) == "" {
-			return fmt.Errorf("suppress[%d]: reason is required", i)
+			return at(entry, fmt.Errorf("suppress[%d]: reason is required", i))
 		}
 		if s.ID == "" && s.SNI == "" && s.Server == "" && s.Fingerprint == "" {
-			return fmt.Errorf("suppress[%d]: set at least one of id, sni, server, fingerprint", i)
+			return at(entry, fmt.Errorf("suppress[%d]: set at least one of id, sni, server, fingerprint", i))
+		}
+		if s.ID != "" {
+			if err := checkID(fmt.Sprintf("suppress[%d].id", i), s.ID); err != nil {
+				return at(entry+".id", err)
+			}
 		}
 		if err := checkServer(s.Server); err != nil {
-			return fmt.Errorf("suppress[%d]: %w", i, err)
+			return at(entry+".server", fmt.Errorf("suppress[%d]: %w", i, err))
 		}
 		if s.SNI != "" {
 			if _, err := path.Match(s.SNI, ""); err != nil {
-				return fmt.Errorf("suppress[%d]: bad sni pattern %q", i, s.SNI)
+				return at(entry+".sni", fmt.Errorf("suppress[%d]: bad sni pattern %q", i, s.SNI))
 			}
 		}
 		if s.Expires != "" {
 			t, err := parseDate(s.Expires)
 			if err != nil {
-				return fmt.Errorf("suppress[%d]: expires: %q is not a date (YYYY-MM-DD)", i, s.Expires)
+				return at(entry+".expires", fmt.Errorf("suppress[%d]: expires: %q is not a date (YYYY-MM-DD)", i, s.Expires))
 			}
 			s.expires = t
 		}

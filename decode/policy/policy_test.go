@@ -2,6 +2,7 @@ package policy
 
 import (
 	"bytes"
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -167,5 +168,31 @@ func TestBaselineRoundTrip(t *testing.T) {
 	}
 	if !bytes.Contains(b, []byte(`reason: "baseline 2026-11-29, seen in a.pcap"`)) {
 		t.Errorf("baseline lacks a reason:\n%s", b)
+	}
+}
+
+// TestCheckErrorsNameTheLine: a policy that parses as YAML but fails a
+// check names the line of the offending value (the line is found in the
+// text by the test, not by the parser), and an unknown finding id names
+// the closest defined one (issue 20).
+func TestCheckErrorsNameTheLine(t *testing.T) {
+	for _, tc := range []struct{ doc, bad, want string }{
+		{"version: 1\nseverity:\n  weak-ciphr: low\n", "weak-ciphr", `unknown finding id "weak-ciphr" (did you mean weak-cipher?)`},
+		{"version: 1\nseverity:\n  weak-cipher: hgh\n", "hgh", `unknown severity "hgh"`},
+		{"suppress:\n  - id: cert-expired\n    reason: a\n  - id: cert-untrustd\n    reason: b\n", "cert-untrustd", "(did you mean cert-untrusted?)"},
+		{"suppress:\n  - id: no-such-thing-at-all\n    reason: a\n", "no-such-thing", "unknown finding id \"no-such-thing-at-all\"; `tlsscope rules` lists them"},
+		{"version: 1\n\nmin_version: TLS 9\n", "TLS 9", "min_version: unknown version"},
+		{"suppress:\n  - id: cert-expired\n    reason: a\n    expires: soon\n", "soon", "is not a date"},
+		{"pins:\n  - sni: a\n    sha256: [abc]\n", "abc", "want 64 hex digits"},
+	} {
+		line := 1 + strings.Count(tc.doc[:strings.Index(tc.doc, tc.bad)], "\n")
+		_, err := Parse([]byte(tc.doc))
+		if err == nil {
+			t.Errorf("%q: accepted", tc.doc)
+			continue
+		}
+		if want := fmt.Sprintf("line %d: ", line); !strings.HasPrefix(err.Error(), want) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q:\n got %v\nwant %s...%s", tc.doc, err, want, tc.want)
+		}
 	}
 }
