@@ -66,6 +66,12 @@ type stream struct {
 	sender [2]netip.AddrPort
 	end    [2]uint32
 
+	// Per client/server direction, once bypassed: the sequence number the
+	// TLS record framer expects next, and segments that came ahead of it
+	// (Analyzer.follow).
+	next [2]uint32
+	held [2][]heldSegment
+
 	// The flags last, together: a stream is allocated per connection, and
 	// scattered between wider fields each would take a word.
 
@@ -85,6 +91,7 @@ type stream struct {
 	finished          bool
 	limits            limit // caps hit, each reported once
 	endKnown          [2]bool
+	follow            [2]bool // bypassed TLS: in-order payload still goes to the record framer (Analyzer.follow)
 }
 
 func newStream(a *Analyzer, id uint64, ts time.Time, tcp *layers.TCP) *stream {
@@ -140,6 +147,7 @@ func (s *stream) recoverParser(dir tls.Direction, ts time.Time) {
 		s.a.anomaly(s.anomalyAt(dir, "parser_panic", ts, fmt.Sprint(r)))
 		s.stop()
 		s.text = nil
+		s.follow = [2]bool{}
 	}
 }
 

@@ -8,6 +8,8 @@ package decode
 // table's Entry.
 
 import (
+	"bytes"
+	"slices"
 	"time"
 
 	"github.com/gopacket/gopacket"
@@ -215,7 +217,101 @@ func (a *Analyzer) bypass(s *stream) {
 		return
 	}
 	s.bypassed = true
+	if s.kind == kindTLS && s.tls != nil {
+		// The handshake is over, but its records still say something:
+		// application data counted per side, an alert at the end. The
+		// framer goes on reading their headers from the segments that
+		// come in order (follow), without the reassembler.
+		for i := range 2 {
+			if s.endKnown[i] {
+				dir := s.dir(i == 1)
+				s.next[dir], s.follow[dir] = s.end[i], true
+			}
+		}
+	}
 	a.endInReassembler(s)
+}
+
+// heldSegment is a bypassed TLS stream's segment that came before the
+// bytes in front of it (Analyzer.follow), copied.
+type heldSegment struct {
+	seq  uint32
+	data []byte
+}
+
+// A bypassed stream holds at most maxHeld segments of maxHeldBytes in all
+// per direction while it waits for the bytes before them; past either the
+// wait is given up: the framer is told of a gap and looks for the next
+// record header, so only the counts of the records in between are lost.
+const (
+	maxHeld      = 8
+	maxHeldBytes = 32 << 10
+)
+
+// follow hands a bypassed TLS stream's segment to its record framer in
+// sequence: a retransmission's bytes already read are cut off, and a
+// segment ahead of the next expected byte waits (held) for the ones in
+// front of it, within maxHeld and maxHeldBytes.
+func (a *Analyzer) follow(s *stream, dir tls.Direction, ts time.Time) {
+	seq, data := a.seg.TCPData()
+	if len(data) == 0 {
+		return
+	}
+	defer s.recoverParser(dir, ts)
+	if int32(seq-s.next[dir]) > 0 {
+		held := s.held[dir]
+		n := len(data)
+		for _, h := range held {
+			n += len(h.data)
+		}
+		if len(held) < maxHeld && n <= maxHeldBytes {
+			i := 0
+			for i < len(held) && int32(held[i].seq-seq) <= 0 {
+				i++
+			}
+			s.held[dir] = slices.Insert(held, i, heldSegment{seq, bytes.Clone(data)})
+			return
+		}
+		s.drainHeld(dir, ts, true)
+		if int32(seq-s.next[dir]) > 0 {
+			s.tls.Gap(dir)
+			s.next[dir] = seq
+		}
+	}
+	s.followIn(dir, seq, data, ts)
+	s.drainHeld(dir, ts, false)
+}
+
+// followIn feeds the framer a segment that starts at or before the next
+// expected byte.
+func (s *stream) followIn(dir tls.Direction, seq uint32, data []byte, ts time.Time) {
+	end := seq + uint32(len(data))
+	if d := int32(seq - s.next[dir]); d < 0 {
+		if int32(end-s.next[dir]) <= 0 {
+			return // all read already
+		}
+		data = data[-d:]
+	}
+	s.next[dir] = end
+	s.feedTLS(dir, data, ts)
+}
+
+// drainHeld feeds the held segments the stream has caught up with; all
+// says to feed every one, across the gaps in front of them.
+func (s *stream) drainHeld(dir tls.Direction, ts time.Time, all bool) {
+	for len(s.held[dir]) > 0 && s.tls != nil {
+		h := s.held[dir][0]
+		if int32(h.seq-s.next[dir]) > 0 {
+			if !all {
+				return
+			}
+			s.tls.Gap(dir)
+			s.next[dir] = h.seq
+		}
+		s.held[dir] = s.held[dir][1:]
+		s.followIn(dir, h.seq, h.data, ts)
+	}
+	s.held[dir] = nil
 }
 
 // count takes a packet of a bypassed stream: it counts it, keeps the
@@ -232,6 +328,9 @@ func (a *Analyzer) count(s *stream, ts time.Time) {
 		s.conn.Last = ts
 	}
 	a.flows.Touch(&s.ent, ts)
+	if s.follow[dir] && a.seg.Payload > 0 && s.tls != nil {
+		a.follow(s, dir, ts)
+	}
 	switch f := a.seg.Flags; {
 	case f.Has(flow.RST):
 		s.rst = true
@@ -290,6 +389,9 @@ func (a *Analyzer) endInReassembler(s *stream) {
 func (a *Analyzer) finish(s *stream, reason string) {
 	if s.finished {
 		return
+	}
+	for dir := range s.held {
+		s.drainHeld(tls.Direction(dir), a.now, true)
 	}
 	s.finished = true
 	s.done = true // packets still in flight for it are only counted

@@ -30,7 +30,7 @@ type ConnectionRecord struct {
 	Version          string         `json:"version"`
 	VersionID        uint16         `json:"version_id"`
 	Cipher           string         `json:"cipher"`
-	CipherID         uint16         `json:"cipher_id"`
+	CipherID         uint32         `json:"cipher_id"` // SSL 2.0: the 3-byte cipher kind
 	ALPNOffered      []string       `json:"alpn_offered"`
 	ALPN             string         `json:"alpn"`
 	Resumed          bool           `json:"resumed"`
@@ -405,8 +405,7 @@ func NewConnectionRecord(c *facts.Connection, findings []facts.Finding, opt Opti
 		r.VersionID = s.Version
 	}
 	if s.ServerHello != nil {
-		r.Cipher = suiteName(s.CipherSuite)
-		r.CipherID = s.CipherSuite
+		r.Cipher, r.CipherID = s.Cipher()
 		r.KeyShareSelected = groupNameOr(s.ServerHello.KeyShareGroup)
 	}
 	r.ALPN = s.ALPN
@@ -460,12 +459,7 @@ func NewConnectionRecord(c *facts.Connection, findings []facts.Finding, opt Opti
 		} else if ch.LegacyVersion != 0 {
 			r.VersionsOffered = append(r.VersionsOffered, versionName(ch.LegacyVersion))
 		}
-		r.SuitesOffered = make([]string, 0, len(ch.CipherSuites))
-		for _, v := range ch.CipherSuites {
-			if !isGREASE(v) {
-				r.SuitesOffered = append(r.SuitesOffered, suiteName(v))
-			}
-		}
+		r.SuitesOffered = ch.OfferedSuites()
 		r.Groups = make([]string, 0, len(ch.SupportedGroups))
 		for _, v := range ch.SupportedGroups {
 			if !isGREASE(v) {
@@ -631,7 +625,8 @@ func (h *Handshakes) add(c *facts.Connection) {
 		h.Versions[versionName(s.Version)]++
 	}
 	if s.ServerHello != nil {
-		h.Suites[suiteName(s.CipherSuite)]++
+		name, _ := s.Cipher()
+		h.Suites[name]++
 	}
 	if st := s.Decryption.Status; st != "" {
 		if h.Decryption == nil {

@@ -284,7 +284,8 @@ func connRow(c *facts.Connection, fs []facts.Finding) []string {
 			version = strings.TrimPrefix(versionName(s.Version), "TLS ")
 		}
 		if s.ServerHello != nil {
-			suite = ShortSuite(suiteName(s.CipherSuite))
+			name, _ := s.Cipher()
+			suite = ShortSuite(name)
 		}
 		if c.Transport == facts.QUIC {
 			version += "/quic" // the TLS of a QUIC connection

@@ -245,7 +245,9 @@ func zeekSSLOf(c *facts.Connection) (zeekSSL, bool) {
 	}
 	if s.ServerHello != nil && s.Version != 0 {
 		r.Version = zeekVersion(s.Version)
-		r.Cipher = suiteName(s.CipherSuite)
+		r.Cipher, _ = s.Cipher()
+		// Zeek's names for SSL 2.0's kinds (base/protocols/ssl/consts.zeek).
+		r.Cipher = strings.Replace(r.Cipher, "SSL_CK_", "SSLv20_CK_", 1)
 	}
 	for _, a := range s.Alerts {
 		if !a.Encrypted {

@@ -636,7 +636,7 @@ func parseSSLv2ServerHello(msg []byte, lim Limits) (sh *ServerHello, cert []byte
 	if !r.s.ReadUint16(&certLen) || !r.s.ReadUint16(&specLen) || !r.s.ReadUint16(&idLen) {
 		return nil, nil, r.fail("lengths")
 	}
-	sh = &ServerHello{LegacyVersion: VersionSSL20}
+	sh = &ServerHello{LegacyVersion: VersionSSL20, SSLv2SessionHit: hit != 0}
 	var c []byte
 	if !r.s.ReadBytes(&c, int(certLen)) {
 		return sh, nil, r.fail("certificate")

@@ -62,10 +62,12 @@ type Handshake struct {
 
 	tls13      bool // TLS 1.3 negotiated: the rest is hidden
 	nullCipher bool
-	macLen     int  // NULL-cipher suites: record MAC length
-	failed     bool // a fatal alert was read
-	sslv2      bool // an SSLv2 SERVER-HELLO: the rest is SSLv2, not followed
-	serverCert bool // the server sent a Certificate
+	macLen     int      // NULL-cipher suites: record MAC length
+	failed     bool     // a fatal alert was read
+	sslv2      bool     // an SSLv2 SERVER-HELLO: the rest is SSLv2 (sslv2Record)
+	sslv2Enc   [2]uint8 // SSLv2 encrypted records per side, counted to 2
+	sslv2Key   bool     // the SSLv2 CLIENT-MASTER-KEY was read
+	serverCert bool     // the server sent a Certificate
 
 	eventsFull, alertsFull bool // MaxEvents, MaxAlerts reached (reported once)
 }
@@ -409,6 +411,9 @@ func (h *Handshake) sslv2Hello(m Message) {
 	}
 	s.ServerHello, s.Version, s.ServerHelloAt = sh, VersionSSL20, ts
 	h.sslv2 = true
+	if sh.SSLv2SessionHit {
+		s.Resumed, s.Resumption = true, "session_id"
+	}
 	switch {
 	case len(der) == 0:
 	case len(der) > h.lim.MaxCertificate: // Limits.MaxCertificate, for SSLv2
@@ -420,6 +425,38 @@ func (h *Handshake) sslv2Hello(m Message) {
 			s.CertificateErrors++
 			h.anomaly(AnomalyBadCertificate, dir, "SSLv2 server certificate: %v", err)
 		}
+	}
+}
+
+// sslv2Record: an SSLv2 record after the hellos (its first bytes in head,
+// length in all). The client's first is a CLIENT-MASTER-KEY in the clear
+// unless the server found the session (session_id_hit): its cipher kind
+// is the one the session uses. Every other record is encrypted: the
+// handshake ends with the client's CLIENT-FINISHED and the server's
+// SERVER-VERIFY and SERVER-FINISHED, so the session is established once
+// the client has sent one encrypted record and the server two; what
+// follows is application data.
+func (h *Handshake) sslv2Record(dir Direction, head []byte, length int, off int64, ts time.Time) {
+	h.off = off
+	s := &h.s
+	if dir == ClientToServer && !h.sslv2Key && h.sslv2Enc[dir] == 0 && !s.Resumed && len(head) >= 4 && head[0] == 2 {
+		h.sslv2Key = true
+		if sh := s.ServerHello; sh != nil {
+			sh.SSLv2CipherKind = uint32(head[1])<<16 | uint32(head[2])<<8 | uint32(head[3])
+		}
+		h.event(Event{Time: ts, From: dir, Content: ContentHandshake, Handshake: TypeClientKeyExchange, Length: length})
+		return
+	}
+	if s.Established {
+		h.applicationData(dir, length, false, off, ts)
+		return
+	}
+	h.event(Event{Time: ts, From: dir, Content: ContentHandshake, Encrypted: true, Length: length})
+	if h.sslv2Enc[dir] < 2 {
+		h.sslv2Enc[dir]++
+	}
+	if h.sslv2Enc[ClientToServer] >= 1 && h.sslv2Enc[ServerToClient] >= 2 {
+		s.Established, s.EstablishedAt = true, ts
 	}
 }
 

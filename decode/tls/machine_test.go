@@ -139,9 +139,15 @@ func messageAnomalies(l anomalyLog) anomalyLog {
 }
 
 // handshakeSteps are the plaintext handshake messages of Session.Events.
+// An SSL 2.0 session's CLIENT-MASTER-KEY is not among them: after the
+// hellos the framer reads SSLv2's own records (sslv2Record), which a feed
+// of messages has no way to give.
 func handshakeSteps(s *Session) []string {
 	var out []string
 	for _, e := range s.Events {
+		if s.Version == VersionSSL20 && e.Handshake == TypeClientKeyExchange {
+			continue
+		}
 		if e.Content == ContentHandshake && !e.Encrypted {
 			out = append(out, fmt.Sprintf("%s:%d:%d@%s", e.From, e.Handshake, e.Length, e.Time.Format("05.000")))
 		}

@@ -219,8 +219,8 @@ func (c *Conn) Feed(dir Direction, data []byte, ts time.Time) {
 		c.h.s.Start = ts
 	}
 	for len(data) > 0 {
-		if c.h.sslv2 { // an SSLv2 SERVER-HELLO ended the readable part
-			d.off += int64(len(data))
+		if c.h.sslv2 { // an SSLv2 SERVER-HELLO: the rest are SSLv2 records
+			c.feedSSLv2(d, data, ts)
 			return
 		}
 		if d.resync {
@@ -252,6 +252,51 @@ func (c *Conn) Feed(dir Direction, data []byte, ts time.Time) {
 		}
 	}
 }
+
+// feedSSLv2 frames an SSLv2 session's records after the SERVER-HELLO
+// (draft-hickman-netscape-ssl-00, "SSL Record Header Format": a 2-byte
+// header with the high bit set, or a 3-byte one with a padding count).
+// Of each body it keeps the first sslv2Kept bytes, enough for the
+// CLIENT-MASTER-KEY's cipher kind; the machine reads the rest as
+// encrypted records by their lengths.
+func (c *Conn) feedSSLv2(d *direction, data []byte, ts time.Time) {
+	for len(data) > 0 {
+		if !d.inRecord {
+			d.hdr[d.hdrN] = data[0]
+			d.hdrN++
+			d.off++
+			data = data[1:]
+			var n int
+			switch {
+			case d.hdr[0]&0x80 != 0 && d.hdrN == 2:
+				n = int(d.hdr[0]&0x7f)<<8 | int(d.hdr[1])
+			case d.hdr[0]&0x80 == 0 && d.hdrN == 3:
+				n = int(d.hdr[0]&0x3f)<<8 | int(d.hdr[1])
+			default:
+				continue
+			}
+			d.recOff = d.off - int64(d.hdrN)
+			d.inRecord, d.typ, d.length, d.need = true, contentSSLv2, n, n
+			d.body = d.body[:0]
+		}
+		n := min(d.need, len(data))
+		if keep := min(n, sslv2Kept-len(d.body)); keep > 0 {
+			d.body = append(d.body, data[:keep]...)
+		}
+		d.need -= n
+		d.off += int64(n)
+		data = data[n:]
+		if d.need == 0 {
+			d.inRecord, d.hdrN = false, 0
+			c.h.sslv2Record(d.from, d.body, d.length, d.recOff, ts)
+			d.body = d.body[:0]
+		}
+	}
+}
+
+// sslv2Kept is how much of an SSLv2 record after the hellos feedSSLv2
+// keeps: a CLIENT-MASTER-KEY's msg_type and cipher kind.
+const sslv2Kept = 4
 
 // plausible says whether 5 bytes look like a TLS record header, for
 // resynchronising: a known content type, version 3.0 to 3.4, a length

@@ -89,7 +89,12 @@ type ServerHello struct {
 	ExtendedMaster    bool
 	HelloRetryRequest bool // RFC 8446, 4.1.3: random equals SHA-256("HelloRetryRequest")
 
-	SSLv2CipherKind uint32 // SSLv2 SERVER-HELLO (LegacyVersion 0x0002): first cipher kind offered
+	// SSLv2 (LegacyVersion 0x0002): the session's cipher kind, the
+	// client's choice in its CLIENT-MASTER-KEY, or until that is read the
+	// first the SERVER-HELLO offers; and whether the server found the
+	// client's session (SESSION-ID-HIT), which resumes it.
+	SSLv2CipherKind uint32
+	SSLv2SessionHit bool
 }
 
 // Version is the version the server chose: supported_versions when present
@@ -231,4 +236,34 @@ type Session struct {
 	FirstAppDataAt time.Time
 
 	Events []Event // capped at MaxEvents (anomaly tls_events_limit)
+}
+
+// Cipher names the session's cipher and gives its code: the cipher
+// suite's two bytes, or for SSL 2.0 the cipher kind's three
+// (SSLv2CipherKindName). Before a ServerHello it is the zero suite.
+func (s *Session) Cipher() (name string, id uint32) {
+	if sh := s.ServerHello; sh != nil && s.Version == VersionSSL20 {
+		return SSLv2CipherKindName(sh.SSLv2CipherKind), sh.SSLv2CipherKind
+	}
+	return CipherSuiteName(s.CipherSuite), uint32(s.CipherSuite)
+}
+
+// OfferedSuites names the cipher suites a ClientHello offers, in its
+// order, GREASE values left out; an SSLv2-format one's are its cipher
+// kinds, SSL 2.0 and TLS alike.
+func (ch *ClientHello) OfferedSuites() []string {
+	if ch.SSLv2 {
+		names := make([]string, 0, len(ch.SSLv2CipherKinds))
+		for _, k := range ch.SSLv2CipherKinds {
+			names = append(names, SSLv2CipherKindName(k))
+		}
+		return names
+	}
+	names := make([]string, 0, len(ch.CipherSuites))
+	for _, v := range ch.CipherSuites {
+		if !IsGREASE(v) {
+			names = append(names, CipherSuiteName(v))
+		}
+	}
+	return names
 }

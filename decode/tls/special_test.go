@@ -131,12 +131,16 @@ func TestSSLv2HelloPair(t *testing.T) {
 	if s.ServerHello == nil || s.ServerHello.LegacyVersion != VersionSSL20 || s.Version != VersionSSL20 {
 		t.Fatalf("SSLv2 SERVER-HELLO not recognised: %+v", s.ServerHello)
 	}
-	sv := hexValues(t, tsharkField(t, rel, "tls.handshake.type==4", "tls.handshake.cipherspec")[0])
-	if s.ServerHello.SSLv2CipherKind != sv[0] {
-		t.Errorf("server kind 0x%06x, tshark 0x%06x", s.ServerHello.SSLv2CipherKind, sv[0])
+	// The session's cipher kind is the one the client chose in its
+	// CLIENT-MASTER-KEY (SSLv2 msg_type 2, frame 8).
+	cmk := hexValues(t, tsharkField(t, rel, "tls.handshake.type==2", "tls.handshake.cipherspec")[0])
+	if len(cmk) != 1 || s.ServerHello.SSLv2CipherKind != cmk[0] {
+		t.Errorf("session kind 0x%06x, tshark's CLIENT-MASTER-KEY %06x", s.ServerHello.SSLv2CipherKind, cmk)
 	}
-	if !conns[0].Done() || s.Established {
-		t.Errorf("SSLv2 session: done %v established %v", conns[0].Done(), s.Established)
+	// Encrypted records flow both ways after it (frames 9-11: the
+	// CLIENT-FINISHED, SERVER-VERIFY and SERVER-FINISHED; then data).
+	if !conns[0].Done() || !s.Established || s.AppData[ClientToServer] == 0 || s.AppData[ServerToClient] == 0 {
+		t.Errorf("SSLv2 session: done %v established %v, application data %v", conns[0].Done(), s.Established, s.AppData)
 	}
 }
 

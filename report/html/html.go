@@ -304,7 +304,8 @@ func newConnRow(c *facts.Connection, fs []facts.Finding) connRow {
 			row.Version, row.VersionSort = tls.VersionName(s.Version), s.Version
 		}
 		if s.ServerHello != nil {
-			row.Suite = report.ShortSuite(tls.CipherSuiteName(s.CipherSuite))
+			name, _ := s.Cipher()
+			row.Suite = report.ShortSuite(name)
 		}
 		row.ALPN = s.ALPN
 		if len(c.Certificates) > 0 {

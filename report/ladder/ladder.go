@@ -279,7 +279,8 @@ func serverHelloDetails(s *tls.Session) []string {
 	if sh == nil {
 		return nil
 	}
-	d := []string{tls.VersionName(sh.Version()) + ", " + tls.CipherSuiteName(sh.CipherSuite)}
+	cipher, _ := s.Cipher()
+	d := []string{tls.VersionName(sh.Version()) + ", " + cipher}
 	var extra []string
 	if sh.ALPNProtocol != "" {
 		extra = append(extra, "ALPN "+sh.ALPNProtocol)
@@ -647,7 +648,8 @@ func header(p *painter, c *facts.Connection, width int) {
 	if s := c.TLS; s != nil && s.Version != 0 {
 		facts = append(facts, tls.VersionName(s.Version))
 		if s.ServerHello != nil {
-			facts = append(facts, report.ShortSuite(tls.CipherSuiteName(s.CipherSuite)))
+			name, _ := s.Cipher()
+			facts = append(facts, report.ShortSuite(name))
 		}
 	}
 	if st := report.Status(c); st != proto {
