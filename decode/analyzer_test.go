@@ -536,11 +536,13 @@ func filePackets(f *capture.File) func() (capture.Packet, bool) {
 
 // TestConnectionJA4MatchesFoxIO: every TCP connection's JA4 and JA4_r, as
 // the Analyzer reports them, equal the first ClientHello's values in
-// FoxIO's ja4.py expected output (python/test/testdata/*.json).
+// FoxIO's ja4.py expected output (python/test/testdata/*.json); after a
+// HelloRetryRequest JA4Retry and JA4RetryR equal the second's (JA4.2),
+// and without one they are empty.
 func TestConnectionJA4MatchesFoxIO(t *testing.T) {
 	dir := filepath.Join(testutil.Corpus(t), "ja4")
 	files, _ := filepath.Glob(filepath.Join(dir, "python/test/testdata/*.json"))
-	var checked int
+	var checked, retries int
 	for _, exp := range files {
 		pcap := filepath.Join(dir, "pcap", strings.TrimSuffix(filepath.Base(exp), ".json"))
 		raw, err := os.ReadFile(exp)
@@ -567,10 +569,18 @@ func TestConnectionJA4MatchesFoxIO(t *testing.T) {
 			if c.Fingerprints.JA4 != ja4 || c.Fingerprints.JA4R != s["JA4_r.1"] {
 				t.Errorf("%s: %s: ja4 %s / %s, FoxIO %s / %s", filepath.Base(pcap), key, c.Fingerprints.JA4, c.Fingerprints.JA4R, ja4, s["JA4_r.1"])
 			}
+			ja4two, _ := s["JA4.2"].(string)
+			r2, _ := s["JA4_r.2"].(string)
+			if ja4two != "" {
+				retries++
+			}
+			if c.Fingerprints.JA4Retry != ja4two || c.Fingerprints.JA4RetryR != r2 {
+				t.Errorf("%s: %s: second ClientHello's ja4 %q / %q, FoxIO %q / %q", filepath.Base(pcap), key, c.Fingerprints.JA4Retry, c.Fingerprints.JA4RetryR, ja4two, r2)
+			}
 		}
 	}
-	if checked < 130 {
-		t.Errorf("only %d connections checked, want at least 130", checked)
+	if checked < 130 || retries < 5 {
+		t.Errorf("only %d connections checked (%d with a second ClientHello), want at least 130 (5)", checked, retries)
 	}
 	t.Logf("%d connections' JA4 equal FoxIO's", checked)
 }

@@ -404,6 +404,9 @@ func fingerprintConn(c *facts.Connection) {
 		fp.JA3, fp.JA3Full = fingerprint.JA3(ch)
 		fp.JA4, fp.JA4R = fingerprint.JA4(ch, ja4Transport(c))
 	}
+	if second := sess.ClientHello; sess.FirstClientHello != nil && second != nil && second != ch && fp.JA4Retry == "" {
+		fp.JA4Retry, fp.JA4RetryR = fingerprint.JA4(second, ja4Transport(c))
+	}
 	if sh := sess.ServerHello; sh != nil && fp.JA3S == "" {
 		fp.JA3S, fp.JA3SFull = fingerprint.JA3S(sh)
 	}

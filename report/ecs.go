@@ -150,6 +150,7 @@ type ecsOwn struct {
 	StartTLS     string            `json:"starttls,omitempty"`
 	JA4          string            `json:"ja4,omitempty"`
 	JA4R         string            `json:"ja4_r,omitempty"`
+	JA4Retry     string            `json:"ja4_retry,omitempty"`
 	KnownClient  string            `json:"known_client,omitempty"`
 	HelloRetry   bool              `json:"hello_retry,omitempty"`
 	Resumption   string            `json:"resumption,omitempty"`
@@ -256,7 +257,7 @@ func ecsConnection(c *facts.Connection, fs []facts.Finding, opt Options) ecsEven
 		},
 		TLSScope: &ecsOwn{
 			Capture: c.Capture, Connection: c.ID, Protocol: c.Protocol, StartTLS: c.StartTLS,
-			JA4: rec.JA4, JA4R: rec.JA4R, KnownClient: rec.KnownClient,
+			JA4: rec.JA4, JA4R: rec.JA4R, JA4Retry: rec.JA4Retry, KnownClient: rec.KnownClient,
 			HelloRetry: rec.HelloRetry, Resumption: rec.Resumption, Hidden: rec.Hidden,
 			Alerts: rec.Alerts, CertErrors: rec.CertErrors, Findings: rec.Findings,
 			KeyExchange: rec.KeyExchange, Closed: c.Closed, Gaps: c.Gaps, Truncated: c.Truncated,

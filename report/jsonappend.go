@@ -97,6 +97,14 @@ func appendConnectionJSON(b []byte, r *ConnectionRecord) (_ []byte, ok bool) {
 	b = appendJSONString(b, r.JA4)
 	b = append(b, `,"ja4_r":`...)
 	b = appendJSONString(b, r.JA4R)
+	if r.JA4Retry != "" {
+		b = append(b, `,"ja4_retry":`...)
+		b = appendJSONString(b, r.JA4Retry)
+	}
+	if r.JA4RetryR != "" {
+		b = append(b, `,"ja4_retry_r":`...)
+		b = appendJSONString(b, r.JA4RetryR)
+	}
 	b = append(b, `,"known_client":`...)
 	b = appendJSONString(b, r.KnownClient)
 	b = append(b, `,"findings":`...)

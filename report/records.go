@@ -48,6 +48,8 @@ type ConnectionRecord struct {
 	JA3SFull         string         `json:"ja3s_full"`
 	JA4              string         `json:"ja4"`
 	JA4R             string         `json:"ja4_r"`
+	JA4Retry         string         `json:"ja4_retry,omitempty"`   // after a HelloRetryRequest: the second ClientHello's
+	JA4RetryR        string         `json:"ja4_retry_r,omitempty"` // (FoxIO's JA4.2)
 	KnownClient      string         `json:"known_client"`
 	Findings         []string       `json:"findings"`
 	PacketsClient    uint64         `json:"packets_client"`
@@ -351,6 +353,8 @@ func NewConnectionRecord(c *facts.Connection, findings []facts.Finding, opt Opti
 		JA3SFull:        c.Fingerprints.JA3SFull,
 		JA4:             c.Fingerprints.JA4,
 		JA4R:            c.Fingerprints.JA4R,
+		JA4Retry:        c.Fingerprints.JA4Retry,
+		JA4RetryR:       c.Fingerprints.JA4RetryR,
 		KnownClient:     knownClient(c.Fingerprints.JA4),
 		Findings:        []string{},
 		PacketsClient:   c.Packets[tls.ClientToServer],

@@ -199,6 +199,9 @@ type Fingerprints struct {
 	JA3, JA3Full   string
 	JA3S, JA3SFull string
 	JA4, JA4R      string
+	// After a HelloRetryRequest, JA4 and JA4R of the client's second
+	// ClientHello (FoxIO's JA4.2); JA4 is the first's.
+	JA4Retry, JA4RetryR string
 }
 
 // Secret is a credential, token, card number or other sensitive value seen

@@ -178,7 +178,9 @@ func (h *Handshake) Message(m Message) {
 		if err != nil {
 			h.anomaly(AnomalyBadExtension, dir, "%v", err)
 		}
-		if s.HelloRetry != nil && s.ClientHello != nil && s.FirstClientHello == nil {
+		// A second ClientHello answers a HelloRetryRequest, captured or
+		// not (RFC 8446, 4.1.2).
+		if s.ClientHello != nil && s.FirstClientHello == nil && s.ServerHello == nil {
 			s.FirstClientHello = s.ClientHello
 		}
 		s.ClientHello = ch
@@ -482,10 +484,11 @@ func (h *Handshake) changeCipherSpec(dir Direction, length int, off int64, ts ti
 	if h.tls13 {
 		return // RFC 8446, D.4: middlebox compatibility, nothing changes
 	}
-	if s.ServerHello == nil && (s.HelloRetry != nil || earlyData13(s.ClientHello)) {
-		// RFC 8446, D.4: a compatibility CCS after a HelloRetryRequest,
-		// or the client's right after a ClientHello with 0-RTT data (its
-		// early data follows, before any ServerHello).
+	if s.ServerHello == nil && (s.HelloRetry != nil || earlyData13(s.ClientHello) || dir == ClientToServer && s.ClientHello != nil) {
+		// RFC 8446, D.4: a compatibility CCS after a HelloRetryRequest
+		// (captured or not: nothing is protected before a ServerHello
+		// chose a suite), or the client's right after a ClientHello with
+		// 0-RTT data (its early data follows, before any ServerHello).
 		return
 	}
 	if h.keys != nil && s.ServerHello != nil {

@@ -79,7 +79,10 @@ func splitMessages(s *tcpStream) (msgs []Message, ok bool) {
 			case ContentAlert:
 				continue
 			case ContentChangeCipherSpec:
-				if hrr && !serverHello {
+				// RFC 8446, D.4: before a ServerHello a CCS protects
+				// nothing (the client's after a ClientHello, the
+				// HelloRetryRequest captured or not).
+				if !serverHello && (hrr || d == ClientToServer) {
 					continue
 				}
 				stopped[d] = true

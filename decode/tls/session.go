@@ -185,7 +185,7 @@ func (h Hidden13) String() string {
 // guessed.
 type Session struct {
 	ClientHello      *ClientHello // the last ClientHello (after an HRR, the second)
-	FirstClientHello *ClientHello // set only when there was an HRR
+	FirstClientHello *ClientHello // set only when there was a second one (after an HRR)
 	ServerHello      *ServerHello // the real ServerHello, never the HRR
 	HelloRetry       *ServerHello // the HelloRetryRequest, if any
 
