@@ -9,6 +9,7 @@
 package decode
 
 import (
+	"slices"
 	"time"
 
 	"github.com/gopacket/gopacket/layers"
@@ -145,6 +146,9 @@ type Analyzer struct {
 	// closed remembers recently closed TCP connections, so their trailing
 	// packets do not start new ones; pruned as capture time passes.
 	closed map[flow.Pair]instant
+	// closing lists the connections closed by FIN or RST that wait to be
+	// reported, in the order they closed (finish, report).
+	closing []*stream
 	// synthetic marks the FINs closeStream feeds the reassembler.
 	synthetic bool
 	// toBypass lists streams that became done during the current packet;
@@ -336,6 +340,11 @@ func (a *Analyzer) flushIdle() {
 			delete(a.closed, k)
 		}
 	}
+	for _, s := range slices.Clone(a.closing) {
+		if a.now.Sub(s.conn.Last) >= closeLinger {
+			a.report(s)
+		}
+	}
 	cutoff := a.flows.IdleBefore(a.now)
 	a.asm.FlushWithOptions(reassembly.FlushOptions{
 		T:  a.now.Add(-flushEvery),
@@ -374,7 +383,8 @@ func (a *Analyzer) evict() {
 		for e := a.flows.Oldest(); e != nil && len(marked) < n; e = a.flows.Next(e) {
 			switch f := e.Flow.(type) {
 			case *stream:
-				f.evicted, tcp = true, true
+				f.evicted = !f.closing // a closing one is only reported early
+				tcp = true
 			case *UDPFlow:
 				f.evicted = true
 			}
@@ -410,6 +420,9 @@ func (a *Analyzer) Flush() {
 	defer a.release()
 	a.seq++ // what the end of input closes comes after every packet
 	a.ending = true
+	for len(a.closing) > 0 {
+		a.report(a.closing[0])
+	}
 	a.asm.FlushAll()
 	a.ending = false
 	for e := a.flows.Oldest(); e != nil; e = a.flows.Oldest() {

@@ -92,6 +92,7 @@ type stream struct {
 	limits            limit // caps hit, each reported once
 	endKnown          [2]bool
 	follow            [2]bool // bypassed TLS: in-order payload still goes to the record framer (Analyzer.follow)
+	closing           bool    // finished by FIN or RST, not reported yet (Analyzer.closing)
 }
 
 func newStream(a *Analyzer, id uint64, ts time.Time, tcp *layers.TCP) *stream {

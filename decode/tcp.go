@@ -328,6 +328,9 @@ func (a *Analyzer) count(s *stream, ts time.Time) {
 		s.conn.Last = ts
 	}
 	a.flows.Touch(&s.ent, ts)
+	if s.closing {
+		return // closed: its last packets are only counted
+	}
 	if s.follow[dir] && a.seg.Payload > 0 && s.tls != nil {
 		a.follow(s, dir, ts)
 	}
@@ -385,9 +388,24 @@ func (a *Analyzer) endInReassembler(s *stream) {
 	}
 }
 
-// finish reports a connection once and forgets it.
+// A connection closed by FIN or RST is reported once it has been quiet
+// for closeLinger, at the first idle flush after that (flushIdle), so the
+// packets that follow the close (the last ACKs, a retransmitted FIN, a
+// late alert) are counted in it, as tshark's conversations count them. At
+// most maxClosing wait at once: past it the oldest is reported at once.
+const (
+	closeLinger = 5 * time.Second
+	maxClosing  = 4096
+)
+
+// finish ends a connection once: a FIN or RST leaves it counting its
+// last packets (closing) until report; any other end, or a second call,
+// reports it at once.
 func (a *Analyzer) finish(s *stream, reason string) {
 	if s.finished {
+		if s.closing {
+			a.report(s)
+		}
 		return
 	}
 	for dir := range s.held {
@@ -403,13 +421,12 @@ func (a *Analyzer) finish(s *stream, reason string) {
 	case s.fin:
 		reason = "fin"
 	}
-	a.flows.Remove(&s.ent, why(reason))
 	if s.evicted {
 		a.anomaly(s.anomalyAt(0, "flow_evicted", a.now, ""))
 	}
 	s.conn.Closed = reason
-	if !a.ending {
-		a.closed[s.ent.Key().Pair] = instantOf(a.now)
+	if reason == "fin" || reason == "rst" {
+		s.conn.ClosedAt = a.now
 	}
 	if s.text != nil {
 		s.text.Close()
@@ -424,6 +441,31 @@ func (a *Analyzer) finish(s *stream, reason string) {
 		}
 	}
 	s.pending = [2][]byte{}
+	if (reason == "fin" || reason == "rst") && !a.ending {
+		// Out of the reassembler (it lets a closed stream go; count
+		// takes the packets that follow) and into the closing list.
+		s.closing, s.bypassed = true, true
+		a.closing = append(a.closing, s)
+		if len(a.closing) > maxClosing {
+			a.report(a.closing[0])
+		}
+		return
+	}
+	a.report(s)
+}
+
+// report hands a finished connection to the Handler and forgets it.
+func (a *Analyzer) report(s *stream) {
+	if s.closing {
+		if i := slices.Index(a.closing, s); i >= 0 {
+			a.closing = slices.Delete(a.closing, i, i+1)
+		}
+		s.closing = false
+	}
+	a.flows.Remove(&s.ent, why(s.conn.Closed))
+	if !a.ending {
+		a.closed[s.ent.Key().Pair] = instantOf(a.now)
+	}
 	if s.conn.Bytes[0]+s.conn.Bytes[1] == 0 {
 		// A handshake and a close, or a port probe: nothing to judge.
 		a.stats.Connections--

@@ -55,10 +55,14 @@ type Connection struct {
 	Secrets []Secret      // cleartext secrets seen (masked unless configured)
 	HTTP    []HTTPMessage // HTTP requests seen in the clear (capped)
 
-	Gaps       int    // bytes lost in reassembly, counted as gap events
-	Closed     string // "fin", "rst", "idle", "evicted", "end" (capture ended)
-	StartSeen  bool   // the SYN was captured
-	Truncated  bool   // limits stopped the parser before the stream ended
+	Gaps   int    // bytes lost in reassembly, counted as gap events
+	Closed string // "fin", "rst", "idle", "evicted", "end" (capture ended)
+	// ClosedAt is when the FIN (from the second side) or the RST that
+	// closed it came; Last counts the packets after it too. Zero for
+	// the other ends.
+	ClosedAt   time.Time
+	StartSeen  bool // the SYN was captured
+	Truncated  bool // limits stopped the parser before the stream ended
 	FindingIDs []string
 }
 

@@ -351,7 +351,7 @@ func (e *eval) handshakeFailed(s *tls.Session) {
 				last = tls.HandshakeTypeName(ev.Handshake) + " from the " + ev.From.String()
 			}
 		}
-		e.add("handshake-failed", nil, e.c.Last, "",
+		e.add("handshake-failed", nil, e.c.ClosedAt, "",
 			fmt.Sprintf("handshake failed: connection closed (%s) before the handshake completed", strings.ToUpper(e.c.Closed)),
 			fmt.Sprintf("closed by %s after %s; no Finished from both sides", strings.ToUpper(e.c.Closed), last))
 	}

@@ -317,6 +317,16 @@ func ParseServerHello(body []byte) (*ServerHello, error) {
 	}
 	sh.Random = bytes.Clone(random)
 	sh.HelloRetryRequest = bytes.Equal(random, helloRetryRandom[:])
+	if draftHello(sh.LegacyVersion) {
+		// The draft chose its version in this field, as TLS 1.2 does.
+		if !r.s.ReadUint16(&sh.CipherSuite) {
+			return nil, r.fail("cipher_suite")
+		}
+		if err := r.extensions(&sh.Extensions, sh.parseExtension); err != nil {
+			return sh, err
+		}
+		return sh, nil
+	}
 	if !readUint8Bytes(&r.s, &sid) || len(sid) > 32 {
 		return nil, r.fail("legacy_session_id_echo")
 	}
@@ -343,7 +353,7 @@ func (sh *ServerHello) parseExtension(typ uint16, data cryptobyte.String) bool {
 		if !data.ReadUint16(&sh.SupportedVersion) {
 			return false
 		}
-	case extKeyShare:
+	case extKeyShare, extKeyShareDraft:
 		// RFC 8446, 4.2.8: KeyShareServerHello, or in a HelloRetryRequest
 		// only the selected_group
 		if !data.ReadUint16(&sh.KeyShareGroup) {

@@ -107,6 +107,8 @@ type direction struct {
 	keep     bool // the body is wanted (handshake, alert, a record prot reads, ...)
 
 	resync    bool // scanning for a plausible record header
+	alerted   bool // this side sent an alert after the handshake (ended)
+	over      bool // and then bytes that are no record: its TLS has ended
 	started   bool // a first record header was read (SSLv2 is only looked for before)
 	decrypted bool // the record being handled was opened with the key log
 
@@ -180,6 +182,18 @@ func (c *Conn) anomaly(kind string, d *direction, off int64, format string, args
 	}
 }
 
+// ended: an alert from this side after the handshake may be its last
+// TLS record (a close_notify, RFC 8446 6.1). If what it sends next is no
+// record header, its TLS is over: a protocol may go back to cleartext
+// (FTP's CCC, RFC 4217 12), and those bytes are not TLS records gone
+// wrong (header); a warning alert followed by more records changes
+// nothing.
+func (c *Conn) ended(d *direction) {
+	if c.h.s.Established {
+		d.alerted = true
+	}
+}
+
 // protect implements recordLayer: the machine read a key change.
 func (c *Conn) protect(dir Direction, p Protection) {
 	d := &c.d[dir&1]
@@ -219,6 +233,10 @@ func (c *Conn) Feed(dir Direction, data []byte, ts time.Time) {
 		c.h.s.Start = ts
 	}
 	for len(data) > 0 {
+		if d.over {
+			d.off += int64(len(data))
+			return
+		}
 		if c.h.sslv2 { // an SSLv2 SERVER-HELLO: the rest are SSLv2 records
 			c.feedSSLv2(d, data, ts)
 			return
@@ -355,6 +373,8 @@ func (c *Conn) header(d *direction, ts time.Time) {
 	}
 	n := int(h[3])<<8 | int(h[4])
 	switch {
+	case (h[0] < ContentChangeCipherSpec || h[0] > ContentHeartbeat || h[1] != 3 || h[2] > 4) && d.alerted:
+		d.over, d.hdrN = true, 0 // after a close_notify: see ended
 	case h[0] < ContentChangeCipherSpec || h[0] > ContentHeartbeat || h[1] != 3 || h[2] > 4:
 		c.anomaly(AnomalyBadRecord, d, d.recOff, "record header %x", h[:])
 		c.startResync(d)
@@ -457,6 +477,7 @@ func (c *Conn) protectedRecord(d *direction, body []byte, ts time.Time) {
 		c.h.changeCipherSpec(d.from, d.length, d.recOff, ts)
 	case ContentAlert:
 		c.h.alert(d.from, body, true, false, d.length, d.recOff, ts) // kept: a two-byte alert is readable
+		c.ended(d)
 	case ContentHandshake:
 		c.h.protectedHandshake(d.from, d.length, d.recOff, ts)
 	case ContentApplicationData:
@@ -478,6 +499,7 @@ func (c *Conn) clearRecord(d *direction, typ uint8, body []byte, nullOpened bool
 		c.h.changeCipherSpec(d.from, d.length, d.recOff, ts)
 	case ContentAlert:
 		c.h.alert(d.from, body, false, d.decrypted, d.length, d.recOff, ts)
+		c.ended(d)
 	case ContentHandshake:
 		if !d.keep {
 			d.hs, d.hsSkip = d.hs[:0], 0

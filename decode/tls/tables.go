@@ -72,6 +72,13 @@ var versionNames = map[uint16]string{
 	VersionDTLS12: "DTLS 1.2",
 	VersionDTLS13: "DTLS 1.3",
 	0x0100:        "DTLS 1.0 (OpenSSL pre 0.9.8f)",
+	// Vendors' TLS 1.3 variants of 2017-2018: Facebook's drafts 23 and
+	// 26 (Fizz), Google's middlebox experiments on draft 18 (Chrome 62-64).
+	0xfb17: "TLS 1.3 (Facebook draft 23)",
+	0xfb1a: "TLS 1.3 (Facebook draft 26)",
+	0x7e01: "TLS 1.3 (Google experiment 1)",
+	0x7e02: "TLS 1.3 (Google experiment 2)",
+	0x7e03: "TLS 1.3 (Google experiment 3)",
 }
 
 // VersionName names a protocol version: "SSL 2.0", "SSL 3.0", "TLS 1.0" ..
@@ -89,8 +96,14 @@ func VersionName(v uint16) string {
 
 // Version13 reports whether v means TLS 1.3, final or a draft.
 func Version13(v uint16) bool {
-	return v == VersionTLS13 || v>>8 == 0x7f || v == 0xfb17 || v == 0xfb1a
+	return v == VersionTLS13 || v>>8 == 0x7f || v == 0xfb17 || v == 0xfb1a || v >= 0x7e01 && v <= 0x7e03
 }
+
+// draftHello reports whether a ServerHello of version v has the layout of
+// draft-ietf-tls-tls13-21 and before (4.1.3): version, random,
+// cipher_suite and extensions, without legacy_session_id_echo and
+// legacy_compression_method, which draft 22 added for middleboxes.
+func draftHello(v uint16) bool { return v>>8 == 0x7f && v&0xff < 22 }
 
 // Record content types (RFC 8446, 5.1; RFC 6520; RFC 9146; RFC 9147).
 const (
@@ -256,6 +269,7 @@ const (
 	extSupportedVersions    uint16 = 43
 	extPSKModes             uint16 = 45
 	extKeyShare             uint16 = 51
+	extKeyShareDraft        uint16 = 40 // key_share before draft-ietf-tls-tls13-23
 	extEncryptedClientHello uint16 = 0xfe0d
 	extRenegotiationInfo    uint16 = 0xff01
 )

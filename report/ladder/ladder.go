@@ -588,8 +588,12 @@ func Write(w io.Writer, c *facts.Connection, findings []facts.Finding, opt Optio
 		notes = append(notes, "a limit stopped the parser before the stream ended")
 	}
 	if end := closedText(c.Closed); end != "" && len(arrows) > 0 {
-		if !c.Last.IsZero() && !base.IsZero() && !c.Last.Before(base) {
-			end += " at +" + millis(c.Last.Sub(base))
+		at := c.ClosedAt
+		if at.IsZero() {
+			at = c.Last
+		}
+		if !at.IsZero() && !base.IsZero() && !at.Before(base) {
+			end += " at +" + millis(at.Sub(base))
 		}
 		notes = append(notes, end)
 	}
