@@ -341,11 +341,15 @@ func (a *Analyzer) selected(c *facts.Connection) bool {
 
 // Judge is the one place a connection is judged: the rules, then the
 // policy's checks, overrides and suppressions, most severe first (the
-// order every format lists them in). It is safe for concurrent use.
+// order every format lists them in). It records the ids of the findings
+// the policy suppressed in c.Suppressed, which the summaries count. It is
+// safe for concurrent use on distinct connections.
 func (a *Analyzer) Judge(c *facts.Connection) []facts.Finding {
 	fs := rules.Evaluate(c, a.rules)
+	c.Suppressed = nil
 	if p := a.cfg.Policy; p != nil {
-		fs = p.Apply(append(fs, p.Check(c)...), a.now).Kept
+		applied := p.Apply(append(fs, p.Check(c)...), a.now)
+		fs, c.Suppressed = applied.Kept, applied.SuppressedIDs
 	}
 	report.SortFindings(fs)
 	return fs

@@ -305,6 +305,9 @@ type SummaryRecord struct {
 	// Decryption counts TLS connections by decryption status; absent
 	// when no key log was given.
 	Decryption map[string]int `json:"decryption,omitempty"`
+	// Suppressed counts, by finding id, the findings the policy
+	// suppressed; absent when none were.
+	Suppressed map[string]int `json:"suppressed,omitempty"`
 }
 
 func ts(t time.Time) string {

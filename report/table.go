@@ -526,6 +526,9 @@ func summaryLines(r *Result, width int) []string {
 		}
 	}
 	add("findings", sev...)
+	if len(total.Suppressed) > 0 {
+		add("suppressed", countList(total.Suppressed)...)
+	}
 	add("anomalies", fmt.Sprintf("gaps: %d", st.Gaps), fmt.Sprintf("truncated packets: %d", st.Truncated),
 		fmt.Sprintf("evicted flows: %d", st.Evicted))
 	anomalies := map[string]int{}

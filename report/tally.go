@@ -24,11 +24,14 @@ type Tally struct {
 	// ByID counts findings by id and severity (for the --fail-on line on
 	// standard error; the summary records do not carry it).
 	ByID map[string]*[facts.Critical + 1]int
+	// Suppressed counts, by id, the findings the policy suppressed
+	// (facts.Connection.Suppressed); the summaries print it.
+	Suppressed map[string]int
 }
 
 // NewTally returns an empty tally.
 func NewTally() *Tally {
-	return &Tally{Protocols: map[string]int{}, ByID: map[string]*[facts.Critical + 1]int{}, Handshakes: Handshakes{Versions: map[string]int{}, Suites: map[string]int{}}}
+	return &Tally{Protocols: map[string]int{}, Suppressed: map[string]int{}, ByID: map[string]*[facts.Critical + 1]int{}, Handshakes: Handshakes{Versions: map[string]int{}, Suites: map[string]int{}}}
 }
 
 // TallyOf counts whole connections and findings, as a capture that keeps
@@ -51,6 +54,9 @@ func (t *Tally) AddConnection(c *facts.Connection) {
 	}
 	t.Protocols[p]++
 	t.Handshakes.add(c)
+	for _, id := range c.Suppressed {
+		t.Suppressed[id]++
+	}
 }
 
 // AddFindings counts findings by severity.
@@ -95,6 +101,9 @@ func (t *Tally) Merge(o *Tally) {
 	}
 	for i, n := range o.Findings {
 		t.Findings[i] += n
+	}
+	for id, n := range o.Suppressed {
+		t.Suppressed[id] += n
 	}
 	for id, o := range o.ByID {
 		n := t.ByID[id]
@@ -190,6 +199,9 @@ func NewTallySummary(scope, capture string, st facts.Stats, t *Tally) SummaryRec
 		Anomalies: map[string]uint64{},
 		Shard:     st.Shard.String(), OtherShard: st.OtherShard,
 		Decryption: maps.Clone(t.Handshakes.Decryption),
+	}
+	if len(t.Suppressed) > 0 {
+		s.Suppressed = maps.Clone(t.Suppressed)
 	}
 	for k, n := range st.Anomalies {
 		s.Anomalies[k] = n

@@ -64,6 +64,12 @@ type Connection struct {
 	StartSeen  bool // the SYN was captured
 	Truncated  bool // limits stopped the parser before the stream ended
 	FindingIDs []string
+
+	// Suppressed holds the id of each finding the policy suppressed on
+	// this connection (once per finding; nil when none). Its one
+	// producer is tlsscope's Analyzer.Judge, which sets it on every
+	// call; the summaries count it so that a suppression stays visible.
+	Suppressed []string
 }
 
 // SNI is the server name the client asked for, "" when none.

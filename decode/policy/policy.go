@@ -484,8 +484,11 @@ func (p *Policy) Check(c *facts.Connection) []facts.Finding {
 type Applied struct {
 	Kept       []facts.Finding
 	Suppressed int
-	Expired    []Suppression // suppressions past their expiry date (ignored)
-	Unused     []Suppression // suppressions that matched nothing
+	// SuppressedIDs holds the id of each suppressed finding, in the
+	// order of the findings given (an id once per finding).
+	SuppressedIDs []string
+	Expired       []Suppression // suppressions past their expiry date (ignored)
+	Unused        []Suppression // suppressions that matched nothing
 }
 
 // Apply overrides severities and removes suppressed findings. now decides
@@ -513,6 +516,7 @@ func (p *Policy) Apply(fs []facts.Finding, now time.Time) Applied {
 		}
 		if hit {
 			a.Suppressed++
+			a.SuppressedIDs = append(a.SuppressedIDs, f.ID)
 			continue
 		}
 		a.Kept = append(a.Kept, f)
