@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/tlsscope/tlsscope/decode/policy"
@@ -32,10 +33,21 @@ func runBaseline(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
+// baseline writes the run's findings as suppressions. The base policy
+// (--policy, else an existing -o file unless --force) judges the run and
+// receives the new suppressions, its other settings and comments kept.
 func baseline(cfg *config, stdout, stderr io.Writer) error {
 	files, err := expandInputs(cfg.inputs)
 	if err != nil {
 		return err
+	}
+	_, statErr := os.Stat(cfg.outputFile)
+	exists := cfg.outputFile != "" && statErr == nil
+	switch {
+	case exists && cfg.policy == "" && !cfg.force:
+		cfg.policy = cfg.outputFile
+	case exists && cfg.policy != cfg.outputFile && !cfg.force:
+		return usagef("-o %s exists and is not the --policy base", cfg.outputFile).withHint("merge into it with --policy %s, or replace it with --force", cfg.outputFile)
 	}
 	an, err := newAnalyzer(cfg, stderr, nil)
 	if err != nil {
@@ -47,6 +59,14 @@ func baseline(cfg *config, stdout, stderr io.Writer) error {
 	}
 	p := policy.Baseline(r.Findings(), time.Now())
 	b, err := p.Marshal()
+	if cfg.policy != "" {
+		if b, err = os.ReadFile(cfg.policy); err == nil {
+			b, err = policy.Merge(b, p.Suppress)
+		}
+		if err != nil {
+			return usagef("merging into %s: %v", cfg.policy, err)
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -58,7 +78,17 @@ func baseline(cfg *config, stdout, stderr io.Writer) error {
 		return usagef("%v", err)
 	}
 	if !cfg.quiet {
-		fmt.Fprintf(stderr, "tlsscope: wrote %s: %d suppressions\n", cfg.outputFile, len(p.Suppress))
+		n, merged := "s", ""
+		if len(p.Suppress) == 1 {
+			n = ""
+		}
+		if cfg.policy != "" {
+			n, merged = " new suppression"+n, ", merged into "+cfg.policy
+		} else {
+			n = " suppression" + n
+		}
+		n = fmt.Sprint(len(p.Suppress), n, merged)
+		fmt.Fprintf(stderr, "tlsscope: wrote %s: %s\n", cfg.outputFile, n)
 	}
 	return nil
 }

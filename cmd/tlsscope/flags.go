@@ -39,6 +39,7 @@ type config struct {
 	failOn     facts.Severity
 	failOnSet  bool
 	policy     string
+	force      bool // baseline --force: replace -o FILE instead of merging into it
 	ladder     string // --ladder: connections to draw instead of the table
 	cpuprofile string
 	memprofile string
@@ -90,7 +91,9 @@ func newFlagSet(cfg *config, fv *flagValues, baseline bool) *pflag.FlagSet {
 	fs.BoolVarP(&cfg.help, "help", "h", false, "")
 	fs.StringVar(&cfg.cpuprofile, "cpuprofile", "", "")
 	fs.StringVar(&cfg.memprofile, "memprofile", "", "")
+	fs.StringVar(&cfg.policy, "policy", "", "")
 	if baseline {
+		fs.BoolVar(&cfg.force, "force", false, "")
 		return fs
 	}
 	fs.StringArrayVar(&fv.formats, "format", nil, "")
@@ -98,7 +101,6 @@ func newFlagSet(cfg *config, fv *flagValues, baseline bool) *pflag.FlagSet {
 	fs.IntVar(&cfg.width, "width", 0, "")
 	fs.BoolVar(&cfg.ShowSecrets, "show-secrets", false, "")
 	fs.StringVar(&fv.failOn, "fail-on", "", "")
-	fs.StringVar(&cfg.policy, "policy", "", "")
 	fs.BoolVar(&cfg.version, "version", false, "")
 	fs.StringVarP(&cfg.iface, "interface", "i", "", "")
 	fs.BoolVarP(&cfg.listIfaces, "list-interfaces", "D", false, "")
