@@ -39,7 +39,7 @@ type config struct {
 	failOn     facts.Severity
 	failOnSet  bool
 	policy     string
-	force      bool // baseline --force: replace -o FILE instead of merging into it
+	force      bool   // baseline --force: replace -o FILE instead of merging into it
 	ladder     string // --ladder: connections to draw instead of the table
 	cpuprofile string
 	memprofile string
