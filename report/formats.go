@@ -103,12 +103,10 @@ func writeTableAndSummary(w io.Writer, r *Result, opt Options) error {
 	if err := WriteTable(w, r, opt); err != nil {
 		return err
 	}
-	if _, err := io.WriteString(w, "\n"); err != nil {
+	var sum strings.Builder
+	if err := WriteSummaryText(&sum, r, opt.Width); err != nil || sum.Len() == 0 {
 		return err
 	}
-	width := opt.Width
-	if width <= 0 {
-		width = DefaultWidth
-	}
-	return WriteSummaryText(w, r, width)
+	_, err := io.WriteString(w, "\n"+sum.String())
+	return err
 }

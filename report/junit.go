@@ -119,11 +119,10 @@ func junitFailure(f facts.Finding) JUnitFailure {
 func connSummary(c *facts.Connection) string {
 	rec := connRow(c, nil)
 	parts := []string{"status " + Status(c)}
-	if rec[3] != "" {
-		parts = append(parts, rec[3])
-	}
-	if rec[4] != "" {
-		parts = append(parts, rec[4])
+	for _, i := range []int{4, 5} { // TLS version, suite
+		if rec[i] != "" {
+			parts = append(parts, rec[i])
+		}
 	}
 	return strings.Join(parts, ", ")
 }

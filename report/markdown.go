@@ -50,12 +50,12 @@ func WriteMarkdown(w io.Writer, r *Result, opt Options) error {
 		if len(c.Connections) == 0 {
 			continue
 		}
-		p.line("| Client | Server | SNI | Version | Suite | ALPN | Certificate | Status | Worst finding |")
-		p.line("|---|---|---|---|---|---|---|---|---|")
+		p.line("| ID | Client | Server | SNI | Version | Suite | ALPN | Certificate | Status | Worst finding |")
+		p.line("|---|---|---|---|---|---|---|---|---|---|")
 		rows := connRows(c)
 		for i, row := range rows {
 			if s := c.Connections[i].TLS; s != nil && s.Version != 0 {
-				row[3] = versionName(s.Version) // room for the full name here
+				row[4] = versionName(s.Version) // room for the full name here
 			}
 			if i == maxMarkdownRows {
 				p.line(fmt.Sprintf("\n%d more connections not shown.", len(rows)-i))

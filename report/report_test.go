@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -354,23 +355,54 @@ func TestMarkdownHasSections(t *testing.T) {
 }
 
 // TestTableFitsWidth: no line of the table report is wider than the
-// terminal, and long values are cut with an ellipsis rather than wrapped.
+// terminal; addresses, SNIs, ids and the worst finding's id are never cut
+// (columns give way, dropped or folded under their row, instead); without
+// a width every column is there and nothing is cut or folded.
 func TestTableFitsWidth(t *testing.T) {
-	for _, width := range []int{80, 100, 132} {
-		out := string(render(t, "table", testResult(t), Options{Width: width}))
-		for i, line := range strings.Split(out, "\n") {
-			if n := utf8.RuneCountInString(line); n > width {
-				t.Errorf("width %d: line %d has %d runes: %q", width, i+1, n, line)
+	r := testResult(t)
+	var whole []string // values that must appear uncut
+	for _, c := range r.Captures {
+		for _, conn := range c.Connections {
+			whole = append(whole, facts.Endpoint(conn.Server), fmt.Sprintf("#%d", conn.ID))
+			if sni := conn.SNI(); sni != "" {
+				whole = append(whole, sni)
 			}
 		}
-		if !strings.Contains(out, "…") {
-			t.Errorf("width %d: nothing truncated", width)
+		for _, f := range c.Findings {
+			whole = append(whole, f.ID, f.Severity.String()+" "+f.ID)
 		}
 	}
-	out := string(render(t, "table", testResult(t), Options{Width: 80}))
-	for _, want := range []string{"SERVER", "SNI", "TLS", "SUITE", "STATUS", "WORST", "Findings: 6", "Summary", "Fingerprints: 3 distinct JA4"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("table lacks %q", want)
+	if len(whole) < 20 {
+		t.Fatalf("only %d values to look for", len(whole))
+	}
+	for _, width := range []int{80, 100, 132, 0} {
+		out := string(render(t, "table", r, Options{Width: width}))
+		for i, line := range strings.Split(out, "\n") {
+			if n := textWidth(line); width > 0 && n > width {
+				t.Errorf("width %d: line %d is %d columns: %q", width, i+1, n, line)
+			}
+		}
+		for _, v := range whole {
+			if !strings.Contains(out, v) {
+				t.Errorf("width %d: %q not printed whole", width, v)
+			}
+		}
+		want := []string{"ID", "SERVER", "TLS", "SUITE", "STATUS", "Findings: 6", "Summary", "Fingerprints: 3 distinct JA4"}
+		if width == 0 {
+			want = append(want, "CLIENT", "SNI", "ALPN", "CERT", "WORST")
+			for _, l := range strings.Split(out, "\n") {
+				// (evidence masks secrets with an ellipsis of its own)
+				if strings.Contains(l, "…") && !strings.HasPrefix(l, "    evidence: ") || strings.HasPrefix(l, "    sni: ") || strings.HasPrefix(l, "    worst: ") {
+					t.Errorf("no width: a value cut or folded: %q", l)
+				}
+			}
+		} else if width == 80 && !strings.Contains(out, "    worst: medium tls-version-deprecated") {
+			t.Errorf("width 80: the worst finding is not folded under its row:\n%s", out)
+		}
+		for _, h := range want {
+			if !strings.Contains(out, h) {
+				t.Errorf("width %d: table lacks %q", width, h)
+			}
 		}
 	}
 }

@@ -12,8 +12,9 @@ import (
 )
 
 // Stream prints records as they happen, for live capture: NDJSON lines
-// (the same records as WriteNDJSON) or table rows of fixed width, then a
-// summary when the capture stops; or ecs events or zeek records (the
+// (the same records as WriteNDJSON) or table rows of fixed width, each
+// finding's message and evidence under its row, then a summary when the
+// capture stops; or ecs events or zeek records (the
 // lines WriteECS and WriteZeek write), which have no summary.
 type Stream struct {
 	w      io.Writer
@@ -52,19 +53,20 @@ func NewStream(w io.Writer, format string, opt Options) (*Stream, error) {
 	return s, nil
 }
 
-var streamHeaders = []string{"TIME", "SERVER", "SNI", "TLS", "SUITE", "STATUS", "WORST"}
+var streamHeaders = []string{"TIME", "SERVER", "SNI", "TLS", "SUITE", "STATUS"}
 
-// streamWidths shares width among the stream columns in fixed
-// proportions, since rows are printed before later ones are known: TIME,
-// TLS and STATUS are fixed, the rest goes to SERVER, SNI, SUITE and WORST.
+// streamWidths shares width among the stream columns, since rows are
+// printed before later ones are known: TIME, TLS and STATUS are fixed,
+// the server gets at least an IPv4 endpoint's 21 columns, the suite at
+// least 12, the SNI the rest (at least 8: below 72 columns rows are
+// wider than width). There is no WORST column: each finding is
+// printed whole under its connection's row.
 func streamWidths(width int) []int {
-	const timeW, tlsW, statusW = 8, 3, 9
-	rest := max(width-timeW-tlsW-statusW-colGap*6, 20)
-	server := rest * 34 / 100
-	sni := rest * 22 / 100
-	suite := rest * 24 / 100
-	worst := rest - server - sni - suite
-	return []int{timeW, server, sni, tlsW, suite, statusW, worst}
+	const timeW, tlsW, statusW = 8, 3, 10
+	rest := width - timeW - tlsW - statusW - colGap*5
+	server := min(max(rest*30/100, 21), 47)
+	suite := min(max(rest*25/100, 12), 30)
+	return []int{timeW, server, max(rest-server-suite, 8), tlsW, suite, statusW}
 }
 
 // Connection prints one connection (at handshake time) and its findings.
@@ -98,7 +100,30 @@ func (s *Stream) Connection(c *facts.Connection, fs []facts.Finding) error {
 		}
 	}
 	r := connRow(c, fs)
-	return s.row([]string{c.First.UTC().Format("15:04:05"), r[1], r[2], r[3], r[4], r[7], r[8]})
+	if err := s.row([]string{c.First.UTC().Format("15:04:05"), r[2], r[3], r[4], r[5], r[8]}); err != nil {
+		return err
+	}
+	for _, f := range fs {
+		if err := s.findingText(f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// findingText prints a finding's message and evidence under its row, as
+// they become known (wrapped to the width, never cut).
+func (s *Stream) findingText(f facts.Finding) error {
+	p := &printer{w: s.w}
+	for _, l := range wrapLine("    "+f.Severity.String()+" "+f.ID+": "+oneLine(f.Message), s.opt.Width) {
+		p.line(l)
+	}
+	if f.Evidence != "" {
+		for _, l := range wrapLine("      evidence: "+oneLine(f.Evidence), s.opt.Width) {
+			p.line(l)
+		}
+	}
+	return p.err
 }
 
 // Finding prints a finding not tied to a printed connection (a secret seen
@@ -120,7 +145,10 @@ func (s *Stream) Finding(f facts.Finding) error {
 	if target == "" {
 		target = facts.Endpoint(f.Server)
 	}
-	return s.row([]string{f.Time.UTC().Format("15:04:05"), facts.Endpoint(f.Server), target, "", "", "finding", f.Severity.String() + " " + f.ID})
+	if err := s.row([]string{f.Time.UTC().Format("15:04:05"), facts.Endpoint(f.Server), target, "", "", "finding"}); err != nil {
+		return err
+	}
+	return s.findingText(f)
 }
 
 // Render appends c's group as the stream's format writes it with opt
@@ -182,35 +210,35 @@ func (s *Stream) Summary(r *Result) error {
 	if s.enc != nil {
 		return s.enc.Encode(TotalSummary(r))
 	}
-	width := s.opt.Width
-	if width <= 0 {
-		width = DefaultWidth
-	}
 	p := &printer{w: s.w}
 	p.line("")
-	p.heading("Summary", width)
-	for _, l := range summaryLines(r, width) {
+	p.line("Summary")
+	for _, l := range summaryLines(r, s.opt.Width) {
 		p.line(l)
 	}
 	return p.err
 }
 
+// row prints cells in the stream's fixed columns. The server and SNI are
+// never cut: one wider than its column pushes the rest of the row right
+// (the next columns take the excess back from their padding, keeping one
+// space).
 func (s *Stream) row(cells []string) error {
 	var b strings.Builder
+	over := 0
 	for i, c := range cells {
 		if c == "" {
 			c = "-"
 		}
-		cut := truncate
-		if i == 1 {
-			cut = truncateEndpoint
-		} else if i == 2 {
-			cut = truncateMiddle
+		c = printable(c)
+		if i != 1 && i != 2 {
+			c = truncate(c, s.widths[i])
 		}
-		c = cut(printable(c), s.widths[i])
 		b.WriteString(c)
 		if i < len(cells)-1 {
-			b.WriteString(strings.Repeat(" ", s.widths[i]-textWidth(c)+colGap))
+			pad := s.widths[i] - textWidth(c) + colGap - over
+			over = max(1-pad, 0)
+			b.WriteString(strings.Repeat(" ", max(pad, 1)))
 		}
 	}
 	b.WriteString("\n")

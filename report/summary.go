@@ -184,39 +184,35 @@ const (
 // servers ranked by their worst finding, and the certificates that expire
 // within 30 and 90 days of the capture (judged at the time the capture
 // saw them, never the wall clock; already expired ones are listed too).
+// A list with nothing in it is left out, and so is a capture with nothing
+// to list.
 //
-// Lines wider than width columns (0: no limit) end in an ellipsis, and
-// text from traffic or file names goes through summaryLine.
+// Nothing is cut: a line wider than width (0: no limit) wraps at spaces,
+// names, SNIs and ids are printed whole, and text from traffic or file
+// names goes through summaryLine.
 func WriteSummaryText(w io.Writer, r *Result, width int) error {
 	var b strings.Builder
-	for i, c := range r.Captures {
-		if i > 0 {
-			b.WriteString("\n")
-		}
-		fmt.Fprintf(&b, "Summary of %s\n", summaryLine(c.Name))
-		b.WriteString("  Top SNIs:\n")
-		snis := TopSNIs(c.Connections)
-		if len(snis) == 0 {
-			b.WriteString("    none\n")
-		}
-		for j, s := range snis {
-			if j == SummaryTop {
-				fmt.Fprintf(&b, "    and %d more\n", len(snis)-j)
-				break
+	for _, c := range r.Captures {
+		var sec strings.Builder
+		if snis := TopSNIs(c.Connections); len(snis) > 0 {
+			sec.WriteString("  Top SNIs:\n")
+			for j, s := range snis {
+				if j == SummaryTop {
+					fmt.Fprintf(&sec, "    and %d more\n", len(snis)-j)
+					break
+				}
+				fmt.Fprintf(&sec, "    %5d  %s\n", s.N, summaryLine(s.Key))
 			}
-			fmt.Fprintf(&b, "    %5d  %s\n", s.N, summaryLine(s.Key))
 		}
-		b.WriteString("  Servers by worst finding:\n")
-		sw := ServersByWorst(c.Findings)
-		if len(sw) == 0 {
-			b.WriteString("    none\n")
-		}
-		for j, s := range sw {
-			if j == SummaryTop {
-				fmt.Fprintf(&b, "    and %d more\n", len(sw)-j)
-				break
+		if sw := ServersByWorst(c.Findings); len(sw) > 0 {
+			sec.WriteString("  Servers by worst finding:\n")
+			for j, s := range sw {
+				if j == SummaryTop {
+					fmt.Fprintf(&sec, "    and %d more\n", len(sw)-j)
+					break
+				}
+				fmt.Fprintf(&sec, "    %-8s  %s: %s (%s)\n", s.Worst.Severity, summaryLine(s.Server), s.Worst.ID, plural(s.Findings, "finding"))
 			}
-			fmt.Fprintf(&b, "    %-8s  %s: %s (%s)\n", s.Worst.Severity, summaryLine(s.Server), s.Worst.ID, plural(s.Findings, "finding"))
 		}
 		certs := LeafCerts([]*Capture{c})
 		for _, w := range []struct {
@@ -226,32 +222,33 @@ func WriteSummaryText(w io.Writer, r *Result, width int) error {
 			{"Certificates expired or expiring within 30 days:", -1, 30}, // -1: no lower bound
 			{"Certificates expiring in 30 to 90 days:", 30, 90},
 		} {
-			fmt.Fprintf(&b, "  %s\n", w.title)
 			n := 0
 			for _, l := range certs {
 				if !l.Within(w.to) || w.from >= 0 && l.Within(w.from) {
 					continue
 				}
-				n++
-				fmt.Fprintf(&b, "    %s  %s (%s): %s\n", l.Cert.NotAfter.UTC().Format("2006-01-02"),
-					summaryLine(l.Name), summaryLine(strings.Join(l.Servers, ", ")), l.State())
-			}
-			if n == 0 {
-				b.WriteString("    none\n")
-			}
-		}
-	}
-	out := b.String()
-	if width > 0 {
-		lines := strings.SplitAfter(out, "\n")
-		for i, l := range lines {
-			if text := strings.TrimSuffix(l, "\n"); textWidth(text) > width {
-				lines[i] = takeWidth(text, width-textWidth(ellipsis)) + ellipsis + "\n"
+				if n++; n == 1 {
+					fmt.Fprintf(&sec, "  %s\n", w.title)
+				}
+				fmt.Fprintf(&sec, "    %s  %s (%s): %s\n", l.Cert.NotAfter.UTC().Format("2006-01-02"),
+					summaryLine(l.Name), summaryLine(moreList(l.Servers, 3)), l.State())
 			}
 		}
-		out = strings.Join(lines, "")
+		if sec.Len() == 0 {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteString("\n")
+		}
+		fmt.Fprintf(&b, "Summary of %s\n%s", summaryLine(c.Name), sec.String())
 	}
-	_, err := io.WriteString(w, out)
+	var out strings.Builder
+	for line := range strings.Lines(b.String()) {
+		for _, l := range wrapLine(strings.TrimSuffix(line, "\n"), width) {
+			out.WriteString(l + "\n")
+		}
+	}
+	_, err := io.WriteString(w, out.String())
 	return err
 }
 

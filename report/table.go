@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/renderer"
@@ -18,28 +17,41 @@ import (
 	"github.com/tlsscope/tlsscope/decode/tls"
 )
 
-// DefaultWidth is the width the table format fits when none is given.
+// DefaultWidth is the width the table format fits on a terminal that does
+// not say how wide it is.
 const DefaultWidth = 80
 
 // column describes one table column: its header, the narrowest it may be
-// squeezed to, how a long value is cut, and whether it may be dropped when
-// even the narrowest layout does not fit.
+// squeezed to, how a long value is cut (nil: never), and when and how it
+// gives way if the table does not fit: dropped, or folded onto lines of
+// their own under each row ("    sni: ...").
 type column struct {
 	header   string
 	min      int
 	cut      func(string, int) string
-	optional int // 0: always shown; n: dropped n-th when too narrow
+	optional int  // 0: always in the grid; n: gives way n-th
+	fold     bool // gives way by folding rather than being dropped
 }
 
 const colGap = 2 // spaces between columns
 
-// fit chooses column widths so the table fits width: columns start at their
-// natural width and the widest shrinkable column loses one rune at a time
-// until the table fits or every column is at its readable minimum; then
-// optional columns are dropped in order, and when none is left columns go
-// below their minimums (to 3 runes). Cells are cut with their column's
-// cutter. Every table fits any width from 40 columns up.
-func fit(cols []column, rows [][]string, width int) ([]column, [][]string) {
+// table is a fitted table: the columns that stay in the grid, the rows'
+// cells for them, and per row the folded columns' lines.
+type table struct {
+	cols  []column
+	rows  [][]string
+	folds [][]string
+}
+
+// fit lays the table out in width columns (0: no limit, every value
+// whole). Columns start at their natural width and the widest cuttable
+// column loses one column at a time until the table fits or every
+// cuttable column is at its minimum; then columns give way in their
+// order, dropped or folded, and once it fits, those that gave way come
+// back, the last first, while it still fits. Addresses, SNIs, ids and
+// fingerprints are never cut, so every value stays whole; a line is
+// wider than width only when one value alone is.
+func fit(cols []column, rows [][]string, width int) table {
 	for _, r := range rows {
 		for j := range r {
 			r[j] = printable(r[j])
@@ -49,79 +61,86 @@ func fit(cols []column, rows [][]string, width int) ([]column, [][]string) {
 	for i := range keep {
 		keep[i] = true
 	}
-	for {
-		var cs []column
-		var idx []int
+	// layout is the widths of the kept columns, the cuttable ones
+	// shrunk towards their minimum until the total fits.
+	layout := func() (w []int, fits bool) {
+		w = make([]int, len(cols))
+		total := -colGap
 		for i, c := range cols {
 			if keep[i] {
-				cs = append(cs, c)
-				idx = append(idx, i)
-			}
-		}
-		w := make([]int, len(cs))
-		for j, c := range cs {
-			w[j] = textWidth(c.header)
-			for _, r := range rows {
-				w[j] = max(w[j], textWidth(r[idx[j]]))
-			}
-		}
-		total := func() int {
-			t := colGap * (len(w) - 1)
-			for _, x := range w {
-				t += x
-			}
-			return t
-		}
-		shrink := func(floor func(j int) int) {
-			for total() > width {
-				best := -1
-				for j := range w {
-					if w[j] > floor(j) && (best < 0 || w[j] > w[best]) {
-						best = j
-					}
+				w[i] = textWidth(c.header)
+				for _, r := range rows {
+					w[i] = max(w[i], textWidth(r[i]))
 				}
-				if best < 0 {
-					return
-				}
-				w[best]--
+				total += w[i] + colGap
 			}
 		}
-		shrink(func(j int) int { return max(cs[j].min, 1) })
-		if total() > width {
-			drop, order := -1, 0
-			for j, c := range cs {
-				if c.optional > 0 && (drop < 0 || c.optional < order) {
-					drop, order = idx[j], c.optional
+		for width > 0 && total > width {
+			best := -1
+			for i, c := range cols {
+				if keep[i] && c.cut != nil && w[i] > max(c.min, 1) && (best < 0 || w[i] > w[best]) {
+					best = i
 				}
 			}
-			if drop >= 0 {
-				keep[drop] = false
-				continue
+			if best < 0 {
+				break
 			}
-			// Nothing left to drop: go below the readable minimums.
-			shrink(func(int) int { return 3 })
+			w[best]--
+			total--
 		}
-		out := make([][]string, len(rows))
-		for k, r := range rows {
-			out[k] = make([]string, len(cs))
-			for j, c := range cs {
-				cut := c.cut
-				if cut == nil {
-					cut = truncate
-				}
-				out[k][j] = cut(r[idx[j]], w[j])
-			}
-		}
-		for j := range cs {
-			cs[j].header = truncate(cs[j].header, w[j])
-		}
-		return cs, out
+		return w, width <= 0 || total <= width
 	}
+	var gave []int
+	w, fits := layout()
+	for !fits {
+		give := -1
+		for i, c := range cols {
+			if keep[i] && c.optional > 0 && (give < 0 || c.optional < cols[give].optional) {
+				give = i
+			}
+		}
+		if give < 0 {
+			break
+		}
+		keep[give] = false
+		gave = append(gave, give)
+		w, fits = layout()
+	}
+	if fits {
+		for k := len(gave) - 2; k >= 0; k-- { // the last to give way stays out
+			keep[gave[k]] = true
+			if nw, ok := layout(); ok {
+				w = nw
+			} else {
+				keep[gave[k]] = false
+			}
+		}
+	}
+	t := table{rows: make([][]string, len(rows)), folds: make([][]string, len(rows))}
+	for i, c := range cols {
+		if keep[i] {
+			t.cols = append(t.cols, c)
+		}
+	}
+	for k, r := range rows {
+		for i, c := range cols {
+			switch {
+			case keep[i] && c.cut != nil:
+				t.rows[k] = append(t.rows[k], c.cut(r[i], w[i]))
+			case keep[i]:
+				t.rows[k] = append(t.rows[k], r[i])
+			case c.fold && r[i] != "":
+				t.folds[k] = append(t.folds[k], wrap(strings.ToLower(c.header)+": "+r[i], width-4)...)
+			}
+		}
+	}
+	return t
 }
 
 // renderTable draws a borderless table with a rule under the header and
 // strips trailing blanks.
-func renderTable(w io.Writer, cols []column, rows [][]string) error {
+func renderTable(w io.Writer, tb table) error {
+	cols, rows := tb.cols, tb.rows
 	var buf bytes.Buffer
 	t := tablewriter.NewTable(&buf,
 		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{
@@ -160,6 +179,7 @@ func renderTable(w io.Writer, cols []column, rows [][]string) error {
 	if err := t.Render(); err != nil {
 		return err
 	}
+	i := 0 // lines: the header, its rule, then one per row
 	for line := range strings.Lines(buf.String()) {
 		line = strings.TrimRight(line, " \n")
 		if line != "" && strings.Trim(line, "-") == "" {
@@ -169,6 +189,14 @@ func renderTable(w io.Writer, cols []column, rows [][]string) error {
 		if _, err := io.WriteString(w, line+"\n"); err != nil {
 			return err
 		}
+		if k := i - 2; k >= 0 && k < len(tb.folds) {
+			for _, f := range tb.folds[k] {
+				if _, err := io.WriteString(w, "    "+f+"\n"); err != nil {
+					return err
+				}
+			}
+		}
+		i++
 	}
 	return nil
 }
@@ -188,50 +216,81 @@ func ruleLine(cols []column, rows [][]string) string {
 
 // WriteTable writes the human report: connections per capture, findings
 // most severe first, fingerprints and a summary, fitted to opt.Width
-// columns (80 when unset; see fit for how columns shrink).
+// columns (0: no limit, every value whole; see fit for how columns give
+// way). Findings name their connection (#id, the table's ID column) and,
+// when the run read several captures, the capture.
 func WriteTable(w io.Writer, r *Result, opt Options) error {
 	width := opt.Width
-	if width <= 0 {
-		width = DefaultWidth
-	}
 	p := &printer{w: w}
 	for _, c := range r.Captures {
-		p.heading(fmt.Sprintf("%s: %s", c.Name, plural(len(c.Connections), "connection")), width)
+		for _, l := range wrap(fmt.Sprintf("%s: %s", printable(c.Name), plural(len(c.Connections), "connection")), width) {
+			p.line(l)
+		}
 		if len(c.Connections) > 0 {
-			cols, rows := fit(connColumns, connRows(c), width)
-			p.table(cols, rows)
+			p.table(fit(connColumns, connRows(c), width))
 		}
 		p.line("")
 	}
 	fs := r.Findings()
-	p.heading(fmt.Sprintf("Findings: %d", len(fs)), width)
+	p.line(fmt.Sprintf("Findings: %d", len(fs)))
 	// A finding's message and evidence are what a reader needs whole, and
 	// they do not fit table cells at 80 columns: each finding is a heading
 	// line (severity, id, where) and its text wrapped beneath it.
-	for _, row := range findingRows(fs) {
-		p.line(truncate(fmt.Sprintf("%-8s  %s  %s", row[0], row[1], row[2]), width))
-		for _, l := range wrap(row[3], width-4) {
-			p.line("    " + l)
-		}
-		if row[4] != "" {
-			for _, l := range wrap("evidence: "+row[4], width-4) {
-				p.line("    " + l)
-			}
+	for _, f := range fs {
+		for _, l := range findingLines(f, len(r.Captures) > 1, width) {
+			p.line(l)
 		}
 	}
 	p.line("")
 	fps := fingerprintRows(r)
 	if len(fps) > 0 {
-		p.heading(fmt.Sprintf("Fingerprints: %d distinct JA4", len(fps)), width)
-		cols, rows := fit(fingerprintColumns, fps, width)
-		p.table(cols, rows)
+		p.line(fmt.Sprintf("Fingerprints: %d distinct JA4", len(fps)))
+		p.table(fit(fingerprintColumns, fps, width))
 		p.line("")
 	}
-	p.heading("Summary", width)
+	p.line("Summary")
 	for _, l := range summaryLines(r, width) {
 		p.line(l)
 	}
 	return p.err
+}
+
+// findingLines is one finding as the table lists it: a heading (severity,
+// id, server, "#id", and "in CAPTURE" when withCapture), then its message
+// and evidence wrapped to width (0: one line each) and indented. The
+// heading is never cut: what does not fit beside the id goes on the next
+// line.
+func findingLines(f facts.Finding, withCapture bool, width int) []string {
+	target := f.SNI
+	if target == "" {
+		target = facts.Endpoint(f.Server)
+	}
+	where := fmt.Sprintf("#%d", f.ConnID)
+	if target != "" {
+		where = target + "  " + where
+	}
+	if withCapture && f.Capture != "" {
+		where += " in " + f.Capture
+	}
+	head := fmt.Sprintf("%-8s  %s", f.Severity, f.ID)
+	var lines []string
+	if width > 0 && textWidth(printable(head+"  "+where)) > width {
+		lines = append(lines, head)
+		for _, l := range wrap(where, width-4) {
+			lines = append(lines, "    "+l)
+		}
+	} else {
+		lines = append(lines, head+"  "+where)
+	}
+	for _, text := range []string{oneLine(f.Message), "evidence: " + oneLine(f.Evidence)} {
+		if text == "evidence: " {
+			continue
+		}
+		for _, l := range wrap(text, width-4) {
+			lines = append(lines, "    "+l)
+		}
+	}
+	return lines
 }
 
 type printer struct {
@@ -245,27 +304,31 @@ func (p *printer) line(s string) {
 	}
 }
 
-func (p *printer) heading(s string, width int) { p.line(truncateMiddle(s, width)) }
 
-func (p *printer) table(cols []column, rows [][]string) {
+func (p *printer) table(t table) {
 	if p.err == nil {
-		p.err = renderTable(p.w, cols, rows)
+		p.err = renderTable(p.w, t)
 	}
 }
 
-// At 80 columns not every connection column fits at a readable width:
-// ALPN goes first, then the client, then the certificate subject (their
-// values stay in every other format).
+// At 80 columns not every connection column fits: the suite, certificate
+// subject and status are cut first; then ALPN goes, then the client and
+// the certificate subject (their values stay in every other format); the
+// worst finding folds onto a line under its row; the suite and status
+// go; last the SNI and the server fold. The id, addresses, SNI and worst
+// finding are never cut: the id is what --ladder '#N' and the findings
+// name.
 var connColumns = []column{
-	{header: "CLIENT", min: 12, cut: truncateClient, optional: 2},
-	{header: "SERVER", min: 15, cut: truncateEndpoint},
-	{header: "SNI", min: 10, cut: truncateMiddle},
-	{header: "TLS", min: 3},
-	{header: "SUITE", min: 12},
-	{header: "ALPN", min: 4, optional: 1},
-	{header: "CERT", min: 10, optional: 3},
-	{header: "STATUS", min: 10},
-	{header: "WORST", min: 12},
+	{header: "ID"},
+	{header: "CLIENT", optional: 2},
+	{header: "SERVER", optional: 8, fold: true},
+	{header: "SNI", optional: 7, fold: true},
+	{header: "TLS"},
+	{header: "SUITE", min: 12, cut: truncate, optional: 5},
+	{header: "ALPN", min: 4, cut: truncate, optional: 1},
+	{header: "CERT", min: 10, cut: truncate, optional: 3},
+	{header: "STATUS", min: 10, cut: truncate, optional: 6},
+	{header: "WORST", optional: 4, fold: true},
 }
 
 func connRows(c *Capture) [][]string {
@@ -308,7 +371,7 @@ func connRow(c *facts.Connection, fs []facts.Finding) []string {
 		SortFindings(top)
 		worst = top[0].Severity.String() + " " + top[0].ID
 	}
-	return []string{facts.Endpoint(c.Client), facts.Endpoint(c.Server), c.SNI(), version, suite, alpn, cert, Status(c), worst}
+	return []string{fmt.Sprintf("#%d", c.ID), facts.Endpoint(c.Client), facts.Endpoint(c.Server), c.SNI(), version, suite, alpn, cert, Status(c), worst}
 }
 
 // Status is a connection's outcome in a word or two: its handshake's
@@ -354,15 +417,22 @@ func findingRows(fs []facts.Finding) [][]string {
 	return rows
 }
 
-// wrap breaks text into lines of at most width runes at spaces (a word
-// longer than width gets a line of its own, cut).
+// wrap breaks text into lines of at most width columns at spaces (width
+// <= 0: one line); a word longer than width gets a line of its own,
+// whole.
 func wrap(text string, width int) []string {
+	if width <= 0 {
+		if text == "" {
+			return nil
+		}
+		return []string{text}
+	}
 	width = max(width, 20)
 	var lines []string
 	var cur strings.Builder
 	n := 0
 	for _, w := range strings.Fields(text) {
-		wn := utf8.RuneCountInString(w)
+		wn := textWidth(w)
 		if n > 0 && n+1+wn > width {
 			lines = append(lines, cur.String())
 			cur.Reset()
@@ -371,10 +441,6 @@ func wrap(text string, width int) []string {
 		if n > 0 {
 			cur.WriteByte(' ')
 			n++
-		}
-		if wn > width {
-			w = truncate(w, width)
-			wn = width
 		}
 		cur.WriteString(w)
 		n += wn
@@ -385,16 +451,36 @@ func wrap(text string, width int) []string {
 	return lines
 }
 
+// wrapLine fits one indented line to width (0: no limit), wrapping it at
+// spaces with its continuation lines indented two more; a word is never
+// cut.
+func wrapLine(line string, width int) []string {
+	if width <= 0 || textWidth(line) <= width {
+		return []string{line}
+	}
+	body := strings.TrimLeft(line, " ")
+	lead := line[:len(line)-len(body)]
+	lines := wrap(body, width-len(lead)-2)
+	for i := range lines {
+		if i == 0 {
+			lines[i] = lead + lines[i]
+		} else {
+			lines[i] = lead + "  " + lines[i]
+		}
+	}
+	return lines
+}
+
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
 var fingerprintColumns = []column{
-	{header: "JA4", min: 36},
-	{header: "N", min: 1},
-	{header: "SNIS", min: 6},
-	{header: "JA3", min: 8, optional: 2},
-	{header: "CLIENT", min: 6, optional: 1},
+	{header: "JA4"},
+	{header: "N"},
+	{header: "SNIS", optional: 3, fold: true},
+	{header: "JA3", min: 8, cut: truncate, optional: 2},
+	{header: "CLIENT", min: 6, cut: truncate, optional: 1},
 }
 
 // fingerprintRows lists each distinct JA4: how many connections, the SNIs
@@ -485,19 +571,23 @@ func summaryLines(r *Result, width int) []string {
 		}
 		lines = append(lines, wrapItems(fmt.Sprintf("  %-12s", key), items, width)...)
 	}
-	var names []string
-	for _, c := range r.Captures {
-		names = append(names, c.Name)
-	}
-	add("captures", names...)
-	if len(r.Captures) > 1 {
-		// One line per capture, its name cut in the middle to fit.
+	if len(r.Captures) == 1 {
+		add("captures", r.Captures[0].Name)
+	} else {
+		// One line per capture, its name whole: what does not fit
+		// beside it goes on the next line.
+		add("captures", fmt.Sprint(len(r.Captures)))
+		indent := strings.Repeat(" ", 14)
 		for _, c := range r.Captures {
 			t := c.Counts()
-			tail := fmt.Sprintf(": %d conn, %d ok, %d failed, %s", t.Connections, t.Handshakes.Complete, t.Handshakes.Failed, plural(t.FindingCount(), "finding"))
-			indent := strings.Repeat(" ", 14)
-			name := truncateMiddle(printable(c.Name), max(8, width-len(indent)-len(tail)))
-			lines = append(lines, truncate(indent+name+tail, width))
+			name := printable(c.Name)
+			tail := fmt.Sprintf("%d conn, %d ok, %d failed, %s", t.Connections, t.Handshakes.Complete, t.Handshakes.Failed, plural(t.FindingCount(), "finding"))
+			if width > 0 && textWidth(indent+name+": "+tail) > width {
+				lines = append(lines, wrapLine(indent+name+":", width)...)
+				lines = append(lines, wrapLine(indent+"  "+tail, width)...)
+				continue
+			}
+			lines = append(lines, indent+name+": "+tail)
 		}
 	}
 	add("packets", fmt.Sprintf("%d (%s)", st.Packets, ByteSize(st.Bytes)))
@@ -507,12 +597,16 @@ func summaryLines(r *Result, width int) []string {
 	add("connections", fmt.Sprintf("%d", total.Connections), fmt.Sprintf("TLS %d", hs.TLS),
 		fmt.Sprintf("complete %d", hs.Complete), fmt.Sprintf("failed %d", hs.Failed),
 		fmt.Sprintf("not judged %d", hs.TLS-hs.Complete-hs.Failed))
-	add("versions", countList(hs.Versions)...)
+	if len(hs.Versions) > 0 {
+		add("versions", countList(hs.Versions)...)
+	}
 	suites := map[string]int{}
 	for k, n := range hs.Suites {
 		suites[ShortSuite(k)] += n
 	}
-	add("suites", countList(suites)...)
+	if len(suites) > 0 {
+		add("suites", countList(suites)...)
+	}
 	if len(hs.Decryption) > 0 {
 		add("decryption", countList(hs.Decryption)...)
 	}

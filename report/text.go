@@ -187,8 +187,9 @@ func ByteSize(n uint64) string {
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
-// wrapItems joins items with ", " into lines of at most width runes, the
-// first starting after prefix and the rest indented to its width.
+// wrapItems joins items with ", " into lines of at most width columns
+// (0: one line), the first starting after prefix and the rest indented to
+// its width; an item is never cut.
 func wrapItems(prefix string, items []string, width int) []string {
 	indent := strings.Repeat(" ", textWidth(prefix))
 	var lines []string
@@ -203,12 +204,17 @@ func wrapItems(prefix string, items []string, width int) []string {
 		if empty {
 			sep = ""
 		}
-		if !empty && textWidth(line)+1+textWidth(it) > width {
+		if !empty && width > 0 && textWidth(line)+1+textWidth(it) > width {
 			lines = append(lines, line)
 			line, sep = indent, ""
 		}
-		line += sep + truncate(it, width-textWidth(indent))
+		line += sep + it
 		empty = false
 	}
-	return append(lines, line)
+	lines = append(lines, line)
+	var out []string
+	for _, l := range lines { // an item wider than a line wraps at its spaces
+		out = append(out, wrapLine(l, width)...)
+	}
+	return out
 }

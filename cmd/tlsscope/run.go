@@ -269,7 +269,7 @@ func runError(name string, err error) error {
 }
 
 // reportOptions: the table width is --width, else standard output's
-// (report.Width); JUnit fails at the --fail-on severity, else at low (info
+// (report.Width: 0, no limit, when it is not a terminal); JUnit fails at the --fail-on severity, else at low (info
 // findings are not failures).
 func reportOptions(cfg *config) report.Options {
 	o := report.Options{ShowSecrets: cfg.ShowSecrets, Width: report.Width(cfg.width, os.Stdout), FailOn: facts.Low}
@@ -292,7 +292,11 @@ func writeOutputs(cfg *config, r *report.Result, stdout io.Writer, streamed bool
 		if o.Path == "" && streamed {
 			continue // live capture printed its records as they came
 		}
-		if err := report.Write(outs.Writer(i), o.Format, r, opt); err != nil {
+		o2 := opt
+		if o.Path != "" {
+			o2.Width = cfg.width // a file is not fitted to the terminal
+		}
+		if err := report.Write(outs.Writer(i), o.Format, r, o2); err != nil {
 			if o.Path == "" {
 				return fmt.Errorf("writing %s to standard output: %w", o.Format, err)
 			}

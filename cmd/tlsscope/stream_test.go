@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -54,6 +55,32 @@ func TestStreamingPrintsAsItGoes(t *testing.T) {
 	lines := strings.Split(out.String(), "\n")
 	if !strings.HasPrefix(lines[0], "TIME") || !strings.Contains(lines[1], "RSA-RC4") || !strings.Contains(out.String(), "Summary") {
 		t.Errorf("table stream:\n%s", out.String())
+	}
+	// Live table mode prints each finding's message and evidence under its
+	// connection's row as it becomes known (the README's promise), the
+	// same findings as the NDJSON stream: tshark shows TLS 1.0 with
+	// RSA-RC4-MD5 on all three connections, so at least three
+	// deprecated-version and three weak-cipher findings.
+	cfg, _ = parseArgs([]string{"-i", "replay", "--format", "ndjson"}, false)
+	var nd bytes.Buffer
+	streamFile(cfg, in, &nd, io.Discard)
+	n, ids := 0, map[string]int{}
+	for _, r := range records(t, nd.String()) {
+		if r["type"] != "finding" {
+			continue
+		}
+		ids[r["id"].(string)]++
+		head := fmt.Sprintf("    %s %s: %s", r["severity"], r["id"], strings.Fields(r["message"].(string))[0])
+		if !strings.Contains(out.String(), "\n"+head) {
+			t.Errorf("table stream lacks %q", head)
+		}
+		if ev, _ := r["evidence"].(string); ev != "" && !strings.Contains(out.String(), "\n      evidence: "+strings.Fields(ev)[0]) {
+			t.Errorf("table stream lacks the evidence of %s (%q)", r["id"], ev)
+		}
+		n++
+	}
+	if ids["deprecated-version"] < 3 || ids["weak-cipher"] < 3 || n < 6 {
+		t.Errorf("%d findings compared (%v), want deprecated-version and weak-cipher on 3 connections each", n, ids)
 	}
 }
 
