@@ -304,7 +304,6 @@ func (p *printer) line(s string) {
 	}
 }
 
-
 func (p *printer) table(t table) {
 	if p.err == nil {
 		p.err = renderTable(p.w, t)
