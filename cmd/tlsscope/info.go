@@ -3,16 +3,32 @@ package main
 import (
 	"io"
 
+	"github.com/tlsscope/tlsscope"
+	"github.com/tlsscope/tlsscope/internal/clidoc"
+
 	"github.com/tlsscope/tlsscope/decode/policy"
 	"github.com/tlsscope/tlsscope/decode/rules"
 	"github.com/tlsscope/tlsscope/report"
 )
 
 // runInfo answers the subcommands that describe tlsscope rather than
-// analyse: `tlsscope rules [--format table|json]` and `tlsscope policy
-// schema`. ok is false when args are not one of them.
+// analyse: `tlsscope rules [--format table|json]`, `tlsscope policy
+// schema`, `tlsscope completion bash|zsh|fish` and `tlsscope man`. ok is
+// false when args are not one of them.
 func runInfo(args []string, stdout, stderr io.Writer) (code int, ok bool) {
 	switch {
+	case len(args) > 0 && (args[0] == "completion" || args[0] == "man"):
+		doc, err := commandDoc()
+		switch {
+		case err != nil:
+		case args[0] == "man" && len(args) == 1:
+			err = doc.Man(stdout, tlsscope.Version())
+		case len(args) == 2 && args[0] == "completion":
+			err = doc.Completion(stdout, args[1])
+		default:
+			err = usagef("unexpected %q", args).withHint("tlsscope completion bash|zsh|fish, tlsscope man")
+		}
+		return exitCode(err, stderr), true
 	case len(args) == 2 && args[0] == "policy" && args[1] == "schema":
 		_, err := stdout.Write(policy.Schema)
 		return exitCode(err, stderr), true
@@ -29,6 +45,14 @@ func runInfo(args []string, stdout, stderr io.Writer) (code int, ok bool) {
 		return exitUsage, true
 	}
 	return exitCode(report.WriteRules(stdout, rules.Definitions(), asJSON), stderr), true
+}
+
+// commandDoc is the command as clidoc reads it: --help's text against
+// the flags parseArgs parses.
+func commandDoc() (*clidoc.Command, error) {
+	return clidoc.New("tlsscope", usageText, newFlagSet(&config{}, &flagValues{}, false),
+		[]string{"baseline", "rules", "policy", "completion", "man"},
+		map[string][]string{"FMT": report.FormatNames(), "SEVERITY": {"info", "low", "medium", "high", "critical"}, "WHEN": {"now", "capture"}})
 }
 
 func exitCode(err error, stderr io.Writer) int {
