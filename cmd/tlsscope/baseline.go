@@ -57,18 +57,9 @@ func baseline(cfg *config, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	p := policy.Baseline(r.Findings(), time.Now())
-	b, err := p.Marshal()
-	if cfg.policy != "" {
-		if b, err = os.ReadFile(cfg.policy); err == nil {
-			b, err = policy.Merge(b, p.Suppress)
-		}
-		if err != nil {
-			return usagef("merging into %s: %v", cfg.policy, err)
-		}
-	}
+	b, summary, err := policy.BaselineFile(cfg.policy, r.Findings(), time.Now())
 	if err != nil {
-		return err
+		return usagef("%v", err)
 	}
 	if cfg.outputFile == "" {
 		_, err = stdout.Write(b)
@@ -78,17 +69,7 @@ func baseline(cfg *config, stdout, stderr io.Writer) error {
 		return usagef("%v", err)
 	}
 	if !cfg.quiet {
-		n, merged := "s", ""
-		if len(p.Suppress) == 1 {
-			n = ""
-		}
-		if cfg.policy != "" {
-			n, merged = " new suppression"+n, ", merged into "+cfg.policy
-		} else {
-			n = " suppression" + n
-		}
-		n = fmt.Sprint(len(p.Suppress), n, merged)
-		fmt.Fprintf(stderr, "tlsscope: wrote %s: %s\n", cfg.outputFile, n)
+		fmt.Fprintf(stderr, "tlsscope: wrote %s: %s\n", cfg.outputFile, summary)
 	}
 	return nil
 }

@@ -4,9 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"os"
+	"time"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/parser"
+
+	"github.com/tlsscope/tlsscope/decode/facts"
 )
 
 // yamlOptions writes every string double-quoted with JSON's escapes (see
@@ -83,4 +87,28 @@ func checked(b []byte, n int) ([]byte, error) {
 		return nil, fmt.Errorf("merging into the policy: %d suppressions read back, want %d", len(p.Suppress), n)
 	}
 	return b, nil
+}
+
+// BaselineFile is the policy file tlsscope baseline writes: a baseline of
+// fs (Baseline), on its own or, when base names a policy file, merged
+// into it (Merge); and what it holds, for the line the command prints
+// ("2 suppressions", "1 new suppression, merged into policy.yaml").
+func BaselineFile(base string, fs []facts.Finding, today time.Time) (b []byte, summary string, err error) {
+	p := Baseline(fs, today)
+	n := len(p.Suppress)
+	noun := "suppressions"
+	if n == 1 {
+		noun = "suppression"
+	}
+	if base == "" {
+		b, err = p.Marshal()
+		return b, fmt.Sprintf("%d %s", n, noun), err
+	}
+	if b, err = os.ReadFile(base); err == nil {
+		b, err = Merge(b, p.Suppress)
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("merging into %s: %w", base, err)
+	}
+	return b, fmt.Sprintf("%d new %s, merged into %s", n, noun, base), nil
 }
