@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -52,6 +53,7 @@ const MaxLadders = 2000
 
 var tmpl = template.Must(template.New("report").Funcs(template.FuncMap{
 	"sev":  func(s facts.Severity) string { return s.String() },
+	"int":  func(s facts.Severity) int { return int(s) },
 	"ref":  referenceLink,
 	"css":  func() template.CSS { return template.CSS(css) },
 	"js":   func() template.JS { return template.JS(js) },
@@ -63,6 +65,7 @@ type view struct {
 	Title    string
 	Tool     string
 	Captures []string
+	Dir      string // the directory every capture is in (Captures then are base names)
 	Span     string
 	Cards    []card
 	Charts   []template.HTML
@@ -80,7 +83,8 @@ type card struct {
 
 type connRow struct {
 	ID                                  uint64
-	Capture                             string
+	Anchor                              string // the row's element id, "c<capture>-<id>"
+	Capture, CaptureBase                string
 	Client, Server, SNI                 string
 	Version, Suite, ALPN, Cert, Status  string
 	WorstSev                            int // -1: none
@@ -93,12 +97,23 @@ type connRow struct {
 	VersionSort                         uint16
 	StatusClass, ClientSort, ServerSort string
 	Failed, Established                 bool
+	Findings                            []facts.Finding // the connection's, shown in its detail
+	Chain                               []chainCert
+	Trust                               string // what the findings say of the chain
+}
+
+// chainCert is one certificate of the chain view.
+type chainCert struct {
+	facts.Certificate
+	Role string // "leaf", "intermediate 1", ...
+	SANs string
 }
 
 type findingRow struct {
 	facts.Finding
 	Target string
 	Conn   string
+	Anchor string // the connection row's element id
 }
 
 type captureSummary struct {
@@ -167,6 +182,18 @@ func build(r *report.Result, opt report.Options) *view {
 	if len(v.Captures) == 1 {
 		v.Title += ": " + v.Captures[0]
 	}
+	if len(v.Captures) > 1 && filepath.Dir(v.Captures[0]) != "." {
+		dir, in := filepath.Dir(v.Captures[0]), true
+		for _, c := range v.Captures {
+			in = in && filepath.Dir(c) == dir
+		}
+		if in {
+			v.Dir = dir
+			for i, c := range v.Captures {
+				v.Captures[i] = filepath.Base(c)
+			}
+		}
+	}
 	st := r.Totals()
 	anomalies := map[string]int{}
 	for k, n := range st.Anomalies {
@@ -206,10 +233,13 @@ func build(r *report.Result, opt report.Options) *view {
 	}
 
 	ladders := 0
-	for _, cp := range r.Captures {
+	anchor := map[string]int{} // capture name -> its index, for the anchors
+	for i, cp := range r.Captures {
+		anchor[cp.Name] = i
 		idx := connFindings(cp.Findings)
 		for _, c := range cp.Connections {
 			row := newConnRow(c, idx[c.ID])
+			row.Anchor = fmt.Sprintf("c%d-%d", i, c.ID)
 			if ladders < MaxLadders {
 				row.Ladder = ladderHTML(c, idx[c.ID], opt)
 				ladders++
@@ -228,11 +258,17 @@ func build(r *report.Result, opt report.Options) *view {
 		} else {
 			target += " (" + facts.Endpoint(f.Server) + ")"
 		}
-		conn := ""
+		conn, a := "", ""
 		if f.ConnID != 0 {
 			conn = fmt.Sprintf("#%d", f.ConnID)
+			if v.Multi {
+				conn += " in " + filepath.Base(f.Capture)
+			}
+			if i, ok := anchor[f.Capture]; ok {
+				a = fmt.Sprintf("c%d-%d", i, f.ConnID)
+			}
 		}
-		v.Findings = append(v.Findings, findingRow{Finding: f, Target: target, Conn: conn})
+		v.Findings = append(v.Findings, findingRow{Finding: f, Target: target, Conn: conn, Anchor: a})
 	}
 	return v
 }
@@ -295,7 +331,8 @@ func expiring(l []leafCert, days int) []leafCert {
 
 func newConnRow(c *facts.Connection, fs []facts.Finding) connRow {
 	row := connRow{
-		ID: c.ID, Capture: c.Capture, Client: facts.Endpoint(c.Client), Server: facts.Endpoint(c.Server),
+		ID: c.ID, Capture: c.Capture, CaptureBase: filepath.Base(c.Capture), Client: facts.Endpoint(c.Client), Server: facts.Endpoint(c.Server),
+		Findings: fs, Chain: chainView(c.Certificates), Trust: trust(c, fs),
 		SNI: c.SNI(), Status: report.Status(c), WorstSev: -1, NFindings: len(fs),
 		Start: c.First.UTC().Format("15:04:05.000"),
 	}
@@ -337,6 +374,45 @@ func newConnRow(c *facts.Connection, fs []facts.Finding) connRow {
 	row.ClientSort = sortAddr(c.Client.Addr().As16(), c.Client.Port())
 	row.ServerSort = sortAddr(c.Server.Addr().As16(), c.Server.Port())
 	return row
+}
+
+// chainView lists the certificates the server sent, leaf first.
+func chainView(certs []facts.Certificate) []chainCert {
+	var out []chainCert
+	for i, c := range certs {
+		role := "leaf"
+		if i > 0 {
+			role = fmt.Sprintf("intermediate %d", i)
+			if c.SelfSigned {
+				role = "root"
+			}
+		}
+		sans := c.DNSNames
+		for _, ip := range c.IPs {
+			sans = append(slices.Clip(sans), ip.String())
+		}
+		out = append(out, chainCert{Certificate: c, Role: role, SANs: strings.Join(sans, ", ")})
+	}
+	return out
+}
+
+// trust is what the connection's certificate findings (cert-untrusted,
+// cert-expired, ...) say of its chain, judged at the capture's time with
+// the CA files and system roots of the run.
+func trust(c *facts.Connection, fs []facts.Finding) string {
+	if len(c.Certificates) == 0 {
+		return ""
+	}
+	var ids []string
+	for _, f := range fs {
+		if strings.HasPrefix(f.ID, "cert-") && !slices.Contains(ids, f.ID) {
+			ids = append(ids, f.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return "no certificate finding"
+	}
+	return "problems: " + strings.Join(ids, ", ")
 }
 
 // sortAddr makes an address sort in numeric order as a string.
