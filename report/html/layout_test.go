@@ -114,6 +114,10 @@ func TestPageLayoutFiltersAndLinks(t *testing.T) {
 	}
 	compared++
 
+	if *screenshotOut != "" {
+		c.eval(`(() => { const r = [...document.querySelectorAll('#conns tbody tr.c')].find(r => r.cells[1].textContent === 'cert-good.pcap'); r.click(); r.scrollIntoView() })()`, nil)
+		c.screenshot(strings.TrimSuffix(*screenshotOut, ".png") + "-detail.png")
+	}
 	// cert-good.pcap's chain view.
 	var chain string
 	c.eval(`(() => { const r = [...document.querySelectorAll('#conns tbody tr.c')].find(r => r.cells[1].textContent === 'cert-good.pcap');
