@@ -43,7 +43,8 @@ type Capture struct {
 type Options struct {
 	// ShowSecrets prints a secret's Value where its masked form would be.
 	ShowSecrets bool
-	// Width is the terminal width the table format fits (0: 80).
+	// Width is the width the table format fits (0: no limit, every value
+	// whole; report.Width chooses it for standard output).
 	Width int
 	// FailOn is the lowest severity the junit format reports as a failure.
 	FailOn facts.Severity
