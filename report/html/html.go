@@ -84,6 +84,7 @@ type card struct {
 type connRow struct {
 	ID                                  uint64
 	Anchor                              string // the row's element id, "c<capture>-<id>"
+	CaptureIndex                        int    // in Result.Captures, for the capture filter
 	Capture, CaptureBase                string
 	Client, Server, SNI                 string
 	Version, Suite, ALPN, Cert, Status  string
@@ -111,9 +112,10 @@ type chainCert struct {
 
 type findingRow struct {
 	facts.Finding
-	Target string
-	Conn   string
-	Anchor string // the connection row's element id
+	Target       string
+	Conn         string
+	Anchor       string // the connection row's element id
+	CaptureIndex int    // -1: its capture is not in the result
 }
 
 type captureSummary struct {
@@ -239,7 +241,7 @@ func build(r *report.Result, opt report.Options) *view {
 		idx := connFindings(cp.Findings)
 		for _, c := range cp.Connections {
 			row := newConnRow(c, idx[c.ID])
-			row.Anchor = fmt.Sprintf("c%d-%d", i, c.ID)
+			row.Anchor, row.CaptureIndex = fmt.Sprintf("c%d-%d", i, c.ID), i
 			if ladders < MaxLadders {
 				row.Ladder = ladderHTML(c, idx[c.ID], opt)
 				ladders++
@@ -258,7 +260,10 @@ func build(r *report.Result, opt report.Options) *view {
 		} else {
 			target += " (" + facts.Endpoint(f.Server) + ")"
 		}
-		conn, a := "", ""
+		conn, a, ci := "", "", -1
+		if i, ok := anchor[f.Capture]; ok {
+			ci = i
+		}
 		if f.ConnID != 0 {
 			conn = fmt.Sprintf("#%d", f.ConnID)
 			if v.Multi {
@@ -268,7 +273,7 @@ func build(r *report.Result, opt report.Options) *view {
 				a = fmt.Sprintf("c%d-%d", i, f.ConnID)
 			}
 		}
-		v.Findings = append(v.Findings, findingRow{Finding: f, Target: target, Conn: conn, Anchor: a})
+		v.Findings = append(v.Findings, findingRow{Finding: f, Target: target, Conn: conn, Anchor: a, CaptureIndex: ci})
 	}
 	return v
 }

@@ -98,6 +98,24 @@ func TestPageLayoutFiltersAndLinks(t *testing.T) {
 	}
 	compared += 2
 
+	// The capture filter (severity back to any): the session-id
+	// resumption capture alone has the two connections tshark counts to
+	// its server, and none of the findings (manifest.json lists none for
+	// it; every other capture's are hidden).
+	total, byServer := tcpStreams(t, names)
+	ri := slices.Index(names, "tls12-session-id-resumption-openssl.pcap")
+	want := byServer[facts.Endpoint(r.Captures[ri].Connections[0].Server)]
+	if want != 2 || total < 9 {
+		t.Fatalf("tshark: %d connections to the resumption server, %d in all", want, total)
+	}
+	c.eval(fmt.Sprintf(`(() => { const s = document.querySelector('#sev'); s.value = '-1'; const k = document.querySelector('#cap'); k.value = '%d'; k.dispatchEvent(new Event('change'));
+		const vis = q => [...document.querySelectorAll(q)].filter(r => r.offsetParent !== null).length;
+		return {Conns: vis('#conns tbody tr.c'), Findings: vis('#findings-table tbody tr')} })()`, ri), &got)
+	if got.Conns != want || got.Findings != 0 {
+		t.Errorf("capture filter: %d connections and %d findings shown, want %d and 0", got.Conns, got.Findings, want)
+	}
+	compared += 2
+
 	// The last finding's link (low: hidden by the filter, which the link
 	// clears) opens its connection.
 	var link struct {
