@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"time"
 
 	xhtml "golang.org/x/net/html"
 
@@ -250,5 +251,22 @@ func TestPageShowsInvisibleCharacters(t *testing.T) {
 	clean := []byte("<p>plain … text</p>\n")
 	if got := printablePage(clean); &got[0] != &clean[0] {
 		t.Error("a clean page was copied")
+	}
+}
+
+// TestExpiryLabelsWhole: the certificate validity chart names each
+// certificate whole up to expiryLabel characters (its label was cut at
+// 11) and prints its notAfter date after its bar.
+func TestExpiryLabelsWhole(t *testing.T) {
+	seen := time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC)
+	certs := []leafCert{
+		{Name: "www.dresdner-privat.de", Seen: seen, Cert: facts.Certificate{NotBefore: seen.AddDate(-1, 0, 0), NotAfter: seen.AddDate(0, 0, 20)}},
+		{Name: "pdx-collector.splunkcloud.com", Seen: seen, Cert: facts.Certificate{NotBefore: seen.AddDate(0, -2, 0), NotAfter: seen.AddDate(1, 0, 0)}},
+	}
+	out := string(expiryChart(certs))
+	for _, want := range []string{">www.dresdner-privat.de</text>", ">pdx-collector.splunkcloud…</text>", ">2026-12-19</text>", ">2027-11-29</text>"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("expiry chart lacks %q:\n%s", want, out)
+		}
 	}
 }

@@ -64,6 +64,10 @@ func barChart(title string, items []count, class map[string]string) template.HTM
 	return template.HTML(b.String())
 }
 
+// expiryLabel is how many characters of a certificate's name the expiry
+// chart's label shows (what fits labelWidth at 12 px).
+const expiryLabel = 26
+
 // expiryChart draws each leaf certificate's validity as a bar on one time
 // axis, with a tick where the capture saw it: red when it had expired,
 // amber when it had under 30 days left, grey when not yet valid.
@@ -73,8 +77,12 @@ func expiryChart(certs []leafCert) template.HTML {
 	if len(certs) > maxBars {
 		certs = certs[:maxBars]
 	}
+	// Wider than the bar charts: the label names the certificate (up to
+	// expiryLabel characters) and its notAfter date follows its bar.
+	const dateRoom = 76
+	w := chartWidth + dateRoom
 	h := 40 + max(1, len(certs))*(barHeight+barGap)
-	fmt.Fprintf(&b, `<figure><svg width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-label="%s">`, chartWidth, h, chartWidth, h, esc(title))
+	fmt.Fprintf(&b, `<figure><svg width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-label="%s">`, w, h, w, h, esc(title))
 	fmt.Fprintf(&b, `<text x="0" y="14" class="t">%s</text>`, esc(title))
 	if len(certs) == 0 {
 		b.WriteString(`<text x="0" y="36">no certificates seen</text></svg></figure>`)
@@ -104,14 +112,15 @@ func expiryChart(certs []leafCert) template.HTML {
 		}
 		label := fmt.Sprintf("%s: %s to %s, %d days left when seen", c.Name,
 			c.Cert.NotBefore.UTC().Format(time.DateOnly), c.Cert.NotAfter.UTC().Format(time.DateOnly), c.DaysLeft())
-		fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end"><title>%s</title>%s</text>`, labelWidth-6, y+12, esc(label), esc(clip(c.Name, 11)+" "+c.Cert.NotAfter.UTC().Format(time.DateOnly)))
+		fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end"><title>%s</title>%s</text>`, labelWidth-6, y+12, esc(label), esc(clip(c.Name, expiryLabel)))
 		x0, x1 := x(c.Cert.NotBefore), x(c.Cert.NotAfter)
+		fmt.Fprintf(&b, `<text x="%.1f" y="%d" class="ax">%s</text>`, x1+4, y+11, c.Cert.NotAfter.UTC().Format(time.DateOnly))
 		fmt.Fprintf(&b, `<rect x="%.1f" y="%d" width="%.1f" height="%d" class="%s"><title>%s</title></rect>`, x0, y, max(1, x1-x0), barHeight, class, esc(label))
 		fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%d" y2="%d" class="seen"/>`, x(c.Seen), x(c.Seen), y-2, y+barHeight+2)
 	}
 	y := 24 + len(certs)*(barHeight+barGap) + 10
 	fmt.Fprintf(&b, `<text x="%d" y="%d" class="ax">%s</text>`, labelWidth, y, lo.UTC().Format(time.DateOnly))
-	fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end" class="ax">%s</text>`, chartWidth-2, y, hi.UTC().Format(time.DateOnly))
+	fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end" class="ax">%s</text>`, chartWidth-10, y, hi.UTC().Format(time.DateOnly))
 	b.WriteString(`</svg></figure>`)
 	return template.HTML(b.String())
 }
