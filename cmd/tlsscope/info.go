@@ -19,14 +19,8 @@ func runInfo(args []string, stdout, stderr io.Writer) (code int, ok bool) {
 	switch {
 	case len(args) > 0 && (args[0] == "completion" || args[0] == "man"):
 		doc, err := commandDoc()
-		switch {
-		case err != nil:
-		case args[0] == "man" && len(args) == 1:
-			err = doc.Man(stdout, tlsscope.Version())
-		case len(args) == 2 && args[0] == "completion":
-			err = doc.Completion(stdout, args[1])
-		default:
-			err = usagef("unexpected %q", args).withHint("tlsscope completion bash|zsh|fish, tlsscope man")
+		if err == nil {
+			err = doc.Run(stdout, args, tlsscope.Version())
 		}
 		return exitCode(err, stderr), true
 	case len(args) == 2 && args[0] == "policy" && args[1] == "schema":

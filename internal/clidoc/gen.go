@@ -258,3 +258,15 @@ func fill(text string, n int) []string {
 	}
 	return lines
 }
+
+// Run answers "completion SHELL" and "man" (args without the command's
+// name), the subcommands a command built on this package offers.
+func (c *Command) Run(w io.Writer, args []string, version string) error {
+	switch {
+	case len(args) == 1 && args[0] == "man":
+		return c.Man(w, version)
+	case len(args) == 2 && args[0] == "completion":
+		return c.Completion(w, args[1])
+	}
+	return fmt.Errorf("unexpected %q (want %s completion %s, or %s man)", args, c.Name, strings.Join(Shells, "|"), c.Name)
+}
