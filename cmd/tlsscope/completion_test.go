@@ -52,6 +52,10 @@ func TestCompletionAndManFromFlags(t *testing.T) {
 			}
 		}
 	})
+	// tlsscope baseline's own help is the manual's BASELINE section.
+	if !strings.Contains(out["man"], ".SH BASELINE\n") || !strings.Contains(out["man"], `\-\-force`) {
+		t.Errorf("the manual lacks the baseline section and its --force")
+	}
 	if n < 35 { // 37 flags in 2026-12
 		t.Errorf("only %d flags compared", n)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"strings"
 
 	"github.com/tlsscope/tlsscope"
 	"github.com/tlsscope/tlsscope/internal/clidoc"
@@ -44,9 +45,13 @@ func runInfo(args []string, stdout, stderr io.Writer) (code int, ok bool) {
 // commandDoc is the command as clidoc reads it: --help's text against
 // the flags parseArgs parses.
 func commandDoc() (*clidoc.Command, error) {
-	return clidoc.New("tlsscope", usageText, newFlagSet(&config{}, &flagValues{}, false),
+	c, err := clidoc.New("tlsscope", usageText, newFlagSet(&config{}, &flagValues{}, false),
 		[]string{"baseline", "rules", "policy", "completion", "man"},
 		map[string][]string{"FMT": report.FormatNames(), "SEVERITY": {"info", "low", "medium", "high", "critical"}, "WHEN": {"now", "capture"}})
+	if err == nil {
+		c.More = []clidoc.Section{{Title: "Baseline", Lines: strings.Split(strings.TrimSpace(baselineUsage), "\n")}}
+	}
+	return c, err
 }
 
 func exitCode(err error, stderr io.Writer) int {

@@ -50,6 +50,9 @@ type Command struct {
 	// formats); FILE, DIR and IFACE complete to files, directories and
 	// interfaces.
 	Values map[string][]string
+	// More are sections the manual adds after the help's, as written (a
+	// subcommand's own help, say).
+	More []Section
 }
 
 // Flags lists every flag of every section.

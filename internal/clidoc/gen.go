@@ -3,6 +3,7 @@ package clidoc
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -193,7 +194,7 @@ func (c *Command) Man(w io.Writer, version string) error {
 	up := strings.ToUpper(c.Name)
 	fmt.Fprintf(&b, ".TH %s 1 \"\" %q \"User Commands\"\n", up, c.Name+" "+version)
 	fmt.Fprintf(&b, ".SH NAME\n%s \\- %s\n", c.Name, roff(c.Summary))
-	for _, s := range c.Sections {
+	for _, s := range append(slices.Clone(c.Sections), c.More...) {
 		title := strings.ToUpper(s.Title)
 		if title == "USAGE" {
 			title = "SYNOPSIS"
