@@ -232,7 +232,11 @@ func WriteTable(w io.Writer, r *Result, opt Options) error {
 		p.line("")
 	}
 	fs := r.Findings()
-	p.line(fmt.Sprintf("Findings: %d", len(fs)))
+	heading := fmt.Sprintf("Findings: %d", len(fs))
+	if n := sum(r.Counts().Suppressed); n > 0 {
+		heading += fmt.Sprintf(" (%d suppressed by the policy)", n)
+	}
+	p.line(heading)
 	// A finding's message and evidence are what a reader needs whole, and
 	// they do not fit table cells at 80 columns: each finding is a heading
 	// line (severity, id, where) and its text wrapped beneath it.
@@ -638,6 +642,14 @@ func summaryLines(r *Result, width int) []string {
 		add("kernel", fmt.Sprintf("received: %d", st.KernelReceived), fmt.Sprintf("dropped: %d", st.KernelDropped))
 	}
 	return lines
+}
+
+func sum(m map[string]int) int {
+	n := 0
+	for _, k := range m {
+		n += k
+	}
+	return n
 }
 
 func plural(n int, noun string) string {
