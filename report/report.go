@@ -7,6 +7,7 @@ package report
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 	"time"
 
@@ -137,6 +138,19 @@ func toolName(r *Result) string {
 		return r.Tool
 	}
 	return "tlsscope"
+}
+
+// HumanDuration says how long a span of capture time is the way a person
+// reads it: "1.463s" or "42m10.5s" under an hour, "5h 3m" under two days,
+// then "4643 days 6h" (not "111438h34m14.078s").
+func HumanDuration(d time.Duration) string {
+	switch {
+	case d < time.Hour:
+		return d.Round(time.Millisecond).String()
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh %dm", int64(d/time.Hour), int64(d%time.Hour/time.Minute))
+	}
+	return fmt.Sprintf("%d days %dh", int64(d/(24*time.Hour)), int64(d%(24*time.Hour)/time.Hour))
 }
 
 func span(s facts.Stats) time.Duration {

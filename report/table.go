@@ -595,7 +595,7 @@ func summaryLines(r *Result, width int) []string {
 	}
 	add("packets", fmt.Sprintf("%d (%s)", st.Packets, ByteSize(st.Bytes)))
 	if !st.First.IsZero() {
-		add("span", fmt.Sprintf("%s to %s (%s)", st.First.UTC().Format(time.RFC3339), st.Last.UTC().Format(time.RFC3339), span(st).Round(time.Millisecond)))
+		add("span", fmt.Sprintf("%s to %s (%s)", st.First.UTC().Format(time.RFC3339), st.Last.UTC().Format(time.RFC3339), HumanDuration(span(st))))
 	}
 	add("connections", fmt.Sprintf("%d", total.Connections), fmt.Sprintf("TLS %d", hs.TLS),
 		fmt.Sprintf("complete %d", hs.Complete), fmt.Sprintf("failed %d", hs.Failed),

@@ -203,7 +203,7 @@ func build(r *report.Result, opt report.Options) *view {
 	}
 	v.Anomaly = sortedCounts(anomalies)
 	if !st.First.IsZero() {
-		v.Span = fmt.Sprintf("%s to %s (%s)", st.First.UTC().Format(time.RFC3339), st.Last.UTC().Format(time.RFC3339), st.Last.Sub(st.First).Round(time.Millisecond))
+		v.Span = fmt.Sprintf("%s to %s (%s)", st.First.UTC().Format(time.RFC3339), st.Last.UTC().Format(time.RFC3339), report.HumanDuration(st.Last.Sub(st.First)))
 	}
 
 	fs := r.Findings()
