@@ -20,6 +20,11 @@
 // packet that arrived before the filter was attached: the ring receives
 // nothing until then, the socket backend discards what it queued.
 //
+// AnyInterface ("any", tcpdump's -i any) is a third reader: one SOCK_DGRAM
+// packet socket bound to every interface, giving raw IP packets whatever
+// each interface's hardware, with the filter (compiled for raw IP) run by
+// the kernel and loopback's outgoing copies dropped (anySocket).
+//
 // A Handle is read with Next, like a capture.File. To stop a Next that is
 // waiting for a packet, call Close from another goroutine: Next then
 // returns ErrClosed within milliseconds (both wait in Go's network poller,
@@ -39,6 +44,10 @@ import (
 
 	"golang.org/x/net/bpf"
 )
+
+// AnyInterface is the name that captures on every interface at once, as
+// tcpdump's -i any does (Linux), as raw IP packets.
+const AnyInterface = "any"
 
 // DefaultSnaplen is the snap length when Options.Snaplen is 0: libpcap's
 // MAXIMUM_SNAPLEN, enough for any frame including offloaded ones.

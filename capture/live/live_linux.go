@@ -27,6 +27,7 @@ import (
 type Handle struct {
 	eh   *pcapgo.EthernetHandle // the socket backend, or nil
 	ring *ring                  // the ring backend, or nil
+	any  *anySocket             // every interface (AnyInterface), or nil
 	name string
 	lt   layers.LinkType
 
@@ -53,6 +54,9 @@ const (
 // interfaces (the kernel gives loopback frames an Ethernet header with
 // zero addresses), raw IP for tun and PPP interfaces.
 func LinkType(iface string) (layers.LinkType, error) {
+	if iface == AnyInterface {
+		return layers.LinkTypeRaw, nil // see anySocket
+	}
 	if _, err := net.InterfaceByName(iface); err != nil {
 		return 0, fmt.Errorf("cannot capture on %q: %w (list them with --list-interfaces)", iface, ErrNoInterface)
 	}
@@ -76,6 +80,12 @@ func LinkType(iface string) (layers.LinkType, error) {
 // Open starts capturing on iface. The filter is attached before Open
 // returns; packets that arrived earlier are filtered in user space.
 func Open(iface string, opts Options) (*Handle, error) {
+	if iface == AnyInterface {
+		if err := checkPermission(iface); err != nil {
+			return nil, err
+		}
+		return openAny(opts)
+	}
 	ifc, err := net.InterfaceByName(iface)
 	if err != nil {
 		return nil, fmt.Errorf("cannot capture on %q: %w (list them with --list-interfaces)", iface, ErrNoInterface)
@@ -239,6 +249,9 @@ func (h *Handle) Next() (capture.Packet, error) {
 	if h.ring != nil {
 		return h.ring.next(h)
 	}
+	if h.any != nil {
+		return h.any.next(h)
+	}
 	for {
 		if h.closed.Load() {
 			return capture.Packet{}, ErrClosed
@@ -276,6 +289,9 @@ func (h *Handle) readStats() (Stats, error) {
 	if h.ring != nil {
 		return h.ring.readStats(h)
 	}
+	if h.any != nil {
+		return h.any.readStats(h)
+	}
 	s, err := h.eh.Stats()
 	if err != nil {
 		return h.stats, fmt.Errorf("reading capture statistics of %s: %w", h.name, err)
@@ -297,6 +313,9 @@ func (h *Handle) Close() error {
 	h.closed.Store(true)
 	if h.ring != nil {
 		return h.ring.close()
+	}
+	if h.any != nil {
+		return h.any.close()
 	}
 	return h.eh.Close()
 }
