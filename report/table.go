@@ -495,6 +495,9 @@ func fingerprintRows(r *Result) [][]string {
 		snis  []string
 		ja3s  []string
 		label string
+		// what snis and ja3s hold: one look-up each, so one client with
+		// 300k SNIs is a linear pass, not a quadratic one
+		hasSNI, hasJA3 map[string]bool
 	}
 	m := map[string]*agg{}
 	for _, c := range allConns(r) {
@@ -504,14 +507,16 @@ func fingerprintRows(r *Result) [][]string {
 		}
 		a := m[fp.JA4]
 		if a == nil {
-			a = &agg{ja4: fp.JA4, label: knownClient(fp.JA4)}
+			a = &agg{ja4: fp.JA4, label: knownClient(fp.JA4), hasSNI: map[string]bool{}, hasJA3: map[string]bool{}}
 			m[fp.JA4] = a
 		}
 		a.n++
-		if sni := c.SNI(); sni != "" && !slices.Contains(a.snis, sni) {
+		if sni := c.SNI(); sni != "" && !a.hasSNI[sni] {
+			a.hasSNI[sni] = true
 			a.snis = append(a.snis, sni)
 		}
-		if fp.JA3 != "" && !slices.Contains(a.ja3s, fp.JA3) {
+		if fp.JA3 != "" && !a.hasJA3[fp.JA3] {
+			a.hasJA3[fp.JA3] = true
 			a.ja3s = append(a.ja3s, fp.JA3)
 		}
 	}

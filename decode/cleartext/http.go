@@ -274,15 +274,28 @@ func parseHead(block []byte, request bool) *httpMsg {
 		}
 		m.version, m.status = parts[0], st
 	}
+	// obs-fold continuation lines (RFC 9112, 5.2) of the last header,
+	// joined once it ends: appending each to the value would copy it
+	// every time, quadratic in the number of lines.
+	var folds []string
+	unfold := func() {
+		if len(folds) > 0 {
+			h := &m.headers[len(m.headers)-1]
+			h.value = strings.Join(append([]string{h.value}, folds...), " ")
+			folds = folds[:0]
+		}
+	}
+	defer unfold()
 	for _, l := range lines[1:] {
 		l = strings.TrimRight(l, "\r")
 		if l == "" {
 			continue
 		}
 		if (l[0] == ' ' || l[0] == '\t') && len(m.headers) > 0 { // obs-fold
-			m.headers[len(m.headers)-1].value += " " + strings.TrimSpace(l)
+			folds = append(folds, strings.TrimSpace(l))
 			continue
 		}
+		unfold()
 		i := strings.IndexByte(l, ':')
 		if i <= 0 {
 			continue
