@@ -145,7 +145,7 @@ type Analyzer struct {
 	prepare  func(*facts.Connection) any // a Parallel worker's: its Handler's Prepare
 	// closed remembers recently closed TCP connections, so their trailing
 	// packets do not start new ones; pruned as capture time passes.
-	closed map[flow.Pair]instant
+	closed map[flow.Key]instant
 	// closing lists the connections closed by FIN or RST that wait to be
 	// reported, in the order they closed (finish, report).
 	closing []*stream
@@ -165,7 +165,7 @@ func New(cfg Config, h Handler) *Analyzer {
 	dec := flow.NewDecoder()
 	dec.Lazy = true // bypassed connections' segments need no header decoding
 	dec.UDP = cfg.UDP != nil
-	a := &Analyzer{cfg: cfg, h: h, dec: dec, closed: make(map[flow.Pair]instant)}
+	a := &Analyzer{cfg: cfg, h: h, dec: dec, closed: make(map[flow.Key]instant)}
 	a.flows = flow.NewTable[tracked](cfg.MaxFlows, cfg.IdleTimeout)
 	a.pool = reassembly.NewStreamPool(a)
 	a.asm = reassembly.NewAssembler(a.pool)
@@ -324,7 +324,11 @@ func (a *Analyzer) packet(p capture.Packet) {
 		a.anomaly(facts.Anomaly{Kind: "unsupported_link_type", Offset: -1, Time: ts})
 	default:
 		st.Truncated++
-		a.anomaly(facts.Anomaly{Kind: "malformed_packet", Offset: -1, Time: ts})
+		kind := "malformed_packet"
+		if a.dec.EncapsulationTooDeep() {
+			kind = flow.AnomalyEncapsulationDepth
+		}
+		a.anomaly(facts.Anomaly{Kind: kind, Offset: -1, Time: ts})
 	}
 }
 

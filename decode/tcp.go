@@ -36,7 +36,7 @@ func (a *Analyzer) segment(p capture.Packet) {
 	// hands them to the stream with the latest segment's time.
 	a.ctx.ci = p.Info
 	var old *stream
-	if e := a.flows.Get(flow.KeyOf(flow.TCP, a.seg.Pair)); e != nil {
+	if e := a.flows.Get(a.seg.Key(flow.TCP)); e != nil {
 		old = e.Flow.(*stream)
 	}
 	newConn := a.seg.Flags&(flow.SYN|flow.ACK) == flow.SYN
@@ -98,14 +98,15 @@ func (a *Analyzer) New(netFlow, tcpFlow gopacket.Flow, tcp *layers.TCP, ac reass
 	if !tcp.SYN {
 		// Data on a connection that closed moments ago (a retransmission,
 		// a late alert) belongs to it, not to a new one.
-		if at, ok := a.closed[a.seg.Pair]; ok && a.now.Sub(at.time()) < lingerTime {
+		if at, ok := a.closed[a.seg.Key(flow.TCP)]; ok && a.now.Sub(at.time()) < lingerTime {
 			return nil
 		}
 	}
 	a.stats.Connections++
 	ts := ac.GetCaptureInfo().Timestamp
 	s := newStream(a, a.seq, ts, tcp)
-	a.flows.Add(&s.ent, flow.KeyOf(flow.TCP, a.seg.Pair), ts)
+	s.conn.Outer = a.dec.Outer()
+	a.flows.Add(&s.ent, a.seg.Key(flow.TCP), ts)
 	return s
 }
 
@@ -376,14 +377,7 @@ func (a *Analyzer) endInReassembler(s *stream) {
 		if a.synTCP.DecodeFromBytes(h, gopacket.NilDecodeFeedback) != nil {
 			return
 		}
-		var net gopacket.Flow
-		if src.Addr().Is4() {
-			s4, d4 := src.Addr().As4(), dst.Addr().As4()
-			net = gopacket.NewFlow(layers.EndpointIPv4, s4[:], d4[:])
-		} else {
-			s16, d16 := src.Addr().As16(), dst.Addr().As16()
-			net = gopacket.NewFlow(layers.EndpointIPv6, s16[:], d16[:])
-		}
+		net := flow.NetFlow(src.Addr(), dst.Addr(), s.ent.Key().Tunnel())
 		a.asm.AssembleWithContext(net, &a.synTCP, &a.ctx)
 	}
 }
@@ -464,7 +458,7 @@ func (a *Analyzer) report(s *stream) {
 	}
 	a.flows.Remove(&s.ent, why(s.conn.Closed))
 	if !a.ending {
-		a.closed[s.ent.Key().Pair] = instantOf(a.now)
+		a.closed[s.ent.Key()] = instantOf(a.now)
 	}
 	if s.conn.Bytes[0]+s.conn.Bytes[1] == 0 {
 		// A handshake and a close, or a port probe: nothing to judge.

@@ -128,7 +128,7 @@ func (f *UDPFlow) anomalyAt(dir tls.Direction, kind string, ts time.Time, detail
 func (a *Analyzer) datagram(ts time.Time) {
 	seg := &a.seg
 	var f *UDPFlow
-	if e := a.flows.Get(flow.KeyOf(flow.UDP, seg.Pair)); e != nil {
+	if e := a.flows.Get(seg.Key(flow.UDP)); e != nil {
 		f = e.Flow.(*UDPFlow)
 	} else {
 		f = a.newUDP(ts)
@@ -162,8 +162,8 @@ func (a *Analyzer) newUDP(ts time.Time) *UDPFlow {
 	f := &UDPFlow{a: a}
 	f.ent.Flow = f
 	f.conn = facts.Connection{ID: a.seq, Capture: a.capture, Transport: facts.UDP,
-		Client: a.seg.Src, Server: a.seg.Dst, First: ts, Last: ts}
-	a.flows.Add(&f.ent, flow.KeyOf(flow.UDP, a.seg.Pair), ts)
+		Client: a.seg.Src, Server: a.seg.Dst, First: ts, Last: ts, Outer: a.dec.Outer()}
+	a.flows.Add(&f.ent, a.seg.Key(flow.UDP), ts)
 	func() {
 		defer f.recoverParser(tls.ClientToServer, ts)
 		f.parser = a.cfg.UDP(f)

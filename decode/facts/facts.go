@@ -36,6 +36,12 @@ type Connection struct {
 	Protocol string
 	StartTLS string // the cleartext protocol that upgraded to TLS, if any
 
+	// Outer is what the connection's packets were wrapped in, as its
+	// first packet showed: "vxlan vni=42 192.0.2.1-192.0.2.2", nested
+	// encapsulations joined by " / " outermost first (flow.Encap); ""
+	// when they came bare (VLAN tags are not named).
+	Outer string
+
 	TLS *tls.Session // nil when no TLS was seen
 
 	// QUIC is what the long headers and Initial packets of a QUIC

@@ -45,9 +45,17 @@ type Segment struct {
 	// Defragmented says a UDP datagram was reassembled from IPv4
 	// fragments (its frame is the last fragment); UDPDatagram only.
 	Defragmented bool
-	raw          []byte
-	ip           []byte // the IP header, for Net after a lazy Decode
+	// Tunnel names the tunnels the packet came through (0: none); the
+	// flow's Key and Net include it, so the same inner endpoints in two
+	// tunnels are two flows. Decoder.Encapsulation lists them.
+	Tunnel Tunnel
+	raw    []byte
+	ip     []byte // the IP header, for Net after a lazy Decode
 }
+
+// Key names the segment's flow: its endpoints, the transport and its
+// Tunnel.
+func (s *Segment) Key(t Transport) Key { return keyIn(t, s.Pair, s.Tunnel) }
 
 // TCPFlags is the TCP header's flags byte.
 type TCPFlags uint8
@@ -77,15 +85,35 @@ type Decoder struct {
 	ip6ext   layers.IPv6ExtensionSkipper
 	tcp      layers.TCP
 	udp      layers.UDP
+	vxlan    layers.VXLAN
+	geneve   layers.Geneve
+	gre      layers.GRE
+	erspan2  layers.ERSPANII
+	llc      layers.LLC
+	snap     layers.SNAP
+	pppoe    pppoe
+	cmd      cmd
+	mpls     mpls
+	erspan3  erspan3
+	radiotap radiotap
+	ppi      ppi
+	dot11    dot11
+	nflog    nflog
 	payload  gopacket.Payload
 	decoded  []gopacket.LayerType
-	parsers  map[layers.LinkType]*gopacket.DecodingLayerParser
-	ip4first *gopacket.DecodingLayerParser
-	ip6first *gopacket.DecodingLayerParser
 	tcpOnly  *gopacket.DecodingLayerParser
 	udpOnly  *gopacket.DecodingLayerParser // made at the first fragmented UDP datagram
 	defrag   *ip4defrag.IPv4Defragmenter
 	noFast   bool // tests: take the general path only
+
+	truncated bool  // a layer of the general path was cut short (gopacket.DecodeFeedback)
+	lastIP    uint8 // the version of the last IP header decoded: the outer one of a tunnel
+
+	// What the current frame's packet was wrapped in (Encapsulation).
+	encap   [MaxEncapsulations]Encap
+	nencap  int
+	tunnel  Tunnel
+	tooDeep bool
 
 	frag    FragmentKey // the last frame's datagram, when fragment is set
 	fragSet bool        // the last frame Decode took was an IPv4 fragment
@@ -106,23 +134,36 @@ type Decoder struct {
 // NewDecoder makes a decoder with its layers preallocated.
 func NewDecoder() *Decoder {
 	d := &Decoder{decoded: make([]gopacket.LayerType, 0, 8), defrag: ip4defrag.NewIPv4Defragmenter()}
-	all := []gopacket.DecodingLayer{&d.eth, &d.dot1q, &d.sll, &d.sll2, &d.loop, &d.ip4, &d.ip6, &d.ip6ext, &d.tcp, &d.udp, &d.payload}
-	mk := func(first gopacket.LayerType) *gopacket.DecodingLayerParser {
-		p := gopacket.NewDecodingLayerParser(first, all...)
-		p.IgnoreUnsupported = true
-		return p
-	}
-	d.parsers = map[layers.LinkType]*gopacket.DecodingLayerParser{
-		layers.LinkTypeEthernet:  mk(layers.LayerTypeEthernet),
-		layers.LinkTypeLinuxSLL:  mk(layers.LayerTypeLinuxSLL),
-		layers.LinkTypeLinuxSLL2: mk(layers.LayerTypeLinuxSLL2),
-		layers.LinkTypeNull:      mk(layers.LayerTypeLoopback),
-		layers.LinkTypeLoop:      mk(layers.LayerTypeLoopback),
-	}
-	d.ip4first = mk(layers.LayerTypeIPv4)
-	d.ip6first = mk(layers.LayerTypeIPv6)
-	d.tcpOnly = mk(layers.LayerTypeTCP)
+	d.tcpOnly = gopacket.NewDecodingLayerParser(layers.LayerTypeTCP, &d.tcp, &d.payload)
+	d.tcpOnly.IgnoreUnsupported = true
 	return d
+}
+
+// SetTruncated implements gopacket.DecodeFeedback for the general path's
+// layers.
+func (d *Decoder) SetTruncated() { d.truncated = true }
+
+// firstLayer is the layer a frame of a link type starts with.
+func firstLayer(lt layers.LinkType) (gopacket.LayerType, bool) {
+	switch lt {
+	case layers.LinkTypeEthernet:
+		return layers.LayerTypeEthernet, true
+	case layers.LinkTypeLinuxSLL:
+		return layers.LayerTypeLinuxSLL, true
+	case layers.LinkTypeLinuxSLL2:
+		return layers.LayerTypeLinuxSLL2, true
+	case layers.LinkTypeNull, layers.LinkTypeLoop:
+		return layers.LayerTypeLoopback, true
+	case linkTypeIEEE80211:
+		return layerDot11, true
+	case linkTypeRadiotap:
+		return layerRadiotap, true
+	case linkTypePPI:
+		return layerPPI, true
+	case linkTypeNFLOG:
+		return layerNFLOG, true
+	}
+	return 0, false
 }
 
 // Link types carrying a bare IP packet, version told by the first nibble.
@@ -136,7 +177,8 @@ func rawIP(lt layers.LinkType) bool {
 
 // Supported reports whether the decoder handles a link type.
 func (d *Decoder) Supported(lt layers.LinkType) bool {
-	return d.parsers[lt] != nil || rawIP(lt) || lt == layers.LinkTypePPP
+	_, ok := firstLayer(lt)
+	return ok || rawIP(lt) || lt == layers.LinkTypePPP
 }
 
 // stripPPP removes a PPP header (RFC 1661, with the optional HDLC address
@@ -167,10 +209,11 @@ func stripPPP(data []byte) ([]byte, bool) {
 // drives fragment reassembly timeouts).
 func (d *Decoder) Decode(lt layers.LinkType, data []byte, ci gopacket.CaptureInfo, seg *Segment) Verdict {
 	d.fragSet = false
+	d.nencap, d.tunnel, d.tooDeep = 0, 0, false
 	if !d.noFast && d.fast(lt, data, ci, seg) {
 		return TCPSegment
 	}
-	var p *gopacket.DecodingLayerParser
+	var first gopacket.LayerType
 	if lt == layers.LinkTypePPP {
 		ip, ok := stripPPP(data)
 		if !ok {
@@ -182,20 +225,20 @@ func (d *Decoder) Decode(lt layers.LinkType, data []byte, ci gopacket.CaptureInf
 		if len(data) == 0 {
 			return Malformed
 		}
-		switch data[0] >> 4 {
-		case 4:
-			p = d.ip4first
-		case 6:
-			p = d.ip6first
-		default:
+		if first = ipByVersion(data); first == gopacket.LayerTypeZero {
 			return NotIP
 		}
-	} else if p = d.parsers[lt]; p == nil {
+	} else if t, ok := firstLayer(lt); ok {
+		first = t
+	} else {
 		return UnsupportedLink
 	}
-	err := p.DecodeLayers(data, &d.decoded)
-	truncated := p.Truncated || (ci.Length > ci.CaptureLength && ci.CaptureLength > 0)
-	if err != nil && !isUnsupported(err) {
+	err := d.decodeLayers(first, data)
+	if d.tooDeep {
+		return Malformed
+	}
+	truncated := d.truncated || (ci.Length > ci.CaptureLength && ci.CaptureLength > 0)
+	if err != nil {
 		// A layer failed to decode. If we already have IP and TCP headers
 		// the damage is in the payload: keep what we have.
 		if !d.has(layers.LayerTypeTCP) {
@@ -214,6 +257,239 @@ func (d *Decoder) Decode(lt layers.LinkType, data []byte, ci gopacket.CaptureInf
 		}
 	}
 	return d.finish(seg, truncated, ci)
+}
+
+// decodeLayers is the general path: from the first layer, each layer's
+// header is decoded into the Decoder's own, and its payload handed to the
+// next, as gopacket's DecodingLayerParser does; a layer the decoder does
+// not know ends the walk without an error. Where a packet enters an
+// encapsulation its Encap is recorded and the layers decoded so far are
+// forgotten, so what follows reads the inner packet as if it had come
+// bare. A panic in a layer is an error, as in DecodingLayerParser.
+func (d *Decoder) decodeLayers(typ gopacket.LayerType, data []byte) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = errLayerPanic
+		}
+	}()
+	d.decoded = d.decoded[:0]
+	d.truncated, d.lastIP = false, 0
+	for len(data) > 0 && typ != gopacket.LayerTypeZero {
+		var l gopacket.DecodingLayer
+		switch typ {
+		case layers.LayerTypeEthernet:
+			l = &d.eth
+		case layers.LayerTypeDot1Q:
+			l = &d.dot1q
+		case layers.LayerTypeLinuxSLL:
+			l = &d.sll
+		case layers.LayerTypeLinuxSLL2:
+			l = &d.sll2
+		case layers.LayerTypeLoopback:
+			l = &d.loop
+		case layers.LayerTypeIPv4:
+			l = &d.ip4
+		case layers.LayerTypeIPv6:
+			l = &d.ip6
+		case layers.LayerTypeIPv6HopByHop, layers.LayerTypeIPv6Routing, layers.LayerTypeIPv6Fragment, layers.LayerTypeIPv6Destination:
+			l = &d.ip6ext
+		case layers.LayerTypeTCP:
+			l = &d.tcp
+		case layers.LayerTypeUDP:
+			l = &d.udp
+		case layers.LayerTypeVXLAN:
+			l = &d.vxlan
+		case layers.LayerTypeGeneve:
+			l = &d.geneve
+		case layers.LayerTypeGRE:
+			l = &d.gre
+		case layers.LayerTypeERSPANII:
+			l = &d.erspan2
+		case layers.LayerTypeLLC:
+			l = &d.llc
+		case layers.LayerTypeSNAP:
+			l = &d.snap
+		}
+		if l == nil {
+			typ, data, err = d.decodeOwn(typ, data)
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		if err := l.DecodeFromBytes(data, d); err != nil {
+			return err
+		}
+		d.decoded = append(d.decoded, typ)
+		next, payload := l.NextLayerType(), l.LayerPayload()
+		switch typ {
+		case layers.LayerTypeEthernet:
+			next = etherOr(d.eth.EthernetType, next)
+		case layers.LayerTypeDot1Q:
+			next = etherOr(d.dot1q.Type, next)
+		case layers.LayerTypeLinuxSLL:
+			next = etherOr(d.sll.EthernetType, next)
+		case layers.LayerTypeLinuxSLL2:
+			next = etherOr(d.sll2.ProtocolType, next)
+		case layers.LayerTypeSNAP:
+			next = etherOr(d.snap.Type, next)
+		case layers.LayerTypeIPv4:
+			d.lastIP = 4
+			next, err = d.ipNext(next, d.ip4.Protocol)
+		case layers.LayerTypeIPv6:
+			d.lastIP = 6
+			next, err = d.ipNext(next, d.ip6.NextHeader)
+		case layers.LayerTypeIPv6HopByHop, layers.LayerTypeIPv6Routing, layers.LayerTypeIPv6Fragment, layers.LayerTypeIPv6Destination:
+			next, err = d.ipNext(next, d.ip6ext.NextHeader)
+		case layers.LayerTypeTCP:
+			next = gopacket.LayerTypeZero // the payload is the stream's
+		case layers.LayerTypeUDP:
+			next = udpTunnel(uint16(d.udp.SrcPort), uint16(d.udp.DstPort), d.udp.Payload)
+		case layers.LayerTypeVXLAN:
+			err = d.tunnelled(Encap{Kind: EncapVXLAN, ID: d.vxlan.VNI, HasID: true})
+		case layers.LayerTypeGeneve:
+			next = etherOr(d.geneve.Protocol, gopacket.LayerTypeZero)
+			err = d.tunnelled(Encap{Kind: EncapGeneve, ID: d.geneve.VNI, HasID: true})
+		case layers.LayerTypeGRE:
+			if d.gre.Version != 0 { // enhanced GRE (PPTP) carries PPP, not followed
+				return nil
+			}
+			next = etherOr(d.gre.Protocol, gopacket.LayerTypeZero)
+			if d.gre.Protocol == layers.EthernetTypeERSPAN && len(d.gre.Contents) == 4 {
+				next = layers.LayerTypeEthernet // ERSPAN type I: no header of its own
+			}
+			err = d.tunnelled(Encap{Kind: EncapGRE, ID: d.gre.Key, HasID: d.gre.KeyPresent})
+		case layers.LayerTypeERSPANII:
+			err = d.tunnelled(Encap{Kind: EncapERSPAN, ID: uint32(d.erspan2.SessionID), HasID: true})
+		}
+		if err != nil {
+			return err
+		}
+		typ, data = next, payload
+	}
+	return nil
+}
+
+var (
+	errLayerPanic = errors.New("a layer decoder panicked")
+	errTooDeep    = errors.New("encapsulations nested too deep")
+)
+
+// etherOr is the layer an ethertype carries, where the encapsulation
+// decoder follows it, else gopacket's choice.
+func etherOr(et layers.EthernetType, gopacketNext gopacket.LayerType) gopacket.LayerType {
+	if t, ok := etherNext(et); ok {
+		return t
+	}
+	return gopacketNext
+}
+
+// ipNext follows an IP header whose protocol (or last extension header's
+// next header) is proto: IP in IP enters a tunnel, MPLS in IP (RFC 4023)
+// a label stack.
+func (d *Decoder) ipNext(next gopacket.LayerType, proto layers.IPProtocol) (gopacket.LayerType, error) {
+	if next == gopacket.LayerTypeFragment {
+		return next, nil
+	}
+	var k EncapKind
+	switch {
+	case proto == layers.IPProtocolIPv4 && d.lastIP == 4:
+		k = EncapIPIP
+	case proto == layers.IPProtocolIPv6 && d.lastIP == 4:
+		k = Encap6in4
+	case proto == layers.IPProtocolIPv4:
+		k = Encap4in6
+	case proto == layers.IPProtocolIPv6:
+		k = Encap6in6
+	case proto == 137: // MPLS-in-IP
+		return layerMPLS, nil
+	default:
+		return next, nil
+	}
+	if proto == layers.IPProtocolIPv4 {
+		next = layers.LayerTypeIPv4
+	} else {
+		next = layers.LayerTypeIPv6
+	}
+	return next, d.tunnelled(Encap{Kind: k})
+}
+
+// tunnelled records that the packet enters a tunnel whose outer IP header
+// is the last one decoded, and forgets the outer layers.
+func (d *Decoder) tunnelled(e Encap) error {
+	switch d.lastIP {
+	case 4:
+		e.Src, e.Dst = addr4(d.ip4.SrcIP), addr4(d.ip4.DstIP)
+	case 6:
+		e.Src, _ = netip.AddrFromSlice(d.ip6.SrcIP)
+		e.Dst, _ = netip.AddrFromSlice(d.ip6.DstIP)
+	}
+	return d.wrapped(e)
+}
+
+// wrapped records an encapsulation and forgets the outer layers.
+func (d *Decoder) wrapped(e Encap) error {
+	if !d.enter(e) {
+		return errTooDeep
+	}
+	d.decoded = d.decoded[:0]
+	return nil
+}
+
+// decodeOwn decodes the layers of this package (encap.go); a layer it
+// does not know either ends the walk (LayerTypeZero, nil).
+func (d *Decoder) decodeOwn(typ gopacket.LayerType, data []byte) (gopacket.LayerType, []byte, error) {
+	switch typ {
+	case layerPPPoE:
+		if err := d.pppoe.decode(data, d); err != nil {
+			return 0, nil, err
+		}
+		return d.pppoe.next, d.pppoe.payload, d.wrapped(Encap{Kind: EncapPPPoE, ID: uint32(d.pppoe.session), HasID: true})
+	case layerCMD:
+		if err := d.cmd.decode(data, d); err != nil {
+			return 0, nil, err
+		}
+		return etherOr(d.cmd.et, gopacket.LayerTypeZero), d.cmd.payload, d.wrapped(Encap{Kind: EncapSGT, ID: uint32(d.cmd.sgt), HasID: true})
+	case layerMPLS:
+		if err := d.mpls.decode(data, d); err != nil {
+			return 0, nil, err
+		}
+		return d.mpls.next, d.mpls.payload, d.wrapped(Encap{Kind: EncapMPLS, ID: d.mpls.top, HasID: true})
+	case layerERSPAN3:
+		if err := d.erspan3.decode(data, d); err != nil {
+			return 0, nil, err
+		}
+		return d.erspan3.next, d.erspan3.payload, d.wrapped(Encap{Kind: EncapERSPAN, ID: uint32(d.erspan3.session), HasID: true})
+	case layerRadiotap:
+		if err := d.radiotap.decode(data, d); err != nil {
+			return 0, nil, err
+		}
+		if err := d.dot11.decode(d.radiotap.payload, d.radiotap.pad, d); err != nil {
+			return 0, nil, err
+		}
+		return d.dot11.next, d.dot11.payload, nil
+	case layerPPI:
+		if err := d.ppi.decode(data, d); err != nil {
+			return 0, nil, err
+		}
+		switch d.ppi.dlt {
+		case linkTypeIEEE80211:
+			return layerDot11, d.ppi.payload, nil
+		case layers.LinkTypeEthernet:
+			return layers.LayerTypeEthernet, d.ppi.payload, nil
+		}
+	case layerDot11:
+		if err := d.dot11.decode(data, false, d); err != nil {
+			return 0, nil, err
+		}
+		return d.dot11.next, d.dot11.payload, nil
+	case layerNFLOG:
+		if err := d.nflog.decode(data, d); err != nil {
+			return 0, nil, err
+		}
+		return d.nflog.next, d.nflog.payload, nil
+	}
+	return gopacket.LayerTypeZero, nil, nil
 }
 
 func (d *Decoder) finish(seg *Segment, truncated bool, ci gopacket.CaptureInfo) Verdict {
@@ -236,6 +512,7 @@ func (d *Decoder) finish(seg *Segment, truncated bool, ci gopacket.CaptureInfo) 
 		return NotTCP
 	}
 	var src, dst netip.Addr
+	seg.Tunnel = d.tunnel
 	if isIP4 {
 		src = addr4(d.ip4.SrcIP)
 		dst = addr4(d.ip4.DstIP)
@@ -244,6 +521,9 @@ func (d *Decoder) finish(seg *Segment, truncated bool, ci gopacket.CaptureInfo) 
 		src, _ = netip.AddrFromSlice(d.ip6.SrcIP)
 		dst, _ = netip.AddrFromSlice(d.ip6.DstIP)
 		seg.Net = d.ip6.NetworkFlow()
+	}
+	if d.tunnel != 0 {
+		seg.Net = gopacket.NewFlow(tunnelEndpoint(d.tunnel), seg.Net.Src().Raw(), seg.Net.Dst().Raw())
 	}
 	seg.TCP = &d.tcp
 	seg.Src = netip.AddrPortFrom(src, uint16(d.tcp.SrcPort))
@@ -265,6 +545,7 @@ func (d *Decoder) datagram(seg *Segment, isIP4, truncated bool) {
 		dst, _ = netip.AddrFromSlice(d.ip6.DstIP)
 	}
 	seg.Net = gopacket.Flow{}
+	seg.Tunnel = d.tunnel
 	seg.TCP, seg.raw, seg.ip = nil, nil, nil
 	seg.Src = netip.AddrPortFrom(src, uint16(d.udp.SrcPort))
 	seg.Dst = netip.AddrPortFrom(dst, uint16(d.udp.DstPort))
@@ -376,11 +657,6 @@ func fragmentKey(ip *layers.IPv4) FragmentKey {
 // dropped what it held of the datagram).
 func (d *Decoder) Fragment() (FragmentKey, bool) { return d.frag, d.fragSet }
 
-func isUnsupported(err error) bool {
-	var u gopacket.UnsupportedLayerType
-	return errors.As(err, &u)
-}
-
 // fast decodes the common case, an unfragmented, whole TCP segment over
 // IPv4 or IPv6 (without extension headers) in Ethernet (VLAN tags allowed)
 // or raw IP, without the generic layer parser. Anything else, or anything
@@ -394,48 +670,83 @@ func (d *Decoder) fast(lt layers.LinkType, data []byte, ci gopacket.CaptureInfo,
 		return false
 	}
 	ip := data[off:]
-	if len(ip) < 1 {
-		return false
-	}
 	var src, dst netip.Addr
 	var tcp []byte
 	// The endpoints as Pair takes them: each address as 128 bits, the port
 	// and the family go in once the ports are known.
 	var srcHi, srcLo, dstHi, dstLo uint64
 	var family uint32
-	switch ip[0] >> 4 {
-	case 4:
-		if len(ip) < 20 || ip[9] != 6 {
+	for depth := 0; ; depth++ {
+		if len(ip) < 1 {
 			return false
 		}
-		ihl := int(ip[0]&0x0f) * 4
-		total := int(ip[2])<<8 | int(ip[3])
-		flagsFrag := uint16(ip[6])<<8 | uint16(ip[7])
-		if ihl < 20 || total < ihl || total > len(ip) || flagsFrag&0x3fff != 0 {
-			return false // short, truncated or a fragment
+		var proto byte
+		var l4 []byte
+		switch ip[0] >> 4 {
+		case 4:
+			if len(ip) < 20 {
+				return false
+			}
+			ihl := int(ip[0]&0x0f) * 4
+			total := int(ip[2])<<8 | int(ip[3])
+			flagsFrag := uint16(ip[6])<<8 | uint16(ip[7])
+			if ihl < 20 || total < ihl || total > len(ip) || flagsFrag&0x3fff != 0 {
+				return false // short, truncated or a fragment
+			}
+			proto = ip[9]
+			src = netip.AddrFrom4([4]byte(ip[12:16]))
+			dst = netip.AddrFrom4([4]byte(ip[16:20]))
+			l4 = ip[ihl:total] // trims Ethernet padding
+		case 6:
+			if len(ip) < 40 {
+				return false
+			}
+			plen := int(ip[4])<<8 | int(ip[5])
+			if 40+plen > len(ip) || plen == 0 {
+				return false // truncated, or a jumbogram
+			}
+			proto = ip[6] // extension headers take the general path
+			src = netip.AddrFrom16([16]byte(ip[8:24]))
+			dst = netip.AddrFrom16([16]byte(ip[24:40]))
+			l4 = ip[40 : 40+plen]
+		default:
+			return false
 		}
-		src = netip.AddrFrom4([4]byte(ip[12:16]))
-		dst = netip.AddrFrom4([4]byte(ip[16:20]))
+		if proto == 6 {
+			tcp = l4
+			break
+		}
+		// VXLAN (RFC 7348), the one encapsulation taken here: a UDP
+		// datagram whose ports and header udpTunnel calls VXLAN, an
+		// Ethernet frame in it.
+		if proto != 17 || depth > 0 || len(l4) < 8 {
+			return false
+		}
+		ulen := int(l4[4])<<8 | int(l4[5])
+		if ulen < 8 || ulen > len(l4) {
+			return false
+		}
+		udp := l4[8:ulen]
+		if udpTunnel(binary.BigEndian.Uint16(l4[0:2]), binary.BigEndian.Uint16(l4[2:4]), udp) != layers.LayerTypeVXLAN {
+			return false
+		}
+		vni, _ := vxlanHeader(udp)
+		inner := udp[8:]
+		ioff, ok := ipOffset(layers.LinkTypeEthernet, inner)
+		if !ok {
+			return false
+		}
+		d.enter(Encap{Kind: EncapVXLAN, ID: vni, HasID: true, Src: src, Dst: dst})
+		ip = inner[ioff:]
+	}
+	if ip[0]>>4 == 4 {
 		srcLo = v4InV6 | uint64(binary.BigEndian.Uint32(ip[12:16]))
 		dstLo = v4InV6 | uint64(binary.BigEndian.Uint32(ip[16:20]))
 		family = 4
-		tcp = ip[ihl:total] // trims Ethernet padding
-	case 6:
-		if len(ip) < 40 || ip[6] != 6 {
-			return false // extension headers take the general path
-		}
-		plen := int(ip[4])<<8 | int(ip[5])
-		if 40+plen > len(ip) || plen == 0 {
-			return false // truncated, or a jumbogram
-		}
-		src = netip.AddrFrom16([16]byte(ip[8:24]))
-		dst = netip.AddrFrom16([16]byte(ip[24:40]))
+	} else {
 		srcHi, srcLo = binary.BigEndian.Uint64(ip[8:16]), binary.BigEndian.Uint64(ip[16:24])
 		dstHi, dstLo = binary.BigEndian.Uint64(ip[24:32]), binary.BigEndian.Uint64(ip[32:40])
 		family = 6
-		tcp = ip[40 : 40+plen]
-	default:
-		return false
 	}
 	if len(tcp) < 20 {
 		return false
@@ -451,6 +762,7 @@ func (d *Decoder) fast(lt layers.LinkType, data []byte, ci gopacket.CaptureInfo,
 	seg.Flags = TCPFlags(tcp[13])
 	seg.Payload = len(tcp) - doff
 	seg.Truncated = false
+	seg.Tunnel = d.tunnel
 	seg.TCP, seg.raw, seg.ip = nil, tcp, ip
 	if d.Lazy {
 		return true // Net and TCP wait for Decoder.TCP
@@ -458,18 +770,49 @@ func (d *Decoder) fast(lt layers.LinkType, data []byte, ci gopacket.CaptureInfo,
 	if d.tcp.DecodeFromBytes(tcp, gopacket.NilDecodeFeedback) != nil {
 		return false
 	}
-	seg.Net = netFlow(ip)
+	seg.Net = netFlow(ip, d.tunnel)
 	seg.TCP = &d.tcp
 	return true
 }
 
 // netFlow is the reassembler's name for the network endpoints of an IP
 // header that fast has checked.
-func netFlow(ip []byte) gopacket.Flow {
-	if ip[0]>>4 == 4 {
-		return gopacket.NewFlow(layers.EndpointIPv4, ip[12:16], ip[16:20])
+func netFlow(ip []byte, tun Tunnel) gopacket.Flow {
+	t4, t6 := layers.EndpointIPv4, layers.EndpointIPv6
+	if tun != 0 {
+		t4, t6 = tunnelEndpoint(tun), tunnelEndpoint(tun)
 	}
-	return gopacket.NewFlow(layers.EndpointIPv6, ip[8:24], ip[24:40])
+	if ip[0]>>4 == 4 {
+		return gopacket.NewFlow(t4, ip[12:16], ip[16:20])
+	}
+	return gopacket.NewFlow(t6, ip[8:24], ip[24:40])
+}
+
+// tunnelEndpoint is the endpoint type of the network endpoints of a
+// packet that came through a tunnel: the reassembler keys connections by
+// gopacket.Flow, whose type is the one field left to tell the same inner
+// addresses in two tunnels apart. (The addresses' lengths keep IPv4 and
+// IPv6 apart.) gopacket's own endpoint types are small numbers.
+func tunnelEndpoint(tun Tunnel) gopacket.EndpointType {
+	return gopacket.EndpointType(1<<60 | int64(tun))
+}
+
+// NetFlow is the reassembler's name for the network endpoints of a
+// segment between src and dst through tun, as Decode sets Segment.Net:
+// for a segment the caller makes up (a closing FIN).
+func NetFlow(src, dst netip.Addr, tun Tunnel) gopacket.Flow {
+	t := layers.EndpointIPv6
+	if tun != 0 {
+		t = tunnelEndpoint(tun)
+	} else if src.Is4() {
+		t = layers.EndpointIPv4
+	}
+	if src.Is4() {
+		s4, d4 := src.As4(), dst.As4()
+		return gopacket.NewFlow(t, s4[:], d4[:])
+	}
+	s16, d16 := src.As16(), dst.As16()
+	return gopacket.NewFlow(t, s16[:], d16[:])
 }
 
 // TCP completes a segment that a lazy Decode left without its
@@ -482,7 +825,7 @@ func (d *Decoder) TCP(seg *Segment) bool {
 	if d.tcp.DecodeFromBytes(seg.raw, gopacket.NilDecodeFeedback) != nil {
 		return false
 	}
-	seg.Net = netFlow(seg.ip)
+	seg.Net = netFlow(seg.ip, seg.Tunnel)
 	seg.TCP = &d.tcp
 	return true
 }

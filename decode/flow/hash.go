@@ -12,8 +12,8 @@ import (
 // spreading flows over workers, where a full Decode per frame would cost
 // as much as the dispatch saves. It handles what Decode's fast path
 // handles (Ethernet with any VLAN tags, or raw IP; IPv4 without fragments,
-// IPv6 without extension headers) and reports false for anything else,
-// which the caller decodes and hashes with HashPair. Both give the same
+// IPv6 without extension headers; not VXLAN or Geneve) and reports false
+// for anything else, which the caller decodes and hashes with HashPair. Both give the same
 // value for the same endpoints; a TCP and a UDP flow between the same
 // endpoints hash alike (one worker takes both, which is no harm).
 func PairHash(lt layers.LinkType, data []byte) (uint64, bool) {
@@ -31,14 +31,14 @@ func PairHash(lt layers.LinkType, data []byte) (uint64, bool) {
 			return 0, false
 		}
 		ihl := int(ip[0]&0x0f) * 4
-		if ihl < 20 || len(ip) < ihl+4 || binary.BigEndian.Uint16(ip[6:])&0x3fff != 0 {
+		if ihl < 20 || len(ip) < ihl+4 || binary.BigEndian.Uint16(ip[6:])&0x3fff != 0 || ip[9] == 17 && tunnelPort(ip[ihl:]) {
 			return 0, false
 		}
 		src := endpointHash(0, v4InV6|uint64(binary.BigEndian.Uint32(ip[12:])), binary.BigEndian.Uint16(ip[ihl:]))
 		dst := endpointHash(0, v4InV6|uint64(binary.BigEndian.Uint32(ip[16:])), binary.BigEndian.Uint16(ip[ihl+2:]))
 		return src ^ dst, true
 	case 6:
-		if len(ip) < 44 || !hashed(ip[6]) {
+		if len(ip) < 44 || !hashed(ip[6]) || ip[6] == 17 && tunnelPort(ip[40:]) {
 			return 0, false
 		}
 		src := endpointHash(binary.BigEndian.Uint64(ip[8:]), binary.BigEndian.Uint64(ip[16:]), binary.BigEndian.Uint16(ip[40:]))
@@ -51,6 +51,14 @@ func PairHash(lt layers.LinkType, data []byte) (uint64, bool) {
 // hashed reports whether PairHash takes an IP protocol: TCP (6) and UDP
 // (17), whose headers both start with the two ports.
 func hashed(proto byte) bool { return proto == 6 || proto == 17 }
+
+// tunnelPort reports whether a UDP header's ports are a tunnel's (VXLAN,
+// Geneve): Decode takes the inner packet's endpoints, which the caller
+// hashes with HashPair.
+func tunnelPort(udp []byte) bool {
+	sport, dport := binary.BigEndian.Uint16(udp), binary.BigEndian.Uint16(udp[2:])
+	return sport == portVXLAN || dport == portVXLAN || sport == portGeneve || dport == portGeneve
+}
 
 // HashPair is PairHash for decoded endpoints.
 func HashPair(a, b netip.AddrPort) uint64 {

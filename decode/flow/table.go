@@ -31,11 +31,20 @@ type Key struct {
 	t    uint64
 }
 
-// KeyOf names the flow of a transport between the endpoints of p.
+// KeyOf names the flow of a transport between the endpoints of p, bare.
 func KeyOf(t Transport, p Pair) Key { return Key{Pair: p, t: uint64(t)} }
 
+// keyIn names the flow of a transport between the endpoints of p through
+// tun: the transport in the word's low byte, the tunnel's 56 bits above.
+func keyIn(t Transport, p Pair, tun Tunnel) Key {
+	return Key{Pair: p, t: uint64(t) | uint64(tun)<<8}
+}
+
 // Transport is the key's transport.
-func (k Key) Transport() Transport { return Transport(k.t) }
+func (k Key) Transport() Transport { return Transport(k.t & 0xff) }
+
+// Tunnel is the key's tunnel, 0 for a flow that came bare.
+func (k Key) Tunnel() Tunnel { return Tunnel(k.t >> 8) }
 
 // Entry is one flow's place in a Table: the adapter that follows the flow
 // (a TCP stream, a UDP flow) holds it in its own state, and Flow points
