@@ -13,6 +13,7 @@ export CGO_ENABLED ?= 0
 -include scripts/captures/Makefile.inc
 -include scripts/quiccapture/Makefile.inc
 -include scripts/dtlscapture/Makefile.inc
+-include scripts/tunnelcapture/Makefile.inc
 
 all: build
 

@@ -101,8 +101,6 @@ type Decoder struct {
 	nflog    nflog
 	payload  gopacket.Payload
 	decoded  []gopacket.LayerType
-	tcpOnly  *gopacket.DecodingLayerParser
-	udpOnly  *gopacket.DecodingLayerParser // made at the first fragmented UDP datagram
 	defrag   *ip4defrag.IPv4Defragmenter
 	noFast   bool // tests: take the general path only
 
@@ -134,8 +132,6 @@ type Decoder struct {
 // NewDecoder makes a decoder with its layers preallocated.
 func NewDecoder() *Decoder {
 	d := &Decoder{decoded: make([]gopacket.LayerType, 0, 8), defrag: ip4defrag.NewIPv4Defragmenter()}
-	d.tcpOnly = gopacket.NewDecodingLayerParser(layers.LayerTypeTCP, &d.tcp, &d.payload)
-	d.tcpOnly.IgnoreUnsupported = true
 	return d
 }
 
@@ -266,14 +262,20 @@ func (d *Decoder) Decode(lt layers.LinkType, data []byte, ci gopacket.CaptureInf
 // encapsulation its Encap is recorded and the layers decoded so far are
 // forgotten, so what follows reads the inner packet as if it had come
 // bare. A panic in a layer is an error, as in DecodingLayerParser.
-func (d *Decoder) decodeLayers(typ gopacket.LayerType, data []byte) (err error) {
+func (d *Decoder) decodeLayers(typ gopacket.LayerType, data []byte) error {
+	d.decoded = d.decoded[:0]
+	d.truncated, d.lastIP = false, 0
+	d.nencap, d.tunnel, d.tooDeep = 0, 0, false // the fast path may have entered one
+	return d.walk(typ, data)
+}
+
+// walk decodes from layer typ on, adding to what is decoded so far.
+func (d *Decoder) walk(typ gopacket.LayerType, data []byte) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = errLayerPanic
 		}
 	}()
-	d.decoded = d.decoded[:0]
-	d.truncated, d.lastIP = false, 0
 	for len(data) > 0 && typ != gopacket.LayerTypeZero {
 		var l gopacket.DecodingLayer
 		switch typ {
@@ -601,34 +603,31 @@ func (d *Decoder) reassemble(seg *Segment, ci gopacket.CaptureInfo) Verdict {
 	if whole == nil {
 		return Fragment
 	}
-	var p *gopacket.DecodingLayerParser
-	var want gopacket.LayerType
 	switch whole.Protocol {
-	case layers.IPProtocolTCP:
-		p, want = d.tcpOnly, layers.LayerTypeTCP
-	case layers.IPProtocolUDP:
-		if !d.UDP {
-			return NotTCP
-		}
-		if d.udpOnly == nil {
-			d.udpOnly = gopacket.NewDecodingLayerParser(layers.LayerTypeUDP, &d.udp, &d.payload)
-			d.udpOnly.IgnoreUnsupported = true
-		}
-		p, want = d.udpOnly, layers.LayerTypeUDP
+	case layers.IPProtocolTCP, layers.IPProtocolUDP, layers.IPProtocolIPv4, layers.IPProtocolIPv6, layers.IPProtocolGRE:
 	default:
 		return NotTCP
 	}
 	d.ip4 = *whole
 	d.ip4.Flags &^= layers.IPv4MoreFragments
 	d.ip4.FragOffset = 0
-	d.decoded = d.decoded[:0]
-	if err := p.DecodeLayers(whole.Payload, &d.decoded); err != nil && !d.has(want) {
-		if want == layers.LayerTypeUDP {
-			return NotTCP // as a UDP header that does not decode is, unfragmented
-		}
+	// The datagram's payload is walked as an unfragmented one's would be
+	// (a tunnel's outer datagram, fragmented on the underlay, opens).
+	d.decoded = append(d.decoded[:0], layers.LayerTypeIPv4)
+	d.lastIP = 4
+	next, err := d.ipNext(d.ip4.NextLayerType(), d.ip4.Protocol)
+	if err == nil {
+		err = d.walk(next, whole.Payload)
+	}
+	if d.tooDeep {
 		return Malformed
 	}
-	d.decoded = append(d.decoded, layers.LayerTypeIPv4)
+	if err != nil && !d.has(layers.LayerTypeTCP) && !d.has(layers.LayerTypeUDP) {
+		if d.ipProtocol() == layers.IPProtocolTCP {
+			return Malformed
+		}
+		return NotTCP // as a UDP header that does not decode is, unfragmented
+	}
 	v := d.finish(seg, false, ci)
 	seg.Defragmented = true
 	return v
