@@ -180,19 +180,20 @@ func trimPartialRune(b []byte) []byte {
 // SupportedLinkType reports whether decode can read packets of link type
 // lt. It is the set in decode/flow: Ethernet, Linux SLL and SLL2, BSD
 // Null and OpenBSD Loop, raw IP (101, and 12 and 14 as some systems number
-// DLT_RAW), raw IPv4 (228), raw IPv6 (229) and PPP (9).
+// DLT_RAW), raw IPv4 (228), raw IPv6 (229), PPP (9), 802.11 (105), 802.11
+// with radiotap (127) or PPI (192) headers, and NFLOG (239).
 func SupportedLinkType(lt layers.LinkType) bool {
 	switch lt {
 	case layers.LinkTypeEthernet, layers.LinkTypeLinuxSLL, layers.LinkTypeLinuxSLL2,
 		layers.LinkTypeNull, layers.LinkTypeLoop,
 		layers.LinkTypeRaw, 12, 14, layers.LinkTypeIPv4, layers.LinkTypeIPv6,
-		layers.LinkTypePPP:
+		layers.LinkTypePPP, 105, 127, 192, 239:
 		return true
 	}
 	return false
 }
 
-const supportedList = "supported: Ethernet, Linux cooked (SLL, SLL2), BSD Null/Loop, raw IP/IPv4/IPv6, PPP"
+const supportedList = "supported: Ethernet, Linux cooked (SLL, SLL2), BSD Null/Loop, raw IP/IPv4/IPv6, PPP, 802.11 (bare, radiotap, PPI), NFLOG"
 
 // linkTypeNames are the LINKTYPE_ names (https://www.tcpdump.org/linktypes.html)
 // of link types users are likely to meet.
