@@ -362,7 +362,7 @@ func (d *Decoder) walk(typ gopacket.LayerType, data []byte) (err error) {
 			}
 			err = d.tunnelled(Encap{Kind: EncapGRE, ID: d.gre.Key, HasID: d.gre.KeyPresent})
 		case layers.LayerTypeERSPANII:
-			err = d.tunnelled(Encap{Kind: EncapERSPAN, ID: uint32(d.erspan2.SessionID), HasID: true})
+			err = d.wrapped(Encap{Kind: EncapERSPAN, ID: uint32(d.erspan2.SessionID), HasID: true})
 		}
 		if err != nil {
 			return err

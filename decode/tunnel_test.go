@@ -1,0 +1,205 @@
+package decode_test
+
+import (
+	"bufio"
+	"bytes"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tlsscope/tlsscope/capture"
+	"github.com/tlsscope/tlsscope/decode"
+	"github.com/tlsscope/tlsscope/decode/facts"
+	"github.com/tlsscope/tlsscope/internal/testutil"
+)
+
+// tunnelHello is one hello tshark dissected in a tunnel capture, with the
+// innermost IP header's endpoints.
+type tunnelHello struct {
+	client, server      string // "addr:port" as netip.AddrPort prints them
+	typ                 string // "1" or "2"
+	sni, ja3, ja3s      string
+	version, ciphersuit string
+}
+
+// tunnelHellos runs tshark on a capture: every ClientHello and ServerHello,
+// the endpoints of the IP header nearest TCP (frame.protocols tells which
+// family that is; the last occurrence of its fields is the innermost).
+func tunnelHellos(t *testing.T, pcap string) []tunnelHello {
+	t.Helper()
+	out, err := exec.Command(testutil.Tool(t, "tshark"), "-r", pcap, "-Y", "tls.handshake.type==1 || tls.handshake.type==2",
+		"-T", "fields", "-E", "occurrence=a", "-E", "aggregator=;",
+		"-e", "frame.protocols", "-e", "ip.src", "-e", "ip.dst", "-e", "ipv6.src", "-e", "ipv6.dst",
+		"-e", "tcp.srcport", "-e", "tcp.dstport", "-e", "tls.handshake.type", "-e", "tls.handshake.extensions_server_name",
+		"-e", "tls.handshake.ja3", "-e", "tls.handshake.ja3s", "-e", "tls.handshake.extensions.supported_version",
+		"-e", "tls.handshake.version", "-e", "tls.handshake.ciphersuite").Output()
+	if err != nil {
+		t.Fatalf("tshark -r %s: %v", pcap, err)
+	}
+	last := func(s string) string { return s[strings.LastIndexByte(s, ';')+1:] }
+	var hs []tunnelHello
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		f := strings.Split(sc.Text(), "\t")
+		protos := strings.Split(f[0], ":")
+		inner := ""
+		for _, p := range protos {
+			if p == "ip" || p == "ipv6" {
+				inner = p
+			}
+			if p == "tcp" {
+				break
+			}
+		}
+		src, dst := last(f[1]), last(f[2])
+		if inner == "ipv6" {
+			src, dst = "["+last(f[3])+"]", "["+last(f[4])+"]"
+		}
+		h := tunnelHello{client: src + ":" + f[5], server: dst + ":" + f[6], sni: f[8], ja3: f[9], ja3s: f[10]}
+		types := strings.Split(f[7], ";")
+		switch {
+		case types[0] == "1":
+			h.typ = "1"
+		case types[0] == "2":
+			h.typ = "2"
+			h.client, h.server = h.server, h.client
+			h.version = f[11]
+			if h.version == "" {
+				h.version = strings.Split(f[12], ";")[0]
+			}
+			h.ciphersuit = f[13]
+		default:
+			continue
+		}
+		hs = append(hs, h)
+	}
+	return hs
+}
+
+// tunnelOuter is what each tunnel capture's connections must name as
+// their Outer (for the inner IPv4 and IPv6 connections); "" for the link
+// types that wrap nothing a connection is told apart by.
+var tunnelOuter = map[string][2]string{
+	"vxlan":               {"vxlan vni=42 10.200.0.1-10.200.0.2", "vxlan vni=42 10.200.0.1-10.200.0.2"},
+	"vxlan6":              {"vxlan vni=7 fd00:200::1-fd00:200::2", "vxlan vni=7 fd00:200::1-fd00:200::2"},
+	"gre-synthetic":       {"gre key=5 10.200.0.1-10.200.0.2", "gre key=5 10.200.0.1-10.200.0.2"},
+	"gretap-synthetic":    {"gre key=6 10.200.0.1-10.200.0.2", "gre key=6 10.200.0.1-10.200.0.2"},
+	"erspan2-synthetic":   {"gre 10.200.0.1-10.200.0.2 / erspan session=123", "gre 10.200.0.1-10.200.0.2 / erspan session=123"},
+	"erspan3-synthetic":   {"gre 10.200.0.1-10.200.0.2 / erspan session=124", "gre 10.200.0.1-10.200.0.2 / erspan session=124"},
+	"ip-in-ip4-synthetic": {"ipip 10.200.0.1-10.200.0.2", "6in4 10.200.0.1-10.200.0.2"},
+	"ip-in-ip6-synthetic": {"4in6 fd00:200::1-fd00:200::2", "6in6 fd00:200::1-fd00:200::2"},
+	"geneve-synthetic":    {"geneve vni=61 10.200.0.1-10.200.0.2", "geneve vni=61 10.200.0.1-10.200.0.2"},
+	"mpls-synthetic":      {"mpls label=100", "mpls label=100"},
+	"pppoe-synthetic":     {"pppoe session=4660", "pppoe session=4660"},
+	"sgt-synthetic":       {"sgt sgt=10", "sgt sgt=10"},
+	"radiotap-synthetic":  {"", ""},
+	"ppi-synthetic":       {"", ""},
+	"nflog-synthetic":     {"", ""},
+}
+
+// TestTunnelHandshakesMatchTshark: in every capture of testdata/pcaps/tunnel
+// (TLS through VXLAN, and the same frames rewrapped in every other
+// encapsulation), each TLS connection tshark finds a ClientHello of is
+// reported with tshark's inner client and server, SNI and JA3, and the
+// ServerHello's version, suite and JA3S; its Outer names the
+// encapsulation. Three connections per capture at least.
+func TestTunnelHandshakesMatchTshark(t *testing.T) {
+	pcaps, _ := filepath.Glob(filepath.Join(testutil.Pcaps(t), "tunnel", "*.pcap"))
+	if len(pcaps) < len(tunnelOuter) {
+		t.Fatalf("%d tunnel captures, want %d", len(pcaps), len(tunnelOuter))
+	}
+	total := testutil.MinCompared(t, 3*len(tunnelOuter), "tunnelled TLS connections")
+	for _, pcap := range pcaps {
+		name := strings.TrimSuffix(filepath.Base(pcap), ".pcap")
+		t.Run(name, func(t *testing.T) {
+			outer, ok := tunnelOuter[name]
+			if !ok {
+				t.Fatalf("no expected Outer for %s", name)
+			}
+			got, _ := analyze(t, pcap, decode.Config{})
+			n := 0
+			for _, h := range tunnelHellos(t, pcap) {
+				c := got[h.client+" "+h.server]
+				if c == nil || c.TLS == nil {
+					t.Errorf("%s %s: no TLS connection reported (have %s)", h.client, h.server, keys(got))
+					continue
+				}
+				if h.typ == "1" {
+					n++
+					if c.SNI() != h.sni || c.Fingerprints.JA3 != h.ja3 {
+						t.Errorf("%s: SNI %q JA3 %s, tshark %q %s", h.client, c.SNI(), c.Fingerprints.JA3, h.sni, h.ja3)
+					}
+					want := outer[0]
+					if c.Client.Addr().Is6() {
+						want = outer[1]
+					}
+					if c.Outer != want {
+						t.Errorf("%s: outer %q, want %q", h.client, c.Outer, want)
+					}
+					continue
+				}
+				if v := hexString(c.TLS.Version); v != h.version || hexString(c.TLS.CipherSuite) != h.ciphersuit || c.Fingerprints.JA3S != h.ja3s {
+					t.Errorf("%s: version %s suite %s JA3S %s, tshark %s %s %s", h.client, v, hexString(c.TLS.CipherSuite), c.Fingerprints.JA3S,
+						h.version, h.ciphersuit, h.ja3s)
+				}
+			}
+			if n < 3 {
+				t.Errorf("%d ClientHellos compared, want 3", n)
+			}
+			total.Add(n)
+		})
+	}
+}
+
+func hexString(v uint16) string {
+	const digits = "0123456789abcdef"
+	return "0x" + string([]byte{digits[v>>12], digits[v>>8&15], digits[v>>4&15], digits[v&15]})
+}
+
+// TestTunnelsKeptApart: the VXLAN capture's frames and a copy of them with
+// VNI 43 instead of 42, interleaved, are two sets of connections with the
+// same inner endpoints: each reported twice, once per VNI, both with the
+// full TLS facts.
+func TestTunnelsKeptApart(t *testing.T) {
+	pkts := decode.ReadCapture(t, filepath.Join(testutil.Pcaps(t), "tunnel", "vxlan.pcap"))
+	var both []capture.Packet
+	for _, p := range pkts {
+		both = append(both, p)
+		d := append([]byte(nil), p.Data...)
+		if len(d) > 14+20 && d[12] == 0x08 && d[13] == 0 {
+			d[18] ^= 0x80 // another IPv4 identification: the copy's fragments are their own datagram's
+		}
+		// Ethernet, IPv4 without options, UDP to 4789: the VNI's low byte
+		// is the VXLAN header's seventh. Only first fragments have it.
+		if len(d) > 14+20+8+8 && d[23] == 17 && d[20]&0x1f == 0 && d[21] == 0 && d[14+20+2] == 0x12 && d[14+20+3] == 0xb5 {
+			if d[14+20+8+6] != 42 {
+				t.Fatalf("VNI byte %d", d[14+20+8+6])
+			}
+			d[14+20+8+6] = 43
+		}
+		q := p
+		q.Data = d
+		both = append(both, q)
+	}
+	var conns []*facts.Connection
+	a := decode.New(decode.Config{}, decode.Handler{Connection: func(c *facts.Connection) {
+		cp := *c
+		conns = append(conns, &cp)
+	}})
+	for _, p := range both {
+		a.Packet(p)
+	}
+	a.Flush()
+	byOuter := map[string]int{}
+	for _, c := range conns {
+		if c.TLS == nil || c.TLS.ClientHello == nil || c.TLS.Version == 0 {
+			t.Errorf("%s: TLS facts incomplete (outer %q)", c.Client, c.Outer)
+			continue
+		}
+		byOuter[c.Outer]++
+	}
+	if len(conns) != 6 || byOuter["vxlan vni=42 10.200.0.1-10.200.0.2"] != 3 || byOuter["vxlan vni=43 10.200.0.1-10.200.0.2"] != 3 {
+		t.Errorf("%d connections, by outer %v; want 3 in each VNI", len(conns), byOuter)
+	}
+}
