@@ -3,10 +3,15 @@ package decode_test
 import (
 	"bufio"
 	"bytes"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
 
 	"github.com/tlsscope/tlsscope/capture"
 	"github.com/tlsscope/tlsscope/decode"
@@ -202,4 +207,85 @@ func TestTunnelsKeptApart(t *testing.T) {
 	if len(conns) != 6 || byOuter["vxlan vni=42 10.200.0.1-10.200.0.2"] != 3 || byOuter["vxlan vni=43 10.200.0.1-10.200.0.2"] != 3 {
 		t.Errorf("%d connections, by outer %v; want 3 in each VNI", len(conns), byOuter)
 	}
+}
+
+// BenchmarkAnalyzerVXLAN: the whole decode path over $TLSSCOPE_BENCH_PCAP
+// (or the corpus's browsing capture) bare and with every Ethernet frame
+// wrapped in VXLAN (VNI 42 between two VTEPs, each direction of a flow
+// from its own), alternating whole passes so the shared machine's noise
+// falls on both; reported per packet and as the ratio (the issue's
+// budget: 1.10). Both runs must report the same connections.
+func BenchmarkAnalyzerVXLAN(b *testing.B) {
+	path := os.Getenv("TLSSCOPE_BENCH_PCAP")
+	if path == "" {
+		path = filepath.Join(testutil.Corpus(b), "ja4/pcap/tls3.pcapng")
+	}
+	var plain, wrapped []capture.Packet
+	first := map[[2]string]string{} // a flow's first sender
+	for _, p := range decode.ReadCapture(b, path) {
+		if p.LinkType != layers.LinkTypeEthernet {
+			continue
+		}
+		plain = append(plain, p)
+		back := false
+		if pk := gopacket.NewPacket(p.Data, layers.LayerTypeEthernet, gopacket.NoCopy); pk.NetworkLayer() != nil && pk.TransportLayer() != nil {
+			src := pk.NetworkLayer().NetworkFlow().Src().String() + pk.TransportLayer().TransportFlow().Src().String()
+			dst := pk.NetworkLayer().NetworkFlow().Dst().String() + pk.TransportLayer().TransportFlow().Dst().String()
+			k := [2]string{min(src, dst), max(src, dst)}
+			if f, ok := first[k]; !ok {
+				first[k] = src
+			} else {
+				back = f != src
+			}
+		}
+		q := p
+		q.Data = vxlanFrame(p.Data, 42, back)
+		q.Info.CaptureLength, q.Info.Length = len(q.Data), len(q.Data)+(p.Info.Length-p.Info.CaptureLength)
+		wrapped = append(wrapped, q)
+	}
+	run := func(pkts []capture.Packet) (int, time.Duration) {
+		var n int
+		start := time.Now()
+		a := decode.New(decode.Config{}, decode.Handler{Connection: func(*facts.Connection) { n++ }})
+		for _, p := range pkts {
+			a.Packet(p)
+		}
+		a.Flush()
+		a.Close()
+		return n, time.Since(start)
+	}
+	var tPlain, tVXLAN time.Duration
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		n1, d1 := run(plain)
+		n2, d2 := run(wrapped)
+		if n1 != n2 {
+			b.Fatalf("%d connections bare, %d in VXLAN", n1, n2)
+		}
+		tPlain += d1
+		tVXLAN += d2
+	}
+	pk := float64(b.N) * float64(len(plain))
+	b.ReportMetric(float64(tPlain.Nanoseconds())/pk, "plain-ns/pkt")
+	b.ReportMetric(float64(tVXLAN.Nanoseconds())/pk, "vxlan-ns/pkt")
+	b.ReportMetric(float64(tVXLAN)/float64(tPlain), "vxlan/plain")
+}
+
+// vxlanFrame wraps an Ethernet frame in Ethernet, IPv4 (10.200.0.1 to
+// 10.200.0.2, or back), UDP to 4789 and VXLAN (RFC 7348, 5).
+func vxlanFrame(inner []byte, vni uint32, back bool) []byte {
+	n := 20 + 8 + 8 + len(inner)
+	b := make([]byte, 0, 14+n)
+	b = append(b, 0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1, 0x08, 0x00)
+	src, dst := []byte{10, 200, 0, 1}, []byte{10, 200, 0, 2}
+	if back {
+		src, dst = dst, src
+	}
+	b = append(b, 0x45, 0, byte(n>>8), byte(n), 0, 0, 0, 0, 64, 17, 0, 0)
+	b = append(b, src...)
+	b = append(b, dst...)
+	u := 8 + 8 + len(inner)
+	b = append(b, 0xc0, 0x01, 0x12, 0xb5, byte(u>>8), byte(u), 0, 0)
+	b = append(b, 0x08, 0, 0, 0, byte(vni>>16), byte(vni>>8), byte(vni), 0)
+	return append(b, inner...)
 }

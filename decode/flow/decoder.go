@@ -112,6 +112,18 @@ type Decoder struct {
 	nencap  int
 	tunnel  Tunnel
 	tooDeep bool
+	// The last Tunnel.enter and its result (enter).
+	lastStep tunnelStep
+	lastOut  Tunnel
+	// The fast path's VXLAN over IPv4 (vxlan4): the last tunnel, and the
+	// current packet's outer addresses while its Encap is pending.
+	vx struct {
+		key      uint64 // the outer addresses, lower first
+		vni      uint32
+		tun      Tunnel
+		src, dst uint32
+		pending  bool // encap[0] is to be made from src, dst and vni
+	}
 
 	frag    FragmentKey // the last frame's datagram, when fragment is set
 	fragSet bool        // the last frame Decode took was an IPv4 fragment
@@ -205,7 +217,7 @@ func stripPPP(data []byte) ([]byte, bool) {
 // drives fragment reassembly timeouts).
 func (d *Decoder) Decode(lt layers.LinkType, data []byte, ci gopacket.CaptureInfo, seg *Segment) Verdict {
 	d.fragSet = false
-	d.nencap, d.tunnel, d.tooDeep = 0, 0, false
+	d.nencap, d.tunnel, d.tooDeep, d.vx.pending = 0, 0, false, false
 	if !d.noFast && d.fast(lt, data, ci, seg) {
 		return TCPSegment
 	}
@@ -265,7 +277,7 @@ func (d *Decoder) Decode(lt layers.LinkType, data []byte, ci gopacket.CaptureInf
 func (d *Decoder) decodeLayers(typ gopacket.LayerType, data []byte) error {
 	d.decoded = d.decoded[:0]
 	d.truncated, d.lastIP = false, 0
-	d.nencap, d.tunnel, d.tooDeep = 0, 0, false // the fast path may have entered one
+	d.nencap, d.tunnel, d.tooDeep, d.vx.pending = 0, 0, false, false // the fast path may have entered one
 	return d.walk(typ, data)
 }
 
@@ -693,8 +705,6 @@ func (d *Decoder) fast(lt layers.LinkType, data []byte, ci gopacket.CaptureInfo,
 				return false // short, truncated or a fragment
 			}
 			proto = ip[9]
-			src = netip.AddrFrom4([4]byte(ip[12:16]))
-			dst = netip.AddrFrom4([4]byte(ip[16:20]))
 			l4 = ip[ihl:total] // trims Ethernet padding
 		case 6:
 			if len(ip) < 40 {
@@ -705,8 +715,6 @@ func (d *Decoder) fast(lt layers.LinkType, data []byte, ci gopacket.CaptureInfo,
 				return false // truncated, or a jumbogram
 			}
 			proto = ip[6] // extension headers take the general path
-			src = netip.AddrFrom16([16]byte(ip[8:24]))
-			dst = netip.AddrFrom16([16]byte(ip[24:40]))
 			l4 = ip[40 : 40+plen]
 		default:
 			return false
@@ -735,14 +743,23 @@ func (d *Decoder) fast(lt layers.LinkType, data []byte, ci gopacket.CaptureInfo,
 		if !ok {
 			return false
 		}
-		d.enter(Encap{Kind: EncapVXLAN, ID: vni, HasID: true, Src: src, Dst: dst})
+		if ip[0]>>4 == 4 {
+			d.vxlan4(vni, ip[12:16], ip[16:20])
+		} else {
+			d.enter(Encap{Kind: EncapVXLAN, ID: vni, HasID: true,
+				Src: netip.AddrFrom16([16]byte(ip[8:24])), Dst: netip.AddrFrom16([16]byte(ip[24:40]))})
+		}
 		ip = inner[ioff:]
 	}
 	if ip[0]>>4 == 4 {
+		src = netip.AddrFrom4([4]byte(ip[12:16]))
+		dst = netip.AddrFrom4([4]byte(ip[16:20]))
 		srcLo = v4InV6 | uint64(binary.BigEndian.Uint32(ip[12:16]))
 		dstLo = v4InV6 | uint64(binary.BigEndian.Uint32(ip[16:20]))
 		family = 4
 	} else {
+		src = netip.AddrFrom16([16]byte(ip[8:24]))
+		dst = netip.AddrFrom16([16]byte(ip[24:40]))
 		srcHi, srcLo = binary.BigEndian.Uint64(ip[8:16]), binary.BigEndian.Uint64(ip[16:24])
 		dstHi, dstLo = binary.BigEndian.Uint64(ip[24:32]), binary.BigEndian.Uint64(ip[32:40])
 		family = 6
@@ -772,6 +789,23 @@ func (d *Decoder) fast(lt layers.LinkType, data []byte, ci gopacket.CaptureInfo,
 	seg.Net = netFlow(ip, d.tunnel)
 	seg.TCP = &d.tcp
 	return true
+}
+
+// vxlan4 records the fast path's VXLAN over IPv4 as enter does, without
+// its cost per packet: the Encap (whose netip.Addr hold pointers) is made
+// only when Encapsulation asks, and the tunnel of the last outer endpoint
+// pair and VNI, in either direction, is kept.
+func (d *Decoder) vxlan4(vni uint32, src, dst []byte) {
+	a, b := binary.BigEndian.Uint32(src), binary.BigEndian.Uint32(dst)
+	lo, hi := min(a, b), max(a, b)
+	key := uint64(lo)<<32 | uint64(hi)
+	if key != d.vx.key || vni != d.vx.vni || d.vx.tun == 0 {
+		e := Encap{Kind: EncapVXLAN, ID: vni, HasID: true, Src: netip.AddrFrom4([4]byte(src)), Dst: netip.AddrFrom4([4]byte(dst))}
+		d.vx.key, d.vx.vni, d.vx.tun = key, vni, Tunnel(0).enter(e)
+	}
+	d.vx.src, d.vx.dst = a, b
+	d.vx.pending = true
+	d.tunnel = d.vx.tun
 }
 
 // netFlow is the reassembler's name for the network endpoints of an IP

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -399,5 +400,94 @@ func TestFragmentedDatagram(t *testing.T) {
 		if want := map[bool]Verdict{true: NotTCP, false: Fragment}[i == len(frags)-1]; v != want {
 			t.Fatalf("fragment %d without UDP: verdict %d", i, v)
 		}
+	}
+}
+
+// vxlanWrap wraps an Ethernet frame in Ethernet, IPv4 (10.200.0.1 to
+// 10.200.0.2, or back for the other direction of its inner flow), UDP to
+// 4789 and a VXLAN header with VNI vni (RFC 7348, 5), as a VTEP sends it.
+func vxlanWrap(inner []byte, vni uint32, back bool) []byte {
+	n := 20 + 8 + 8 + len(inner)
+	b := make([]byte, 0, 14+n)
+	b = append(b, 0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1, 0x08, 0x00)
+	src, dst := []byte{10, 200, 0, 1}, []byte{10, 200, 0, 2}
+	if back {
+		src, dst = dst, src
+	}
+	b = append(b, 0x45, 0, byte(n>>8), byte(n), 0, 0, 0, 0, 64, 17, 0, 0)
+	b = append(b, src...)
+	b = append(b, dst...)
+	u := 8 + 8 + len(inner)
+	b = append(b, 0xc0, 0x01, 0x12, 0xb5, byte(u>>8), byte(u), 0, 0)
+	b = append(b, 0x08, 0, 0, 0, byte(vni>>16), byte(vni>>8), byte(vni), 0)
+	return append(b, inner...)
+}
+
+// BenchmarkDecodeVXLAN decodes the frames of $TLSSCOPE_BENCH_PCAP (or the
+// corpus's browsing capture) bare and each wrapped in VXLAN, in the same
+// run: the ratio of the two is what a tunnel costs per packet (the
+// issue's budget: 10%).
+func BenchmarkDecodeVXLAN(b *testing.B) {
+	path := os.Getenv("TLSSCOPE_BENCH_PCAP")
+	if path == "" {
+		path = filepath.Join(testutil.Corpus(b), "ja4/pcap/tls3.pcapng")
+	}
+	var plain, wrapped []frame
+	for _, fr := range readAll(b, path) {
+		if fr.lt != layers.LinkTypeEthernet {
+			continue
+		}
+		plain = append(plain, fr)
+		w := vxlanWrap(fr.data, 42, false)
+		wrapped = append(wrapped, frame{w, gopacket.CaptureInfo{Timestamp: fr.ci.Timestamp, CaptureLength: len(w), Length: len(w)}, layers.LinkTypeEthernet})
+	}
+	if len(plain) == 0 {
+		b.Skip("no Ethernet frames")
+	}
+	if n, err := strconv.Atoi(os.Getenv("TLSSCOPE_BENCH_FRAMES")); err == nil && n > 0 && n < len(plain) {
+		plain, wrapped = plain[:n], wrapped[:n] // a set that stays in cache: the decoding's own cost
+	}
+	// Interleaved: blocks of each in turn, so the shared machine's noise
+	// falls on both alike; reported per packet and as the ratio.
+	b.Run("ratio", func(b *testing.B) {
+		d, dw := NewDecoder(), NewDecoder()
+		d.Lazy, dw.Lazy = true, true
+		var seg Segment
+		var tPlain, tVXLAN time.Duration
+		const block = 512
+		for i := 0; i < b.N; i += block {
+			start := i % len(plain)
+			t0 := time.Now()
+			for j := start; j < start+block; j++ {
+				fr := plain[j%len(plain)]
+				d.Decode(fr.lt, fr.data, fr.ci, &seg)
+			}
+			t1 := time.Now()
+			for j := start; j < start+block; j++ {
+				fr := wrapped[j%len(wrapped)]
+				dw.Decode(fr.lt, fr.data, fr.ci, &seg)
+			}
+			tVXLAN += time.Since(t1)
+			tPlain += t1.Sub(t0)
+		}
+		n := float64((b.N + block - 1) / block * block)
+		b.ReportMetric(float64(tPlain.Nanoseconds())/n, "plain-ns/pkt")
+		b.ReportMetric(float64(tVXLAN.Nanoseconds())/n, "vxlan-ns/pkt")
+		b.ReportMetric(float64(tVXLAN)/float64(tPlain), "vxlan/plain")
+	})
+	for _, run := range []struct {
+		name   string
+		frames []frame
+	}{{"plain", plain}, {"vxlan", wrapped}} {
+		b.Run(run.name, func(b *testing.B) {
+			d := NewDecoder()
+			d.Lazy = true // as the Analyzer decodes
+			var seg Segment
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				fr := run.frames[i%len(run.frames)]
+				d.Decode(fr.lt, fr.data, fr.ci, &seg)
+			}
+		})
 	}
 }

@@ -542,17 +542,27 @@ func (f *nflog) decode(b []byte, df gopacket.DecodeFeedback) error {
 
 // Encapsulation is what the last frame Decode took was wrapped in,
 // outermost first; valid until the next Decode.
-func (d *Decoder) Encapsulation() []Encap { return d.encap[:d.nencap] }
+func (d *Decoder) Encapsulation() []Encap {
+	if d.vx.pending {
+		var s, t [4]byte
+		binary.BigEndian.PutUint32(s[:], d.vx.src)
+		binary.BigEndian.PutUint32(t[:], d.vx.dst)
+		d.encap[0] = Encap{Kind: EncapVXLAN, ID: d.vx.vni, HasID: true, Src: netip.AddrFrom4(s), Dst: netip.AddrFrom4(t)}
+		d.nencap, d.vx.pending = 1, false
+	}
+	return d.encap[:d.nencap]
+}
 
 // Outer describes Encapsulation for a connection's facts: "vxlan vni=42
 // 192.0.2.1-192.0.2.2", nested ones joined by " / " outermost first; ""
 // when the packet was bare.
 func (d *Decoder) Outer() string {
-	if d.nencap == 0 {
+	encs := d.Encapsulation()
+	if len(encs) == 0 {
 		return ""
 	}
-	s := make([]string, d.nencap)
-	for i, e := range d.Encapsulation() {
+	s := make([]string, len(encs))
+	for i, e := range encs {
 		s[i] = e.String()
 	}
 	return strings.Join(s, " / ")
@@ -571,8 +581,24 @@ func (d *Decoder) enter(e Encap) bool {
 	}
 	d.encap[d.nencap] = e
 	d.nencap++
-	if e.Kind.identifies() {
-		d.tunnel = d.tunnel.enter(e)
+	if !e.Kind.identifies() {
+		return true
 	}
+	// The packets of a tunnel come in runs: the last hash, in either
+	// direction, is kept.
+	k := tunnelStep{in: d.tunnel, e: e}
+	if e.Dst.Less(e.Src) {
+		k.e.Src, k.e.Dst = e.Dst, e.Src
+	}
+	if k != d.lastStep || d.lastOut == 0 {
+		d.lastStep, d.lastOut = k, d.tunnel.enter(e)
+	}
+	d.tunnel = d.lastOut
 	return true
+}
+
+// tunnelStep is one Tunnel.enter, its endpoints in order.
+type tunnelStep struct {
+	in Tunnel
+	e  Encap
 }
