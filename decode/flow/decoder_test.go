@@ -87,6 +87,11 @@ func TestTCPSegmentsMatchTshark(t *testing.T) {
 	if len(pcaps) < 20 {
 		t.Fatalf("only %d captures found in %s", len(pcaps), corpus)
 	}
+	tunnels, _ := filepath.Glob("../../testdata/pcaps/tunnel/*.pcap")
+	if len(tunnels) < 15 {
+		t.Fatalf("only %d tunnel captures", len(tunnels))
+	}
+	pcaps = append(pcaps, tunnels...)
 	compared := testutil.MinCompared(t, 2400, "TCP frames")
 	for _, path := range pcaps {
 		t.Run(filepath.Base(path), func(t *testing.T) {
@@ -99,9 +104,16 @@ func TestTCPSegmentsMatchTshark(t *testing.T) {
 				t.Fatalf("tshark: %v", err)
 			}
 			want := map[int]string{}
+			// A tunnel capture's UDP datagrams are the tunnel's (what they
+			// carry besides TCP is ARP and neighbour discovery): its TCP
+			// segments are compared.
+			tunnel := strings.Contains(path, "/tunnel/")
 			sc := bufio.NewScanner(bytes.NewReader(out))
 			for sc.Scan() {
 				f := strings.Split(sc.Text(), "\t")
+				if tunnel && f[1] == "" {
+					continue
+				}
 				n, _ := strconv.Atoi(f[0])
 				if f[1] != "" {
 					want[n] = f[1] + ">" + f[2]
@@ -121,6 +133,7 @@ func TestTCPSegmentsMatchTshark(t *testing.T) {
 				v := d.Decode(fr.lt, fr.data, fr.ci, &seg)
 				if gv := general.Decode(fr.lt, fr.data, fr.ci, &gseg); gv != v ||
 					v == TCPSegment && (seg.Src != gseg.Src || seg.Dst != gseg.Dst || seg.Net != gseg.Net || seg.Pair != gseg.Pair ||
+						seg.Tunnel != gseg.Tunnel || d.Outer() != general.Outer() ||
 						!bytes.Equal(seg.TCP.Payload, gseg.TCP.Payload) || seg.TCP.Seq != gseg.TCP.Seq) {
 					t.Fatalf("frame %d: fast path and general path disagree", i+1)
 				}
@@ -135,7 +148,7 @@ func TestTCPSegmentsMatchTshark(t *testing.T) {
 				if v == TCPSegment {
 					got[i+1] = strconv.Itoa(int(seg.Src.Port())) + ">" + strconv.Itoa(int(seg.Dst.Port()))
 				}
-				if v == UDPDatagram {
+				if v == UDPDatagram && !tunnel {
 					if seg.Pair != PairOf(seg.Dst, seg.Src) || seg.Payload != len(seg.Data) || seg.TCP != nil {
 						t.Fatalf("frame %d: datagram's Pair, Payload or TCP wrong", i+1)
 					}
@@ -167,12 +180,16 @@ func TestDecodeHostile(t *testing.T) {
 	for _, name := range []string{"zeek/testing/btest/Traces/tls/tls1.2.pcap", "zeek/testing/btest/Traces/tls/dtls1_2.pcap"} {
 		frames = append(frames, readAll(t, filepath.Join(testutil.Corpus(t), name))...)
 	}
+	tunnels, _ := filepath.Glob("../../testdata/pcaps/tunnel/*.pcap")
+	for _, p := range tunnels {
+		frames = append(frames, readAll(t, p)[:12]...) // the handshake's first frames
+	}
 	d := NewDecoder()
 	d.UDP = true
 	var seg Segment
 	for _, fr := range frames {
 		for n := 0; n <= len(fr.data); n++ {
-			for _, lt := range []layers.LinkType{fr.lt, layers.LinkTypeRaw, layers.LinkTypeNull, layers.LinkTypeLinuxSLL2, layers.LinkTypePPP} {
+			for _, lt := range []layers.LinkType{fr.lt, layers.LinkTypeRaw, layers.LinkTypeNull, layers.LinkTypeLinuxSLL2, layers.LinkTypePPP, 127, 192, 239} {
 				switch d.Decode(lt, fr.data[:n], fr.ci, &seg) {
 				case TCPSegment:
 					if len(seg.TCP.Payload) > n {
@@ -190,6 +207,12 @@ func TestDecodeHostile(t *testing.T) {
 
 func FuzzDecode(f *testing.F) {
 	f.Add(uint8(1), []byte{})
+	tunnels, _ := filepath.Glob("../../testdata/pcaps/tunnel/*.pcap")
+	for _, p := range tunnels {
+		for _, fr := range readAll(f, p)[:8] {
+			f.Add(uint8(fr.lt), fr.data)
+		}
+	}
 	f.Fuzz(func(t *testing.T, lt uint8, data []byte) {
 		d := NewDecoder()
 		d.UDP = true
@@ -218,7 +241,7 @@ func FuzzDecode(f *testing.F) {
 // common frames (Ethernet and raw IP) for the shortcut to be worth it.
 func TestPairHash(t *testing.T) {
 	var files []string
-	for _, pat := range []string{"../../testdata/pcaps/*.pcap*", filepath.Join(testutil.Corpus(t), "ja4/pcap/*.pcap*"), filepath.Join(testutil.Corpus(t), "zeek/testing/btest/Traces/tls/*.pcap*")} {
+	for _, pat := range []string{"../../testdata/pcaps/*.pcap*", "../../testdata/pcaps/tunnel/*.pcap", filepath.Join(testutil.Corpus(t), "ja4/pcap/*.pcap*"), filepath.Join(testutil.Corpus(t), "zeek/testing/btest/Traces/tls/*.pcap*")} {
 		m, _ := filepath.Glob(pat)
 		for _, f := range m {
 			if strings.HasSuffix(f, ".pcap") || strings.HasSuffix(f, ".pcapng") {
@@ -232,7 +255,7 @@ func TestPairHash(t *testing.T) {
 	d := NewDecoder()
 	d.UDP = true
 	var seg Segment
-	var tcp, fast, udp, udpFast int
+	var tcp, fast, udp, udpFast, tunnelled int
 	for _, f := range files {
 		for _, fr := range readAll(t, f) {
 			v := d.Decode(fr.lt, fr.data, fr.ci, &seg)
@@ -240,6 +263,13 @@ func TestPairHash(t *testing.T) {
 				if _, ok := PairHash(fr.lt, fr.data); ok && v != Fragment {
 					t.Fatalf("%s: PairHash hashes a frame Decode takes as %d", f, v)
 				}
+				continue
+			}
+			if seg.Tunnel != 0 {
+				if _, ok := PairHash(fr.lt, fr.data); ok {
+					t.Fatalf("%s: PairHash hashes a tunnelled frame by its outer endpoints", f)
+				}
+				tunnelled++
 				continue
 			}
 			if v == UDPDatagram {
@@ -265,7 +295,7 @@ func TestPairHash(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d captures, %d TCP segments, %d hashed from the bytes; %d UDP datagrams, %d", len(files), tcp, fast, udp, udpFast)
+	t.Logf("%d captures, %d TCP segments, %d hashed from the bytes; %d UDP datagrams, %d; %d tunnelled (decoded and hashed)", len(files), tcp, fast, udp, udpFast, tunnelled)
 	if fast < tcp*9/10 {
 		t.Errorf("PairHash handled %d of %d TCP segments", fast, tcp)
 	}

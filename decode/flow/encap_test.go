@@ -1,0 +1,119 @@
+package flow
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+)
+
+func tunnelFrames(t testing.TB, name string) []frame {
+	return readAll(t, filepath.Join("../../testdata/pcaps/tunnel", name+".pcap"))
+}
+
+// TestTunnelKeysApart: a TCP segment of the VXLAN capture and the same
+// frame with another VNI (or, in the GRE capture, another key) are the
+// same inner endpoints (Pair) but two flows (Key, and the reassembler's
+// Net); both directions of one tunnel are one flow; a bare segment's Key
+// is KeyOf's.
+func TestTunnelKeysApart(t *testing.T) {
+	for _, c := range []struct {
+		capture string
+		at      int // the offset of the identifier's low byte
+		encap   EncapKind
+	}{
+		{"vxlan", 14 + 20 + 8 + 6, EncapVXLAN},
+		{"gre-synthetic", 14 + 20 + 4 + 3, EncapGRE},
+		{"pppoe-synthetic", 14 + 3, EncapPPPoE},
+	} {
+		d := NewDecoder()
+		var seg Segment
+		keys, pairs := map[Key]bool{}, map[Pair]bool{}
+		var fwd, back Segment
+		n := 0
+		for _, fr := range tunnelFrames(t, c.capture) {
+			if d.Decode(fr.lt, fr.data, fr.ci, &seg) != TCPSegment || seg.Defragmented {
+				continue
+			}
+			if e := d.Encapsulation(); len(e) == 0 || e[len(e)-1].Kind != c.encap {
+				t.Fatalf("%s: encapsulation %v", c.capture, e)
+			}
+			n++
+			keys[seg.Key(TCP)], pairs[seg.Pair] = true, true
+			if fwd.Tunnel == 0 {
+				fwd = seg
+			} else if seg.Pair == fwd.Pair && seg.Src != fwd.Src {
+				back = seg
+			}
+			other := append([]byte(nil), fr.data...)
+			other[c.at]++
+			var seg2 Segment
+			if v := d.Decode(fr.lt, other, gopacket.CaptureInfo{CaptureLength: len(other), Length: len(other)}, &seg2); v != TCPSegment {
+				t.Fatalf("%s: the rewrapped frame: verdict %d", c.capture, v)
+			}
+			if seg2.Pair != seg.Pair || seg2.Key(TCP) == seg.Key(TCP) || seg2.Tunnel == 0 || seg2.Net == seg.Net && !d.Lazy {
+				t.Fatalf("%s: another identifier: Pair %v/%v, Key equal %v", c.capture, seg.Pair, seg2.Pair, seg2.Key(TCP) == seg.Key(TCP))
+			}
+		}
+		if n < 8 || back.Tunnel == 0 {
+			t.Fatalf("%s: %d segments, a reply seen %v", c.capture, n, back.Tunnel != 0)
+		}
+		if back.Key(TCP) != fwd.Key(TCP) || back.Key(TCP).Tunnel() != fwd.Tunnel || back.Key(TCP).Transport() != TCP {
+			t.Errorf("%s: the two directions are two flows", c.capture)
+		}
+		if len(keys) != len(pairs) || len(keys) < 2 { // one tunnel: a key per connection
+			t.Errorf("%s: %d keys for %d connections", c.capture, len(keys), len(pairs))
+		}
+	}
+	// Bare: the key is KeyOf's, no tunnel.
+	d := NewDecoder()
+	var seg Segment
+	var inner []byte
+	for _, fr := range tunnelFrames(t, "gretap-synthetic") {
+		if d.Decode(fr.lt, fr.data, fr.ci, &seg) == TCPSegment {
+			inner = fr.data[14+20+8:] // Ethernet, IPv4, GRE with a key
+			break
+		}
+	}
+	if d.Decode(layers.LinkTypeEthernet, inner, gopacket.CaptureInfo{CaptureLength: len(inner), Length: len(inner)}, &seg) != TCPSegment ||
+		seg.Tunnel != 0 || seg.Key(TCP) != KeyOf(TCP, seg.Pair) || d.Outer() != "" {
+		t.Errorf("bare inner frame: tunnel %x, outer %q", seg.Tunnel, d.Outer())
+	}
+}
+
+// TestEncapsulationDepthCapped: a TCP segment in more IPv4-in-IPv4 headers
+// than MaxEncapsulations is malformed and says why; one within it decodes.
+func TestEncapsulationDepthCapped(t *testing.T) {
+	var ip []byte
+	for _, fr := range tunnelFrames(t, "ip-in-ip4-synthetic") {
+		if ip = fr.data[14:]; ip[9] == 4 && ip[20+9] == 6 {
+			break
+		}
+	}
+	inner := ip[20:]
+	if ip[9] != 4 || inner[9] != 6 {
+		t.Fatal("no TCP in IPv4 in IPv4")
+	}
+	wrap := func(n int) []byte {
+		p := append([]byte(nil), inner...)
+		for range n {
+			h := append([]byte(nil), ip[:20]...)
+			total := 20 + len(p)
+			h[2], h[3] = byte(total>>8), byte(total)
+			p = append(h, p...)
+		}
+		return p
+	}
+	d := NewDecoder()
+	var seg Segment
+	for _, c := range []struct {
+		n    int
+		want Verdict
+	}{{MaxEncapsulations, TCPSegment}, {MaxEncapsulations + 1, Malformed}} {
+		p := wrap(c.n) // each added header wraps what follows
+		if v := d.Decode(layers.LinkTypeRaw, p, gopacket.CaptureInfo{CaptureLength: len(p), Length: len(p)}, &seg); v != c.want || d.EncapsulationTooDeep() != (c.want == Malformed) {
+			t.Errorf("%d encapsulations: verdict %d, too deep %v", c.n, v, d.EncapsulationTooDeep())
+		}
+	}
+}
