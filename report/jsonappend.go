@@ -199,6 +199,10 @@ func appendConnectionJSON(b []byte, r *ConnectionRecord) (_ []byte, ok bool) {
 		b = appendJSONString(b, d.Detail)
 		b = append(b, '}')
 	}
+	if r.Outer != "" {
+		b = append(b, `,"outer":`...)
+		b = appendJSONString(b, r.Outer)
+	}
 	return append(b, '}'), true
 }
 

@@ -81,6 +81,10 @@ type ConnectionRecord struct {
 	// own Decryption Secrets Blocks), so a run without one writes what it
 	// always wrote.
 	Decryption *DecryptionRecord `json:"decryption,omitempty"`
+	// Outer is what the connection's packets were wrapped in
+	// (facts.Connection.Outer: "vxlan vni=42 192.0.2.1-192.0.2.2"); there
+	// only for tunnelled connections.
+	Outer string `json:"outer,omitempty"`
 }
 
 // DecryptionRecord is a connection's key-log decryption: status "ok",
@@ -345,6 +349,7 @@ func NewConnectionRecord(c *facts.Connection, findings []facts.Finding, opt Opti
 		Transport:       c.Transport.String(),
 		Protocol:        c.Protocol,
 		StartTLS:        c.StartTLS,
+		Outer:           c.Outer,
 		SNI:             c.SNI(),
 		ALPNOffered:     []string{},
 		Alerts:          []AlertRecord{},
