@@ -102,7 +102,11 @@ handshakes() {
 	ip netns exec "$NS" openssl s_server -accept "[$net6::2]:8443" -cert "$C/leaf.chain.pem" -key "$C/leaf.key" -naccept 1 -quiet >"$WORK/s6.log" 2>&1 &
 	srv+=($!)
 	PIDS+=("${srv[@]}")
-	sleep 0.5
+	for _ in $(seq 100); do # both servers listening
+		[ "$(ip netns exec "$NS" ss -Hltn 'sport = :8443' | wc -l)" -ge 2 ] && break
+		sleep 0.05
+	done
+	sleep 0.2
 	echo "hello through $name" | timeout 10 ip netns exec "$NC" openssl s_client -tls1_3 -connect "$net4.2:8443" -servername tls13.$name.test \
 		-CAfile "$C/root.pem" -quiet >"$WORK/c.log" 2>&1 || true
 	echo "hello through $name" | timeout 10 ip netns exec "$NC" openssl s_client -tls1_2 -cipher ECDHE-RSA-AES128-GCM-SHA256 -connect "$net4.2:8443" \
@@ -118,12 +122,17 @@ handshakes() {
 	echo "tunnel-captures: recorded $name.pcap ($(stat -c %s "$OUT/$name.pcap") bytes, $(tshark -r "$OUT/$name.pcap" -Y tls.handshake.type==1 2>/dev/null | wc -l) ClientHellos by tshark)" >&2
 }
 
-# record NAME NET4 NET6 TYPE ARGS...: a tunnel, its capture, and the tunnel
-# removed again.
+# record NAME NET4 NET6 TYPE ARGS...: a tunnel, its capture (recorded
+# again, up to three times, until tshark sees the three ClientHellos), and
+# the tunnel removed again.
 record() {
 	local name=$1 net4=$2 net6=$3
 	if tunnel "$@"; then
-		handshakes "$name" "$net4" "$net6"
+		for try in 1 2 3; do
+			handshakes "$name" "$net4" "$net6"
+			[ "$(tshark -r "$OUT/$name.pcap" -Y tls.handshake.type==1 2>/dev/null | wc -l)" -ge 3 ] && break
+			[ $try = 3 ] && { echo "tunnel-captures: $name: fewer than 3 ClientHellos after 3 tries" >&2; exit 1; }
+		done
 		ip -n "$NC" link del "$name"
 		ip -n "$NS" link del "$name" 2>/dev/null || true
 	fi
@@ -143,7 +152,7 @@ record erspan3 172.16.89 fd89 erspan seq key 9 erspan_ver 2 erspan_dir ingress e
 
 # The encapsulations no kernel tunnel made here: the VXLAN capture's inner
 # frames rewrapped (see rewrap/main.go), each checked by tshark.
-(cd "$ROOT" && go run ./scripts/tunnelcapture/rewrap -in "$OUT/vxlan.pcap" -out "$OUT" -skip-existing)
+(cd "$ROOT" && go run ./scripts/tunnelcapture/rewrap -in "$OUT/vxlan.pcap" -out "$OUT")
 for f in "$OUT"/*.pcap; do
 	n=$(tshark -r "$f" -Y tls.handshake.type==1 2>/dev/null | wc -l)
 	[ "$n" -ge 3 ] || { echo "tunnel-captures: tshark finds $n ClientHellos in $f (want 3)" >&2; exit 1; }

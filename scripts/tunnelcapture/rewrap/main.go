@@ -39,24 +39,20 @@ type frame struct {
 func main() {
 	in := flag.String("in", "", "the VXLAN capture")
 	out := flag.String("out", ".", "directory for the rewrapped captures")
-	skip := flag.Bool("skip-existing", false, "leave captures that exist (recorded from a kernel tunnel) alone")
 	flag.Parse()
-	if err := run(*in, *out, *skip); err != nil {
+	if err := run(*in, *out); err != nil {
 		fmt.Fprintln(os.Stderr, "rewrap:", err)
 		os.Exit(1)
 	}
 }
 
-func run(in, out string, skip bool) error {
+func run(in, out string) error {
 	frames, err := read(in)
 	if err != nil {
 		return err
 	}
 	for _, w := range wrappers {
 		path := filepath.Join(out, w.name+".pcap")
-		if _, err := os.Stat(path); err == nil && skip {
-			continue
-		}
 		f, err := os.Create(path)
 		if err != nil {
 			return err
@@ -74,10 +70,10 @@ func run(in, out string, skip bool) error {
 					return err
 				}
 			}
-			b := w.wrap(fr)
-			if b == nil {
+			if t := innerType(fr); !w.ethernet && t != 0x0800 && t != 0x86dd {
 				continue
 			}
+			b := w.wrap(fr)
 			ci := fr.ci
 			ci.CaptureLength, ci.Length = len(b), len(b)
 			if err := pw.WritePacket(ci, b); err != nil {
@@ -93,7 +89,8 @@ func run(in, out string, skip bool) error {
 }
 
 // read takes the inner Ethernet frames of a capture's VXLAN datagrams
-// (IPv4 underlay, unfragmented).
+// (IPv4 underlay); a datagram the underlay fragmented is put together
+// again (RFC 791) and dated by its last fragment.
 func read(path string) ([]frame, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -106,6 +103,7 @@ func read(path string) ([]frame, error) {
 	}
 	var out []frame
 	var first [4]byte
+	frags := map[uint16][]byte{} // by identification: the datagram's payload so far
 	for {
 		data, ci, err := r.ReadPacketData()
 		if err == io.EOF {
@@ -119,11 +117,29 @@ func read(path string) ([]frame, error) {
 		}
 		ip := data[14:]
 		ihl := int(ip[0]&0xf) * 4
-		if ip[9] != 17 || binary.BigEndian.Uint16(ip[6:])&0x3fff != 0 || binary.BigEndian.Uint16(ip[ihl+2:]) != 4789 {
+		total := int(binary.BigEndian.Uint16(ip[2:]))
+		if ip[9] != 17 || total > len(ip) {
 			continue
 		}
-		total := int(binary.BigEndian.Uint16(ip[2:]))
-		fr := frame{ci: ci, eth: append([]byte(nil), ip[ihl+16:total]...), srcMAC: data[6:12], dstMAC: data[0:6]}
+		body := ip[ihl:total]
+		if ff := binary.BigEndian.Uint16(ip[6:]); ff&0x3fff != 0 {
+			id, off := binary.BigEndian.Uint16(ip[4:]), int(ff&0x1fff)*8
+			buf := frags[id]
+			if len(buf) < off+len(body) {
+				buf = append(buf, make([]byte, off+len(body)-len(buf))...)
+			}
+			copy(buf[off:], body)
+			frags[id] = buf
+			if ff&0x2000 != 0 {
+				continue // more fragments
+			}
+			body = buf
+			delete(frags, id)
+		}
+		if len(body) < 16+14 || binary.BigEndian.Uint16(body[2:]) != 4789 {
+			continue
+		}
+		fr := frame{ci: ci, eth: append([]byte(nil), body[16:]...), srcMAC: data[6:12], dstMAC: data[0:6]}
 		copy(fr.src4[:], ip[12:16])
 		copy(fr.dst4[:], ip[16:20])
 		if len(out) == 0 {
@@ -138,7 +154,11 @@ type wrapper struct {
 	name  string
 	lt    layers.LinkType
 	first func(frame) []byte // a frame before the first, or nil
-	wrap  func(frame) []byte // nil: the frame is left out
+	wrap  func(frame) []byte
+	// ethernet says the encapsulation carries Ethernet frames; the others
+	// carry IP packets, and the inner ARP and other non-IP frames are left
+	// out.
+	ethernet bool
 }
 
 var wrappers = []wrapper{
@@ -146,16 +166,16 @@ var wrappers = []wrapper{
 		// RFC 2890: key present, the inner IP packet after it.
 		return ether(f, 0x0800, ipv4(f.src4, f.dst4, 47, cat(gre(0x20, innerType(f), 5, 0), innerIP(f))))
 	}},
-	{name: "gretap-synthetic", lt: layers.LinkTypeEthernet, wrap: func(f frame) []byte {
+	{name: "gretap-synthetic", lt: layers.LinkTypeEthernet, ethernet: true, wrap: func(f frame) []byte {
 		return ether(f, 0x0800, ipv4(f.src4, f.dst4, 47, cat(gre(0x20, 0x6558, 6, 0), f.eth)))
 	}},
-	{name: "erspan2-synthetic", lt: layers.LinkTypeEthernet, wrap: func(f frame) []byte {
+	{name: "erspan2-synthetic", lt: layers.LinkTypeEthernet, ethernet: true, wrap: func(f frame) []byte {
 		// draft-foschiano-erspan-03 4.2: GRE with a sequence number, then
 		// version 1, VLAN 0, session 123, index 0.
 		h := []byte{0x10, 0x00, 0x00, 123, 0, 0, 0, 0}
 		return ether(f, 0x0800, ipv4(f.src4, f.dst4, 47, cat(gre(0x10, 0x88be, 0, 1), h, f.eth)))
 	}},
-	{name: "erspan3-synthetic", lt: layers.LinkTypeEthernet, wrap: func(f frame) []byte {
+	{name: "erspan3-synthetic", lt: layers.LinkTypeEthernet, ethernet: true, wrap: func(f frame) []byte {
 		// 4.3: version 2, session 124, a timestamp, SGT 0, frame type 0
 		// (Ethernet), hardware id 7, no optional subheader.
 		h := []byte{0x20, 0x00, 0x00, 124, 0, 0, 0x12, 0x34, 0, 0, 0x01, 0xc0}
@@ -169,7 +189,7 @@ var wrappers = []wrapper{
 		// RFC 2473: IPv4 or IPv6 inside IPv6.
 		return ether(f, 0x86dd, ipv6(v6(f.src4), v6(f.dst4), innerProto(f), innerIP(f)))
 	}},
-	{name: "geneve-synthetic", lt: layers.LinkTypeEthernet, wrap: func(f frame) []byte {
+	{name: "geneve-synthetic", lt: layers.LinkTypeEthernet, ethernet: true, wrap: func(f frame) []byte {
 		// RFC 8926: one 4-byte option (class 0x0102, type 0x80), VNI 61,
 		// protocol 0x6558 (Ethernet).
 		h := []byte{0x02, 0x00, 0x65, 0x58, 0, 0, 61, 0, 0x01, 0x02, 0x80, 0x01, 1, 2, 3, 4}
