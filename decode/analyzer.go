@@ -330,6 +330,9 @@ func (a *Analyzer) packet(p capture.Packet) {
 		}
 		a.anomaly(facts.Anomaly{Kind: kind, Offset: -1, Time: ts})
 	}
+	if a.dec.Capped() == flow.AnomalyIPv6FragmentsDropped {
+		a.anomaly(facts.Anomaly{Kind: flow.AnomalyIPv6FragmentsDropped, Offset: -1, Time: ts})
+	}
 }
 
 // flushIdle pushes through out-of-order data that waited too long and

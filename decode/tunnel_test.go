@@ -12,6 +12,7 @@ import (
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/tlsscope/tlsscope/capture"
 	"github.com/tlsscope/tlsscope/decode"
@@ -288,4 +289,107 @@ func vxlanFrame(inner []byte, vni uint32, back bool) []byte {
 	b = append(b, 0xc0, 0x01, 0x12, 0xb5, byte(u>>8), byte(u), 0, 0)
 	b = append(b, 0x08, 0, 0, 0, byte(vni>>16), byte(vni>>8), byte(vni), 0)
 	return append(b, inner...)
+}
+
+// TestIPv6FragmentedTLSMatchesTshark: the GRE/Ethernet capture's inner
+// packets as raw IP, every IPv6 one with data cut into 200-byte
+// fragments: the same TLS connections as the bare packets, and as tshark
+// (which reassembles them) finds in the fragmented file.
+func TestIPv6FragmentedTLSMatchesTshark(t *testing.T) {
+	var raw []capture.Packet
+	frags := 0
+	for i, p := range decode.ReadCapture(t, filepath.Join(testutil.Pcaps(t), "tunnel", "gretap-synthetic.pcap")) {
+		eth := p.Data[14+20+8:] // Ethernet, IPv4, GRE with a key
+		et := uint16(eth[12])<<8 | uint16(eth[13])
+		if et != 0x0800 && et != 0x86dd {
+			continue
+		}
+		ip := eth[14:]
+		if et == 0x86dd && ip[6] == 6 && len(ip) > 40+20+200 {
+			for _, f := range cut6(ip, 200, uint32(i)) {
+				q := p
+				q.Data, q.LinkType = f, layers.LinkTypeRaw
+				q.Info.CaptureLength, q.Info.Length = len(f), len(f)
+				raw = append(raw, q)
+				frags++
+			}
+			continue
+		}
+		q := p
+		q.Data, q.LinkType = ip, layers.LinkTypeRaw
+		q.Info.CaptureLength, q.Info.Length = len(ip), len(ip)
+		raw = append(raw, q)
+	}
+	if frags < 10 {
+		t.Fatalf("%d fragments", frags)
+	}
+	path := filepath.Join(t.TempDir(), "fragmented.pcap")
+	out, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := pcapgo.NewWriter(out)
+	if err := w.WriteFileHeader(65535, layers.LinkTypeRaw); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range raw {
+		if err := w.WritePacket(p.Info, p.Data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out.Close()
+	got, st := analyze(t, path, decode.Config{})
+	if len(st.Anomalies) != 0 {
+		t.Errorf("anomalies %v", st.Anomalies)
+	}
+	n := 0
+	for _, h := range tunnelHellos(t, path) {
+		c := got[h.client+" "+h.server]
+		if c == nil || c.TLS == nil {
+			t.Errorf("%s %s: no TLS connection (have %s)", h.client, h.server, keys(got))
+			continue
+		}
+		if h.typ == "1" {
+			n++
+			if c.SNI() != h.sni || c.Fingerprints.JA3 != h.ja3 {
+				t.Errorf("%s: SNI %q JA3 %s, tshark %q %s", h.client, c.SNI(), c.Fingerprints.JA3, h.sni, h.ja3)
+			}
+		} else if hexString(c.TLS.Version) != h.version || hexString(c.TLS.CipherSuite) != h.ciphersuit || c.Fingerprints.JA3S != h.ja3s {
+			t.Errorf("%s: version %s suite %s JA3S %s, tshark %s %s %s", h.client, hexString(c.TLS.Version), hexString(c.TLS.CipherSuite),
+				c.Fingerprints.JA3S, h.version, h.ciphersuit, h.ja3s)
+		}
+	}
+	if n < 3 {
+		t.Errorf("%d ClientHellos compared", n)
+	}
+	v6 := 0
+	for _, c := range got {
+		if c.Client.Addr().Is6() && c.TLS != nil && c.TLS.Version != 0 && len(c.Certificates)+int(c.Bytes[1]) > 0 {
+			v6++
+		}
+	}
+	if v6 != 1 {
+		t.Errorf("%d IPv6 TLS connections with a server flight, want 1", v6)
+	}
+}
+
+// cut6 cuts an IPv6 packet without extension headers into fragments of
+// at most size bytes of its fragmentable part (RFC 8200, 4.5).
+func cut6(ip []byte, size int, id uint32) [][]byte {
+	body := ip[40:]
+	var out [][]byte
+	for off := 0; off < len(body); off += size {
+		end := min(off+size, len(body))
+		f := append([]byte(nil), ip[:40]...)
+		f[6] = 44 // Fragment
+		plen := 8 + end - off
+		f[4], f[5] = byte(plen>>8), byte(plen)
+		of := uint16(off/8) << 3
+		if end < len(body) {
+			of |= 1 // more fragments
+		}
+		f = append(f, ip[6], 0, byte(of>>8), byte(of), byte(id>>24), byte(id>>16), byte(id>>8), byte(id))
+		out = append(out, append(f, body[off:end]...))
+	}
+	return out
 }

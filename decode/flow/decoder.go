@@ -11,6 +11,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"net/netip"
+	"time"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/ip4defrag"
@@ -126,7 +127,13 @@ type Decoder struct {
 	}
 
 	frag    FragmentKey // the last frame's datagram, when fragment is set
-	fragSet bool        // the last frame Decode took was an IPv4 fragment
+	fragSet bool        // the last frame Decode took was an IPv4 or IPv6 fragment
+
+	frag6         defrag6
+	now           time.Time // the frame's capture time, for IPv6 reassembly
+	held6         bool      // the frame is an IPv6 fragment, held
+	defragmented6 bool      // the frame completed an IPv6 datagram
+	capped        string    // the anomaly of a cap the frame hit (Capped)
 
 	// UDP makes Decode name the endpoints and payload of a UDP datagram
 	// (UDPDatagram); unset, a UDP datagram is NotTCP like any other
@@ -146,6 +153,10 @@ func NewDecoder() *Decoder {
 	d := &Decoder{decoded: make([]gopacket.LayerType, 0, 8), defrag: ip4defrag.NewIPv4Defragmenter()}
 	return d
 }
+
+// Capped names the cap the last frame hit, as an anomaly kind
+// (AnomalyEncapsulationDepth, AnomalyIPv6FragmentsDropped), "" when none.
+func (d *Decoder) Capped() string { return d.capped }
 
 // SetTruncated implements gopacket.DecodeFeedback for the general path's
 // layers.
@@ -218,6 +229,7 @@ func stripPPP(data []byte) ([]byte, bool) {
 func (d *Decoder) Decode(lt layers.LinkType, data []byte, ci gopacket.CaptureInfo, seg *Segment) Verdict {
 	d.fragSet = false
 	d.nencap, d.tunnel, d.tooDeep, d.vx.pending = 0, 0, false, false
+	d.now, d.held6, d.defragmented6, d.capped = ci.Timestamp, false, false, ""
 	if !d.noFast && d.fast(lt, data, ci, seg) {
 		return TCPSegment
 	}
@@ -243,7 +255,11 @@ func (d *Decoder) Decode(lt layers.LinkType, data []byte, ci gopacket.CaptureInf
 	}
 	err := d.decodeLayers(first, data)
 	if d.tooDeep {
+		d.capped = AnomalyEncapsulationDepth
 		return Malformed
+	}
+	if d.held6 && err == nil {
+		return Fragment
 	}
 	truncated := d.truncated || (ci.Length > ci.CaptureLength && ci.CaptureLength > 0)
 	if err != nil {
@@ -305,8 +321,19 @@ func (d *Decoder) walk(typ gopacket.LayerType, data []byte) (err error) {
 			l = &d.ip4
 		case layers.LayerTypeIPv6:
 			l = &d.ip6
-		case layers.LayerTypeIPv6HopByHop, layers.LayerTypeIPv6Routing, layers.LayerTypeIPv6Fragment, layers.LayerTypeIPv6Destination:
+		case layers.LayerTypeIPv6HopByHop, layers.LayerTypeIPv6Routing, layers.LayerTypeIPv6Destination:
 			l = &d.ip6ext
+		case layers.LayerTypeIPv6Fragment:
+			next, payload, held, err := d.fragment6(data)
+			if err != nil || held {
+				d.held6 = held
+				return err
+			}
+			if next, err = d.ipNext(next, d.ip6ext.NextHeader); err != nil {
+				return err
+			}
+			typ, data = next, payload
+			continue
 		case layers.LayerTypeTCP:
 			l = &d.tcp
 		case layers.LayerTypeUDP:
@@ -353,7 +380,7 @@ func (d *Decoder) walk(typ gopacket.LayerType, data []byte) (err error) {
 		case layers.LayerTypeIPv6:
 			d.lastIP = 6
 			next, err = d.ipNext(next, d.ip6.NextHeader)
-		case layers.LayerTypeIPv6HopByHop, layers.LayerTypeIPv6Routing, layers.LayerTypeIPv6Fragment, layers.LayerTypeIPv6Destination:
+		case layers.LayerTypeIPv6HopByHop, layers.LayerTypeIPv6Routing, layers.LayerTypeIPv6Destination:
 			next, err = d.ipNext(next, d.ip6ext.NextHeader)
 		case layers.LayerTypeTCP:
 			next = gopacket.LayerTypeZero // the payload is the stream's
@@ -546,6 +573,7 @@ func (d *Decoder) finish(seg *Segment, truncated bool, ci gopacket.CaptureInfo) 
 	seg.Truncated = truncated
 	seg.Flags = TCPFlags(d.tcp.Contents[13])
 	seg.Payload = len(d.tcp.Payload)
+	seg.Defragmented = d.defragmented6
 	return TCPSegment
 }
 
@@ -568,6 +596,7 @@ func (d *Decoder) datagram(seg *Segment, isIP4, truncated bool) {
 	seg.Flags = 0
 	seg.Data = d.udp.Payload
 	seg.Payload = len(seg.Data)
+	seg.Defragmented = d.defragmented6
 }
 
 func addr4(ip []byte) netip.Addr {
@@ -632,7 +661,11 @@ func (d *Decoder) reassemble(seg *Segment, ci gopacket.CaptureInfo) Verdict {
 		err = d.walk(next, whole.Payload)
 	}
 	if d.tooDeep {
+		d.capped = AnomalyEncapsulationDepth
 		return Malformed
+	}
+	if d.held6 && err == nil {
+		return Fragment
 	}
 	if err != nil && !d.has(layers.LayerTypeTCP) && !d.has(layers.LayerTypeUDP) {
 		if d.ipProtocol() == layers.IPProtocolTCP {
@@ -645,24 +678,26 @@ func (d *Decoder) reassemble(seg *Segment, ci gopacket.CaptureInfo) Verdict {
 	return v
 }
 
-// FragmentKey names the IPv4 datagram a fragment belongs to: source,
-// destination, protocol and identification (RFC 791, 2.3), as the
-// defragmenter groups fragments.
+// FragmentKey names the IP datagram a fragment belongs to. An IPv4
+// datagram's is its source, destination, protocol and identification (RFC
+// 791, 2.3), as the defragmenter groups fragments, the addresses
+// IPv4-mapped; an IPv6 datagram's its source, destination and
+// identification (RFC 8200, 4.5), Proto 44 (the Fragment header).
 type FragmentKey struct {
-	Src, Dst [4]byte
+	Src, Dst [16]byte
+	ID       uint32
 	Proto    uint8
-	ID       uint16
 }
 
 func fragmentKey(ip *layers.IPv4) FragmentKey {
-	k := FragmentKey{Proto: uint8(ip.Protocol), ID: ip.Id}
-	copy(k.Src[:], ip.SrcIP.To4())
-	copy(k.Dst[:], ip.DstIP.To4())
+	k := FragmentKey{Proto: uint8(ip.Protocol), ID: uint32(ip.Id)}
+	k.Src = addr4(ip.SrcIP).As16()
+	k.Dst = addr4(ip.DstIP).As16()
 	return k
 }
 
-// Fragment says whether the last frame Decode took was an IPv4 fragment,
-// and of which datagram: its verdict is then Fragment (held until the
+// Fragment says whether the last frame Decode took was an IPv4 or IPv6
+// fragment, and of which datagram: its verdict is then Fragment (held until the
 // datagram is whole), the datagram's own (this fragment completed it:
 // Segment.Defragmented), or Malformed (the defragmenter refused it and
 // dropped what it held of the datagram).
