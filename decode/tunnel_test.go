@@ -97,11 +97,13 @@ var tunnelOuter = map[string][2]string{
 	"ip-in-ip6-synthetic": {"4in6 fd00:200::1-fd00:200::2", "6in6 fd00:200::1-fd00:200::2"},
 	"geneve-synthetic":    {"geneve vni=61 10.200.0.1-10.200.0.2", "geneve vni=61 10.200.0.1-10.200.0.2"},
 	"mpls-synthetic":      {"mpls label=100", "mpls label=100"},
-	"pppoe-synthetic":     {"pppoe session=4660", "pppoe session=4660"},
-	"sgt-synthetic":       {"sgt sgt=10", "sgt sgt=10"},
-	"radiotap-synthetic":  {"", ""},
-	"ppi-synthetic":       {"", ""},
-	"nflog-synthetic":     {"", ""},
+	"nested-synthetic": {"gre key=7 10.200.0.1-10.200.0.2 / vxlan vni=42 192.168.0.1-192.168.0.2",
+		"gre key=7 10.200.0.1-10.200.0.2 / vxlan vni=42 192.168.0.1-192.168.0.2"},
+	"pppoe-synthetic":    {"pppoe session=4660", "pppoe session=4660"},
+	"sgt-synthetic":      {"sgt sgt=10", "sgt sgt=10"},
+	"radiotap-synthetic": {"", ""},
+	"ppi-synthetic":      {"", ""},
+	"nflog-synthetic":    {"", ""},
 }
 
 // TestTunnelHandshakesMatchTshark: in every capture of testdata/pcaps/tunnel

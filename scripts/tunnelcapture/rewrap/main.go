@@ -195,6 +195,15 @@ var wrappers = []wrapper{
 		h := []byte{0x02, 0x00, 0x65, 0x58, 0, 0, 61, 0, 0x01, 0x02, 0x80, 0x01, 1, 2, 3, 4}
 		return ether(f, 0x0800, ipv4(f.src4, f.dst4, 17, udp(49152+uint16(len(f.eth)%1000), 6081, cat(h, f.eth))))
 	}},
+	{name: "nested-synthetic", lt: layers.LinkTypeEthernet, ethernet: true, wrap: func(f frame) []byte {
+		// Encapsulations nest: an 802.1Q tag (VLAN 100), GRE with key 7
+		// between the underlay's addresses, VXLAN VNI 42 between
+		// 192.168.0.1 and .2 inside it, the Ethernet frame inside that.
+		a, b := [4]byte{192, 168, 0, f.src4[3]}, [4]byte{192, 168, 0, f.dst4[3]}
+		vx := ipv4(a, b, 17, udp(49152+uint16(len(f.eth)%1000), 4789, cat([]byte{0x08, 0, 0, 0, 0, 0, 42, 0}, f.eth)))
+		tagged := cat([]byte{0x00, 100, 0x08, 0x00}, ipv4(f.src4, f.dst4, 47, cat(gre(0x20, 0x0800, 7, 0), vx)))
+		return ether(f, 0x8100, tagged)
+	}},
 	{name: "mpls-synthetic", lt: layers.LinkTypeEthernet, wrap: func(f frame) []byte {
 		// RFC 3032: two labels, the second at the bottom of the stack.
 		h := []byte{0x00, 0x06, 0x40, 64, 0x00, 0x0c, 0x81, 64} // label 100, label 200 (S)
