@@ -529,6 +529,9 @@ func (d *Decoder) decodeOwn(typ gopacket.LayerType, data []byte) (gopacket.Layer
 			return 0, nil, err
 		}
 		return d.nflog.next, d.nflog.payload, nil
+	case layerTeredo:
+		ip, _ := teredoIPv6(data) // udpTunnel checked it
+		return layers.LayerTypeIPv6, ip, d.tunnelled(Encap{Kind: EncapTeredo})
 	}
 	return gopacket.LayerTypeZero, nil, nil
 }

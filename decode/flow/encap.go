@@ -38,10 +38,11 @@ const (
 	EncapMPLS                        // RFC 3032 label stack
 	EncapPPPoE                       // RFC 2516 session stage
 	EncapSGT                         // Cisco MetaData (ethertype 0x8909): a security group tag
+	EncapTeredo                      // RFC 4380, UDP port 3544: IPv6 in UDP over IPv4
 )
 
 var encapNames = [...]string{EncapVXLAN: "vxlan", EncapGeneve: "geneve", EncapGRE: "gre", EncapERSPAN: "erspan",
-	EncapIPIP: "ipip", Encap6in4: "6in4", Encap4in6: "4in6", Encap6in6: "6in6", EncapMPLS: "mpls", EncapPPPoE: "pppoe", EncapSGT: "sgt"}
+	EncapIPIP: "ipip", Encap6in4: "6in4", Encap4in6: "4in6", Encap6in6: "6in6", EncapMPLS: "mpls", EncapPPPoE: "pppoe", EncapSGT: "sgt", EncapTeredo: "teredo"}
 
 func (k EncapKind) String() string {
 	if int(k) < len(encapNames) && encapNames[k] != "" {
@@ -148,6 +149,7 @@ const AnomalyEncapsulationDepth = "encapsulation_too_deep"
 const (
 	portVXLAN  = 4789
 	portGeneve = 6081
+	portTeredo = 3544
 )
 
 // Link types of the encapsulation decoder, beyond gopacket's constants.
@@ -175,6 +177,7 @@ const (
 	layerPPI                                     // PPI header
 	layerDot11                                   // 802.11 data frame header
 	layerNFLOG                                   // NFLOG header and TLVs
+	layerTeredo                                  // Teredo's indicators before an IPv6 packet
 )
 
 var errShort = errors.New("header cut short")
@@ -218,10 +221,15 @@ func vxlanHeader(b []byte) (vni uint32, ok bool) {
 
 // udpTunnel is the tunnel a UDP datagram between the two ports carries by
 // its header, or LayerTypeZero: VXLAN to or from 4789 with its I flag set,
-// Geneve version 0 to or from 6081. The destination port is tried first.
+// Geneve version 0 to or from 6081, Teredo to or from 3544 with an IPv6
+// packet after its indicators. The destination port is tried first.
 func udpTunnel(sport, dport uint16, payload []byte) gopacket.LayerType {
 	for _, p := range [2]uint16{dport, sport} {
 		switch p {
+		case portTeredo:
+			if _, ok := teredoIPv6(payload); ok {
+				return layerTeredo
+			}
 		case portVXLAN:
 			if _, ok := vxlanHeader(payload); ok {
 				return layers.LayerTypeVXLAN
@@ -233,6 +241,27 @@ func udpTunnel(sport, dport uint16, payload []byte) gopacket.LayerType {
 		}
 	}
 	return gopacket.LayerTypeZero
+}
+
+// teredoIPv6 is the IPv6 packet of a Teredo datagram (RFC 4380, 5.1.1):
+// after an optional authentication indicator (type 0x0001, client id and
+// authentication value lengths, them, an 8-byte nonce and a confirmation
+// byte) and an optional origin indication (type 0x0000, 8 bytes).
+func teredoIPv6(b []byte) ([]byte, bool) {
+	s := cryptobyte.String(b)
+	if len(s) >= 2 && s[0] == 0 && s[1] == 1 {
+		var idLen, auLen uint8
+		if !s.Skip(2) || !s.ReadUint8(&idLen) || !s.ReadUint8(&auLen) || !s.Skip(int(idLen)+int(auLen)+8+1) {
+			return nil, false
+		}
+	}
+	if len(s) >= 2 && s[0] == 0 && s[1] == 0 && !s.Skip(8) {
+		return nil, false
+	}
+	if len(s) < 40 || s[0]>>4 != 6 {
+		return nil, false
+	}
+	return []byte(s), true
 }
 
 // pppoe is an RFC 2516 session header (4: ver 1, type 1, code 0x00)

@@ -12,7 +12,7 @@ import (
 // spreading flows over workers, where a full Decode per frame would cost
 // as much as the dispatch saves. It handles what Decode's fast path
 // handles (Ethernet with any VLAN tags, or raw IP; IPv4 without fragments,
-// IPv6 without extension headers; not VXLAN or Geneve) and reports false
+// IPv6 without extension headers; not VXLAN, Geneve or Teredo) and reports false
 // for anything else, which the caller decodes and hashes with HashPair. Both give the same
 // value for the same endpoints; a TCP and a UDP flow between the same
 // endpoints hash alike (one worker takes both, which is no harm).
@@ -53,11 +53,11 @@ func PairHash(lt layers.LinkType, data []byte) (uint64, bool) {
 func hashed(proto byte) bool { return proto == 6 || proto == 17 }
 
 // tunnelPort reports whether a UDP header's ports are a tunnel's (VXLAN,
-// Geneve): Decode takes the inner packet's endpoints, which the caller
+// Geneve, Teredo): Decode takes the inner packet's endpoints, which the caller
 // hashes with HashPair.
 func tunnelPort(udp []byte) bool {
 	sport, dport := binary.BigEndian.Uint16(udp), binary.BigEndian.Uint16(udp[2:])
-	return sport == portVXLAN || dport == portVXLAN || sport == portGeneve || dport == portGeneve
+	return sport == portVXLAN || dport == portVXLAN || sport == portGeneve || dport == portGeneve || sport == portTeredo || dport == portTeredo
 }
 
 // HashPair is PairHash for decoded endpoints.

@@ -2,13 +2,14 @@
 // by scripts/tunnelcapture/capture.sh) in the encapsulations the test
 // machine's kernel could not make: GRE (keyed), GRE carrying Ethernet,
 // ERSPAN type II and III, IP in IPv4 (IPIP, 6in4), IP in IPv6 (4in6,
-// 6in6), Geneve, an MPLS label stack, a PPPoE session (after a discovery
-// frame, which carries no packet), Cisco MetaData (SGT), 802.11 data
-// frames with LLC/SNAP under radiotap and PPI, and NFLOG. It is synthetic
-// wrapping of real traffic: the inner frames, their TCP and TLS, are the
-// ones the kernel sent; only the outer headers are written here, as the
-// RFCs and drafts lay them out (their checksums right). capture.sh checks
-// each file with tshark.
+// 6in6), Geneve, Teredo (the IPv6 connection only), an MPLS label stack, a
+// PPPoE session (after a discovery frame, which carries no packet), Cisco
+// MetaData (SGT), 802.11 data frames with LLC/SNAP under radiotap and PPI,
+// NFLOG, and VLAN / GRE / VXLAN nested. It is synthetic wrapping of real
+// traffic: the inner frames, their TCP and TLS, are the ones the kernel
+// sent; only the outer headers are written here, as the RFCs and drafts
+// lay them out (their checksums right). capture.sh checks each file with
+// tshark.
 //
 //	go run ./scripts/tunnelcapture/rewrap -in testdata/pcaps/tunnel/vxlan.pcap -out testdata/pcaps/tunnel
 package main
@@ -74,6 +75,9 @@ func run(in, out string) error {
 				continue
 			}
 			b := w.wrap(fr)
+			if b == nil {
+				continue
+			}
 			ci := fr.ci
 			ci.CaptureLength, ci.Length = len(b), len(b)
 			if err := pw.WritePacket(ci, b); err != nil {
@@ -154,7 +158,7 @@ type wrapper struct {
 	name  string
 	lt    layers.LinkType
 	first func(frame) []byte // a frame before the first, or nil
-	wrap  func(frame) []byte
+	wrap  func(frame) []byte // nil: the frame is left out
 	// ethernet says the encapsulation carries Ethernet frames; the others
 	// carry IP packets, and the inner ARP and other non-IP frames are left
 	// out.
@@ -203,6 +207,19 @@ var wrappers = []wrapper{
 		vx := ipv4(a, b, 17, udp(49152+uint16(len(f.eth)%1000), 4789, cat([]byte{0x08, 0, 0, 0, 0, 0, 42, 0}, f.eth)))
 		tagged := cat([]byte{0x00, 100, 0x08, 0x00}, ipv4(f.src4, f.dst4, 47, cat(gre(0x20, 0x0800, 7, 0), vx)))
 		return ether(f, 0x8100, tagged)
+	}},
+	{name: "teredo-synthetic", lt: layers.LinkTypeEthernet, wrap: func(f frame) []byte {
+		// RFC 4380: the IPv6 packets in UDP between a client's port and
+		// the relay's 3544, the relay's with an origin indication (5.1.1:
+		// type 0, the obfuscated port and address).
+		if innerType(f) != 0x86dd {
+			return nil
+		}
+		if f.forward {
+			return ether(f, 0x0800, ipv4(f.src4, f.dst4, 17, udp(49500, 3544, innerIP(f))))
+		}
+		origin := []byte{0, 0, ^byte(49500 >> 8), ^byte(49500 & 0xff), ^f.dst4[0], ^f.dst4[1], ^f.dst4[2], ^f.dst4[3]}
+		return ether(f, 0x0800, ipv4(f.src4, f.dst4, 17, udp(3544, 49500, cat(origin, innerIP(f)))))
 	}},
 	{name: "mpls-synthetic", lt: layers.LinkTypeEthernet, wrap: func(f frame) []byte {
 		// RFC 3032: two labels, the second at the bottom of the stack.
