@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -404,4 +405,30 @@ func cut6(ip []byte, size int, id uint32) [][]byte {
 		out = append(out, append(f, body[off:end]...))
 	}
 	return out
+}
+
+// TestTunnelsParallelSameFacts: on every tunnel capture (and the VXLAN
+// capture twice over, VNI 42 and 43), workers that deal tunnelled frames
+// by their inner endpoints report what one Analyzer reports, in the same
+// Handler calls.
+func TestTunnelsParallelSameFacts(t *testing.T) {
+	pcaps, _ := filepath.Glob(filepath.Join(testutil.Pcaps(t), "tunnel", "*.pcap"))
+	if len(pcaps) < len(tunnelOuter) {
+		t.Fatalf("%d tunnel captures", len(pcaps))
+	}
+	compared := testutil.MinCompared(t, len(tunnelOuter)*2, "captures and worker counts")
+	for _, path := range pcaps {
+		pkts := readPackets(t, path)
+		want := packetCalls(slicePackets(pkts), func(h decode.Handler) decode.Engine { return decode.New(decode.Config{}, h) }, nil, 0)
+		if len(want) < 2 { // a connection and the end at least
+			t.Fatalf("%s: %d Handler calls", path, len(want))
+		}
+		for _, n := range []int{2, 3} {
+			got := packetCalls(slicePackets(pkts), func(h decode.Handler) decode.Engine { return decode.NewParallel(decode.Config{}, h, n) }, nil, 0)
+			if !slices.Equal(got, want) {
+				t.Errorf("%s, %d workers: %d Handler calls differ from one Analyzer's %d", filepath.Base(path), n, len(got), len(want))
+			}
+			compared.Add(1)
+		}
+	}
 }

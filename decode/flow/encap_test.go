@@ -117,3 +117,40 @@ func TestEncapsulationDepthCapped(t *testing.T) {
 		}
 	}
 }
+
+// TestDot11OnlyDataFrames: of 802.11 frames under radiotap, a data frame
+// with LLC/SNAP is its packet; the same frame protected (encrypted), as a
+// management frame or as a null data frame carries none (NotIP, not an
+// error), nor does one whose LLC header is not SNAP.
+func TestDot11OnlyDataFrames(t *testing.T) {
+	var frame []byte
+	d := NewDecoder()
+	var seg Segment
+	for _, fr := range tunnelFrames(t, "radiotap-synthetic") {
+		if d.Decode(fr.lt, fr.data, fr.ci, &seg) == TCPSegment {
+			frame = fr.data
+			break
+		}
+	}
+	if frame == nil {
+		t.Fatal("no TCP segment in the radiotap capture")
+	}
+	const rt = 12 // the capture's radiotap header length
+	for _, c := range []struct {
+		name string
+		edit func(b []byte)
+		want Verdict
+	}{
+		{"data", func([]byte) {}, TCPSegment},
+		{"protected", func(b []byte) { b[rt+1] |= 0x40 }, NotIP},
+		{"beacon", func(b []byte) { b[rt] = 0x80 }, NotIP},
+		{"QoS null", func(b []byte) { b[rt] = 0xc8 }, NotIP},
+		{"not SNAP", func(b []byte) { b[rt+26] = 0x42 }, NotIP},
+	} {
+		b := append([]byte(nil), frame...)
+		c.edit(b)
+		if v := d.Decode(linkTypeRadiotap, b, gopacket.CaptureInfo{CaptureLength: len(b), Length: len(b)}, &seg); v != c.want {
+			t.Errorf("%s: verdict %d, want %d", c.name, v, c.want)
+		}
+	}
+}
