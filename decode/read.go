@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"io"
+	"slices"
+
+	"github.com/gopacket/gopacket/layers"
 
 	"github.com/tlsscope/tlsscope/capture"
 	"github.com/tlsscope/tlsscope/capture/filter"
@@ -50,6 +53,7 @@ func Read(ctx context.Context, src Source, e Engine, opt ReadOptions) (facts.Sta
 	}
 	var filtered uint64
 	var err error
+	var linkTypes []layers.LinkType // link types the filter was checked against
 	for n, passed := 1, 0; opt.MaxPackets == 0 || passed < opt.MaxPackets; n++ {
 		var p capture.Packet
 		if p, err = src.Next(); err != nil {
@@ -63,6 +67,15 @@ func Read(ctx context.Context, src Source, e Engine, opt ReadOptions) (facts.Sta
 		}
 		if opt.Filter != nil && !opt.Filter.MatchLength(p.LinkType, p.Data, p.Info.Length) {
 			filtered++
+			if !slices.Contains(linkTypes, p.LinkType) {
+				// A filter that cannot apply to a link type matches none of
+				// its packets: say so once.
+				linkTypes = append(linkTypes, p.LinkType)
+				if _, cerr := opt.Filter.Compile(p.LinkType, 0); cerr != nil {
+					e.Note(facts.Anomaly{Kind: AnomalyFilterLinkType, Offset: -1, Time: p.Info.Timestamp, Capture: opt.Name,
+						Detail: cerr.Error() + "; the packets of that link type are all filtered out"})
+				}
+			}
 			continue
 		}
 		if opt.Write != nil {
@@ -83,6 +96,11 @@ func Read(ctx context.Context, src Source, e Engine, opt ReadOptions) (facts.Sta
 	st.Filtered += filtered
 	return st, err
 }
+
+// AnomalyFilterLinkType names a link type the capture filter cannot be
+// applied to (capture/filter compiles for fewer link types than decode
+// reads): every packet of it is filtered out.
+const AnomalyFilterLinkType = "filter_unsupported_linktype"
 
 // ReadFile reads a capture file through one Analyzer with cfg and h,
 // naming the input name: what a test of a later stage needs to turn a

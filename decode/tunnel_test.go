@@ -16,6 +16,7 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/tlsscope/tlsscope/capture"
+	"github.com/tlsscope/tlsscope/capture/filter"
 	"github.com/tlsscope/tlsscope/decode"
 	"github.com/tlsscope/tlsscope/decode/facts"
 	"github.com/tlsscope/tlsscope/internal/testutil"
@@ -429,6 +430,39 @@ func TestTunnelsParallelSameFacts(t *testing.T) {
 				t.Errorf("%s, %d workers: %d Handler calls differ from one Analyzer's %d", filepath.Base(path), n, len(got), len(want))
 			}
 			compared.Add(1)
+		}
+	}
+}
+
+// TestFilterUnsupportedLinkTypeNoted: a capture filter on a link type it
+// cannot compile for (802.11 under radiotap) filters every packet out and
+// says so once, by a filter_unsupported_linktype anomaly; on the VXLAN
+// capture it applies (to the outer headers, as tcpdump's does) without
+// one.
+func TestFilterUnsupportedLinkTypeNoted(t *testing.T) {
+	f, err := filter.Parse("udp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		capture string
+		noted   uint64
+	}{{"radiotap-synthetic", 1}, {"vxlan", 0}} {
+		src, err := capture.Open(filepath.Join(testutil.Pcaps(t), "tunnel", c.capture+".pcap"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var conns int
+		st, err := decode.Read(t.Context(), src, decode.New(decode.Config{}, decode.Handler{Connection: func(*facts.Connection) { conns++ }}), decode.ReadOptions{Filter: f})
+		src.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := st.Anomalies[decode.AnomalyFilterLinkType]; got != c.noted {
+			t.Errorf("%s: %d %s anomalies, want %d", c.capture, got, decode.AnomalyFilterLinkType, c.noted)
+		}
+		if c.noted == 1 && (st.Filtered == 0 || st.Packets != 0) || c.noted == 0 && conns != 3 {
+			t.Errorf("%s: %d filtered, %d packets, %d connections", c.capture, st.Filtered, st.Packets, conns)
 		}
 	}
 }
