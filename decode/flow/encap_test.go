@@ -6,6 +6,8 @@ import (
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
+
+	"github.com/tlsscope/tlsscope/capture"
 )
 
 func tunnelFrames(t testing.TB, name string) []frame {
@@ -152,5 +154,24 @@ func TestDot11OnlyDataFrames(t *testing.T) {
 		if v := d.Decode(linkTypeRadiotap, b, gopacket.CaptureInfo{CaptureLength: len(b), Length: len(b)}, &seg); v != c.want {
 			t.Errorf("%s: verdict %d, want %d", c.name, v, c.want)
 		}
+	}
+}
+
+// TestLinkTypesAgree: capture opens the files of exactly the link types
+// the Decoder decodes (capture cannot import decode: it keeps its own
+// list).
+func TestLinkTypesAgree(t *testing.T) {
+	d := NewDecoder()
+	n := 0
+	for lt := range layers.LinkType(300) {
+		if d.Supported(lt) != capture.SupportedLinkType(lt) {
+			t.Errorf("link type %d: decode %v, capture %v", lt, d.Supported(lt), capture.SupportedLinkType(lt))
+		}
+		if d.Supported(lt) {
+			n++
+		}
+	}
+	if n < 15 {
+		t.Errorf("%d link types supported", n)
 	}
 }

@@ -146,7 +146,7 @@ func TestCaptureDamage(t *testing.T) {
 			g.close()
 		}},
 		{name: "pcapng-unknown-linktypes", want: []string{capture.AnomalyUnsupportedLinkType}, min: 2, conns: 2, hellos: 2, build: func(t *testing.T, path string) {
-			g := newPcapng(t, path, layers.LinkTypeIEEE802_11, 147, layers.LinkTypeIEEE802_11)
+			g := newPcapng(t, path, layers.LinkType(163), 147, layers.LinkType(163)) // 802.11 under AVS headers, a private link type
 			writeConn(g, 1, func() {
 				for i := 1; i <= 3; i++ {
 					g.raw(gopacket.CaptureInfo{Timestamp: g.ts, CaptureLength: 40, Length: 40, InterfaceIndex: i}, make([]byte, 40))
