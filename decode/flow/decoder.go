@@ -1,8 +1,10 @@
 // Package flow turns captured frames into TCP segments and UDP datagrams:
 // it decodes the link, network and transport headers of every supported
-// link type into preallocated layers (gopacket's DecodingLayerParser, no
-// allocation per packet), reassembles IPv4 fragments, and names the
-// endpoints. Its Table follows flows of any transport (key, cap, idle
+// link type into preallocated layers (gopacket's layers, walked as its
+// DecodingLayerParser does; no allocation per packet), opens the
+// encapsulations a packet travels in (encap.go), reassembles IPv4 and
+// IPv6 fragments, and names the endpoints, with the tunnel they came
+// through. Its Table follows flows of any transport (key, cap, idle
 // timeout, least-recently-active eviction, counters). It knows nothing
 // about the protocols carried above TCP and UDP.
 package flow
@@ -25,7 +27,7 @@ const (
 	TCPSegment      Verdict = iota // Segment is filled
 	NotIP                          // not IPv4/IPv6 (ARP, LLDP, ...)
 	NotTCP                         // IP, but not TCP (UDP, ICMP, ...)
-	Fragment                       // an IPv4 fragment held until the datagram is whole
+	Fragment                       // an IPv4 or IPv6 fragment held until the datagram is whole
 	Malformed                      // headers damaged or cut short
 	UnsupportedLink                // a link type this decoder does not handle
 	UDPDatagram                    // Segment is filled: Src, Dst, Pair, Payload, Data, Truncated
@@ -43,8 +45,8 @@ type Segment struct {
 	Flags     TCPFlags
 	Payload   int    // TCP or UDP payload bytes
 	Data      []byte // a UDP datagram's payload (the frame's bytes); UDPDatagram only
-	// Defragmented says a UDP datagram was reassembled from IPv4
-	// fragments (its frame is the last fragment); UDPDatagram only.
+	// Defragmented says the segment or datagram was reassembled from IP
+	// fragments (its frame is the last fragment).
 	Defragmented bool
 	// Tunnel names the tunnels the packet came through (0: none); the
 	// flow's Key and Net include it, so the same inner endpoints in two
@@ -708,7 +710,7 @@ func (d *Decoder) Fragment() (FragmentKey, bool) { return d.frag, d.fragSet }
 
 // fast decodes the common case, an unfragmented, whole TCP segment over
 // IPv4 or IPv6 (without extension headers) in Ethernet (VLAN tags allowed)
-// or raw IP, without the generic layer parser. Anything else, or anything
+// or raw IP, bare or in VXLAN, without the generic layer walk. Anything else, or anything
 // odd, returns false and takes the general path, which has the final say.
 func (d *Decoder) fast(lt layers.LinkType, data []byte, ci gopacket.CaptureInfo, seg *Segment) bool {
 	if ci.Length > ci.CaptureLength && ci.CaptureLength > 0 {
