@@ -325,8 +325,8 @@ func (a *Analyzer) packet(p capture.Packet) {
 	default:
 		st.Truncated++
 		kind := "malformed_packet"
-		if a.dec.EncapsulationTooDeep() {
-			kind = flow.AnomalyEncapsulationDepth
+		if c := a.dec.Capped(); c != "" && c != flow.AnomalyIPv6FragmentsDropped {
+			kind = c // a decoder cap: encapsulation depth, NFLOG TLVs
 		}
 		a.anomaly(facts.Anomaly{Kind: kind, Offset: -1, Time: ts})
 	}

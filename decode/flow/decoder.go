@@ -157,7 +157,9 @@ func NewDecoder() *Decoder {
 }
 
 // Capped names the cap the last frame hit, as an anomaly kind
-// (AnomalyEncapsulationDepth, AnomalyIPv6FragmentsDropped), "" when none.
+// (AnomalyEncapsulationDepth, AnomalyNFLOGTLVs: the frame is Malformed;
+// AnomalyIPv6FragmentsDropped: an older datagram was dropped), "" when
+// none.
 func (d *Decoder) Capped() string { return d.capped }
 
 // SetTruncated implements gopacket.DecodeFeedback for the general path's
@@ -256,8 +258,12 @@ func (d *Decoder) Decode(lt layers.LinkType, data []byte, ci gopacket.CaptureInf
 		return UnsupportedLink
 	}
 	err := d.decodeLayers(first, data)
-	if d.tooDeep {
+	switch {
+	case d.tooDeep || err == errMPLSTooDeep:
 		d.capped = AnomalyEncapsulationDepth
+		return Malformed
+	case err == errNFLOGTooLarge:
+		d.capped = AnomalyNFLOGTLVs
 		return Malformed
 	}
 	if d.held6 && err == nil {

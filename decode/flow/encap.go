@@ -133,11 +133,22 @@ const (
 	// nested in; a deeper packet is malformed (AnomalyEncapsulationDepth).
 	MaxEncapsulations = 8
 	// maxMPLSLabels caps one label stack (RFC 3032 sets no limit; real
-	// stacks hold a few labels).
+	// stacks hold a few labels): a deeper one is malformed
+	// (AnomalyEncapsulationDepth).
 	maxMPLSLabels = 16
 	// maxNFLOGTLVs caps the TLVs read looking for an NFLOG packet's
-	// payload.
+	// payload: past it the frame is malformed (AnomalyNFLOGTLVs).
 	maxNFLOGTLVs = 64
+)
+
+// AnomalyNFLOGTLVs names an NFLOG frame with more than maxNFLOGTLVs TLVs
+// before its packet.
+const AnomalyNFLOGTLVs = "nflog_tlvs_capped"
+
+// The errors of the caps, which Decode turns into Capped's anomalies.
+var (
+	errMPLSTooDeep   = errors.New("MPLS label stack too deep")
+	errNFLOGTooLarge = errors.New("too many NFLOG TLVs")
 )
 
 // AnomalyEncapsulationDepth names a packet nested deeper than
@@ -344,7 +355,7 @@ func (m *mpls) decode(b []byte, df gopacket.DecodeFeedback) error {
 	s := cryptobyte.String(b)
 	for i := 0; ; i++ {
 		if i == maxMPLSLabels {
-			return errors.New("MPLS label stack too deep")
+			return errMPLSTooDeep
 		}
 		var e uint32
 		if !s.ReadUint32(&e) {
@@ -541,7 +552,7 @@ func (f *nflog) decode(b []byte, df gopacket.DecodeFeedback) error {
 	f.next, f.payload = gopacket.LayerTypeZero, nil
 	for i := 0; len(t) >= 4; i++ {
 		if i == maxNFLOGTLVs {
-			return errors.New("too many NFLOG TLVs")
+			return errNFLOGTooLarge
 		}
 		n, typ := int(order.Uint16(t)), order.Uint16(t[2:])
 		if n < 4 || n > len(t) {

@@ -118,6 +118,56 @@ func TestEncapsulationDepthCapped(t *testing.T) {
 			t.Errorf("%d encapsulations: verdict %d, too deep %v", c.n, v, d.EncapsulationTooDeep())
 		}
 	}
+	// An MPLS label stack of maxMPLSLabels labels decodes, one more is
+	// the same cap; an NFLOG frame with maxNFLOGTLVs TLVs before its
+	// packet is cut off by its own.
+	var mplsFrame, nflogFrame []byte
+	for _, fr := range tunnelFrames(t, "mpls-synthetic") {
+		if d.Decode(fr.lt, fr.data, fr.ci, &seg) == TCPSegment {
+			mplsFrame = fr.data
+			break
+		}
+	}
+	for _, fr := range tunnelFrames(t, "nflog-synthetic") {
+		if d.Decode(fr.lt, fr.data, fr.ci, &seg) == TCPSegment {
+			nflogFrame = fr.data
+			break
+		}
+	}
+	labels := func(n int) []byte {
+		b := append([]byte(nil), mplsFrame[:14]...)
+		for i := range n {
+			e := []byte{0, 0x01, 0x00, 64}
+			if i == n-1 {
+				e[2] |= 0x01 // bottom of stack
+			}
+			b = append(b, e...)
+		}
+		return append(b, mplsFrame[14+8:]...)
+	}
+	tlvs := func(n int) []byte {
+		b := append([]byte(nil), nflogFrame[:4]...)
+		for range n {
+			b = append(b, 8, 0, 10, 0, 't', 'l', 's', 0) // NFULA_PREFIX
+		}
+		return append(b, nflogFrame[4+8+8:]...) // its PACKET_HDR and PREFIX replaced
+	}
+	for _, c := range []struct {
+		name   string
+		lt     layers.LinkType
+		frame  []byte
+		want   Verdict
+		capped string
+	}{
+		{"MPLS at the cap", layers.LinkTypeEthernet, labels(maxMPLSLabels), TCPSegment, ""},
+		{"MPLS past it", layers.LinkTypeEthernet, labels(maxMPLSLabels + 1), Malformed, AnomalyEncapsulationDepth},
+		{"NFLOG at the cap", linkTypeNFLOG, tlvs(maxNFLOGTLVs - 1), TCPSegment, ""},
+		{"NFLOG past it", linkTypeNFLOG, tlvs(maxNFLOGTLVs), Malformed, AnomalyNFLOGTLVs},
+	} {
+		if v := d.Decode(c.lt, c.frame, gopacket.CaptureInfo{CaptureLength: len(c.frame), Length: len(c.frame)}, &seg); v != c.want || d.Capped() != c.capped {
+			t.Errorf("%s: verdict %d, capped %q", c.name, v, d.Capped())
+		}
+	}
 }
 
 // TestDot11OnlyDataFrames: of 802.11 frames under radiotap, a data frame
