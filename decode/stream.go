@@ -27,7 +27,16 @@ const (
 	anomalySecretsLimit = "secrets_limit" // maxSecrets: later secrets are not kept in Connection.Secrets
 	anomalyHTTPLimit    = "http_limit"    // maxHTTP: later messages are not kept in Connection.HTTP
 	anomalySniffLimit   = "sniff_limit"   // maxPending: bytes held without a TLS record boundary; TLS is given up
+	anomalyScanLimit    = "tls_scan_limit" // maxLookAhead: an unknown protocol's stream showed no ClientHello in its first bytes; the rest is counted, not parsed
 )
+
+// maxLookAhead bounds the mid-stream scan (midScan): a ClientHello that
+// begins after a cleartext preamble is looked for in the first
+// maxLookAhead bytes of a direction. Past it, a stream of an unknown
+// protocol is only counted (anomalyScanLimit, once per connection); a
+// cleartext stream goes on being parsed by its protocol's parser, so
+// nothing is lost there and nothing is reported.
+const maxLookAhead = 16 << 10
 
 // limit is a bit for each cap of a connection, set once it has been hit.
 type limit uint8
@@ -36,6 +45,7 @@ const (
 	limitSecrets limit = 1 << iota
 	limitHTTP
 	limitSniff
+	limitScan
 )
 
 // kind is what a stream was recognised as.
@@ -57,6 +67,8 @@ type stream struct {
 
 	tls     *tls.Conn
 	text    *cleartext.Stream
+	scan    *midScan  // looking for TLS after a cleartext or unknown preamble; nil when not
+	tunnel  string    // the proxy protocol whose tunnel the stream's bytes now travel ("" none)
 	pending [2][]byte // bytes held until the protocol is known
 	tries   int       // chunks of a mid-stream capture that did not sniff
 	offset  [2]int64  // stream offsets, for anomalies
@@ -166,6 +178,9 @@ func (s *stream) gap(dir tls.Direction) {
 	case undecided:
 		s.pending[dir] = s.pending[dir][:0]
 	}
+	if s.scan != nil {
+		s.scan.carry[dir] = s.scan.carry[dir][:0]
+	}
 }
 
 // feed routes in-order bytes to the stream's parser, deciding the protocol
@@ -180,9 +195,24 @@ func (s *stream) feed(dir tls.Direction, data []byte, ts time.Time) {
 		s.feedTLS(dir, data, ts)
 	case kindCleartext:
 		if s.text.Feed(dir, data, ts) {
+			rest := data[len(data)-s.text.Rest():]
+			if dir == tls.ClientToServer {
+				s.conn.TLSOffset = s.offset[dir] + int64(len(data)-len(rest))
+			} else {
+				s.conn.TLSOffset = s.offset[1-dir]
+			}
 			s.startTLS()
+			if len(rest) > 0 {
+				s.feed(dir, rest, ts) // bytes after the switch, in the same chunk
+			}
 		} else if s.text.Done() {
 			s.stop() // e.g. an HTTP body nobody reads, then the close
+		} else if s.scan != nil {
+			s.scanFor(dir, data, ts)
+		}
+	case kindOther:
+		if s.scan != nil {
+			s.scanFor(dir, data, ts)
 		}
 	}
 }
@@ -212,6 +242,9 @@ func (s *stream) decide(dir tls.Direction, data []byte, ts time.Time) bool {
 		}
 		s.kind = kindTLS
 		s.conn.Protocol = "tls"
+		if s.tunnel != "" { // TLS through a proxy's tunnel (startTLS)
+			s.conn.StartTLS = s.tunnel
+		}
 		s.tls = s.newTLS()
 	case tls.NeedMore:
 		if len(buf) < maxPending {
@@ -237,14 +270,15 @@ func (s *stream) decide(dir tls.Direction, data []byte, ts time.Time) bool {
 			return false
 		}
 		if p == "" {
+			// Unknown: TLS may still begin after a preamble (midScan).
 			s.kind = kindOther
-			s.stop()
-			s.pending = [2][]byte{}
-			return true
+			s.scan = &midScan{}
+		} else {
+			s.kind = kindCleartext
+			s.conn.Protocol = string(p)
+			s.text = s.newText(p)
+			s.scan = &midScan{}
 		}
-		s.kind = kindCleartext
-		s.conn.Protocol = string(p)
-		s.text = s.newText(p)
 	}
 	// Replay what was held, the other direction first (it arrived earlier).
 	other := 1 - dir
@@ -342,14 +376,110 @@ func (s *stream) plaintext(dir tls.Direction, data []byte, ts time.Time) {
 	s.text.Feed(dir, data, ts)
 }
 
-// startTLS switches a cleartext stream that negotiated STARTTLS to TLS.
+// startTLS switches a cleartext stream that negotiated STARTTLS to TLS;
+// a proxy's tunnel (SOCKS, HTTP CONNECT) instead starts the stream afresh,
+// its protocol sniffed from the first bytes through the tunnel (TLS to the
+// proxy's target, most often): Protocol stays the proxy's until then.
 func (s *stream) startTLS() {
-	s.conn.StartTLS = s.conn.Protocol
-	s.conn.Protocol = "tls"
+	name := string(s.text.Protocol())
+	target := s.text.Target()
 	s.text.Close()
 	s.text = nil
+	s.scan = nil
+	if target != "" {
+		s.conn.Proxy = target
+		s.conn.Protocol = name
+		s.tunnel = name
+		s.kind = undecided
+		s.pending = [2][]byte{}
+		return
+	}
+	if s.conn.StartTLS == "" {
+		s.conn.StartTLS = name
+	}
+	s.conn.Protocol = "tls"
 	s.kind = kindTLS
 	s.tls = s.newTLS()
+}
+
+// midScan looks for a ClientHello that begins after a cleartext preamble
+// (tls.FindClientHello) in the first maxLookAhead bytes of a direction: a
+// protocol that turns into TLS in a way no parser here follows.
+type midScan struct {
+	base  [2]int64  // stream offset of the next byte scanned (the carry's first)
+	carry [2][]byte // a candidate cut at the end of a chunk, kept (copied) for the next
+}
+
+// scanFor scans one chunk; once a ClientHello is found the stream is TLS
+// from there, the preamble's protocol (if one was recognised) is its
+// StartTLS, and the client bytes before it are Connection.TLSOffset.
+func (s *stream) scanFor(dir tls.Direction, data []byte, ts time.Time) {
+	sc := s.scan
+	if dir != tls.ClientToServer && s.conn.StartSeen {
+		return // the SYN told the roles: only the client sends a ClientHello
+	}
+	if sc.base[dir] >= maxLookAhead {
+		return
+	}
+	buf := data
+	if len(sc.carry[dir]) > 0 {
+		sc.carry[dir] = append(sc.carry[dir], data...)
+		buf = sc.carry[dir]
+	}
+	lim := int(maxLookAhead - sc.base[dir])
+	off, v := tls.FindClientHello(buf)
+	switch {
+	case off >= lim || v == tls.No:
+		sc.base[dir] += int64(len(buf))
+		sc.carry[dir] = sc.carry[dir][:0]
+		if sc.base[dir] >= maxLookAhead {
+			s.scanDone(dir, ts)
+		}
+	case v == tls.NeedMore:
+		sc.base[dir] += int64(off)
+		sc.carry[dir] = append(sc.carry[dir][:0], buf[off:]...)
+	default:
+		s.midStreamTLS(dir, buf[off:], sc.base[dir]+int64(off), ts)
+	}
+}
+
+// scanDone ends the scan of a direction that reached maxLookAhead; an
+// unknown protocol's stream with nothing left to scan is only counted
+// from then on.
+func (s *stream) scanDone(dir tls.Direction, ts time.Time) {
+	if !s.conn.StartSeen && s.scan.base[1-dir] < maxLookAhead {
+		return // the other direction may still show one
+	}
+	s.scan = nil
+	if s.kind == kindOther {
+		s.hit(limitScan, anomalyScanLimit, dir, ts, "")
+		s.stop()
+	}
+}
+
+// midStreamTLS turns the stream into TLS at a ClientHello found by the
+// scan, at stream offset off of direction dir.
+func (s *stream) midStreamTLS(dir tls.Direction, hello []byte, off int64, ts time.Time) {
+	if !s.conn.StartSeen && dir != tls.ClientToServer {
+		dir = s.setClient(true, dir) // the roles were guessed from the ports, wrongly
+	}
+	hello = append([]byte(nil), hello...) // the carry, or the reassembler's bytes, is reused
+	if s.text != nil {
+		if s.conn.StartTLS == "" {
+			s.conn.StartTLS = string(s.text.Protocol())
+		}
+		s.text.Close()
+		s.text = nil
+	}
+	s.scan = nil
+	s.conn.TLSOffset = off
+	if s.tunnel != "" && s.conn.StartTLS == "" {
+		s.conn.StartTLS = s.tunnel
+	}
+	s.conn.Protocol = "tls"
+	s.kind = kindTLS
+	s.tls = s.newTLS()
+	s.feedTLS(dir, hello, ts)
 }
 
 // hit reports the first time the connection hits a cap.

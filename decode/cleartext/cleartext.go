@@ -38,6 +38,9 @@ const (
 	IMAP   Protocol = "imap"
 	Telnet Protocol = "telnet"
 	LDAP   Protocol = "ldap"
+	IRC    Protocol = "irc"   // RFC 1459 and IRCv3's tls extension: STARTTLS, 670 / 691
+	NNTP   Protocol = "nntp"  // RFC 3977, RFC 4642 STARTTLS (382), RFC 4643 AUTHINFO
+	Sieve  Protocol = "sieve" // ManageSieve, RFC 5804: STARTTLS, OK / NO
 )
 
 // Finding ids carried in facts.Secret.Kind.
@@ -121,8 +124,11 @@ type Stream struct {
 	http *httpConn
 	line *lineConn
 	ldap *ldapConn
+	hand *handConn
 
-	upgraded bool // STARTTLS accepted: nothing more is parsed
+	upgraded bool   // STARTTLS accepted: nothing more is parsed
+	rest     int    // bytes of the last Feed's data after the switch (Rest)
+	target   string // a proxy tunnel's target (Target)
 	closed   bool
 	seen     map[[16]byte]struct{}
 
@@ -139,10 +145,12 @@ func NewStream(p Protocol, cfg Config, h Handler) *Stream {
 	switch p {
 	case HTTP:
 		s.http = newHTTPConn(s)
-	case FTP, SMTP, POP3, IMAP, Telnet:
+	case FTP, SMTP, POP3, IMAP, Telnet, IRC, NNTP, Sieve:
 		s.line = newLineConn(s, p)
 	case LDAP:
 		s.ldap = &ldapConn{s: s}
+	case Postgres, MySQL, SOCKS4, SOCKS5, XMPP, RDP:
+		s.hand = newHandConn(s, p)
 	}
 	return s
 }
@@ -161,7 +169,10 @@ func (s *Stream) Feed(dir tls.Direction, data []byte, ts time.Time) (startTLS bo
 		return false
 	}
 	s.ts = ts
+	s.rest = 0
 	switch {
+	case s.hand != nil:
+		startTLS = s.hand.feed(dir, data)
 	case s.http != nil:
 		startTLS = s.http.feed(dir, data)
 	case s.line != nil:
@@ -174,6 +185,17 @@ func (s *Stream) Feed(dir tls.Direction, data []byte, ts time.Time) (startTLS bo
 	}
 	return startTLS
 }
+
+// Rest is how many bytes at the end of the data of the Feed that returned
+// true follow the switch: they belong to TLS (or the tunnel), not to the
+// cleartext protocol, and are for the caller to pass on.
+func (s *Stream) Rest() int { return s.rest }
+
+// Target is the "host:port" a proxy (SOCKS, HTTP CONNECT) opened a tunnel
+// to, once Feed returned true for it: the bytes that follow are the
+// tunnel's, of any protocol (TLS to the target, most often). "" when the
+// switch was a STARTTLS.
+func (s *Stream) Target() string { return s.target }
 
 // Done reports that nothing more on the connection can be parsed: an
 // HTTP response's unread body answers the client's last request, or TLS
@@ -190,6 +212,8 @@ func (s *Stream) Gap(dir tls.Direction) {
 		return
 	}
 	switch {
+	case s.hand != nil:
+		s.hand.gap(dir)
 	case s.http != nil:
 		s.http.gap(dir)
 	case s.line != nil:
@@ -269,6 +293,9 @@ func Sniff(data []byte, dir tls.Direction, serverPort uint16) Protocol {
 	if len(data) == 0 {
 		return ""
 	}
+	if p := sniffHandover(data, dir, serverPort); p != "" {
+		return p
+	}
 	if dir == tls.ClientToServer {
 		return sniffClient(data, serverPort)
 	}
@@ -294,6 +321,22 @@ func sniffClient(b []byte, port uint16) Protocol {
 	switch word {
 	case "EHLO", "HELO":
 		return SMTP
+	case "CAP", "NICK":
+		return IRC
+	case "STARTTLS":
+		switch port {
+		case 119, 433:
+			return NNTP
+		case 4190, 2000:
+			return Sieve
+		case 25, 587, 2525:
+			return SMTP
+		}
+		return IRC
+	case "AUTHINFO", "MODE", "ARTICLE", "GROUP", "LIST":
+		if port == 119 || word == "AUTHINFO" {
+			return NNTP
+		}
 	case "CAPA", "STLS", "APOP":
 		return POP3
 	case "USER", "PASS", "AUTH", "QUIT":
@@ -323,6 +366,12 @@ func sniffClient(b []byte, port uint16) Protocol {
 
 func sniffServer(b []byte, port uint16) Protocol {
 	switch {
+	case (bytes.HasPrefix(b, []byte("200 ")) || bytes.HasPrefix(b, []byte("201 "))) && port != 21:
+		return NNTP // RFC 3977, 5.1: posting allowed / prohibited
+	case bytes.HasPrefix(b, []byte(`"IMPLEMENTATION" `)) || bytes.HasPrefix(b, []byte(`"SIEVE" `)) || bytes.HasPrefix(b, []byte(`"SASL" `)):
+		return Sieve // RFC 5804, 1.7: the capability response greets
+	case len(b) > 1 && b[0] == ':' && ircReply(b):
+		return IRC
 	case bytes.HasPrefix(b, []byte("HTTP/1.")):
 		return HTTP
 	case bytes.HasPrefix(b, []byte("+OK")):
@@ -371,6 +420,16 @@ func byPort(port uint16) Protocol {
 		return LDAP
 	}
 	return ""
+}
+
+// ircReply says a line is an IRC message with a prefix: ":server NOTICE"
+// or ":server 001" (RFC 1459, 2.3.1).
+func ircReply(b []byte) bool {
+	w := strings.ToUpper(firstWord(b, 1))
+	if w == "NOTICE" || w == "CAP" || w == "PING" {
+		return true
+	}
+	return len(w) == 3 && w[0] >= '0' && w[0] <= '9' && w[1] >= '0' && w[1] <= '9' && w[2] >= '0' && w[2] <= '9'
 }
 
 // firstWord returns the n-th space-separated word of the first line.

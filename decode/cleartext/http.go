@@ -105,6 +105,7 @@ func (c *httpConn) feed(dir tls.Direction, data []byte) (startTLS bool) {
 				continue
 			}
 			if up := c.headersDone(d, dir); up {
+				c.s.rest = len(data)
 				return true
 			}
 		case stBody:
@@ -370,6 +371,12 @@ func (c *httpConn) headersDone(d *httpDir, dir tls.Direction) bool {
 	case !m.request && c.cur != nil && c.cur.method == "HEAD":
 		c.messageDone(d, dir)
 	case !m.request && c.cur != nil && c.cur.method == "CONNECT" && m.status < 300:
+		// RFC 9110, 9.3.6: a 2xx to CONNECT opens a tunnel to the
+		// request target (authority-form, host:port).
+		c.s.target = c.cur.path
+		if c.s.target == "" {
+			c.s.target = "?"
+		}
 		c.messageDone(d, dir)
 		c.stop()
 		return true

@@ -99,6 +99,7 @@ func berHeader(b []byte) (int64, bool) {
 
 func (c *ldapConn) feed(dir tls.Direction, data []byte) bool {
 	i := dir & 1
+	n := len(data)
 	for len(data) > 0 && !c.broken[i] {
 		if c.skip[i] > 0 {
 			n := min(int64(len(data)), c.skip[i])
@@ -138,6 +139,7 @@ func (c *ldapConn) feed(dir tls.Direction, data []byte) bool {
 			up := c.message(dir, msg)
 			c.buf[i] = append(c.buf[i][:0], c.buf[i][total:]...)
 			if up {
+				c.s.rest = min(len(c.buf[i]), n) // what follows came with this data
 				return true
 			}
 		}

@@ -119,6 +119,7 @@ func (c *lineConn) feed(dir tls.Direction, data []byte) bool {
 			up = c.serverLine(line)
 		}
 		if up {
+			c.s.rest = len(data)
 			return true
 		}
 	}
@@ -214,8 +215,33 @@ func (c *lineConn) clientLine(line string) {
 		}
 		c.startSASL(mech, "AUTH "+mech, strings.TrimSpace(ir))
 	case "STARTTLS":
-		if c.proto == SMTP {
+		switch c.proto {
+		case SMTP, IRC, NNTP, Sieve:
 			c.tlsTag = "STARTTLS"
+		}
+	case "AUTHINFO": // RFC 4643, 2.3: AUTHINFO USER name, AUTHINFO PASS password
+		if c.proto != NNTP {
+			return
+		}
+		sub, val, _ := strings.Cut(arg, " ")
+		switch strings.ToUpper(sub) {
+		case "USER":
+			c.user = val
+		case "PASS":
+			c.secret("password", "AUTHINFO PASS", c.user, val, Mask(val), "", "")
+		}
+	case "AUTHENTICATE": // RFC 5804, 2.1: AUTHENTICATE "PLAIN" "base64"
+		if c.proto != Sieve {
+			return
+		}
+		f := strings.Fields(arg)
+		if len(f) >= 1 {
+			mech := strings.ToUpper(strings.Trim(f[0], `"`))
+			ir := ""
+			if len(f) >= 2 {
+				ir = strings.Trim(f[1], `"`)
+			}
+			c.startSASL(mech, "AUTHENTICATE "+mech, ir)
 		}
 	case "STLS":
 		if c.proto == POP3 {
@@ -415,6 +441,36 @@ func (c *lineConn) serverLine(line string) bool {
 		case strings.HasPrefix(line, "-ERR"):
 			c.tlsTag = ""
 			c.sasl = saslState{}
+		}
+	case NNTP:
+		if c.tlsTag != "" && len(line) >= 3 {
+			c.tlsTag = ""
+			return line[:3] == "382" // RFC 4642, 2.2.2: continue with TLS negotiation
+		}
+		if c.sasl.active {
+			c.sasl = saslState{}
+		}
+	case Sieve:
+		if c.tlsTag != "" {
+			up := strings.HasPrefix(strings.ToUpper(line), "OK")
+			if up || strings.HasPrefix(strings.ToUpper(line), "NO") || strings.HasPrefix(strings.ToUpper(line), "BYE") {
+				c.tlsTag = ""
+				return up
+			}
+		}
+		if c.sasl.active && !strings.HasPrefix(line, `"`) {
+			c.sasl = saslState{}
+		}
+	case IRC:
+		// IRCv3 tls: RPL_STARTTLS 670 accepts, ERR_STARTTLS 691 refuses.
+		if c.tlsTag != "" && strings.HasPrefix(line, ":") {
+			switch firstWord([]byte(line), 1) {
+			case "670":
+				c.tlsTag = ""
+				return true
+			case "691":
+				c.tlsTag = ""
+			}
 		}
 	case IMAP:
 		tag, rest, _ := strings.Cut(line, " ")

@@ -35,6 +35,15 @@ type Connection struct {
 	// "smtp", "pop3", "imap", "telnet", "ldap", or "" when unknown.
 	Protocol string
 	StartTLS string // the cleartext protocol that upgraded to TLS, if any
+	// TLSOffset is how many bytes the client sent before its first TLS
+	// record when TLS did not begin the stream: a STARTTLS exchange, a
+	// proxy's handshake, or a preamble of a protocol not recognised (then
+	// StartTLS is "") found by the mid-stream scan. 0 otherwise.
+	TLSOffset int64
+	// Proxy is the target ("host:port") a SOCKS or HTTP CONNECT proxy was
+	// asked to reach; the TLS facts that follow are the target's, Server
+	// is the proxy. "" when no proxy tunnel was seen.
+	Proxy string
 
 	// Outer is what the connection's packets were wrapped in, as its
 	// first packet showed: "vxlan vni=42 192.0.2.1-192.0.2.2", nested
