@@ -24,9 +24,9 @@ const maxTries = 8
 // Anomalies for decode's own caps (analyzer.go), each reported once per
 // connection, the first time the cap is hit.
 const (
-	anomalySecretsLimit = "secrets_limit" // maxSecrets: later secrets are not kept in Connection.Secrets
-	anomalyHTTPLimit    = "http_limit"    // maxHTTP: later messages are not kept in Connection.HTTP
-	anomalySniffLimit   = "sniff_limit"   // maxPending: bytes held without a TLS record boundary; TLS is given up
+	anomalySecretsLimit = "secrets_limit"  // maxSecrets: later secrets are not kept in Connection.Secrets
+	anomalyHTTPLimit    = "http_limit"     // maxHTTP: later messages are not kept in Connection.HTTP
+	anomalySniffLimit   = "sniff_limit"    // maxPending: bytes held without a TLS record boundary; TLS is given up
 	anomalyScanLimit    = "tls_scan_limit" // maxLookAhead: an unknown protocol's stream showed no ClientHello in its first bytes; the rest is counted, not parsed
 )
 
