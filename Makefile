@@ -11,6 +11,7 @@ export CGO_ENABLED ?= 0
 
 # `make captures` (records testdata/pcaps, needs root) lives beside its script.
 -include scripts/captures/Makefile.inc
+-include scripts/handovercapture/Makefile.inc
 -include scripts/quiccapture/Makefile.inc
 -include scripts/dtlscapture/Makefile.inc
 -include scripts/tunnelcapture/Makefile.inc

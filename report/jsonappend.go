@@ -203,6 +203,14 @@ func appendConnectionJSON(b []byte, r *ConnectionRecord) (_ []byte, ok bool) {
 		b = append(b, `,"outer":`...)
 		b = appendJSONString(b, r.Outer)
 	}
+	if r.Proxy != "" {
+		b = append(b, `,"proxy":`...)
+		b = appendJSONString(b, r.Proxy)
+	}
+	if r.TLSOffset != 0 {
+		b = append(b, `,"tls_offset":`...)
+		b = strconv.AppendInt(b, r.TLSOffset, 10)
+	}
 	return append(b, '}'), true
 }
 

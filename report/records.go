@@ -85,6 +85,13 @@ type ConnectionRecord struct {
 	// (facts.Connection.Outer: "vxlan vni=42 192.0.2.1-192.0.2.2"); there
 	// only for tunnelled connections.
 	Outer string `json:"outer,omitempty"`
+	// Proxy is the "host:port" a SOCKS or HTTP CONNECT proxy opened a
+	// tunnel to (the TLS facts are the target's; server is the proxy);
+	// TLSOffset the client bytes before the first TLS record when TLS
+	// began after a cleartext preamble (starttls names it when known).
+	// Both are there only when set.
+	Proxy     string `json:"proxy,omitempty"`
+	TLSOffset int64  `json:"tls_offset,omitempty"`
 }
 
 // DecryptionRecord is a connection's key-log decryption: status "ok",
@@ -350,6 +357,8 @@ func NewConnectionRecord(c *facts.Connection, findings []facts.Finding, opt Opti
 		Protocol:        c.Protocol,
 		StartTLS:        c.StartTLS,
 		Outer:           c.Outer,
+		Proxy:           c.Proxy,
+		TLSOffset:       c.TLSOffset,
 		SNI:             c.SNI(),
 		ALPNOffered:     []string{},
 		Alerts:          []AlertRecord{},
