@@ -24,10 +24,11 @@ const maxTries = 8
 // Anomalies for decode's own caps (analyzer.go), each reported once per
 // connection, the first time the cap is hit.
 const (
-	anomalySecretsLimit = "secrets_limit"  // maxSecrets: later secrets are not kept in Connection.Secrets
-	anomalyHTTPLimit    = "http_limit"     // maxHTTP: later messages are not kept in Connection.HTTP
-	anomalySniffLimit   = "sniff_limit"    // maxPending: bytes held without a TLS record boundary; TLS is given up
-	anomalyScanLimit    = "tls_scan_limit" // maxLookAhead: an unknown protocol's stream showed no ClientHello in its first bytes; the rest is counted, not parsed
+	anomalySecretsLimit = "secrets_limit"      // maxSecrets: later secrets are not kept in Connection.Secrets
+	anomalyHTTPLimit    = "http_limit"         // maxHTTP: later messages are not kept in Connection.HTTP
+	anomalySniffLimit   = "sniff_limit"        // maxPending: bytes held without a TLS record boundary; TLS is given up
+	anomalyLaterLimit   = "tls_sessions_limit" // maxLaterSessions: later TLS sessions on one stream are not parsed
+	anomalyScanLimit    = "tls_scan_limit"     // maxLookAhead: an unknown protocol's stream showed no ClientHello in its first bytes; the rest is counted, not parsed
 )
 
 // maxLookAhead bounds the mid-stream scan (midScan): a ClientHello that
@@ -38,6 +39,10 @@ const (
 // nothing is lost there and nothing is reported.
 const maxLookAhead = 16 << 10
 
+// maxLaterSessions bounds the TLS sessions after the first kept for one
+// stream (Connection.LaterTLS): anomalyLaterLimit.
+const maxLaterSessions = 8
+
 // limit is a bit for each cap of a connection, set once it has been hit.
 type limit uint8
 
@@ -46,6 +51,7 @@ const (
 	limitHTTP
 	limitSniff
 	limitScan
+	limitLater
 )
 
 // kind is what a stream was recognised as.
@@ -309,6 +315,12 @@ func helloType(b []byte) uint8 {
 }
 
 func (s *stream) newTLS() *tls.Conn {
+	c := s.newTLSConn()
+	s.conn.TLS = c.Session()
+	return c
+}
+
+func (s *stream) newTLSConn() *tls.Conn {
 	c := tls.NewConn(tls.Limits{Certificates: &s.a.certs}, func(kind string, dir tls.Direction, off int64, detail string) {
 		s.a.anomaly(s.anomalyAt(dir, kind, s.a.now, detail))
 	})
@@ -316,7 +328,6 @@ func (s *stream) newTLS() *tls.Conn {
 	if s.a.cfg.Keys != nil {
 		c.SetKeys(s.a.cfg.Keys)
 	}
-	s.conn.TLS = c.Session()
 	return c
 }
 
@@ -331,6 +342,11 @@ func (s *stream) newText(p cleartext.Protocol) *cleartext.Stream {
 }
 
 func (s *stream) feedTLS(dir tls.Direction, data []byte, ts time.Time) {
+	if dir == tls.ClientToServer && s.handshakeReported && s.tls.Session().Established {
+		if off, v := tls.FindClientHello(data); off == 0 && v == tls.Yes {
+			s.laterSession(ts)
+		}
+	}
 	s.tls.Feed(dir, data, ts)
 	sess := s.tls.Session()
 	if !s.handshakeReported && (sess.Established || failed(sess)) {
@@ -342,6 +358,26 @@ func (s *stream) feedTLS(dir tls.Direction, data []byte, ts time.Time) {
 	if s.tls.Done() && s.text == nil {
 		s.stop()
 	}
+}
+
+// laterSession starts a new TLS session on a stream whose first one was
+// established: the client sent a ClientHello in a record of its own, in
+// the clear, after the handshake (a second session after close_notify; an
+// encrypted TLS 1.2 renegotiation does not look like one). Connection.TLS
+// stays the first session, which gives the fingerprints (FoxIO: the first
+// ClientHello is ja4); the later ones are listed in Connection.LaterTLS,
+// at most maxLaterSessions (anomalyLaterLimit past it: not parsed).
+//
+// A stream is followed past its first handshake only while there is more
+// to read in it (a key log, a NULL cipher); otherwise it leaves the
+// reassembler at once, for speed, and later sessions are not seen.
+func (s *stream) laterSession(ts time.Time) {
+	if len(s.conn.LaterTLS) >= maxLaterSessions { // maxLaterSessions is enforced here
+		s.hit(limitLater, anomalyLaterLimit, tls.ClientToServer, ts, "")
+		return
+	}
+	s.tls = s.newTLSConn()
+	s.conn.LaterTLS = append(s.conn.LaterTLS, s.tls.Session())
 }
 
 // stop ends parsing: from the next packet on, the stream is only counted,

@@ -52,6 +52,10 @@ type Connection struct {
 	Outer string
 
 	TLS *tls.Session // nil when no TLS was seen
+	// LaterTLS are the TLS sessions that followed TLS on the same stream
+	// (a new handshake in the clear after the first session closed), in
+	// order; TLS, the first, gives the fingerprints. nil when none.
+	LaterTLS []*tls.Session
 
 	// QUIC is what the long headers and Initial packets of a QUIC
 	// connection showed (Transport QUIC); nil otherwise.

@@ -1,0 +1,208 @@
+package decode_test
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/tlsscope/tlsscope/capture"
+	"github.com/tlsscope/tlsscope/decode"
+	"github.com/tlsscope/tlsscope/decode/facts"
+	"github.com/tlsscope/tlsscope/decode/keylog"
+	"github.com/tlsscope/tlsscope/internal/oracle"
+	"github.com/tlsscope/tlsscope/internal/testutil"
+)
+
+// handoverCaptures are testdata/pcaps/handover's captures of TLS after a
+// cleartext preamble (scripts/handovercapture): the server's port, the
+// dissector tshark takes for it (its own STARTTLS dissectors where it has
+// them, else tls, which skips the cleartext), and what tlsscope must name
+// the preamble. Refused ones have no TLS and a credential in the clear.
+var handoverCaptures = []struct {
+	name, dissector string
+	port            int
+	starttls        string // Connection.StartTLS
+	proxy           string // Connection.Proxy
+	refused         bool   // STARTTLS refused: cleartext, a credential found
+	sessions        int    // TLS handshakes in the stream (tshark's ClientHellos)
+}{
+	{name: "pg-ssl", dissector: "pgsql", port: 25432, starttls: "postgres"},
+	{name: "pg-refused", port: 25433, starttls: "postgres", refused: true},
+	{name: "mysql-ssl", dissector: "mysql", port: 23306, starttls: "mysql"},
+	{name: "http-connect", dissector: "http", port: 28888, starttls: "http", proxy: "localhost:24433"},
+	{name: "socks5", dissector: "socks", port: 21080, starttls: "socks5", proxy: "localhost:24433"},
+	{name: "socks4", dissector: "socks", port: 21080, starttls: "socks4", proxy: "127.0.0.1:24433"},
+	{name: "xmpp-starttls", dissector: "xmpp", port: 25222, starttls: "xmpp"},
+	{name: "irc-starttls", dissector: "tls", port: 26667, starttls: "irc"},
+	{name: "irc-refused", port: 26668, starttls: "irc", refused: true},
+	{name: "nntp-starttls", dissector: "nntp", port: 26119, starttls: "nntp"},
+	{name: "nntp-refused", port: 26120, starttls: "nntp", refused: true},
+	{name: "sieve-starttls", dissector: "tls", port: 24190, starttls: "sieve"},
+	{name: "sieve-refused", port: 24191, starttls: "sieve", refused: true},
+	{name: "tls-preamble", dissector: "tls", port: 27001},
+	{name: "tls-twice", dissector: "tls", port: 27002, sessions: 2},
+}
+
+// analyzeKeys is analyze with the capture's key log, when it has one, so
+// that TLS 1.3 certificates are read.
+func analyzeKeys(t *testing.T, path, keys string) map[string]*facts.Connection {
+	t.Helper()
+	cfg := decode.Config{}
+	if _, err := os.Stat(keys); err == nil {
+		l := keylog.New()
+		if err := l.ReadFile(keys); err != nil {
+			t.Fatal(err)
+		}
+		cfg.Keys = keylog.Logs{l}
+	}
+	f, err := capture.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	conns := map[string]*facts.Connection{}
+	a := decode.New(cfg, decode.Handler{Connection: func(c *facts.Connection) {
+		cp := *c
+		conns[c.Client.String()+" "+c.Server.String()] = &cp
+	}})
+	for {
+		p, err := f.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.Packet(p)
+	}
+	a.Flush()
+	return conns
+}
+
+// TestHandoverMatchesTshark: for every capture of TLS after a preamble,
+// the connection tshark (with the dissector that follows the preamble)
+// finds hellos in has tshark's SNI, version, suite, JA3 and JA3S, and the
+// server certificate tshark read (decrypting with the key log); the
+// preamble's protocol and the proxy's target are named. A refused
+// STARTTLS leaves a cleartext connection whose credential is found.
+func TestHandoverMatchesTshark(t *testing.T) {
+	dir := filepath.Join(testutil.Pcaps(t), "handover")
+	testutil.Tool(t, "tshark")
+	checked := testutil.MinCompared(t, 11*6, "TLS facts")
+	for _, hc := range handoverCaptures {
+		t.Run(hc.name, func(t *testing.T) {
+			path := filepath.Join(dir, hc.name+".pcap")
+			keys := filepath.Join(dir, hc.name+".keys")
+			got := analyzeKeys(t, path, keys)
+			if len(got) != 1 {
+				t.Fatalf("%d connections, want 1: %s", len(got), keys2(got))
+			}
+			var g *facts.Connection
+			for _, c := range got {
+				g = c
+			}
+			if g.StartTLS != hc.starttls && !hc.refused {
+				t.Errorf("starttls %q, want %q", g.StartTLS, hc.starttls)
+			}
+			if g.Proxy != hc.proxy {
+				t.Errorf("proxy %q, want %q", g.Proxy, hc.proxy)
+			}
+			if hc.refused {
+				if g.Protocol != hc.starttls || g.TLS != nil {
+					t.Errorf("protocol %q (TLS %v), want %q in the clear", g.Protocol, g.TLS != nil, hc.starttls)
+				}
+				if hc.starttls != "irc" && len(g.Secrets) == 0 { // the IRC client sends no password
+					t.Errorf("no credential found after the refusal")
+				}
+				checked.Add(1)
+				return
+			}
+			d := []string{"-d", "tcp.port==" + strconv.Itoa(hc.port) + "," + hc.dissector}
+			hellos := oracle.Hellos(t, path, d...)
+			want := oracle.Conns(hellos)
+			if len(want) != 1 {
+				t.Fatalf("tshark found %d TLS connections, want 1", len(want))
+			}
+			for key, w := range want {
+				if got[key] == nil {
+					t.Fatalf("%s: not reported (have %s)", key, keys2(got))
+				}
+				sess := g.TLS
+				if sess == nil || sess.ClientHello == nil || sess.ServerHello == nil {
+					t.Fatalf("%s: no TLS handshake (protocol %q)", key, g.Protocol)
+				}
+				if want := max(hc.sessions, 1); w.ClientHellos != want {
+					t.Errorf("tshark: %d ClientHellos, want %d", w.ClientHellos, want)
+				}
+				first := firstHello(hellos)
+				eq(t, checked, "sni", sess.ClientHello.ServerName, first.SNI)
+				eq(t, checked, "ja3", g.Fingerprints.JA3, first.JA3)
+				eq(t, checked, "version", sess.Version, w.Version)
+				eq(t, checked, "suite", sess.CipherSuite, w.CipherSuite)
+				eq(t, checked, "ja3s", g.Fingerprints.JA3S, w.JA3S)
+				if g.TLSOffset <= 0 && hc.name != "tls-twice" { // the one that starts with TLS
+					t.Errorf("tls_offset %d, want the preamble's length", g.TLSOffset)
+				}
+				if hc.sessions > 1 {
+					eq(t, checked, "later sessions", len(g.LaterTLS), hc.sessions-1)
+					if len(g.LaterTLS) > 0 && g.LaterTLS[0].ClientHello != nil {
+						eq(t, checked, "later sni", g.LaterTLS[0].ClientHello.ServerName, lastHello(hellos).SNI)
+					}
+				}
+			}
+			kl := ""
+			if _, err := os.Stat(keys); err == nil {
+				kl = keys
+			}
+			for key, w := range oracle.Decrypted(t, path, kl, d...) {
+				if len(w.ServerCerts) == 0 {
+					continue
+				}
+				c := got[key]
+				if c == nil || c.TLS == nil || len(c.TLS.Certificates) == 0 {
+					t.Errorf("%s: no server certificate; tshark read %d", key, len(w.ServerCerts))
+					continue
+				}
+				checked.Add(1)
+				if !bytes.Equal(c.TLS.Certificates[0].Raw, w.ServerCerts[0]) {
+					t.Errorf("%s: server certificate differs from tshark's", key)
+				}
+				if len(c.Certificates) == 0 || c.Certificates[0].Subject != "O=tlsscope handover,CN=localhost" && c.Certificates[0].Subject != "CN=localhost,O=tlsscope handover" {
+					t.Errorf("%s: certificate subject %v", key, c.Certificates)
+				}
+			}
+		})
+	}
+}
+
+func firstHello(hs []oracle.Hello) oracle.Hello {
+	for _, h := range hs {
+		if h.Type == 1 {
+			return h
+		}
+	}
+	return oracle.Hello{}
+}
+
+func eq[T comparable](t *testing.T, c *testutil.Compared, what string, got, want T) {
+	t.Helper()
+	c.Add(1)
+	if got != want {
+		t.Errorf("%s: %v, tshark %v", what, got, want)
+	}
+}
+
+func keys2(m map[string]*facts.Connection) string { return keys(m) }
+
+func lastHello(hs []oracle.Hello) oracle.Hello {
+	var last oracle.Hello
+	for _, h := range hs {
+		if h.Type == 1 {
+			last = h
+		}
+	}
+	return last
+}
