@@ -206,3 +206,42 @@ func lastHello(hs []oracle.Hello) oracle.Hello {
 	}
 	return last
 }
+
+// TestCorpusStartTLS: the corpus's STARTTLS captures (Zeek's and nDPI's,
+// INDEX.md) give tshark's TLS facts (the .tshark.tsv oracle) on the
+// connection, with the preamble's protocol named and its length counted.
+func TestCorpusStartTLS(t *testing.T) {
+	corpus := testutil.Corpus(t)
+	cases := []struct{ path, starttls string }{
+		{"zeek/testing/btest/Traces/tls/smtp-starttls.pcap", "smtp"},
+		{"zeek/testing/btest/Traces/tls/imap-starttls.pcap", "imap"},
+		{"zeek/testing/btest/Traces/tls/pop3-starttls.pcap", "pop3"},
+		{"nDPI/tests/cfgs/default/pcap/ftp-start-tls.pcap", "ftp"},
+		{"nDPI/tests/cfgs/default/pcap/pop3_stls.pcap", "pop3"},
+	}
+	checked := testutil.MinCompared(t, len(cases)*5, "STARTTLS facts")
+	for _, c := range cases {
+		t.Run(filepath.Base(c.path), func(t *testing.T) {
+			path := filepath.Join(corpus, c.path)
+			want := oracle.Conns(oracle.Hellos(t, path))
+			got, _ := analyze(t, path, decode.Config{})
+			if len(want) == 0 {
+				t.Fatal("no TLS connection in the oracle")
+			}
+			for key, w := range want {
+				g := got[key]
+				if g == nil || g.TLS == nil || g.TLS.ClientHello == nil {
+					t.Fatalf("%s: no TLS facts (have %s)", key, keys(got))
+				}
+				eq(t, checked, "starttls", g.StartTLS, c.starttls)
+				eq(t, checked, "sni", g.TLS.ClientHello.ServerName, w.SNI)
+				eq(t, checked, "ja3", g.Fingerprints.JA3, w.JA3)
+				eq(t, checked, "version", g.TLS.Version, w.Version)
+				eq(t, checked, "suite", g.TLS.CipherSuite, w.CipherSuite)
+				if g.TLSOffset <= 0 {
+					t.Errorf("tls_offset %d, want the cleartext's length", g.TLSOffset)
+				}
+			}
+		})
+	}
+}
