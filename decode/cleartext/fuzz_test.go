@@ -147,7 +147,7 @@ func FuzzHTTP(f *testing.F) {
 // FuzzLineProtocols drives FTP, SMTP, POP3, IMAP and Telnet: the client's
 // and server's bytes are interleaved line by line, as a real exchange is.
 func FuzzLineProtocols(f *testing.F) {
-	protos := []Protocol{FTP, SMTP, POP3, IMAP, Telnet}
+	protos := []Protocol{FTP, SMTP, POP3, IMAP, Telnet, IRC, NNTP, Sieve}
 	for _, fx := range lineFixtures {
 		var buf bytes.Buffer
 		for _, ch := range fx.conv {

@@ -87,11 +87,6 @@ func (c *handConn) feed(dir tls.Direction, data []byte) bool {
 	}
 	i := dir & 1
 	n := len(data)
-	if len(c.buf[i])+len(data) > maxHandover { // maxHandover is enforced here
-		c.s.truncated(AnomalyHandoverTooLong, dir, string(c.proto))
-		c.dead, c.buf = true, [2][]byte{}
-		return false
-	}
 	c.buf[i] = append(c.buf[i], data...)
 	for len(c.buf[i]) > 0 && !c.dead {
 		used, up, ok := c.message(dir, c.buf[i])
@@ -111,9 +106,15 @@ func (c *handConn) feed(dir tls.Direction, data []byte) bool {
 			return true
 		}
 	}
-	if len(c.buf[i]) == 0 {
+	switch {
+	case c.dead:
+		c.buf = [2][]byte{}
+	case len(c.buf[i]) > maxHandover: // maxHandover is enforced here
+		c.s.truncated(AnomalyHandoverTooLong, dir, string(c.proto))
+		c.dead, c.buf = true, [2][]byte{}
+	case len(c.buf[i]) == 0:
 		c.buf[i] = c.buf[i][:0:0]
-	} else {
+	default:
 		c.buf[i] = append([]byte(nil), c.buf[i]...) // the caller's data is reused
 	}
 	return false
