@@ -19,7 +19,7 @@ var scanHello = "16" + "0301" + "002f" + // record: handshake, TLS 1.0, 47 bytes
 
 // An SSLv2 CLIENT-HELLO (RFC 6101, E.1): 3 cipher specs, no session id,
 // a 16-byte challenge.
-var scanSSLv2 = "801c" + "01" + "0301" + "0009" + "0000" + "0010" + "010080" + "030080" + "070080" +
+var scanSSLv2 = "8022" + "01" + "0301" + "0009" + "0000" + "0010" + "010080" + "030080" + "070080" +
 	"000102030405060708090a0b0c0d0e0f"
 
 func TestFindClientHelloAfterPreamble(t *testing.T) {
