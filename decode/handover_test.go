@@ -148,8 +148,8 @@ func TestHandoverMatchesTshark(t *testing.T) {
 				}
 				if hc.sessions > 1 {
 					eq(t, checked, "later sessions", len(g.LaterTLS), hc.sessions-1)
-					if len(g.LaterTLS) > 0 && g.LaterTLS[0].ClientHello != nil {
-						eq(t, checked, "later sni", g.LaterTLS[0].ClientHello.ServerName, lastHello(hellos).SNI)
+					if len(g.LaterTLS) > 0 && g.LaterTLS[0].TLS.ClientHello != nil {
+						eq(t, checked, "later sni", g.LaterTLS[0].TLS.ClientHello.ServerName, lastHello(hellos).SNI)
 					}
 				}
 			}

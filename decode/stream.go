@@ -348,7 +348,15 @@ func (s *stream) feedTLS(dir tls.Direction, data []byte, ts time.Time) {
 		}
 	}
 	s.tls.Feed(dir, data, ts)
-	sess := s.tls.Session()
+	if n := len(s.conn.LaterTLS); n > 0 {
+		// The connection's handshake was reported with the first session;
+		// a later one only gets its fingerprints.
+		l := &s.conn.LaterTLS[n-1]
+		tmp := facts.Connection{Transport: s.conn.Transport, TLS: l.TLS, Fingerprints: l.Fingerprints}
+		fingerprintConn(&tmp)
+		l.Fingerprints = tmp.Fingerprints
+	}
+	sess := s.conn.TLS
 	if !s.handshakeReported && (sess.Established || failed(sess)) {
 		s.handshakeReported = true
 		s.fingerprint()
@@ -377,7 +385,7 @@ func (s *stream) laterSession(ts time.Time) {
 		return
 	}
 	s.tls = s.newTLSConn()
-	s.conn.LaterTLS = append(s.conn.LaterTLS, s.tls.Session())
+	s.conn.LaterTLS = append(s.conn.LaterTLS, facts.LaterTLS{TLS: s.tls.Session()})
 }
 
 // stop ends parsing: from the next packet on, the stream is only counted,

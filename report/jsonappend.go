@@ -211,6 +211,24 @@ func appendConnectionJSON(b []byte, r *ConnectionRecord) (_ []byte, ok bool) {
 		b = append(b, `,"tls_offset":`...)
 		b = strconv.AppendInt(b, r.TLSOffset, 10)
 	}
+	if len(r.LaterTLS) > 0 {
+		b = append(b, `,"later_tls":[`...)
+		for i, l := range r.LaterTLS {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"sni":`...)
+			b = appendJSONString(b, l.SNI)
+			b = append(b, `,"version":`...)
+			b = appendJSONString(b, l.Version)
+			b = append(b, `,"cipher":`...)
+			b = appendJSONString(b, l.Cipher)
+			b = append(b, `,"ja4":`...)
+			b = appendJSONString(b, l.JA4)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
 	return append(b, '}'), true
 }
 

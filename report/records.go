@@ -92,6 +92,19 @@ type ConnectionRecord struct {
 	// Both are there only when set.
 	Proxy     string `json:"proxy,omitempty"`
 	TLSOffset int64  `json:"tls_offset,omitempty"`
+	// LaterTLS lists the TLS sessions that followed the first on the same
+	// stream (facts.Connection.LaterTLS), there only when some did.
+	LaterTLS []LaterTLSRecord `json:"later_tls,omitempty"`
+}
+
+// LaterTLSRecord is a TLS session after the first on one stream: its
+// hellos' SNI, version, suite and JA4 (FoxIO: the first ClientHello is the
+// connection's ja4; these are the later ones).
+type LaterTLSRecord struct {
+	SNI     string `json:"sni"`
+	Version string `json:"version"`
+	Cipher  string `json:"cipher"`
+	JA4     string `json:"ja4"`
 }
 
 // DecryptionRecord is a connection's key-log decryption: status "ok",
@@ -359,6 +372,7 @@ func NewConnectionRecord(c *facts.Connection, findings []facts.Finding, opt Opti
 		Outer:           c.Outer,
 		Proxy:           c.Proxy,
 		TLSOffset:       c.TLSOffset,
+		LaterTLS:        laterTLS(c),
 		SNI:             c.SNI(),
 		ALPNOffered:     []string{},
 		Alerts:          []AlertRecord{},
@@ -655,4 +669,22 @@ func (h *Handshakes) add(c *facts.Connection) {
 		}
 		h.Decryption[st]++
 	}
+}
+
+// laterTLS describes a connection's later TLS sessions; nil when none.
+func laterTLS(c *facts.Connection) []LaterTLSRecord {
+	var out []LaterTLSRecord
+	for _, l := range c.LaterTLS {
+		sess := l.TLS
+		r := LaterTLSRecord{JA4: l.Fingerprints.JA4}
+		if ch := sess.ClientHello; ch != nil {
+			r.SNI = ch.ServerName
+		}
+		if sess.ServerHello != nil {
+			r.Version = tls.VersionName(sess.Version)
+			r.Cipher = tls.CipherSuiteName(sess.CipherSuite)
+		}
+		out = append(out, r)
+	}
+	return out
 }

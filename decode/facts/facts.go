@@ -55,7 +55,7 @@ type Connection struct {
 	// LaterTLS are the TLS sessions that followed TLS on the same stream
 	// (a new handshake in the clear after the first session closed), in
 	// order; TLS, the first, gives the fingerprints. nil when none.
-	LaterTLS []*tls.Session
+	LaterTLS []LaterTLS
 
 	// QUIC is what the long headers and Initial packets of a QUIC
 	// connection showed (Transport QUIC); nil otherwise.
@@ -89,6 +89,13 @@ type Connection struct {
 	// producer is tlsscope's Analyzer.Judge, which sets it on every
 	// call; the summaries count it so that a suppression stays visible.
 	Suppressed []string
+}
+
+// LaterTLS is a TLS session that followed the first on the same stream,
+// with its own fingerprints.
+type LaterTLS struct {
+	TLS          *tls.Session
+	Fingerprints Fingerprints
 }
 
 // SNI is the server name the client asked for, "" when none.
