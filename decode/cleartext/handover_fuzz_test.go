@@ -2,8 +2,8 @@ package cleartext
 
 import (
 	"bytes"
-	"path/filepath"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
