@@ -459,10 +459,18 @@ type midScan struct {
 // StartTLS, and the client bytes before it are Connection.TLSOffset.
 func (s *stream) scanFor(dir tls.Direction, data []byte, ts time.Time) {
 	sc := s.scan
-	if dir != tls.ClientToServer && s.conn.StartSeen {
-		return // the SYN told the roles: only the client sends a ClientHello
-	}
 	if sc.base[dir] >= maxLookAhead {
+		return
+	}
+	if dir != tls.ClientToServer && s.conn.StartSeen {
+		// The SYN told the roles: only the client sends a ClientHello. A
+		// server that sent maxLookAhead bytes first is past any preamble:
+		// the scan ends there too, not to keep a bulk transfer of an
+		// unknown protocol in the reassembler.
+		sc.base[dir] += int64(len(data))
+		if sc.base[dir] >= maxLookAhead {
+			s.scanDone(dir, ts)
+		}
 		return
 	}
 	buf := data
@@ -494,6 +502,7 @@ func (s *stream) scanDone(dir tls.Direction, ts time.Time) {
 	if !s.conn.StartSeen && s.scan.base[1-dir] < maxLookAhead {
 		return // the other direction may still show one
 	}
+	// With the SYN seen, either direction's reaching the cap ends it.
 	s.scan = nil
 	if s.kind == kindOther {
 		s.hit(limitScan, anomalyScanLimit, dir, ts, "")
