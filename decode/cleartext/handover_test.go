@@ -41,7 +41,7 @@ func TestHandoverRules(t *testing.T) {
 			c2s(hx("00000008 04d2162f")),
 			s2c("N"),
 			c2s(hx("00000012 00030000") + "user\x00bob\x00\x00"), // StartupMessage
-			s2c(hx("52 00000008 00000003")), // AuthenticationCleartextPassword
+			s2c(hx("52 00000008 00000003")),                      // AuthenticationCleartextPassword
 			c2s(hx("70 0000000b") + "hunter2\x00"),
 		}, -1, 0, "", []string{"plaintext-credentials/password user=bob value=hunter2"}},
 		{"postgres GSS encryption is not TLS", Postgres, conv{
