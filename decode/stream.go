@@ -283,7 +283,12 @@ func (s *stream) decide(dir tls.Direction, data []byte, ts time.Time) bool {
 			s.kind = kindCleartext
 			s.conn.Protocol = string(p)
 			s.text = s.newText(p)
-			s.scan = &midScan{}
+			// HTTP's parser follows its one way into TLS (a CONNECT
+			// tunnel) and stops at a 101; the scan would only cost an
+			// allocation per HTTP stream, the commonest cleartext.
+			if p != cleartext.HTTP {
+				s.scan = &midScan{}
+			}
 		}
 	}
 	// Replay what was held, the other direction first (it arrived earlier).
