@@ -245,3 +245,38 @@ func TestCorpusStartTLS(t *testing.T) {
 		})
 	}
 }
+
+// TestMidStreamWithoutHandshake: the tls-preamble capture without its
+// TCP handshake (a capture started after the SYN): the roles come from
+// the ClientHello the scan finds, and the TLS facts are tshark's.
+func TestMidStreamWithoutHandshake(t *testing.T) {
+	path := filepath.Join(testutil.Pcaps(t), "handover", "tls-preamble.pcap")
+	want := oracle.Conns(oracle.Hellos(t, path, "-d", "tcp.port==27001,tls"))
+	checked := testutil.MinCompared(t, 4, "TLS facts")
+	pkts := readPackets(t, path)
+	if len(pkts) < 4 {
+		t.Fatalf("%d packets", len(pkts))
+	}
+	got := map[string]*facts.Connection{}
+	a := decode.New(decode.Config{}, decode.Handler{Connection: func(c *facts.Connection) {
+		cp := *c
+		got[c.Client.String()+" "+c.Server.String()] = &cp
+	}})
+	for _, p := range pkts[3:] { // SYN, SYN/ACK, ACK dropped
+		a.Packet(p)
+	}
+	a.Flush()
+	for key, w := range want {
+		g := got[key]
+		if g == nil || g.TLS == nil || g.TLS.ClientHello == nil {
+			t.Fatalf("%s: no TLS facts (have %s)", key, keys(got))
+		}
+		if g.StartSeen {
+			t.Errorf("start_seen with the SYN dropped")
+		}
+		eq(t, checked, "sni", g.TLS.ClientHello.ServerName, w.SNI)
+		eq(t, checked, "ja3", g.Fingerprints.JA3, w.JA3)
+		eq(t, checked, "version", g.TLS.Version, w.Version)
+		eq(t, checked, "suite", g.TLS.CipherSuite, w.CipherSuite)
+	}
+}
