@@ -5,19 +5,21 @@
 #   sudo scripts/handovercapture/capture.sh       # make handover-captures
 #   sudo ONLY='^pg' scripts/handovercapture/capture.sh
 #
-# Servers and clients: PostgreSQL (psql sslmode=require (TLS 1.2: the certificate in the clear) against ssl=on;
-# sslmode=prefer against ssl=off, refused, with a cleartext password),
+# Servers and clients: PostgreSQL (psql sslmode=require, TLS 1.2 so that
+# the certificate is in the clear, against ssl=on; sslmode=prefer against
+# ssl=off, refused, with a cleartext password),
 # MariaDB (mariadb --ssl), tinyproxy (HTTP CONNECT) and Dante (SOCKS5,
 # SOCKS4) with curl through them to openssl s_server, Prosody (XMPP
-# STARTTLS, openssl s_client -starttls xmpp), and OpenSSL's s_client
+# STARTTLS, openssl s_client -starttls xmpp), xrdp (X.224 negotiation
+# then TLS, driven by nmap's rdp-enum-encryption), and OpenSSL's s_client
 # -starttls irc/nntp/sieve against scripted servers (peers.py) that follow
 # the RFCs' replies and hand over to Python's ssl. Clients write key logs
 # (SSLKEYLOGFILE) beside the captures where they can.
 #
 # Needs root, tcpdump, tshark, openssl, curl, python3, and Debian's
-# postgresql, mariadb-server, mariadb-client, tinyproxy, dante-server and
-# prosody packages. Only 127.0.0.1 is used; every server listens there on a
-# port of its own and is stopped on exit.
+# postgresql, mariadb-server, mariadb-client, tinyproxy, dante-server,
+# prosody, xrdp and nmap packages. Only 127.0.0.1 is used; every server
+# listens there on a port of its own and is stopped on exit.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -204,6 +206,29 @@ if want xmpp-starttls && command -v prosody >/dev/null; then
 	echo "</stream:stream>" | timeout 10 openssl s_client -quiet -connect 127.0.0.1:25222 -starttls xmpp -xmpphost localhost \
 		-servername localhost -keylogfile "$OUT/xmpp-starttls.keys" >/dev/null 2>&1 || true
 	stop
+fi
+
+if want rdp-x224 && command -v xrdp >/dev/null && command -v nmap >/dev/null; then
+	# nmap's rdp-enum-encryption asks for each protocol in an X.224
+	# Connection Request and, PROTOCOL_SSL granted, starts TLS on the same
+	# connection (its portrule wants 3389). xrdp needs an RSA key.
+	log "rdp-x224: nmap rdp-enum-encryption against xrdp (X.224, PROTOCOL_SSL, TLS)"
+	if ss -Hltn "sport = :3389" | grep -q .; then
+		log "rdp-x224: port 3389 is taken, skipped"
+	else
+		d=$WORK/xrdp
+		mkdir -p "$d"
+		openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=localhost/O=tlsscope handover" \
+			-keyout "$d/key.pem" -out "$d/cert.pem" 2>/dev/null
+		sed -e 's|^port=3389|port=tcp://127.0.0.1:3389|' -e "s|^certificate=.*|certificate=$d/cert.pem|" \
+			-e "s|^key_file=.*|key_file=$d/key.pem|" -e 's|^security_layer=.*|security_layer=tls|' \
+			/etc/xrdp/xrdp.ini >"$d/xrdp.ini"
+		bg xrdp --nodaemon --config "$d/xrdp.ini"
+		waitport 3389
+		start rdp-x224 3389
+		timeout 60 nmap -Pn -p 3389 --script rdp-enum-encryption 127.0.0.1 >/dev/null 2>&1 || true
+		stop
+	fi
 fi
 
 # The line protocols: scripted servers (peers.py) and OpenSSL's client.
