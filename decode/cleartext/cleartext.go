@@ -11,9 +11,14 @@
 // a suggested override; it never logs and never panics on hostile input.
 // Everything it keeps from the bytes it is fed is copied and bounded; a
 // bound that drops data is a named limit (see Limits) and, when hit, its
-// named anomaly (the Anomaly constants), never a silent loss. Lengths and
-// offsets from the wire (NTLM, BER) are read through cryptobyte and
-// range-checked before they become an int.
+// named anomaly (the Anomaly constants), never a silent loss. It also
+// follows the protocols whose streams hand over to TLS or to a proxy's
+// tunnel by their own rules (handover.go: PostgreSQL, MySQL, SOCKS4/5,
+// XMPP, RDP; IRC, NNTP and ManageSieve STARTTLS with the line protocols):
+// Feed says where the switch came (Rest) and, for a tunnel, its target.
+// Lengths and offsets from the wire (NTLM, BER, the hand-over protocols'
+// headers) are read through cryptobyte and range-checked before they
+// become an int.
 package cleartext
 
 import (
