@@ -643,7 +643,10 @@ func header(p *painter, c *facts.Connection, width int) {
 	}
 	var facts []string
 	proto := c.Protocol
-	if c.StartTLS != "" {
+	switch {
+	case c.Proxy != "": // a proxy's tunnel, not a STARTTLS
+		proto = c.StartTLS + " tunnel to " + c.Proxy
+	case c.StartTLS != "":
 		proto = c.StartTLS + " + STARTTLS"
 	}
 	if proto != "" && proto != "tls" {
