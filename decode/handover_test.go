@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/tlsscope/tlsscope/capture"
@@ -28,6 +30,7 @@ var handoverCaptures = []struct {
 	proxy           string // Connection.Proxy
 	refused         bool   // STARTTLS refused: cleartext, a credential found
 	sessions        int    // TLS handshakes in the stream (tshark's ClientHellos)
+	creds           bool   // a credential in the preamble: tshark's socks.username/password
 }{
 	{name: "pg-ssl", dissector: "pgsql", port: 25432, starttls: "postgres"},
 	{name: "pg-refused", port: 25433, starttls: "postgres", refused: true},
@@ -35,6 +38,7 @@ var handoverCaptures = []struct {
 	{name: "http-connect", dissector: "http", port: 28888, starttls: "http", proxy: "localhost:24433"},
 	{name: "socks5", dissector: "socks", port: 21080, starttls: "socks5", proxy: "localhost:24433"},
 	{name: "socks4", dissector: "socks", port: 21080, starttls: "socks4", proxy: "127.0.0.1:24433"},
+	{name: "socks5-auth", dissector: "socks", port: 21081, starttls: "socks5", proxy: "localhost:24433", creds: true},
 	{name: "xmpp-starttls", dissector: "xmpp", port: 25222, starttls: "xmpp"},
 	{name: "irc-starttls", dissector: "tls", port: 26667, starttls: "irc"},
 	{name: "irc-refused", port: 26668, starttls: "irc", refused: true},
@@ -53,7 +57,7 @@ var handoverCaptures = []struct {
 // that TLS 1.3 certificates are read.
 func analyzeKeys(t *testing.T, path, keys string) map[string]*facts.Connection {
 	t.Helper()
-	cfg := decode.Config{}
+	cfg := decode.Config{ShowSecrets: true}
 	if _, err := os.Stat(keys); err == nil {
 		l := keylog.New()
 		if err := l.ReadFile(keys); err != nil {
@@ -150,6 +154,9 @@ func TestHandoverMatchesTshark(t *testing.T) {
 				eq(t, checked, "version", sess.Version, w.Version)
 				eq(t, checked, "suite", sess.CipherSuite, w.CipherSuite)
 				eq(t, checked, "ja3s", g.Fingerprints.JA3S, w.JA3S)
+				if hc.creds {
+					checkSOCKSCredential(t, checked, path, d, g)
+				}
 				if g.TLSOffset <= 0 && hc.name != "tls-twice" { // the one that starts with TLS
 					t.Errorf("tls_offset %d, want the preamble's length", g.TLSOffset)
 				}
@@ -286,4 +293,26 @@ func TestMidStreamWithoutHandshake(t *testing.T) {
 		eq(t, checked, "version", g.TLS.Version, w.Version)
 		eq(t, checked, "suite", g.TLS.CipherSuite, w.CipherSuite)
 	}
+}
+
+// checkSOCKSCredential: the RFC 1929 username and password tshark's socks
+// dissector read are the connection's credential (its value is there with
+// ShowSecrets).
+func checkSOCKSCredential(t *testing.T, checked *testutil.Compared, path string, d []string, g *facts.Connection) {
+	t.Helper()
+	args := append([]string{"-r", path}, d...)
+	args = append(args, "-Y", "socks.username", "-T", "fields", "-e", "socks.username", "-e", "socks.password")
+	out, err := exec.Command(testutil.Tool(t, "tshark"), args...).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := strings.Split(strings.TrimSpace(string(out)), "\t")
+	if len(f) != 2 {
+		t.Fatalf("tshark: %q", out)
+	}
+	if len(g.Secrets) != 1 {
+		t.Fatalf("%d secrets, want the SOCKS5 password", len(g.Secrets))
+	}
+	eq(t, checked, "socks user", g.Secrets[0].User, f[0])
+	eq(t, checked, "socks password", g.Secrets[0].Value, f[1])
 }

@@ -19,7 +19,7 @@ var handoverProtos = []struct {
 	pcap string
 }{
 	{Postgres, "pg-ssl"}, {Postgres, "pg-refused"}, {MySQL, "mysql-ssl"}, {SOCKS4, "socks4"},
-	{SOCKS5, "socks5"}, {XMPP, "xmpp-starttls"}, {RDP, "rdp-x224"},
+	{SOCKS5, "socks5"}, {SOCKS5, "socks5-auth"}, {XMPP, "xmpp-starttls"}, {RDP, "rdp-x224"},
 	{IRC, "irc-starttls"}, {NNTP, "nntp-refused"}, {Sieve, "sieve-refused"},
 }
 
@@ -58,7 +58,13 @@ func FuzzHandover(f *testing.F) {
 	}
 	// RDP: an X.224 Connection Request and a Connection Confirm selecting
 	// PROTOCOL_SSL (MS-RDPBCGR 4.1.1, 4.1.2).
-	f.Add(uint8(6), script(conv{ // RDP
+	rdp := 0
+	for i, hp := range handoverProtos {
+		if hp.p == RDP {
+			rdp = i
+		}
+	}
+	f.Add(uint8(rdp), script(conv{
 		{tls.ClientToServer, []byte("\x03\x00\x00\x13\x0e\xe0\x00\x00\x00\x00\x00\x01\x00\x08\x00\x01\x00\x00\x00")},
 		{tls.ServerToClient, []byte("\x03\x00\x00\x13\x0e\xd0\x00\x00\x12\x34\x00\x02\x00\x08\x00\x01\x00\x00\x00\x16\x03\x01")},
 	}), uint16(5))

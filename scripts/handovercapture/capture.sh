@@ -183,6 +183,15 @@ if { want socks5 || want socks4; } && command -v danted >/dev/null; then
 	stop
 fi
 
+if want socks5-auth; then
+	log "socks5-auth: curl --socks5-hostname user:password@ through a scripted RFC 1929 proxy to s_server"
+	bg python3 "$HERE/peers.py" socks5-auth 21081
+	waitport 21081
+	start socks5-auth 21081
+	SSLKEYLOGFILE="$OUT/socks5-auth.keys" curl -sk -o /dev/null --socks5-hostname scope:secret-socks@127.0.0.1:21081 https://localhost:$ORIGIN/ || log "curl failed"
+	stop
+fi
+
 if want xmpp-starttls && command -v prosody >/dev/null; then
 	log "xmpp-starttls: openssl s_client -starttls xmpp against Prosody"
 	d=$WORK/prosody

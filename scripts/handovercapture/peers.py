@@ -4,12 +4,16 @@
   peers.py irc|nntp|sieve starttls|refused PORT CERT KEY   # a server
   peers.py client-irc|client-nntp|client-sieve PORT         # a client
   peers.py preamble|twice PORT CERT KEY                     # a server
+  peers.py socks5-auth PORT                                 # a SOCKS5 proxy
   peers.py client-preamble|client-twice PORT KEYLOG         # its client
 
 preamble: a protocol no parser knows (a "HELLO" line, a "READY" reply)
 turns into TLS, for the mid-stream scan. twice: two TLS sessions, one
 after the other, on one TCP connection (the first closed by close_notify
 both ways, SNI first.localhost then second.localhost).
+
+socks5-auth: a SOCKS5 proxy (RFC 1928) that asks for RFC 1929
+username/password and relays one CONNECT, for curl --socks5 user:pass@.
 
 The line servers answer one connection with the replies their specifications
 give: IRC (IRCv3 tls: 670 RPL_STARTTLS, 691 ERR_STARTTLS), NNTP (RFC 4642:
@@ -126,6 +130,60 @@ def client(proto, port):
     c.close()
 
 
+def recvn(c, n):
+    b = b""
+    while len(b) < n:
+        part = c.recv(n - len(b))
+        if not part:
+            raise EOFError
+        b += part
+    return b
+
+
+def serve_socks5_auth(port):
+    import select
+    import struct
+    ls = socket.create_server(("127.0.0.1", port))
+    c, _ = ls.accept()
+    ver, n = recvn(c, 2)
+    methods = recvn(c, n)
+    if 2 not in methods:
+        c.sendall(b"\x05\xff")
+        return
+    c.sendall(b"\x05\x02")
+    _, ulen = recvn(c, 2)
+    recvn(c, ulen)
+    plen = recvn(c, 1)[0]
+    recvn(c, plen)
+    c.sendall(b"\x01\x00")
+    _, cmd, _, atyp = recvn(c, 4)
+    if atyp == 1:
+        host = socket.inet_ntoa(recvn(c, 4))
+    elif atyp == 3:
+        host = recvn(c, recvn(c, 1)[0]).decode()
+    else:
+        host = socket.inet_ntop(socket.AF_INET6, recvn(c, 16))
+    dport = struct.unpack(">H", recvn(c, 2))[0]
+    up = socket.create_connection(("127.0.0.1" if host == "localhost" else host, dport))
+    c.sendall(b"\x05\x00\x00\x01" + socket.inet_aton("127.0.0.1") + struct.pack(">H", up.getsockname()[1]))
+    socks = [c, up]
+    while True:
+        r, _, _ = select.select(socks, [], [], 10)
+        if not r:
+            break
+        done = False
+        for s_ in r:
+            data = s_.recv(65536)
+            if not data:
+                done = True
+                break
+            (up if s_ is c else c).sendall(data)
+        if done:
+            break
+    c.close()
+    up.close()
+
+
 def serve_tls(kind, port, cert, key):
     ls = socket.create_server(("127.0.0.1", port))
     conn, _ = ls.accept()
@@ -167,6 +225,9 @@ def client_tls(kind, port, keylog):
 
 
 if __name__ == "__main__":
+    if sys.argv[1] == "socks5-auth":
+        serve_socks5_auth(int(sys.argv[2]))
+        sys.exit(0)
     if sys.argv[1] in ("preamble", "twice"):
         serve_tls(sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4])
         sys.exit(0)
