@@ -276,9 +276,13 @@ func findingLines(f facts.Finding, withCapture bool, width int) []string {
 	if withCapture && f.Capture != "" {
 		where += " in " + f.Capture
 	}
-	head := fmt.Sprintf("%-8s  %s", f.Severity, f.ID)
+	// Wrapped as printed: printable turns control characters and invalid
+	// UTF-8 into "?" and format characters into "[U+...]", which changes
+	// the width.
+	where = printable(where)
+	head := printable(fmt.Sprintf("%-8s  %s", f.Severity, f.ID))
 	var lines []string
-	if width > 0 && textWidth(printable(head+"  "+where)) > width {
+	if width > 0 && textWidth(head+"  "+where) > width {
 		lines = append(lines, head)
 		for _, l := range wrap(where, width-4) {
 			lines = append(lines, "    "+l)
@@ -286,7 +290,7 @@ func findingLines(f facts.Finding, withCapture bool, width int) []string {
 	} else {
 		lines = append(lines, head+"  "+where)
 	}
-	for _, text := range []string{oneLine(f.Message), "evidence: " + oneLine(f.Evidence)} {
+	for _, text := range []string{printable(oneLine(f.Message)), "evidence: " + printable(oneLine(f.Evidence))} {
 		if text == "evidence: " {
 			continue
 		}
