@@ -9,7 +9,6 @@
 package decode
 
 import (
-	"slices"
 	"time"
 
 	"github.com/gopacket/gopacket/layers"
@@ -34,6 +33,10 @@ const (
 	// flushEvery is how often, in capture time, idle connections are closed
 	// and stale out-of-order data is pushed through.
 	flushEvery = 10 * time.Second
+	// quietEvery is how often, in capture time, the connections closed by
+	// FIN or RST that have been quiet for closeLinger are reported
+	// (flushIdle; the rest of the flush runs every flushEvery).
+	quietEvery = time.Second
 	// maxPending bounds bytes held before a stream's protocol is known;
 	// past it the stream is no longer taken for TLS (anomaly sniff_limit).
 	maxPending = 16 << 10
@@ -148,7 +151,9 @@ type Analyzer struct {
 	closed map[flow.Key]instant
 	// closing lists the connections closed by FIN or RST that wait to be
 	// reported, in the order they closed (finish, report).
-	closing []*stream
+	closing  []*stream
+	nClosing int  // of closing, the ones not reported yet
+	quieting bool // reportQuiet is walking closing
 	// synthetic marks the FINs closeStream feeds the reassembler.
 	synthetic bool
 	// toBypass lists streams that became done during the current packet;
@@ -266,7 +271,8 @@ func (i instant) time() time.Time { return time.Unix(i.sec, int64(i.nsec)) }
 type clock struct {
 	now       time.Time // capture time of the current packet
 	lastFlush time.Time // zero: none yet (the next tick starts counting)
-	due       time.Time // lastFlush + flushEvery, set with lastFlush
+	due       time.Time // lastFlush + quietEvery, set with lastFlush
+	fullDue   time.Time // when flushIdle next does all it does (flushEvery)
 }
 
 // tick runs for every frame: a comparison with the precomputed due time
@@ -276,13 +282,13 @@ func (c *clock) tick(ts time.Time) bool {
 		c.now = ts
 	}
 	if c.lastFlush.IsZero() {
-		c.lastFlush, c.due = c.now, c.now.Add(flushEvery)
+		c.lastFlush, c.due = c.now, c.now.Add(quietEvery)
 		return false
 	}
 	if c.now.Before(c.due) {
 		return false
 	}
-	c.lastFlush, c.due = c.now, c.now.Add(flushEvery)
+	c.lastFlush, c.due = c.now, c.now.Add(quietEvery)
 	return true
 }
 
@@ -335,21 +341,26 @@ func (a *Analyzer) packet(p capture.Packet) {
 	}
 }
 
-// flushIdle pushes through out-of-order data that waited too long and
-// closes connections idle for longer than the idle timeout.
+// flushIdle runs every quietEvery of capture time: it reports the closed
+// connections that have been quiet long enough (reportQuiet), and every
+// flushEvery it also pushes through out-of-order data that waited too
+// long and closes connections idle for longer than the idle timeout. It
+// decides by the time of the frame that called it (a.now), which a
+// Parallel worker is given with the call, so every worker decides as one
+// Analyzer would.
 func (a *Analyzer) flushIdle() {
 	a.hold()
 	defer a.release()
 	a.idling = true // its events come before the frame's own
 	defer func() { a.idling = false }()
+	a.reportQuiet(false)
+	if a.now.Before(a.fullDue) {
+		return
+	}
+	a.fullDue = a.now.Add(flushEvery)
 	for k, at := range a.closed {
 		if a.now.Sub(at.time()) >= lingerTime {
 			delete(a.closed, k)
-		}
-	}
-	for _, s := range slices.Clone(a.closing) {
-		if a.now.Sub(s.conn.Last) >= closeLinger {
-			a.report(s)
 		}
 	}
 	cutoff := a.flows.IdleBefore(a.now)
@@ -427,9 +438,7 @@ func (a *Analyzer) Flush() {
 	defer a.release()
 	a.seq++ // what the end of input closes comes after every packet
 	a.ending = true
-	for len(a.closing) > 0 {
-		a.report(a.closing[0])
-	}
+	a.reportQuiet(true)
 	a.asm.FlushAll()
 	a.ending = false
 	for e := a.flows.Oldest(); e != nil; e = a.flows.Oldest() {
@@ -440,7 +449,7 @@ func (a *Analyzer) Flush() {
 			a.finishUDP(f, "end")
 		}
 	}
-	a.lastFlush = time.Time{}
+	a.lastFlush, a.fullDue = time.Time{}, time.Time{}
 	clear(a.closed)
 }
 

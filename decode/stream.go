@@ -347,7 +347,10 @@ func (s *stream) newText(p cleartext.Protocol) *cleartext.Stream {
 }
 
 func (s *stream) feedTLS(dir tls.Direction, data []byte, ts time.Time) {
-	if dir == tls.ClientToServer && s.handshakeReported && s.tls.Session().Established {
+	// A handshake record header first (0x16 0x03) before the full look:
+	// this runs on every client segment after the handshake.
+	if dir == tls.ClientToServer && len(data) > 5 && data[0] == tls.ContentHandshake && data[1] == 3 &&
+		s.handshakeReported && s.tls.Session().Established {
 		if off, v := tls.FindClientHello(data); off == 0 && v == tls.Yes {
 			s.laterSession(ts)
 		}

@@ -383,13 +383,16 @@ func (a *Analyzer) endInReassembler(s *stream) {
 }
 
 // A connection closed by FIN or RST is reported once it has been quiet
-// for closeLinger, at the first idle flush after that (flushIdle), so the
+// for closeLinger, at the first flushIdle after that (every quietEvery), so the
 // packets that follow the close (the last ACKs, a retransmitted FIN, a
 // late alert) are counted in it, as tshark's conversations count them. At
-// most maxClosing wait at once: past it the oldest is reported at once.
+// most maxClosing wait at once (their facts are all that is kept): past it
+// the oldest is reported at once, so on a busy link a connection's last
+// packets may go uncounted, and with several workers, whose lists fill
+// apart, records may come in another order.
 const (
-	closeLinger = 5 * time.Second
-	maxClosing  = 4096
+	closeLinger = 2 * time.Second
+	maxClosing  = 128
 )
 
 // finish ends a connection once: a FIN or RST leaves it counting its
@@ -439,22 +442,66 @@ func (a *Analyzer) finish(s *stream, reason string) {
 		// Out of the reassembler (it lets a closed stream go; count
 		// takes the packets that follow) and into the closing list.
 		s.closing, s.bypassed = true, true
+		// Nothing more is parsed: only the facts wait (closeLinger).
+		s.text = nil
+		if s.tls != nil {
+			s.tls.Release()
+		}
 		a.closing = append(a.closing, s)
-		if len(a.closing) > maxClosing {
-			a.report(a.closing[0])
+		a.nClosing++
+		for a.nClosing > maxClosing {
+			a.report(a.oldestClosing())
 		}
 		return
 	}
 	a.report(s)
 }
 
+// oldestClosing is the connection that closed first of those waiting to be
+// reported (nClosing > 0), with the reported ones in front of it dropped.
+func (a *Analyzer) oldestClosing() *stream {
+	for !a.closing[0].closing {
+		a.closing[0] = nil
+		a.closing = a.closing[1:]
+	}
+	return a.closing[0]
+}
+
+// reportQuiet reports, in the order they closed, the closing connections
+// quiet for closeLinger (all of them when all is set), and drops the
+// reported ones from the list, in one pass.
+func (a *Analyzer) reportQuiet(all bool) {
+	if all && a.holding {
+		// One connection event each, held: grown once, not by doubling.
+		a.held = slices.Grow(a.held, a.nClosing)
+	}
+	a.quieting = true // report leaves the list to this pass
+	defer func() { a.quieting = false }()
+	kept := a.closing[:0]
+	for _, s := range a.closing {
+		if s.closing && (all || a.now.Sub(s.conn.Last) >= closeLinger) {
+			a.report(s)
+		}
+		if s.closing {
+			kept = append(kept, s)
+		}
+	}
+	clear(a.closing[len(kept):])
+	a.closing = kept
+}
+
 // report hands a finished connection to the Handler and forgets it.
 func (a *Analyzer) report(s *stream) {
 	if s.closing {
-		if i := slices.Index(a.closing, s); i >= 0 {
-			a.closing = slices.Delete(a.closing, i, i+1)
-		}
+		// Left in Analyzer.closing, which skips and drops it later:
+		// taking it out here would cost a search per report.
 		s.closing = false
+		a.nClosing--
+		if !a.quieting && len(a.closing) > 2*a.nClosing+64 {
+			// Mostly reported ones (a reused port reports out of
+			// order): drop them, so they are not kept alive.
+			a.closing = slices.DeleteFunc(a.closing, func(c *stream) bool { return !c.closing })
+		}
 	}
 	a.flows.Remove(&s.ent, why(s.conn.Closed))
 	if !a.ending {

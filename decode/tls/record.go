@@ -194,6 +194,15 @@ func (c *Conn) ended(d *direction) {
 	}
 }
 
+// Release lets the framer's buffers go (records and handshake messages
+// being rebuilt) once no more bytes will be fed; the Session stays.
+func (c *Conn) Release() {
+	for i := range c.d {
+		d := &c.d[i]
+		d.body, d.hs, d.inRecord, d.over = nil, nil, false, true
+	}
+}
+
 // protect implements recordLayer: the machine read a key change.
 func (c *Conn) protect(dir Direction, p Protection) {
 	d := &c.d[dir&1]

@@ -45,8 +45,9 @@ func TestHostileLengths(t *testing.T) {
 		// largest claim the wire allows, over tls.DefaultMaxRecord.
 		{"record-claims-64k", append(append(ch, recordHeader(ctHandshake, 0xffff)...), junk(4096)...), sh, "tls_record_too_long", true, false},
 		// A stream that starts with such a header is not taken for TLS
-		// (tls.Sniff): no TLS anomaly, the bytes are only counted.
-		{"record-claims-64k-first", append(recordHeader(ctHandshake, 0xffff), junk(70000)...), nil, "", false, true},
+		// (tls.Sniff): the bytes are only counted, and the look for a
+		// ClientHello after a preamble ends at its cap (tls_scan_limit).
+		{"record-claims-64k-first", append(recordHeader(ctHandshake, 0xffff), junk(70000)...), nil, "tls_scan_limit", false, true},
 		// A handshake length is 24 bits: a Certificate claiming 16 MiB,
 		// followed by 200 KiB of its "body" in well-formed records.
 		{"handshake-claims-16m", ch, append(append(sh, records(ctHandshake, handshake(11, 1<<24-1, nil))[:9]...), records(ctHandshake, junk(200<<10))...), "tls_handshake_too_long", true, false},
