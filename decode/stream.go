@@ -384,9 +384,10 @@ func (s *stream) feedTLS(dir tls.Direction, data []byte, ts time.Time) {
 // ClientHello is ja4); the later ones are listed in Connection.LaterTLS,
 // at most maxLaterSessions (anomalyLaterLimit past it: not parsed).
 //
-// A stream is followed past its first handshake only while there is more
-// to read in it (a key log, a NULL cipher); otherwise it leaves the
-// reassembler at once, for speed, and later sessions are not seen.
+// Past its first handshake a stream leaves the reassembler, for speed,
+// but its in-order segments still reach the record framer
+// (Analyzer.follow), so a later session in the clear is seen with or
+// without a key log (tls-twice.pcap's second.localhost).
 func (s *stream) laterSession(ts time.Time) {
 	if len(s.conn.LaterTLS) >= maxLaterSessions { // maxLaterSessions is enforced here
 		s.hit(limitLater, anomalyLaterLimit, tls.ClientToServer, ts, "")
