@@ -12,23 +12,22 @@ import (
 	"github.com/tlsscope/tlsscope/internal/testutil"
 )
 
-// tcpConv is one line of tshark's -z conv,tcp: frames each way and the
-// conversation's duration in seconds.
-type tcpConv struct {
+// convRow is one line of tshark's -z conv,PROTO: the endpoints ("A B"),
+// the frames each way and the conversation's duration in seconds.
+type convRow struct {
+	key        string
 	aToB, bToA uint64
 	duration   float64
 }
 
-// tsharkConvTCP reads tshark -z conv,tcp, keyed "A B"; endpoints that
-// carried several conversations (a reused port) are left out, as are
-// conversations without both endpoints' ports.
-func tsharkConvTCP(t *testing.T, tshark, path string) map[string]tcpConv {
+// tsharkConv reads tshark -q -z conv,proto (tcp or udp).
+func tsharkConv(t *testing.T, tshark, proto, path string) []convRow {
 	t.Helper()
-	out, err := exec.Command(tshark, "-q", "-z", "conv,tcp", "-r", path).Output()
+	out, err := exec.Command(tshark, "-q", "-z", "conv,"+proto, "-r", path).Output()
 	if err != nil {
 		t.Fatalf("tshark: %v", err)
 	}
-	conv, seen := map[string]tcpConv{}, map[string]int{}
+	var rows []convRow
 	for _, line := range strings.Split(string(out), "\n") {
 		f := strings.Fields(line)
 		// A <-> B  framesB->A bytes unit  framesA->B bytes unit  frames bytes unit  start duration
@@ -43,9 +42,19 @@ func tsharkConvTCP(t *testing.T, tshark, path string) map[string]tcpConv {
 		if err1 != nil || err2 != nil || err3 != nil || err4 != nil || err5 != nil {
 			t.Fatalf("tshark conv line %q", line)
 		}
-		key := a.String() + " " + b.String()
-		seen[key]++
-		conv[key] = tcpConv{aToB, bToA, dur}
+		rows = append(rows, convRow{a.String() + " " + b.String(), aToB, bToA, dur})
+	}
+	return rows
+}
+
+// tsharkConvTCP is tsharkConv's TCP conversations keyed "A B"; endpoints
+// that carried several conversations (a reused port) are left out.
+func tsharkConvTCP(t *testing.T, tshark, path string) map[string]convRow {
+	t.Helper()
+	conv, seen := map[string]convRow{}, map[string]int{}
+	for _, c := range tsharkConv(t, tshark, "tcp", path) {
+		seen[c.key]++
+		conv[c.key] = c
 	}
 	for k, n := range seen {
 		if n > 1 {

@@ -115,25 +115,9 @@ func udpRunTally(t *testing.T, tl *tally, pkts []capture.Packet, mk func(decode.
 // conversation, as [A->B, B->A] under "A B".
 func tsharkConvUDP(t *testing.T, tshark, path string) map[string][2]uint64 {
 	t.Helper()
-	out, err := exec.Command(tshark, "-q", "-z", "conv,udp", "-r", path).Output()
-	if err != nil {
-		t.Fatalf("tshark: %v", err)
-	}
 	conv := map[string][2]uint64{}
-	for _, line := range strings.Split(string(out), "\n") {
-		f := strings.Fields(line)
-		// A <-> B  framesB->A bytes unit  framesA->B bytes unit  ...
-		if len(f) < 9 || f[1] != "<->" {
-			continue
-		}
-		fromB, err1 := strconv.ParseUint(f[3], 10, 64)
-		fromA, err2 := strconv.ParseUint(f[6], 10, 64)
-		a, err3 := parseEndpoint(f[0])
-		b, err4 := parseEndpoint(f[2])
-		if err1 != nil || err2 != nil || err3 != nil || err4 != nil {
-			t.Fatalf("tshark conv line %q", line)
-		}
-		conv[a.String()+" "+b.String()] = [2]uint64{fromA, fromB}
+	for _, c := range tsharkConv(t, tshark, "udp", path) {
+		conv[c.key] = [2]uint64{c.aToB, c.bToA}
 	}
 	return conv
 }
