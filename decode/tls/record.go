@@ -289,6 +289,11 @@ func (c *Conn) Feed(dir Direction, data []byte, ts time.Time) {
 func (c *Conn) feedSSLv2(d *direction, data []byte, ts time.Time) {
 	for len(data) > 0 {
 		if !d.inRecord {
+			if d.hdrN >= 3 {
+				// Part of a 5-byte header this side began before the
+				// SERVER-HELLO switched the framing: not an SSLv2 one.
+				d.hdrN = 0
+			}
 			d.hdr[d.hdrN] = data[0]
 			d.hdrN++
 			d.off++

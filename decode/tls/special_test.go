@@ -240,3 +240,38 @@ func TestSessionIDAndTicketResumption(t *testing.T) {
 		t.Errorf("%d resumed, tshark: %d ServerHellos, %d Certificates", resumed, sh, cert)
 	}
 }
+
+// TestSSLv2SwitchMidHeader: client bytes that began a 5-byte TLS record
+// header before the SSLv2 SERVER-HELLO switched the framing (a pipelining
+// or hostile client) do not take an SSLv2 header past its 3 bytes: the
+// rest of the session is read without a panic.
+func TestSSLv2SwitchMidHeader(t *testing.T) {
+	streams := followStreams(t, filepath.Join(testutil.Corpus(t), "zeek/testing/btest/Traces/tls/ssl-v2.pcap"))
+	if len(streams) != 1 {
+		t.Fatalf("%d streams", len(streams))
+	}
+	s := streams[0]
+	var client, server [][]byte
+	for _, g := range s.segs {
+		if g.from == ClientToServer {
+			client = append(client, g.data)
+		} else {
+			server = append(server, g.data)
+		}
+	}
+	if len(client) < 2 || len(server) < 1 {
+		t.Fatalf("%d client and %d server segments", len(client), len(server))
+	}
+	c := NewConn(Limits{}, nil)
+	c.Feed(ClientToServer, client[0], t0)                      // the CLIENT-HELLO
+	c.Feed(ClientToServer, []byte{0x16, 0x03, 0x01, 0x00}, t0) // 4 bytes of a TLS header
+	for _, b := range server {
+		c.Feed(ServerToClient, b, t0)
+	}
+	for _, b := range client[1:] {
+		c.Feed(ClientToServer, b, t0)
+	}
+	if sh := c.Session().ServerHello; sh == nil || c.Session().Version != VersionSSL20 {
+		t.Fatalf("SSLv2 SERVER-HELLO not read: %+v", sh)
+	}
+}
