@@ -154,6 +154,9 @@ type Analyzer struct {
 	closing  []*stream
 	nClosing int  // of closing, the ones not reported yet
 	quieting bool // reportQuiet is walking closing
+	// heldBytes is what the bypassed streams' held segments take in all
+	// (maxHeldTotal).
+	heldBytes int
 	// synthetic marks the FINs closeStream feeds the reassembler.
 	synthetic bool
 	// toBypass lists streams that became done during the current packet;

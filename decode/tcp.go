@@ -241,12 +241,15 @@ type heldSegment struct {
 }
 
 // A bypassed stream holds at most maxHeld segments of maxHeldBytes in all
-// per direction while it waits for the bytes before them; past either the
-// wait is given up: the framer is told of a gap and looks for the next
-// record header, so only the counts of the records in between are lost.
+// per direction while it waits for the bytes before them, and all streams
+// of an Analyzer together at most maxHeldTotal (a flood of connections
+// each sending out of order); past any of them the wait is given up: the
+// framer is told of a gap and looks for the next record header, so only
+// the counts of the records in between are lost.
 const (
 	maxHeld      = 8
 	maxHeldBytes = 32 << 10
+	maxHeldTotal = 16 << 20
 )
 
 // follow hands a bypassed TLS stream's segment to its record framer in
@@ -265,12 +268,13 @@ func (a *Analyzer) follow(s *stream, dir tls.Direction, ts time.Time) {
 		for _, h := range held {
 			n += len(h.data)
 		}
-		if len(held) < maxHeld && n <= maxHeldBytes {
+		if len(held) < maxHeld && n <= maxHeldBytes && s.a.heldBytes+len(data) <= maxHeldTotal {
 			i := 0
 			for i < len(held) && int32(held[i].seq-seq) <= 0 {
 				i++
 			}
 			s.held[dir] = slices.Insert(held, i, heldSegment{seq, bytes.Clone(data)})
+			s.a.heldBytes += len(data)
 			return
 		}
 		s.drainHeld(dir, ts, true)
@@ -310,7 +314,11 @@ func (s *stream) drainHeld(dir tls.Direction, ts time.Time, all bool) {
 			s.next[dir] = h.seq
 		}
 		s.held[dir] = s.held[dir][1:]
+		s.a.heldBytes -= len(h.data)
 		s.followIn(dir, h.seq, h.data, ts)
+	}
+	for _, h := range s.held[dir] { // the parser is gone: let them go
+		s.a.heldBytes -= len(h.data)
 	}
 	s.held[dir] = nil
 }
